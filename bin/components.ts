@@ -1,0 +1,5 @@
+import type { Factory } from '../core/component.js';
+
+/** Every component type tokenledger knows. A new component is one folder plus one line here. */
+export const factories: Factory[] = [
+];

@@ -1,0 +1,20 @@
+import type { LlmCall } from './llm-call.js';
+import type { ResourceLogs, ResourceMetrics, ResourceSpans } from './telemetry.js';
+
+/**
+ * What flows through a pipeline: decoded telemetry up to the normalizer, LlmCall records after it.
+ * Batches are shared between pipelines that read one receiver, so processors return a new batch
+ * instead of mutating the one they are given.
+ */
+export interface Batch {
+  resourceSpans: ResourceSpans[];
+  resourceMetrics: ResourceMetrics[];
+  resourceLogs: ResourceLogs[];
+  calls: LlmCall[];
+  /** Where the batch came from, for logs and metrics. */
+  origin: { receiver: string; transport: string };
+}
+
+export function emptyBatch(origin: Batch['origin']): Batch {
+  return { resourceSpans: [], resourceMetrics: [], resourceLogs: [], calls: [], origin };
+}
