@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs and starts the system services the integration tests use: Debian's clickhouse-server
+# (HTTP on 127.0.0.1:8123) and prometheus/promtool. Idempotent; run as root (or with sudo).
+# Tests find them through TOKENLEDGER_CLICKHOUSE_URL (default http://127.0.0.1:8123) and PATH.
+set -euo pipefail
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+need=()
+command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
+command -v promtool >/dev/null || need+=(prometheus)
+if [ ${#need[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  # The prometheus package would start its own daemon under systemd where there is one; tests start their own.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if curl -fsS http://127.0.0.1:8123/ping >/dev/null 2>&1; then
+  echo "clickhouse-server already answers on 127.0.0.1:8123"
+else
+  $SUDO mkdir -p /var/lib/clickhouse /var/log/clickhouse-server /run/clickhouse-server
+  $SUDO chown -R clickhouse:clickhouse /var/lib/clickhouse /var/log/clickhouse-server /run/clickhouse-server 2>/dev/null || true
+  if id clickhouse >/dev/null 2>&1; then
+    $SUDO -u clickhouse clickhouse-server --config-file=/etc/clickhouse-server/config.xml --daemon \
+      --pid-file=/run/clickhouse-server/clickhouse-server.pid 2>/dev/null || \
+    su -s /bin/sh clickhouse -c "clickhouse-server --config-file=/etc/clickhouse-server/config.xml --daemon --pid-file=/run/clickhouse-server/clickhouse-server.pid"
+  else
+    $SUDO clickhouse-server --config-file=/etc/clickhouse-server/config.xml --daemon
+  fi
+  for _ in $(seq 1 60); do
+    curl -fsS http://127.0.0.1:8123/ping >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  curl -fsS http://127.0.0.1:8123/ping >/dev/null || { echo "clickhouse-server did not start; see /var/log/clickhouse-server/" >&2; exit 1; }
+  echo "clickhouse-server started on 127.0.0.1:8123 ($(curl -fsS 'http://127.0.0.1:8123/?query=SELECT%20version()'))"
+fi
+echo "prometheus: $(command -v prometheus) promtool: $(command -v promtool)"
