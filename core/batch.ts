@@ -10,11 +10,18 @@ export interface Batch {
   resourceSpans: ResourceSpans[];
   resourceMetrics: ResourceMetrics[];
   resourceLogs: ResourceLogs[];
+  /** New billable records. */
   calls: LlmCall[];
+  /**
+   * Records for calls already emitted earlier, carrying fields a second source added (Claude Code's
+   * session on a LiteLLM call, say). Same call_id, timestamp and model as the original: row stores
+   * upsert them, counters ignore them, so nothing is billed twice.
+   */
+  updates: LlmCall[];
   /** Where the batch came from, for logs and metrics. */
   origin: { receiver: string; transport: string };
 }
 
 export function emptyBatch(origin: Batch['origin']): Batch {
-  return { resourceSpans: [], resourceMetrics: [], resourceLogs: [], calls: [], origin };
+  return { resourceSpans: [], resourceMetrics: [], resourceLogs: [], calls: [], updates: [], origin };
 }
