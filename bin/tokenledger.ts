@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../core/version.js';
+import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+import { EXIT } from './exit-codes.js';
+
+const program = new Command()
+  .name('tokenledger')
+  .description('Turns LLM gateway and Claude Code telemetry into attributed, priced LLM spend.')
+  .version(VERSION)
+  .exitOverride()
+  .showHelpAfterError();
+
+program.command('run', { isDefault: true })
+  .description('run the pipeline (SIGHUP reloads the file, SIGTERM/SIGINT stop draining)')
+  .option('-c, --config <file>', 'pipeline configuration', 'pipeline.yaml')
+  .action(async (opts: { config: string }) => { process.exitCode = await runCommand(opts.config); });
+
+program.command('validate')
+  .description('check a pipeline configuration and exit: 0 when valid, 1 with the errors')
+  .option('-c, --config <file>', 'pipeline configuration', 'pipeline.yaml')
+  .action((opts: { config: string }) => { process.exitCode = validateCommand(opts.config); });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    process.stderr.write(`tokenledger: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = EXIT.usage;
+  }
+}

@@ -1,0 +1,70 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+
+export type Readiness = () => { ready: boolean; reason: string };
+
+/** GET /metrics (Prometheus text), /healthz (process alive), /readyz (all components started). */
+export class AdminServer {
+  private server?: Server;
+
+  constructor(private readonly endpoint: string, private readonly registry: Registry, private readonly readiness: Readiness, private readonly logger: Logger) {}
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+        return;
+      }
+      if (path === '/metrics') {
+        this.registry.metrics().then(
+          (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
+          (err: unknown) => {
+            this.logger.error('collecting metrics failed', { err });
+            res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(err as Error).message}\n`);
+          },
+        );
+      } else if (path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      } else if (path === '/readyz') {
+        const { ready, reason } = this.readiness();
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, reason }) + '\n');
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
+      }
+    });
+    const { host, port } = splitEndpoint(this.endpoint);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.logger.error('admin server error', { err }));
+    this.server = server;
+    this.logger.info('admin server listening', { endpoint: this.address() });
+  }
+
+  /** host:port actually bound (the port is the OS's choice when configured as 0). */
+  address(): string {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    return a ? `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : '';
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+export function splitEndpoint(endpoint: string): { host: string; port: number } {
+  const i = endpoint.lastIndexOf(':');
+  const host = endpoint.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return { host: host || '0.0.0.0', port: Number(endpoint.slice(i + 1)) };
+}

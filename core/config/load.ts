@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import type { Factory } from '../component.js';
+import { createAjv, explain } from './ajv.js';
+import { ConfigError, type Diagnostic } from './diagnostic.js';
+import { composeSchema } from './schema.js';
+import { COMPONENT_ID, SECTION_KIND, SECTIONS, type PipelineConfig } from './types.js';
+import { formatPath, YamlSource, type PathSegment } from './yaml-source.js';
+
+export interface LoadedConfig {
+  config: PipelineConfig;
+  /** Warnings (e.g. a declared but unused component); errors throw a ConfigError instead. */
+  warnings: Diagnostic[];
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads, expands, validates and defaults pipeline.yaml. Throws ConfigError with every problem found. */
+export function loadConfigFile(file: string, factories: readonly Factory[], env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ severity: 'error', file, line: 0, col: 0, path: '', message: `cannot read: ${(err as Error).message}` }]);
+  }
+  return loadConfigText(text, file, factories, env);
+}
+
+export function loadConfigText(text: string, file: string, factories: readonly Factory[], env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const src = new YamlSource(file, text);
+  if (src.diagnostics.length === 0) src.expandEnv(env);
+  if (src.diagnostics.length) throw new ConfigError(src.diagnostics);
+
+  const data = src.toJS();
+  if (!isObject(data)) {
+    src.push('error', [], '', `expected a mapping with receivers, processors, exporters and service, found ${data === null || data === undefined ? 'an empty file' : typeof data}`);
+    throw new ConfigError(src.diagnostics);
+  }
+  checkComponentIds(src, data, factories);
+  validateSchema(src, data, factories);
+  if (!src.diagnostics.some((d) => d.severity === 'error')) checkPipelines(src, data as unknown as PipelineConfig);
+  if (src.diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(src.diagnostics);
+  return { config: data as unknown as PipelineConfig, warnings: src.diagnostics };
+}
+
+/** Unknown types get their own message listing the known ones; they are removed so ajv does not report them again. */
+function checkComponentIds(src: YamlSource, data: Json, factories: readonly Factory[]): void {
+  for (const section of SECTIONS) {
+    const block = data[section];
+    if (block === null || block === undefined) { data[section] = {}; continue; }
+    if (!isObject(block)) continue; // ajv reports the wrong type
+    const known = factories.filter((f) => f.kind === SECTION_KIND[section]).map((f) => f.type);
+    for (const id of Object.keys(block)) {
+      const type = COMPONENT_ID.exec(id)?.[1];
+      if (type && known.includes(type)) {
+        const factory = factories.find((f) => f.type === type && f.kind === SECTION_KIND[section])!;
+        block[id] = withDefaults(factory.defaults, block[id] ?? {});
+        continue;
+      }
+      const reason = type
+        ? `unknown ${SECTION_KIND[section]} type '${type}'; known types: ${known.join(', ') || '(none)'}`
+        : `bad component id '${id}': expected 'type' or 'type/name' (lowercase type, name of letters, digits, _ . -)`;
+      src.push('error', [section], formatPath([section, id]), reason, id);
+      delete block[id];
+    }
+  }
+}
+
+/** Factory defaults under the user's values: mappings merge, everything else is replaced. */
+function withDefaults(defaults: unknown, value: unknown): unknown {
+  if (!isObject(defaults) || !isObject(value)) return value;
+  const out: Json = structuredClone(defaults);
+  for (const [k, v] of Object.entries(value)) out[k] = withDefaults(out[k], v);
+  return out;
+}
+
+const schemaCache = new WeakMap<readonly Factory[], ReturnType<ReturnType<typeof createAjv>['compile']>>();
+
+function validateSchema(src: YamlSource, data: Json, factories: readonly Factory[]): void {
+  let validate = schemaCache.get(factories);
+  if (!validate) {
+    validate = createAjv().compile(composeSchema(factories));
+    schemaCache.set(factories, validate);
+  }
+  if (validate(data)) return;
+  for (const err of validate.errors ?? []) {
+    const segments = pointerSegments(err.instancePath);
+    const key = err.keyword === 'additionalProperties' ? String(err.params.additionalProperty) : undefined;
+    src.push('error', segments, formatPath(key ? [...segments, key] : segments), explain(err), key);
+  }
+}
+
+function pointerSegments(pointer: string): PathSegment[] {
+  if (!pointer) return [];
+  return pointer.slice(1).split('/').map((s) => {
+    const seg = s.replace(/~1/g, '/').replace(/~0/g, '~');
+    return /^[0-9]+$/.test(seg) ? Number(seg) : seg;
+  });
+}
+
+function checkPipelines(src: YamlSource, config: PipelineConfig): void {
+  const used = new Set<string>();
+  for (const [name, spec] of Object.entries(config.service.pipelines)) {
+    for (const section of SECTIONS) {
+      spec[section].forEach((id, i) => {
+        used.add(`${section}:${id}`);
+        if (id in config[section]) return;
+        const path = ['service', 'pipelines', name, section, i];
+        const elsewhere = SECTIONS.filter((s) => s !== section && id in config[s]);
+        const hint = elsewhere.length
+          ? `; '${id}' is declared under ${elsewhere.join(', ')}, not ${section}`
+          : `; declared ${section}: ${Object.keys(config[section]).join(', ') || '(none)'}`;
+        src.push('error', path, formatPath(path), `pipeline '${name}' names ${SECTION_KIND[section]} '${id}', which is not declared${hint}`);
+      });
+    }
+  }
+  for (const section of SECTIONS) {
+    for (const id of Object.keys(config[section])) {
+      if (!used.has(`${section}:${id}`)) {
+        src.push('warning', [section], formatPath([section, id]), `${SECTION_KIND[section]} '${id}' is declared but used by no pipeline`, id);
+      }
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import type { LogLevel } from '../logger.js';
+
+export interface PipelineSpec {
+  receivers: string[];
+  processors: string[];
+  exporters: string[];
+}
+
+/** pipeline.yaml after env expansion, defaults and validation. Component configs are per factory. */
+export interface PipelineConfig {
+  receivers: Record<string, unknown>;
+  processors: Record<string, unknown>;
+  exporters: Record<string, unknown>;
+  service: {
+    pipelines: Record<string, PipelineSpec>;
+    telemetry: { logs: { level: LogLevel }; admin: { endpoint: string } };
+    shutdown_timeout: string;
+  };
+}
+
+export const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
+export type Section = (typeof SECTIONS)[number];
+export const SECTION_KIND = { receivers: 'receiver', processors: 'processor', exporters: 'exporter' } as const;
+
+/** `type` or `type/name`. */
+export const COMPONENT_ID = /^([a-z][a-z0-9_-]*)(?:\/([A-Za-z0-9_.-]+))?$/;
+
+export function componentType(id: string): string {
+  return COMPONENT_ID.exec(id)?.[1] ?? id;
+}

@@ -1,0 +1,60 @@
+import type { Batch } from '../../core/batch.js';
+import type { Exporter, ExporterFactory, Factory, ProcessorFactory, ReceiverContext, ReceiverFactory } from '../../core/component.js';
+import { emptyCall } from '../../core/llm-call.js';
+
+/**
+ * Minimal components for testing core on its own: a receiver the test pushes batches into, a
+ * processor that adds a record, an exporter that keeps what it accepts (and can be told to block).
+ */
+export const pushed = new Map<string, ReceiverContext>();
+export const exported = new Map<string, Batch[]>();
+export const events: string[] = [];
+
+const push: ReceiverFactory<{ endpoint: string; tokens: string[] }> = {
+  kind: 'receiver', type: 'push', defaults: { endpoint: '127.0.0.1:0', tokens: [] },
+  schema: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      endpoint: { type: 'string', format: 'host-port', default: '127.0.0.1:0', description: 'where it listens' },
+      tokens: { type: 'array', items: { type: 'string' }, default: [], description: 'bearer tokens' },
+    },
+  },
+  create: (_config, ctx) => ({
+    start: async () => { pushed.set(ctx.id, ctx); events.push(`start ${ctx.id}`); },
+    shutdown: async () => { pushed.delete(ctx.id); events.push(`stop ${ctx.id}`); },
+  }),
+};
+
+const tag: ProcessorFactory<{ model: string; max_batch: number }> = {
+  kind: 'processor', type: 'tag', defaults: { model: 'claude-sonnet-4-5', max_batch: 100 },
+  schema: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      model: { type: 'string', default: 'claude-sonnet-4-5', description: 'model of the record it adds' },
+      max_batch: { type: 'integer', minimum: 1, default: 100, description: 'a bounded number' },
+    },
+  },
+  create: (config, ctx) => ({
+    start: async () => { events.push(`start ${ctx.id}`); },
+    shutdown: async () => { events.push(`stop ${ctx.id}`); },
+    process: (b) => ({ ...b, calls: [...b.calls, { ...emptyCall(), call_id: `c${b.calls.length}`, model: config.model }] }),
+  }),
+};
+
+export let gate: Promise<void> | undefined;
+export function setGate(p: Promise<void> | undefined): void { gate = p; }
+
+const memory: ExporterFactory<{ mode: 'fast' | 'slow' }> = {
+  kind: 'exporter', type: 'memory', defaults: { mode: 'fast' },
+  schema: {
+    type: 'object', additionalProperties: false,
+    properties: { mode: { enum: ['fast', 'slow'], default: 'fast', description: 'unused' } },
+  },
+  create: (_config, ctx): Exporter => ({
+    start: async () => { exported.set(ctx.id, exported.get(ctx.id) ?? []); events.push(`start ${ctx.id}`); },
+    shutdown: async () => { events.push(`stop ${ctx.id}`); },
+    consume: async (b) => { if (gate) await gate; exported.get(ctx.id)!.push(b); },
+  }),
+};
+
+export const fakeFactories: Factory[] = [push, tag, memory];
