@@ -1,5 +1,7 @@
 import type { Factory } from '../core/component.js';
+import { debugExporterFactory } from '../exporters/debug/index.js';
 
 /** Every component type tokenledger knows. A new component is one folder plus one line here. */
 export const factories: Factory[] = [
+  debugExporterFactory,
 ];
