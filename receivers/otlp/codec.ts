@@ -1,0 +1,128 @@
+import type { Batch } from '../../core/batch.js';
+import { OtlpDecodeError } from './errors.js';
+import { jsonResourceLogs, jsonResourceMetrics, jsonResourceSpans, parseJsonRequest } from './from-json.js';
+import { resourceLogsOf, resourceMetricsOf, resourceSpansOf } from './from-proto.js';
+import { messages, type PbLogsRequest, type PbMetricsRequest, type PbTraceRequest } from './proto.js';
+import { Rejections } from './rejections.js';
+
+/**
+ * OTLP Export requests and responses, in protobuf and JSON, for every signal. Used by the OTLP
+ * receiver, `tokenledger process` and the benchmark: nothing here starts a server.
+ */
+
+export { OtlpDecodeError } from './errors.js';
+
+export type Signal = 'traces' | 'metrics' | 'logs';
+export type Encoding = 'protobuf' | 'json';
+export type TelemetryPart = Pick<Batch, 'resourceSpans' | 'resourceMetrics' | 'resourceLogs'>;
+
+export interface DecodedExport {
+  part: TelemetryPart;
+  /** Items decoded but left out (exponential histogram and summary points): OTLP partial success. */
+  rejected: number;
+  rejectedMessage: string;
+}
+
+const REQUEST_TYPES = { traces: messages.traceRequest, metrics: messages.metricsRequest, logs: messages.logsRequest } as const;
+const RESPONSE_TYPES = { traces: messages.traceResponse, metrics: messages.metricsResponse, logs: messages.logsResponse } as const;
+const REJECTED_FIELD = { traces: 'rejectedSpans', metrics: 'rejectedDataPoints', logs: 'rejectedLogRecords' } as const;
+
+function asBuffer(body: Uint8Array): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+function decodeProtobuf(signal: Signal, body: Uint8Array): unknown {
+  const type = REQUEST_TYPES[signal];
+  try {
+    // A Buffer input makes protobufjs decode strings natively and bytes fields as zero-copy slices.
+    return type.decode(asBuffer(body));
+  } catch (err) {
+    throw new OtlpDecodeError(`invalid protobuf ${type.name}: ${(err as Error).message}`);
+  }
+}
+
+/** Decodes one Export*ServiceRequest body (already decompressed) into core/telemetry.ts form. */
+export function decodeExportRequest(signal: Signal, body: Uint8Array, encoding: Encoding): DecodedExport {
+  const rejections = new Rejections();
+  const part: TelemetryPart = { resourceSpans: [], resourceMetrics: [], resourceLogs: [] };
+  try {
+    if (encoding === 'protobuf') {
+      const msg = decodeProtobuf(signal, body);
+      if (signal === 'traces') part.resourceSpans = resourceSpansOf(msg as PbTraceRequest);
+      else if (signal === 'metrics') part.resourceMetrics = resourceMetricsOf(msg as PbMetricsRequest, rejections);
+      else part.resourceLogs = resourceLogsOf(msg as PbLogsRequest);
+    } else {
+      const req = parseJsonRequest(body);
+      if (signal === 'traces') part.resourceSpans = jsonResourceSpans(req);
+      else if (signal === 'metrics') part.resourceMetrics = jsonResourceMetrics(req, rejections);
+      else part.resourceLogs = jsonResourceLogs(req);
+    }
+  } catch (err) {
+    if (err instanceof OtlpDecodeError) throw err;
+    // e.g. RangeError from absurdly deep AnyValue nesting: still the client's bad input.
+    throw new OtlpDecodeError(`undecodable ${signal} request: ${(err as Error).message}`);
+  }
+  return { part, rejected: rejections.count, rejectedMessage: rejections.message };
+}
+
+/** Decodes one Export*ServiceRequest body; only the signal's array is non-empty. Throws OtlpDecodeError. */
+export function decodeExport(signal: Signal, body: Uint8Array, encoding: Encoding): TelemetryPart {
+  return decodeExportRequest(signal, body, encoding).part;
+}
+
+export interface PartialSuccess { rejected: number; errorMessage: string }
+
+/** The Export*ServiceResponse body; `partial_success` only when something was rejected or said. */
+export function encodeExportResponse(signal: Signal, encoding: Encoding, partialSuccess?: PartialSuccess): Uint8Array {
+  const hasPartial = partialSuccess !== undefined && (partialSuccess.rejected > 0 || partialSuccess.errorMessage !== '');
+  if (encoding === 'json') {
+    // proto3 JSON: int64 as a string, default values left out.
+    const partial: Record<string, string> = {};
+    if (hasPartial) {
+      if (partialSuccess.rejected > 0) partial[REJECTED_FIELD[signal]] = String(partialSuccess.rejected);
+      if (partialSuccess.errorMessage !== '') partial.errorMessage = partialSuccess.errorMessage;
+    }
+    return Buffer.from(JSON.stringify(hasPartial ? { partialSuccess: partial } : {}));
+  }
+  const body = hasPartial ? { partialSuccess: { [REJECTED_FIELD[signal]]: partialSuccess.rejected, errorMessage: partialSuccess.errorMessage } } : {};
+  return RESPONSE_TYPES[signal].encode(body).finish();
+}
+
+/** gRPC status codes (also google.rpc.Code). */
+export const GrpcCode = {
+  OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16,
+} as const;
+export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
+
+const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
+
+/**
+ * A google.rpc.Status: the OTLP/HTTP error body, and (protobuf) the gRPC `grpc-status-details-bin`
+ * trailer. With `retryAfterSeconds`, it carries a google.rpc.RetryInfo detail, which OTLP clients
+ * honour as the delay before retrying.
+ */
+export function encodeStatus(encoding: Encoding, code: GrpcCode, message: string, retryAfterSeconds?: number): Uint8Array {
+  if (encoding === 'json') {
+    const details = retryAfterSeconds === undefined ? [] : [{ '@type': RETRY_INFO_TYPE_URL, retryDelay: `${retryAfterSeconds}s` }];
+    return Buffer.from(JSON.stringify({ code, message, details }));
+  }
+  const details = retryAfterSeconds === undefined ? [] : [{
+    typeUrl: RETRY_INFO_TYPE_URL,
+    value: messages.retryInfo.encode({ retryDelay: { seconds: Math.max(0, Math.floor(retryAfterSeconds)), nanos: 0 } }).finish(),
+  }];
+  return messages.status.encode({ code, message, details }).finish();
+}
+
+/** Spans, metric data points or log records in a decoded part: the unit OTLP counts in. */
+export function countItems(part: TelemetryPart): number {
+  let n = 0;
+  for (const rs of part.resourceSpans) for (const ss of rs.scopeSpans) n += ss.spans.length;
+  for (const rm of part.resourceMetrics) {
+    for (const sm of rm.scopeMetrics) {
+      for (const m of sm.metrics) n += (m.gauge ?? m.sum ?? m.histogram)?.dataPoints.length ?? 0;
+    }
+  }
+  for (const rl of part.resourceLogs) for (const sl of rl.scopeLogs) n += sl.logRecords.length;
+  return n;
+}
