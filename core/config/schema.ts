@@ -35,13 +35,13 @@ const serviceSchema = {
       description: "tokenledger's own logs and admin server.",
       properties: {
         logs: {
-          type: 'object', additionalProperties: false, default: {},
+          type: 'object', additionalProperties: false, default: {}, description: 'JSON lines on stderr.',
           properties: {
             level: { enum: ['debug', 'info', 'warn', 'error'], default: 'info', description: 'Minimum level of the JSON logs on stderr.' },
           },
         },
         admin: {
-          type: 'object', additionalProperties: false, default: {},
+          type: 'object', additionalProperties: false, default: {}, description: 'The admin HTTP server.',
           properties: {
             endpoint: { type: 'string', format: 'host-port', default: '0.0.0.0:9464', description: 'Serves /metrics, /healthz and /readyz.' },
           },
