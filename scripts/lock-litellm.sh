@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Re-resolves test/e2e/litellm/requirements-<version>.txt (exact versions + sha256 hashes) from
+# requirements-<version>.in, with dependencies as published up to the date given there, so an old
+# LiteLLM gets the libraries it was released with. Needs `uv` (pip install uv).
+set -euo pipefail
+cd "$(dirname "$0")/../test/e2e/litellm"
+for in in requirements-*.in; do
+  v="${in#requirements-}"; v="${v%.in}"
+  date="$(sed -n 's/.*published up to \([0-9-]*\).*/\1/p' "$in")"
+  uv pip compile --generate-hashes --python-version 3.11 --quiet --exclude-newer "$date" \
+    --custom-compile-command "scripts/lock-litellm.sh" "$in" -o "requirements-$v.txt"
+  echo "locked LiteLLM $v (dependencies up to $date)"
+done

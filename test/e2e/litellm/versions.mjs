@@ -1,0 +1,11 @@
+/** LiteLLM versions with hash-pinned requirements here; one per OTel layout. */
+export const VERSIONS = [
+  // legacy `otel` callback: LLM attributes on a `litellm_request` child span
+  '1.80.11',
+  // 1.81.x: LLM attributes on the parent `Received Proxy Server Request` span
+  '1.81.3',
+  // newest installable: legacy callback plus the semconv opt-in and the V2 integration
+  '1.108.7',
+];
+/** Installed and exercised by CI (install time): the oldest layout and the newest. */
+export const CI_VERSIONS = ['1.80.11', '1.108.7'];
