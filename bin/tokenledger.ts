@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../core/version.js';
+import { processCommand, type ProcessOptions } from './commands/process.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT } from './exit-codes.js';
@@ -21,6 +22,14 @@ program.command('validate')
   .description('check a pipeline configuration and exit: 0 when valid, 1 with the errors')
   .option('-c, --config <file>', 'pipeline configuration', 'pipeline.yaml')
   .action((opts: { config: string }) => { process.exitCode = validateCommand(opts.config); });
+
+program.command('process')
+  .description('run OTLP export files (JSON or protobuf) through the processors and print one LlmCall JSON object a line')
+  .argument('<files...>', 'one OTLP Export request per file')
+  .option('-c, --config <file>', 'use the processors of this pipeline.yaml (default: claude-normalizer and cost-enrichment with their defaults)')
+  .option('-p, --pipeline <name>', 'which pipeline of the config (default: the first with processors)')
+  .addOption(new Option('-s, --signal <signal>', 'signal of every file (default: from the file name or content)').choices(['traces', 'metrics', 'logs']))
+  .action(async (files: string[], opts: ProcessOptions) => { process.exitCode = await processCommand(files, opts); });
 
 try {
   await program.parseAsync(process.argv);
