@@ -1,7 +1,9 @@
 import type { Factory } from '../core/component.js';
 import { debugExporterFactory } from '../exporters/debug/index.js';
+import { prometheusExporterFactory } from '../exporters/prometheus/index.js';
 
 /** Every component type tokenledger knows. A new component is one folder plus one line here. */
 export const factories: Factory[] = [
   debugExporterFactory,
+  prometheusExporterFactory,
 ];

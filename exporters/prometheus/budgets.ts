@@ -1,0 +1,277 @@
+import type { Gauge } from 'prom-client';
+import type { ComponentContext } from '../../core/component.js';
+import type { SpendStore } from '../../core/host.js';
+import type { LlmCall } from '../../core/llm-call.js';
+import { OTHER } from './cardinality.js';
+import type { BudgetConfig } from './config.js';
+import { labelReader, type LabelReader } from './labels.js';
+import { periodBounds, type PeriodBounds } from './periods.js';
+
+/** Scope value for spend whose wildcard label is empty (e.g. calls without a team). */
+export const UNATTRIBUTED = '__unattributed__';
+
+/** Early in a period the burn rate is noise: elapsed time counts as at least this share of the period. */
+const MIN_ELAPSED_SHARE = 0.01;
+
+export interface ThresholdCrossing {
+  budget: string;
+  scopeLabel: string;
+  scopeValue: string;
+  threshold: number;
+  spentUsd: number;
+  limitUsd: number;
+  projectedUsd: number;
+  period: BudgetConfig['period'];
+  timezone: string;
+  periodStartMs: number;
+  periodEndMs: number;
+}
+
+/** Spend a previous instance published in this process (read back from the gauges on a reload). */
+export interface PreviousSpend {
+  budget: string;
+  scopeLabel: string;
+  scopeValue: string;
+  periodEndMs: number;
+  spentUsd: number;
+}
+
+type GaugeSeries = Gauge.Internal<string>;
+
+interface ScopeState {
+  value: string;
+  spent: number;
+  /** Index of the next threshold not yet crossed in this period. */
+  nextThreshold: number;
+  spentGauge: GaugeSeries;
+  utilizationGauge: GaugeSeries;
+  projectedGauge: GaugeSeries;
+}
+
+const LABELS = ['budget', 'scope_label', 'scope_value'] as const;
+
+/** One configured budget: which calls it counts, its current period, and its spend per scope value. */
+class Budget {
+  readonly scopeLabel: string;
+  readonly wildcard: boolean;
+  readonly fixedValue: string;
+  readonly thresholds: number[];
+  readonly where: Record<string, string>;
+  private readonly scopeReader: LabelReader;
+  private readonly conditions: [LabelReader, string][];
+  readonly scopes = new Map<string, ScopeState>();
+  bounds: PeriodBounds;
+
+  constructor(readonly config: BudgetConfig, now: number) {
+    const entries = Object.entries(config.scope);
+    const wild = entries.find(([, v]) => v === '*');
+    this.wildcard = wild !== undefined;
+    this.scopeLabel = wild ? wild[0] : entries[0][0];
+    this.fixedValue = wild ? '' : entries[0][1];
+    this.scopeReader = labelReader(this.scopeLabel);
+    this.where = Object.fromEntries(entries.filter(([, v]) => v !== '*'));
+    this.conditions = Object.entries(this.where).map(([k, v]) => [labelReader(k), v]);
+    this.thresholds = [...new Set([...config.warn_at, 1])].sort((a, b) => a - b);
+    this.bounds = periodBounds(now, config.period, config.timezone);
+  }
+
+  /** The scope value this call's spend counts under, or undefined when the budget does not cover it. */
+  scopeOf(call: LlmCall): string | undefined {
+    for (const [read, value] of this.conditions) if (read(call) !== value) return undefined;
+    if (!this.wildcard) return this.fixedValue;
+    return this.scopeReader(call) || UNATTRIBUTED;
+  }
+}
+
+export interface BudgetGauges {
+  limit: Gauge<string>;
+  spent: Gauge<string>;
+  utilization: Gauge<string>;
+  projected: Gauge<string>;
+  periodEnd: Gauge<string>;
+}
+
+export function budgetGauges(metrics: ComponentContext['metrics']): BudgetGauges {
+  return {
+    limit: metrics.gauge('tokenledger_budget_limit_usd', 'Budget limit for the current period, in USD.', LABELS),
+    spent: metrics.gauge('tokenledger_budget_spent_usd', 'Spend counted against the budget in the current period, in USD.', LABELS),
+    utilization: metrics.gauge('tokenledger_budget_utilization_ratio', 'Spent / limit of the current period (1 = exhausted).', LABELS),
+    projected: metrics.gauge('tokenledger_budget_projected_usd', 'Spend forecast for the end of the period at the burn rate so far, in USD.', LABELS),
+    periodEnd: metrics.gauge('tokenledger_budget_period_end_timestamp_seconds', 'End of the budget\'s current period (Unix seconds).', ['budget']),
+  };
+}
+
+/** Reads what the budget gauges hold now, then clears them for the new instance to publish. */
+export async function takePreviousSpend(gauges: BudgetGauges): Promise<PreviousSpend[]> {
+  const ends = new Map((await gauges.periodEnd.get()).values.map((v) => [String(v.labels.budget), v.value * 1000]));
+  const previous = (await gauges.spent.get()).values.flatMap((v) => {
+    const periodEndMs = ends.get(String(v.labels.budget));
+    return periodEndMs === undefined ? [] : [{
+      budget: String(v.labels.budget), scopeLabel: String(v.labels.scope_label), scopeValue: String(v.labels.scope_value), periodEndMs, spentUsd: v.value,
+    }];
+  });
+  for (const g of Object.values(gauges)) g.reset();
+  return previous;
+}
+
+/**
+ * Spend per budget × scope value in the current period, published as gauges. Calls count by their
+ * own timestamp: a late call from an earlier period is not billed to the current one.
+ */
+export class BudgetTracker {
+  private readonly budgets: Budget[];
+  private nextRollMs: number;
+
+  constructor(
+    configs: readonly BudgetConfig[],
+    private readonly gauges: BudgetGauges,
+    private readonly maxScopes: number,
+    private readonly clock: () => number,
+    private readonly onCrossing: (c: ThresholdCrossing) => void,
+    private readonly onFold: (budget: string) => void,
+    private readonly onLate: (budget: string) => void,
+  ) {
+    const now = clock();
+    this.budgets = configs.map((c) => new Budget(c, now));
+    this.nextRollMs = Math.min(Infinity, ...this.budgets.map((b) => b.bounds.endMs));
+  }
+
+  get empty(): boolean {
+    return this.budgets.length === 0;
+  }
+
+  /** Publishes every budget's gauges: fixed-scope budgets show up at once, before any spend. */
+  publish(): void {
+    const now = this.clock();
+    for (const b of this.budgets) {
+      this.gauges.periodEnd.set({ budget: b.config.name }, b.bounds.endMs / 1000);
+      if (!b.wildcard) this.scope(b, b.fixedValue);
+      for (const s of b.scopes.values()) this.update(b, s, now);
+    }
+  }
+
+  add(calls: readonly LlmCall[]): void {
+    if (this.budgets.length === 0) return;
+    const now = this.clock();
+    if (now >= this.nextRollMs) this.roll(now);
+    for (const call of calls) {
+      if (!(call.cost_usd > 0) || !Number.isFinite(call.cost_usd)) continue;
+      const parsed = Date.parse(call.timestamp);
+      const ts = Number.isNaN(parsed) ? now : parsed;
+      for (const b of this.budgets) {
+        const value = b.scopeOf(call);
+        if (value === undefined) continue;
+        if (ts < b.bounds.startMs) {
+          this.onLate(b.config.name);
+          continue;
+        }
+        const s = this.scope(b, value);
+        s.spent += call.cost_usd;
+        this.update(b, s, now);
+      }
+    }
+  }
+
+  /** Period rollover and projections move with time alone: called on a timer. */
+  refresh(): void {
+    const now = this.clock();
+    if (now >= this.nextRollMs) this.roll(now);
+    for (const b of this.budgets) for (const s of b.scopes.values()) this.update(b, s, now);
+  }
+
+  /**
+   * Sets spent-to-date of the current period from a store (the ClickHouse exporter's) before data
+   * flows. Thresholds already crossed count as notified: they were, before the restart.
+   */
+  async restore(store: SpendStore): Promise<void> {
+    for (const b of this.budgets) {
+      const spend = await store.spendBy({ fromMs: b.bounds.startMs, toMs: b.bounds.endMs, groupBy: b.scopeLabel, where: b.where });
+      if (b.wildcard) {
+        for (const [value, usd] of spend) this.setSpent(b, value || UNATTRIBUTED, usd);
+      } else {
+        this.setSpent(b, b.fixedValue, spend.get(b.fixedValue) ?? 0);
+      }
+    }
+  }
+
+  /** Adopts spend a previous instance counted (same budget, scope label and period), e.g. across a reload. */
+  adopt(previous: readonly PreviousSpend[]): void {
+    for (const p of previous) {
+      const b = this.budgets.find((x) => x.config.name === p.budget);
+      if (b && b.scopeLabel === p.scopeLabel && b.bounds.endMs === p.periodEndMs) this.setSpent(b, p.scopeValue, p.spentUsd);
+    }
+  }
+
+  private setSpent(b: Budget, value: string, usd: number): void {
+    if (!Number.isFinite(usd) || usd < 0) return;
+    const s = this.scope(b, value);
+    s.spent = usd;
+    const utilization = usd / b.config.limit_usd;
+    while (s.nextThreshold < b.thresholds.length && utilization >= b.thresholds[s.nextThreshold]) s.nextThreshold++;
+    this.update(b, s, this.clock(), false);
+  }
+
+  private scope(b: Budget, raw: string): ScopeState {
+    let value = raw;
+    let s = b.scopes.get(value);
+    if (s) return s;
+    if (b.wildcard && b.scopes.size >= this.maxScopes) {
+      this.onFold(b.config.name);
+      value = OTHER;
+      s = b.scopes.get(value);
+      if (s) return s;
+    }
+    const labels = { budget: b.config.name, scope_label: b.scopeLabel, scope_value: value };
+    this.gauges.limit.set(labels, b.config.limit_usd);
+    s = {
+      value, spent: 0, nextThreshold: 0,
+      spentGauge: this.gauges.spent.labels(labels),
+      utilizationGauge: this.gauges.utilization.labels(labels),
+      projectedGauge: this.gauges.projected.labels(labels),
+    };
+    b.scopes.set(value, s);
+    this.update(b, s, this.clock(), false);
+    return s;
+  }
+
+  private update(b: Budget, s: ScopeState, now: number, notify = true): void {
+    const { startMs, endMs } = b.bounds;
+    const length = endMs - startMs;
+    const elapsed = Math.max(now - startMs, length * MIN_ELAPSED_SHARE);
+    const projected = s.spent * (length / Math.min(elapsed, length));
+    const utilization = s.spent / b.config.limit_usd;
+    s.spentGauge.set(s.spent);
+    s.utilizationGauge.set(utilization);
+    s.projectedGauge.set(projected);
+    if (!notify) return;
+    while (s.nextThreshold < b.thresholds.length && utilization >= b.thresholds[s.nextThreshold]) {
+      this.onCrossing({
+        budget: b.config.name, scopeLabel: b.scopeLabel, scopeValue: s.value, threshold: b.thresholds[s.nextThreshold],
+        spentUsd: s.spent, limitUsd: b.config.limit_usd, projectedUsd: projected, period: b.config.period,
+        timezone: b.config.timezone, periodStartMs: startMs, periodEndMs: endMs,
+      });
+      s.nextThreshold++;
+    }
+  }
+
+  private roll(now: number): void {
+    for (const b of this.budgets) {
+      if (now < b.bounds.endMs) continue;
+      b.bounds = periodBounds(now, b.config.period, b.config.timezone);
+      this.gauges.periodEnd.set({ budget: b.config.name }, b.bounds.endMs / 1000);
+      for (const s of b.scopes.values()) {
+        if (b.wildcard) {
+          for (const g of [this.gauges.limit, this.gauges.spent, this.gauges.utilization, this.gauges.projected]) {
+            g.remove({ budget: b.config.name, scope_label: b.scopeLabel, scope_value: s.value });
+          }
+        } else {
+          s.spent = 0;
+          s.nextThreshold = 0;
+          this.update(b, s, now);
+        }
+      }
+      if (b.wildcard) b.scopes.clear();
+    }
+    this.nextRollMs = Math.min(...this.budgets.map((b) => b.bounds.endMs));
+  }
+}

@@ -1,0 +1,138 @@
+import { assertTimeZone, type PeriodKind } from './periods.js';
+import { BASE_LABELS, ATTRIBUTION_FIELDS } from './labels.js';
+
+export interface BudgetConfig {
+  name: string;
+  /** Label → value; the value '*' makes one budget per value of that label. */
+  scope: Record<string, string>;
+  period: PeriodKind;
+  timezone: string;
+  limit_usd: number;
+  warn_at: number[];
+}
+
+export interface WebhookConfig {
+  url: string;
+  timeout_ms: number;
+  headers: Record<string, string>;
+}
+
+export interface PrometheusExporterConfig {
+  labels: string[];
+  max_label_sets: number;
+  budgets: BudgetConfig[];
+  budget_refresh_ms: number;
+  webhook?: WebhookConfig;
+}
+
+const LABEL_NAME = '^[a-zA-Z_][a-zA-Z0-9_]*$';
+
+/** Labels the exporter itself uses: an attribution label of the same name would clash. */
+export const RESERVED_LABELS = new Set([...BASE_LABELS, 'status', 'token_type', 'le', 'budget', 'scope_label', 'scope_value', 'exporter', 'job', 'instance']);
+
+export const defaults: PrometheusExporterConfig = {
+  labels: ['team', 'customer', 'key_alias'],
+  max_label_sets: 2000,
+  budgets: [],
+  budget_refresh_ms: 15_000,
+};
+
+export const schema: Record<string, unknown> = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Spend metrics and budget gauges on the admin server\'s /metrics (one instance per process).',
+  properties: {
+    labels: {
+      type: 'array',
+      description: `Attribution labels added to every spend metric besides ${BASE_LABELS.join(', ')}: ${ATTRIBUTION_FIELDS.join(', ')}, or the name of a configured dimension (e.g. project). Each one multiplies the number of series: keep user out unless it is small.`,
+      items: { type: 'string', pattern: LABEL_NAME },
+      uniqueItems: true,
+      default: defaults.labels,
+    },
+    max_label_sets: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Cardinality guard: distinct label combinations per metric. Past it, new combinations keep provider, model, route and source but their attribution labels become __other__ (and, past a further 10%, every label does); tokenledger_prometheus_folded_calls_total counts them.',
+      default: defaults.max_label_sets,
+    },
+    budgets: {
+      type: 'array',
+      description: 'Spend budgets exposed as tokenledger_budget_{limit_usd,spent_usd,utilization_ratio,projected_usd} gauges.',
+      default: defaults.budgets,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'scope', 'limit_usd'],
+        properties: {
+          name: { type: 'string', pattern: '^[A-Za-z0-9_.:-]+$', description: 'Unique budget name; the `budget` label of the gauges.' },
+          scope: {
+            type: 'object',
+            minProperties: 1,
+            propertyNames: { pattern: LABEL_NAME },
+            additionalProperties: { type: 'string', minLength: 1 },
+            description: "Which calls count: label → value (team, customer, key_alias, user or a dimension name). The value '*' (at most one) makes one budget per value of that label, e.g. { customer: '*' }.",
+          },
+          period: { type: 'string', enum: ['day', 'week', 'month'], default: 'month', description: 'Budget period; weeks start on Monday. Rolls over at local midnight in `timezone`.' },
+          timezone: { type: 'string', default: 'UTC', description: 'IANA time zone the period boundaries are in, e.g. Europe/Berlin.' },
+          limit_usd: { type: 'number', exclusiveMinimum: 0, description: 'Spend limit for one period, in USD.' },
+          warn_at: {
+            type: 'array',
+            items: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
+            uniqueItems: true,
+            default: [0.8],
+            description: 'Utilization ratios that trigger a webhook notification; 1 (exhaustion) is always added.',
+          },
+        },
+      },
+    },
+    budget_refresh_ms: {
+      type: 'integer',
+      minimum: 100,
+      default: defaults.budget_refresh_ms,
+      description: 'How often budget gauges are recomputed without traffic (projection, period rollover), in milliseconds.',
+    },
+    webhook: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      description: 'Optional direct notifier for users without Alertmanager: one JSON POST (with a Slack-compatible `text`) per budget, scope value, period and threshold crossed.',
+      properties: {
+        url: { type: 'string', pattern: '^https?://', description: 'http(s) URL to POST to, e.g. a Slack incoming webhook.' },
+        timeout_ms: { type: 'integer', minimum: 1, default: 5000, description: 'Timeout of one POST, in milliseconds; failed POSTs are retried twice.' },
+        headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra request headers, e.g. an Authorization header (use ${env:VAR}).' },
+      },
+    },
+  },
+};
+
+/** Checks what the JSON schema cannot express; throws an Error naming the offending field. */
+export function checkConfig(config: PrometheusExporterConfig): void {
+  for (const label of config.labels) {
+    if (RESERVED_LABELS.has(label)) throw new Error(`labels: '${label}' is reserved (used by the exporter itself); reserved: ${[...RESERVED_LABELS].join(', ')}`);
+  }
+  const names = new Set<string>();
+  config.budgets.forEach((b, i) => {
+    const at = `budgets[${i}] (${b.name})`;
+    if (names.has(b.name)) throw new Error(`${at}.name: duplicate budget name '${b.name}'`);
+    names.add(b.name);
+    const wildcards = Object.entries(b.scope).filter(([, v]) => v === '*');
+    if (wildcards.length > 1) throw new Error(`${at}.scope: at most one label may be '*', found ${wildcards.map(([k]) => k).join(', ')}`);
+    for (const label of Object.keys(b.scope)) {
+      if (RESERVED_LABELS.has(label)) throw new Error(`${at}.scope: '${label}' is not an attribution label (use team, customer, key_alias, user or a dimension name)`);
+    }
+    try {
+      assertTimeZone(b.timezone);
+    } catch (err) {
+      throw new Error(`${at}.timezone: ${(err as Error).message}`, { cause: err });
+    }
+  });
+  if (config.webhook) {
+    let url: URL;
+    try {
+      url = new URL(config.webhook.url);
+    } catch (err) {
+      throw new Error(`webhook.url: not a valid URL: '${config.webhook.url}'`, { cause: err });
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`webhook.url: expected http or https, found '${url.protocol}'`);
+  }
+}

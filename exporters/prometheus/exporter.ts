@@ -1,0 +1,102 @@
+import type { Batch } from '../../core/batch.js';
+import type { ComponentContext, Exporter } from '../../core/component.js';
+import type { SpendStore } from '../../core/host.js';
+import { BudgetTracker, budgetGauges, takePreviousSpend, type BudgetGauges, type ThresholdCrossing } from './budgets.js';
+import type { PrometheusExporterConfig } from './config.js';
+import { WebhookNotifier } from './notifier.js';
+import { SpendMetrics } from './spend-metrics.js';
+
+/**
+ * Writes spend metrics and budget gauges to the process registry, which the admin server serves
+ * on /metrics. It never blocks a batch: counting is synchronous and notifications go out in the
+ * background.
+ */
+export class PrometheusExporter implements Exporter {
+  private readonly spend: SpendMetrics;
+  private readonly gauges: BudgetGauges;
+  private readonly budgets: BudgetTracker;
+  private readonly notifier?: WebhookNotifier;
+  private timer?: NodeJS.Timeout;
+  /** Set when no restore succeeded at start: try once more before the first batch counts. */
+  private lateRestore?: Promise<void>;
+  private awaitingStore = false;
+
+  constructor(private readonly config: PrometheusExporterConfig, private readonly ctx: ComponentContext, clock: () => number = Date.now) {
+    const exporter = ctx.id;
+    this.spend = new SpendMetrics(ctx, config.labels, config.max_label_sets);
+    this.gauges = budgetGauges(ctx.metrics);
+    const folded = ctx.metrics.counter('tokenledger_budget_folded_calls_total', 'Calls billed to the __other__ scope value because a wildcard budget reached max_label_sets values.', ['exporter', 'budget']);
+    const late = ctx.metrics.counter('tokenledger_budget_late_calls_total', 'Calls that arrived after their budget period ended, not billed to the current one.', ['exporter', 'budget']);
+    this.budgets = new BudgetTracker(
+      config.budgets, this.gauges, config.max_label_sets, clock,
+      (c) => this.crossed(c),
+      (budget) => folded.inc({ exporter, budget }),
+      (budget) => late.inc({ exporter, budget }),
+    );
+    if (config.webhook) {
+      const results = ctx.metrics.counter('tokenledger_budget_notifications_total', 'Budget webhook notifications, by result (sent, failed).', ['exporter', 'result']);
+      this.notifier = new WebhookNotifier(config.webhook, ctx.logger, results, exporter);
+    }
+  }
+
+  async start(): Promise<void> {
+    await this.spend.seedFromRegistry();
+    const previous = await takePreviousSpend(this.gauges);
+    this.budgets.publish();
+    if (!this.budgets.empty) {
+      const store = this.ctx.host.get('spendStore');
+      if (!store || !(await this.restore(store, 'start'))) {
+        this.budgets.adopt(previous);
+        this.awaitingStore = true;
+        if (!store) this.ctx.logger.info('no spend store yet: budgets keep the spend counted in this process; will restore if a store appears before the first batch');
+      }
+    }
+    this.timer = setInterval(() => {
+      this.budgets.refresh();
+      this.spend.refreshSelfMetrics();
+    }, this.config.budget_refresh_ms);
+    this.timer.unref();
+  }
+
+  async consume(batch: Batch): Promise<void> {
+    if (this.awaitingStore) await (this.lateRestore ??= this.restoreLate());
+    // batch.updates enrich calls already counted: counting them would bill twice.
+    const { calls } = batch;
+    for (let i = 0; i < calls.length; i++) this.spend.record(calls[i]);
+    this.budgets.add(calls);
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.notifier?.shutdown();
+  }
+
+  /**
+   * Exporters start in no fixed order, so the ClickHouse exporter may offer (or be ready to serve)
+   * its store only after this one started. Data flows once all have started, so the first batch
+   * is the last moment before this exporter has counted anything (the README notes the remaining race).
+   */
+  private async restoreLate(): Promise<void> {
+    const store = this.ctx.host.get('spendStore');
+    if (store) await this.restore(store, 'first batch');
+    this.awaitingStore = false;
+  }
+
+  private async restore(store: SpendStore, when: string): Promise<boolean> {
+    try {
+      await this.budgets.restore(store);
+      this.ctx.logger.info('budget spend-to-date restored from the spend store', { when });
+      return true;
+    } catch (err) {
+      this.ctx.metrics.counter('tokenledger_budget_restore_failures_total', 'Failed reads of budget spend-to-date from the spend store.', ['exporter']).inc({ exporter: this.ctx.id });
+      this.ctx.logger.error('restoring budget spend-to-date failed', { err, when, retry: when === 'start' ? 'before the first batch' : 'none: budgets count from here' });
+      return false;
+    }
+  }
+
+  private crossed(c: ThresholdCrossing): void {
+    this.ctx.logger.info('budget threshold crossed', { budget: c.budget, scope_label: c.scopeLabel, scope_value: c.scopeValue, threshold: c.threshold, spent_usd: c.spentUsd, limit_usd: c.limitUsd });
+    this.notifier?.notify(c);
+  }
+}

@@ -1,0 +1,129 @@
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ComponentContext } from '../../core/component.js';
+import { TOKEN_TYPES, tokensOf, type LlmCall } from '../../core/llm-call.js';
+import { LabelSetGuard } from './cardinality.js';
+import { BASE_LABELS, labelReader, type LabelReader } from './labels.js';
+
+const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
+const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30];
+
+type Labels = Record<string, string>;
+
+/** Label objects of one combination, built once so that counting a call allocates none. */
+interface SeriesLabels {
+  base: Labels;
+  ok: Labels;
+  error: Labels;
+  tokens: Labels[];
+}
+
+const METRIC_NAMES = {
+  calls: 'tokenledger_llm_calls_total',
+  tokens: 'tokenledger_llm_tokens_total',
+  cost: 'tokenledger_llm_cost_usd_total',
+  duration: 'tokenledger_llm_call_duration_seconds',
+  ttft: 'tokenledger_llm_time_to_first_token_seconds',
+} as const;
+
+/**
+ * The spend counters and latency histograms, on the process registry. Only new billable records
+ * are counted: a `usage_interval` record (several calls reported as one) adds tokens and cost but
+ * no call and no latency.
+ */
+export class SpendMetrics {
+  private readonly calls: Counter<string>;
+  private readonly tokens: Counter<string>;
+  private readonly cost: Counter<string>;
+  private readonly duration: Histogram<string>;
+  private readonly ttft: Histogram<string>;
+  private readonly invalid: Counter<'exporter' | 'field'>;
+  private readonly labelSets: Gauge<'exporter'>;
+  private readonly id: string;
+  private readonly guard: LabelSetGuard<SeriesLabels>;
+  private readonly labelNames: string[];
+  private readonly readers: LabelReader[];
+  private readonly values: string[];
+
+  constructor(ctx: ComponentContext, attributionLabels: readonly string[], maxLabelSets: number) {
+    this.labelNames = [...BASE_LABELS, ...attributionLabels];
+    this.readers = [
+      (c) => c.provider, (c) => c.model, (c) => c.route, (c) => c.source,
+      ...attributionLabels.map(labelReader),
+    ];
+    this.values = new Array<string>(this.readers.length).fill('');
+    this.id = ctx.id;
+    const names = this.labelNames;
+    forgetIfLabelsChanged(ctx.registry, Object.values(METRIC_NAMES), names, ctx);
+    this.calls = ctx.metrics.counter(METRIC_NAMES.calls, 'LLM calls, by outcome.', [...names, 'status']);
+    this.tokens = ctx.metrics.counter(METRIC_NAMES.tokens, 'Tokens, by type: input (not cached), output, cache_read, cache_write_5m, cache_write_1h.', [...names, 'token_type']);
+    this.cost = ctx.metrics.counter(METRIC_NAMES.cost, 'Cost of LLM calls in USD, as priced by cost-enrichment.', names);
+    this.duration = ctx.metrics.histogram(METRIC_NAMES.duration, 'Duration of LLM calls in seconds.', names, DURATION_BUCKETS);
+    this.ttft = ctx.metrics.histogram(METRIC_NAMES.ttft, 'Time to first token of streamed LLM calls in seconds.', names, TTFT_BUCKETS);
+    this.invalid = ctx.metrics.counter('tokenledger_prometheus_invalid_values_total', 'Record values not counted because they were negative or not finite.', ['exporter', 'field']);
+    this.labelSets = ctx.metrics.gauge('tokenledger_prometheus_label_sets', 'Distinct label combinations of the spend metrics (bounded by max_label_sets).', ['exporter']);
+    const folded = ctx.metrics.counter('tokenledger_prometheus_folded_calls_total', 'Calls whose labels were folded to __other__ by the cardinality guard.', ['exporter']);
+    const foldedSeries = folded.labels({ exporter: ctx.id });
+    this.guard = new LabelSetGuard<SeriesLabels>(maxLabelSets, BASE_LABELS.length, (v) => this.seriesLabels(v), () => foldedSeries.inc());
+  }
+
+  /** After a reload the registry still holds the old series: count them against the cap. */
+  async seedFromRegistry(): Promise<void> {
+    const { values } = await this.cost.get();
+    for (const v of values) this.guard.seed(this.labelNames.map((n) => String(v.labels[n] ?? '')));
+    this.labelSets.set({ exporter: this.id }, this.guard.size);
+  }
+
+  record(call: LlmCall): void {
+    const values = this.values;
+    for (let i = 0; i < this.readers.length; i++) values[i] = this.readers[i](call);
+    const series = this.guard.resolve(values);
+
+    if (call.record_type === 'call') {
+      this.calls.inc(call.status === 'error' ? series.error : series.ok, 1);
+      if (this.valid(call.duration_ms, 'duration_ms')) this.duration.observe(series.base, call.duration_ms / 1000);
+      if (call.ttft_ms !== null && this.valid(call.ttft_ms, 'ttft_ms')) this.ttft.observe(series.base, call.ttft_ms / 1000);
+    }
+    for (let t = 0; t < TOKEN_TYPES.length; t++) {
+      const n = tokensOf(call, TOKEN_TYPES[t]);
+      if (n !== 0 && this.valid(n, TOKEN_TYPES[t])) this.tokens.inc(series.tokens[t], n);
+    }
+    // inc(0) too, so that every label combination has a cost series (seedFromRegistry reads them back).
+    this.cost.inc(series.base, this.valid(call.cost_usd, 'cost_usd') ? call.cost_usd : 0);
+  }
+
+  refreshSelfMetrics(): void {
+    this.labelSets.set({ exporter: this.id }, this.guard.size);
+  }
+
+  private valid(value: number, field: string): boolean {
+    if (Number.isFinite(value) && value >= 0) return true;
+    this.invalid.inc({ exporter: this.id, field });
+    return false;
+  }
+
+  private seriesLabels(values: readonly string[]): SeriesLabels {
+    const base: Labels = {};
+    this.labelNames.forEach((n, i) => { base[n] = values[i]; });
+    return {
+      base,
+      ok: { ...base, status: 'ok' },
+      error: { ...base, status: 'error' },
+      tokens: TOKEN_TYPES.map((t) => ({ ...base, token_type: t })),
+    };
+  }
+}
+
+/**
+ * A reload with a different `labels` list would meet metrics registered with the old label
+ * names, which prom-client rejects on every inc: drop them (Prometheus sees a counter reset).
+ */
+function forgetIfLabelsChanged(registry: Registry, metricNames: readonly string[], labelNames: readonly string[], ctx: ComponentContext): void {
+  for (const name of metricNames) {
+    const existing = registry.getSingleMetric(name) as unknown as { labelNames?: readonly string[] } | undefined;
+    if (!existing) continue;
+    const had = (existing.labelNames ?? []).filter((n) => n !== 'status' && n !== 'token_type');
+    if (had.length === labelNames.length && had.every((n, i) => n === labelNames[i])) continue;
+    ctx.logger.warn('spend metric labels changed: resetting the metric', { metric: name, before: had, after: labelNames });
+    registry.removeSingleMetric(name);
+  }
+}
