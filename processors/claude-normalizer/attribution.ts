@@ -1,0 +1,98 @@
+import type { LlmCall } from '../../core/llm-call.js';
+import { str } from './attrs.js';
+import type { AttributionConfig } from './config.js';
+import { splitTags } from './litellm-identity.js';
+import type { AttributionView, LiteLLMIdentity } from './types.js';
+
+type RefKind = 'resource' | 'attribute' | 'header' | 'metadata' | 'litellm' | 'tag';
+interface Ref { kind: RefKind; key: string }
+
+const LITELLM_FIELDS = new Set<keyof LiteLLMIdentity>(['team_id', 'team_alias', 'key_alias', 'key_hash', 'user_id', 'user_email', 'end_user', 'org_id', 'session_id', 'tags']);
+
+/** `kind:key` → Ref; a bad reference is a config error naming it. */
+export function parseRef(text: string, where: string): Ref {
+  const i = text.indexOf(':');
+  const kind = text.slice(0, i) as RefKind;
+  const key = text.slice(i + 1);
+  if (i <= 0 || key === '' || !['resource', 'attribute', 'header', 'metadata', 'litellm', 'tag'].includes(kind)) {
+    throw new Error(`claude-normalizer: ${where}: "${text}" is not a source reference (resource:KEY, attribute:KEY, header:NAME, metadata:KEY, litellm:FIELD, tag:PREFIX)`);
+  }
+  if (kind === 'litellm' && !LITELLM_FIELDS.has(key as keyof LiteLLMIdentity)) {
+    throw new Error(`claude-normalizer: ${where}: "${text}": litellm fields are ${[...LITELLM_FIELDS].join(', ')}`);
+  }
+  return { kind, key: kind === 'header' ? key.toLowerCase() : key };
+}
+
+/** Attribution fields resolved from configured sources, compiled once per component. */
+export class Attribution {
+  private readonly fields: [keyof Pick<LlmCall, 'user' | 'team' | 'key_alias' | 'customer' | 'session_id'>, Ref[]][];
+  private readonly tags: Ref[];
+  private readonly dimensions: [string, Ref[]][];
+
+  constructor(cfg: AttributionConfig, dimensions: Record<string, string[]>) {
+    const refs = (list: string[], where: string) => list.map((t) => parseRef(t, where));
+    this.fields = [
+      ['user', refs(cfg.user, 'attribution.user')],
+      ['team', refs(cfg.team, 'attribution.team')],
+      ['key_alias', refs(cfg.key_alias, 'attribution.key_alias')],
+      ['customer', refs(cfg.customer, 'attribution.customer')],
+      ['session_id', refs(cfg.session_id, 'attribution.session_id')],
+    ];
+    this.tags = refs(cfg.tags, 'attribution.tags');
+    this.dimensions = Object.entries(dimensions).map(([name, list]) => [name, refs(list, `dimensions.${name}`)]);
+  }
+
+  apply(call: LlmCall, v: AttributionView): void {
+    for (const [field, refs] of this.fields) {
+      for (const r of refs) {
+        const s = this.one(r, v);
+        if (s !== '') { call[field] = s; break; }
+      }
+    }
+    const tags: string[] = [];
+    for (const r of this.tags) {
+      if (r.kind === 'litellm' && r.key === 'tags') { if (v.litellm) for (const t of v.litellm.tags) add(tags, t); continue; }
+      const raw = r.kind === 'attribute' ? v.attrs[r.key] : undefined;
+      if (Array.isArray(raw)) { for (const t of raw) if (typeof t === 'string') add(tags, t); continue; }
+      const s = this.one(r, v);
+      if (s !== '') for (const t of splitTags(s)) add(tags, t);
+    }
+    call.tags = tags;
+    if (this.dimensions.length > 0) {
+      const dims: Record<string, string> = {};
+      for (const [name, refs] of this.dimensions) {
+        for (const r of refs) {
+          const s = this.one(r, v, tags);
+          if (s !== '') { dims[name] = s; break; }
+        }
+      }
+      call.dimensions = dims;
+    }
+  }
+
+  private one(r: Ref, v: AttributionView, tags?: string[]): string {
+    switch (r.kind) {
+      case 'resource': return str(v.resource, r.key);
+      case 'attribute': return str(v.attrs, r.key);
+      case 'header': return v.headers?.[r.key] ?? '';
+      case 'metadata': {
+        if (v.metadataPrefix === '') return '';
+        const s = str(v.attrs, v.metadataPrefix + r.key);
+        return s === 'None' ? '' : s;
+      }
+      case 'litellm': {
+        if (!v.litellm || r.key === 'tags') return '';
+        return v.litellm[r.key as Exclude<keyof LiteLLMIdentity, 'tags'>];
+      }
+      case 'tag': {
+        const prefix = r.key + ':';
+        for (const t of tags ?? []) if (t.startsWith(prefix)) return t.slice(prefix.length).trim();
+        return '';
+      }
+    }
+  }
+}
+
+function add(list: string[], t: string): void {
+  if (t !== '' && !list.includes(t)) list.push(t);
+}

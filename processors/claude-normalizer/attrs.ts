@@ -1,0 +1,64 @@
+import type { AnyValue, Attributes } from '../../core/telemetry.js';
+
+/** Typed reads of decoded OTLP attribute values. OTLP/JSON writers disagree on int64 (number or string), so both are accepted. */
+
+export function str(a: Attributes, key: string): string {
+  const v = a[key];
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return '';
+}
+
+/** First non-empty string among keys. */
+export function firstStr(a: Attributes, keys: readonly string[]): string {
+  for (const k of keys) {
+    const v = str(a, k);
+    if (v !== '') return v;
+  }
+  return '';
+}
+
+export function num(v: AnyValue | undefined): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && v !== '') {
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+/** First numeric value among keys, or undefined when none is present. */
+export function firstNum(a: Attributes, keys: readonly string[]): number | undefined {
+  for (const k of keys) {
+    const n = num(a[k]);
+    if (n !== undefined) return n;
+  }
+  return undefined;
+}
+
+/** Booleans arrive as bool, as Python's "True"/"False" (LiteLLM v1) or as "true". */
+export function bool(v: AnyValue | undefined): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    if (v === 'True' || v === 'true') return true;
+    if (v === 'False' || v === 'false') return false;
+  }
+  return undefined;
+}
+
+/** Decimal nanoseconds since epoch → milliseconds (double). No BigInt: the microsecond value fits a double exactly. */
+export function nanosToMs(ns: string): number {
+  if (ns.length <= 3) return 0;
+  const us = Number(ns.slice(0, -3));
+  return Number.isFinite(us) ? us / 1000 : 0;
+}
+
+export function msToIso(ms: number): string {
+  return new Date(Math.floor(ms)).toISOString();
+}
+
+/** Token counts must be non-negative integers; anything else reads as absent. */
+export function tokenCount(v: number | undefined): number | undefined {
+  if (v === undefined || v < 0) return undefined;
+  return Math.round(v);
+}

@@ -1,0 +1,141 @@
+/** The claude-normalizer's config block: types, JSON schema (the README's reference is generated from it) and defaults. */
+
+/** How LiteLLM's OpenAI-style prompt_tokens counted cache tokens, when its usage carries no uncached `text_tokens`. */
+export type PromptTokensInclude = 'auto' | 'cache_read' | 'cache_read_and_write' | 'none';
+
+export interface AttributionConfig {
+  user: string[];
+  team: string[];
+  key_alias: string[];
+  customer: string[];
+  session_id: string[];
+  tags: string[];
+}
+
+export interface NormalizerConfig {
+  claude_code: { usage_from: 'events' | 'metrics' };
+  dedupe: { window_seconds: number; max_entries: number };
+  cumulative: { max_series: number };
+  model_providers: Record<string, string>;
+  attribution: AttributionConfig;
+  dimensions: Record<string, string[]>;
+  attributes: { include: string[]; max_count: number; max_value_length: number };
+  litellm: { prompt_tokens_include: PromptTokensInclude };
+  genai: { input_includes_cache: boolean };
+}
+
+const refList = (description: string, dflt: string[]) => ({
+  type: 'array', items: { type: 'string', pattern: '^(resource|attribute|header|metadata|litellm|tag):.+$' }, default: dflt, description,
+});
+
+export const DEFAULT_ATTRIBUTION: AttributionConfig = {
+  user: ['litellm:user_email', 'litellm:user_id', 'attribute:user.email', 'attribute:user.account_uuid', 'attribute:enduser.id', 'attribute:user.id'],
+  team: ['litellm:team_alias', 'litellm:team_id', 'header:x-litellm-team', 'attribute:team.id', 'resource:team.id'],
+  key_alias: ['litellm:key_alias'],
+  customer: ['header:x-litellm-customer-id', 'header:x-litellm-end-user-id', 'litellm:end_user', 'attribute:customer.id'],
+  session_id: ['header:x-claude-code-session-id', 'attribute:session.id', 'attribute:gen_ai.conversation.id', 'litellm:session_id'],
+  tags: ['header:x-litellm-tags', 'litellm:tags', 'attribute:tag.tags'],
+};
+
+export const DEFAULT_INCLUDE = [
+  'gen_ai.operation.name', 'gen_ai.response.finish_reasons', 'llm.request.type', 'litellm.call_type', 'litellm.call_id',
+  'metadata.user_api_key_request_route', 'litellm.request.route', 'metadata.user_api_key_org_id', 'metadata.user_api_key_org_alias',
+  'query_source', 'effort', 'speed', 'prompt.id', 'attempt', 'status_code', 'app.entrypoint',
+];
+
+export const defaults: NormalizerConfig = {
+  claude_code: { usage_from: 'events' },
+  dedupe: { window_seconds: 900, max_entries: 100_000 },
+  cumulative: { max_series: 50_000 },
+  model_providers: {},
+  attribution: DEFAULT_ATTRIBUTION,
+  dimensions: {},
+  attributes: { include: DEFAULT_INCLUDE, max_count: 32, max_value_length: 256 },
+  litellm: { prompt_tokens_include: 'auto' },
+  genai: { input_includes_cache: true },
+};
+
+const REF_HELP = 'Sources tried in order, first non-empty wins: `resource:KEY`, `attribute:KEY` (span, log record or data point), '
+  + '`header:NAME` (LiteLLM requester_custom_headers, lower-case), `metadata:KEY` (LiteLLM metadata.KEY / litellm.metadata.KEY), '
+  + '`litellm:FIELD` (team_id, team_alias, key_alias, key_hash, user_id, user_email, end_user, org_id, session_id, tags), `tag:PREFIX` (value of a `PREFIX:value` tag).';
+
+export const schema: Record<string, unknown> = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Turns LiteLLM, Claude Code and generic GenAI telemetry into one LlmCall record per real model call.',
+  properties: {
+    claude_code: {
+      type: 'object', additionalProperties: false, default: defaults.claude_code,
+      description: 'Claude Code reports each call twice: as an api_request event and inside its token/cost metrics.',
+      properties: {
+        usage_from: {
+          type: 'string', enum: ['events', 'metrics'], default: 'events',
+          description: 'Which one is billed: `events` (one `call` record per api_request) or `metrics` (`usage_interval` records, for metrics-only setups). The other feeds the drift self-metric.',
+        },
+      },
+    },
+    dedupe: {
+      type: 'object', additionalProperties: false, default: defaults.dedupe,
+      description: 'In-memory index of emitted calls, used to drop re-sent reports and to join a second source\'s report of the same call.',
+      properties: {
+        window_seconds: { type: 'integer', minimum: 1, default: 900, description: 'How long an emitted call stays joinable.' },
+        max_entries: { type: 'integer', minimum: 1, default: 100_000, description: 'Upper bound on indexed calls; the oldest are evicted first.' },
+      },
+    },
+    cumulative: {
+      type: 'object', additionalProperties: false, default: defaults.cumulative,
+      description: 'State kept to turn cumulative Claude Code metrics into deltas.',
+      properties: {
+        max_series: { type: 'integer', minimum: 1, default: 50_000, description: 'Upper bound on tracked series; the least recently seen are evicted.' },
+      },
+    },
+    model_providers: {
+      type: 'object', additionalProperties: { type: 'string' }, default: {},
+      description: 'Provider (gen_ai.provider.name value) for model names the telemetry does not attribute, e.g. a LiteLLM alias `{my-claude: anthropic}`. A key ending in `*` matches a prefix.',
+    },
+    attribution: {
+      type: 'object', additionalProperties: false, default: defaults.attribution,
+      description: `Where each attribution field comes from. ${REF_HELP}`,
+      properties: {
+        user: refList('Sources of `user`.', DEFAULT_ATTRIBUTION.user),
+        team: refList('Sources of `team`.', DEFAULT_ATTRIBUTION.team),
+        key_alias: refList('Sources of `key_alias`.', DEFAULT_ATTRIBUTION.key_alias),
+        customer: refList('Sources of `customer`.', DEFAULT_ATTRIBUTION.customer),
+        session_id: refList('Sources of `session_id`.', DEFAULT_ATTRIBUTION.session_id),
+        tags: refList('Sources of `tags`: all of them are merged (comma-separated strings are split).', DEFAULT_ATTRIBUTION.tags),
+      },
+    },
+    dimensions: {
+      type: 'object', default: {},
+      additionalProperties: refList('Sources of this dimension.', []),
+      description: `Extra dimensions by name (e.g. project, cost_center), each with its list of sources. ${REF_HELP}`,
+    },
+    attributes: {
+      type: 'object', additionalProperties: false, default: defaults.attributes,
+      description: 'Which other attributes are kept on the record for audit. Content attributes (prompts, responses, raw bodies) are never kept, whatever is listed.',
+      properties: {
+        include: { type: 'array', items: { type: 'string', minLength: 1 }, default: DEFAULT_INCLUDE, description: 'Attribute keys to keep; a key ending in `*` matches a prefix.' },
+        max_count: { type: 'integer', minimum: 0, default: 32, description: 'At most this many attributes per record.' },
+        max_value_length: { type: 'integer', minimum: 1, default: 256, description: 'Longer values are truncated to this many characters.' },
+      },
+    },
+    litellm: {
+      type: 'object', additionalProperties: false, default: defaults.litellm,
+      properties: {
+        prompt_tokens_include: {
+          type: 'string', enum: ['auto', 'cache_read', 'cache_read_and_write', 'none'], default: 'auto',
+          description: 'What LiteLLM\'s OpenAI-style prompt_tokens included, for usage objects without `prompt_tokens_details.text_tokens`. `auto`: cache reads and writes when they fit, else reads only.',
+        },
+      },
+    },
+    genai: {
+      type: 'object', additionalProperties: false, default: defaults.genai,
+      properties: {
+        input_includes_cache: {
+          type: 'boolean', default: true,
+          description: 'Whether gen_ai.usage.input_tokens of generic GenAI spans includes cached tokens, as the semantic conventions say.',
+        },
+      },
+    },
+  },
+};

@@ -1,0 +1,35 @@
+/**
+ * Cumulative → delta for monotonic sums, per series, bounded (least recently seen evicted).
+ * A series is new, or was reset, when its start time changes or its value goes down: then the whole
+ * value counts as the delta. After a restart every cumulative series is new, so the totals since the
+ * client's start are counted once more (documented in the README).
+ */
+export class CumulativeState {
+  private readonly series = new Map<string, { start: string; value: number; time: string }>();
+  resets = 0;
+  evictions = 0;
+
+  constructor(private readonly maxSeries: number) {}
+
+  get size(): number { return this.series.size; }
+
+  /** Delta since the last point of this series, and the time that delta starts at; null for a repeated point. */
+  delta(key: string, start: string, time: string, value: number): { value: number; from: string } | null {
+    const prev = this.series.get(key);
+    if (prev !== undefined) this.series.delete(key);
+    this.series.set(key, { start, value, time });
+    if (this.series.size > this.maxSeries) {
+      const oldest = this.series.keys().next().value;
+      if (oldest !== undefined) this.series.delete(oldest);
+      this.evictions++;
+    }
+    if (prev === undefined) return { value, from: start };
+    if (prev.start !== start || value < prev.value) {
+      this.resets++;
+      return { value, from: start };
+    }
+    // A re-sent export repeats a point already counted.
+    if (time === prev.time) return null;
+    return { value: value - prev.value, from: prev.time };
+  }
+}

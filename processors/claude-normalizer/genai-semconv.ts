@@ -1,0 +1,45 @@
+import type { Attributes, Span } from '../../core/telemetry.js';
+import { bool, firstNum, firstStr, str, tokenCount } from './attrs.js';
+import { genericCall } from './generic-common.js';
+import type { ModelProviders } from './providers.js';
+import type { Extracted } from './types.js';
+
+/**
+ * Generic OpenTelemetry GenAI semantic-convention spans (any instrumentation: OpenLLMetry, the
+ * OTel contrib instrumentations, Vercel AI SDK's semconv mode …): `gen_ai.request.model` /
+ * `gen_ai.response.model`, `gen_ai.provider.name` (older `gen_ai.system`),
+ * `gen_ai.usage.input_tokens` (older `prompt_tokens`), `gen_ai.usage.cache_read.input_tokens`,
+ * `gen_ai.usage.cache_creation.input_tokens`. Agent and tool spans (`invoke_agent`,
+ * `execute_tool` …) aggregate their children and are not model calls.
+ */
+const INPUT_KEYS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'];
+const OUTPUT_KEYS = ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'];
+const NOT_MODEL_CALLS = new Set(['invoke_agent', 'create_agent', 'execute_tool', 'invoke_workflow']);
+
+export type GenAIVerdict = 'call' | 'not_a_call' | 'no_model' | 'no_usage' | 'none';
+
+/** Whether a span is a semconv model call: 'none' when it has no gen_ai.* keys at all. */
+export function classifyGenAI(a: Attributes): GenAIVerdict {
+  const hasUsage = 'gen_ai.usage.input_tokens' in a || 'gen_ai.usage.output_tokens' in a || 'gen_ai.usage.prompt_tokens' in a;
+  const hasModel = 'gen_ai.request.model' in a || 'gen_ai.response.model' in a;
+  if (!hasUsage && !hasModel && !('gen_ai.operation.name' in a) && !('gen_ai.system' in a) && !('gen_ai.provider.name' in a)) return 'none';
+  if (NOT_MODEL_CALLS.has(str(a, 'gen_ai.operation.name'))) return 'not_a_call';
+  if (!hasModel) return hasUsage ? 'no_model' : 'not_a_call';
+  return hasUsage ? 'call' : 'no_usage';
+}
+
+export function extractGenAI(resource: Attributes, span: Span, providers: ModelProviders, inputIncludesCache: boolean): Extracted {
+  const a = span.attributes;
+  const x = genericCall('genai_semconv', resource, span,
+    firstStr(a, ['gen_ai.response.model', 'gen_ai.request.model']),
+    firstStr(a, ['gen_ai.provider.name', 'gen_ai.system']),
+    {
+      input: tokenCount(firstNum(a, INPUT_KEYS)),
+      output: tokenCount(firstNum(a, OUTPUT_KEYS)),
+      cacheRead: tokenCount(firstNum(a, ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens'])),
+      cacheWrite: tokenCount(firstNum(a, ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens'])),
+      inputIncludes: inputIncludesCache ? 'read_and_write' : 'none',
+    }, providers);
+  x.call.streaming = bool(a['gen_ai.request.stream']) ?? false;
+  return x;
+}

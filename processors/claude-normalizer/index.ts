@@ -1,0 +1,13 @@
+import type { ProcessorFactory } from '../../core/component.js';
+import { defaults, schema, type NormalizerConfig } from './config.js';
+import { ClaudeNormalizer } from './normalizer.js';
+
+export type { NormalizerConfig } from './config.js';
+
+export const claudeNormalizerFactory: ProcessorFactory<NormalizerConfig> = {
+  kind: 'processor',
+  type: 'claude-normalizer',
+  schema,
+  defaults,
+  create: (config, ctx) => new ClaudeNormalizer(config, ctx),
+};

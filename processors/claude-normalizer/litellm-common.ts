@@ -1,0 +1,226 @@
+import { emptyCall } from '../../core/llm-call.js';
+import type { Attributes, Span } from '../../core/telemetry.js';
+import { bool, firstNum, firstStr, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
+import type { PromptTokensInclude } from './config.js';
+import { readHeaders, readIdentity } from './litellm-identity.js';
+import { canonicalProvider, hostOf, parseModel, providerOfHost, regionOfHost } from './model.js';
+import type { ModelProviders } from './providers.js';
+import { parsePythonDict, type PyValue } from './python-repr.js';
+import { applyUsage, type RawUsage } from './tokens.js';
+import type { Extracted, Shape } from './types.js';
+
+/** What differs between LiteLLM's three OTel layouts; everything else is read the same way. */
+export interface LiteLLMLayout {
+  shape: Shape;
+  /** Does this span carry this layout's LLM-call attributes? */
+  detect(a: Attributes): boolean;
+  /** Model string actually sent to the provider, in preference order. */
+  modelKeys: readonly string[];
+  inputKeys: readonly string[];
+  outputKeys: readonly string[];
+  totalKeys: readonly string[];
+  costKeys: readonly string[];
+  streaming(a: Attributes): boolean | undefined;
+}
+
+export interface LiteLLMOptions {
+  providers: ModelProviders;
+  promptTokensInclude: PromptTokensInclude;
+}
+
+const CACHE_READ_KEYS = ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens'];
+const CACHE_WRITE_KEYS = ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens'];
+
+/** Hidden params: a JSON string on v1 spans with api_base, response_cost, usage_object, provider headers. */
+type Hidden = Record<string, unknown>;
+
+export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scopeVersion: string, span: Span, clientSpanId: string, opts: LiteLLMOptions): Extracted {
+  const a = span.attributes;
+  const call = emptyCall();
+  call.source = 'litellm';
+  call.source_version = str(resource, 'service.version') || scopeVersion;
+  call.service_name = str(resource, 'service.name');
+  call.trace_id = span.traceId;
+  call.span_id = span.spanId;
+  const startMs = nanosToMs(span.startTimeUnixNano);
+  call.timestamp = msToIso(startMs);
+  call.duration_ms = Math.max(0, nanosToMs(span.endTimeUnixNano) - startMs);
+  const ttftS = num(a['gen_ai.response.time_to_first_chunk']);
+  call.ttft_ms = ttftS !== undefined ? ttftS * 1000 : null;
+  call.streaming = layout.streaming(a) ?? false;
+
+  let hidden: Hidden | null | undefined;
+  const hiddenParams = (): Hidden | null => (hidden ??= parseHidden(str(a, 'hidden_params')));
+
+  // Model and provider.
+  const requestModel = str(a, 'gen_ai.request.model');
+  const responseModel = str(a, 'gen_ai.response.model');
+  let modelRaw = firstStr(a, layout.modelKeys);
+  if (modelRaw === '') {
+    const h = hiddenParams();
+    modelRaw = typeof h?.['litellm_model_name'] === 'string' ? h['litellm_model_name'] : '';
+  }
+  call.model_raw = modelRaw || requestModel || responseModel;
+  let parsed = parseModel(call.model_raw);
+  // A proxy alias (`my-claude`) says nothing; the provider's answer names the model.
+  if (parsed.provider === '' && responseModel !== '' && opts.providers.lookup(call.model_raw, parsed.model) === '') {
+    const fromResponse = parseModel(responseModel);
+    if (fromResponse.provider !== '') parsed = { ...fromResponse, region: parsed.region || fromResponse.region };
+  }
+  call.model = parsed.model;
+  call.region = parsed.region;
+
+  const apiBase = str(a, 'server.address') || hiddenString(hiddenParams, 'api_base');
+  const host = apiBase ? hostOf(apiBase) : '';
+  if (call.region === '' && host !== '') call.region = regionOfHost(host);
+  if (call.region === '') call.region = str(a, 'gen_ai.cost.vertex_location');
+
+  const named = canonicalProvider(firstStr(a, ['gen_ai.provider.name', 'gen_ai.system', 'error.llm_provider', 'litellm.provider.error.llm_provider']));
+  if (named !== '') {
+    call.provider = named;
+  } else {
+    call.provider_inferred = true;
+    call.provider = opts.providers.lookup(call.model_raw, call.model) || parsed.provider || providerOfHost(host);
+  }
+
+  // Route, from the call type and the proxy route the client called.
+  call.route = routeOf(
+    firstStr(a, ['litellm.call_type', 'llm.request.type', 'gen_ai.operation.name']),
+    firstStr(a, ['metadata.user_api_key_request_route', 'litellm.request.route', 'http.route']),
+    call.provider,
+  );
+
+  // Status.
+  if (span.status.code === 2) {
+    call.status = 'error';
+    const code = firstStr(a, ['error.code', 'litellm.provider.error.code']);
+    call.error_type = str(a, 'error.type') || (code ? `http_${code}` : 'error');
+  }
+
+  // Tokens.
+  const tokenIssue = applyUsage(call, usageOf(layout, a, hiddenParams, opts.promptTokensInclude));
+
+  // Cost LiteLLM computed.
+  const cost = firstNum(a, layout.costKeys) ?? num(hiddenParams()?.['response_cost'] as PyValue | undefined);
+  call.reported_cost_usd = cost ?? null;
+
+  // Join keys and call_id: provider request id > provider response id > LiteLLM call id > trace:span.
+  const providerRequestId = providerRequestIdOf(hiddenParams);
+  const responseId = str(a, 'gen_ai.response.id');
+  const litellmCallId = str(a, 'litellm.call_id');
+  const keys: string[] = [];
+  if (providerRequestId) keys.push(`req:${providerRequestId}`);
+  if (responseId) keys.push(`rid:${responseId}`);
+  if (litellmCallId) keys.push(`lcid:${litellmCallId}`);
+  if (clientSpanId) keys.push(`span:${span.traceId}:${clientSpanId}`);
+  call.call_id = providerRequestId || responseId || litellmCallId || `${span.traceId}:${span.spanId}`;
+
+  return {
+    call, shape: layout.shape, keys, tokenIssue,
+    view: { resource, attrs: a, metadataPrefix: layout.shape === 'litellm_v2' ? 'litellm.metadata.' : 'metadata.', litellm: readIdentity(a), headers: readHeaders(a) },
+  };
+}
+
+function usageOf(layout: LiteLLMLayout, a: Attributes, hiddenParams: () => Hidden | null, include: PromptTokensInclude): RawUsage {
+  const input = tokenCount(firstNum(a, layout.inputKeys));
+  const output = tokenCount(firstNum(a, layout.outputKeys));
+  const total = tokenCount(firstNum(a, layout.totalKeys));
+  const attrRead = tokenCount(firstNum(a, CACHE_READ_KEYS));
+  const attrWrite = tokenCount(firstNum(a, CACHE_WRITE_KEYS));
+  // The full usage (cache split, uncached text tokens) is only in the usage object: a repr string
+  // in v1 metadata, or inside the hidden_params JSON.
+  const uo = usageObject(a, hiddenParams);
+  const details = asDict(uo?.['prompt_tokens_details']);
+  const creationDetails = asDict(details?.['cache_creation_token_details']) ?? asDict(uo?.['cache_creation']);
+  const read = attrRead ?? tokenCount(num(uo?.['cache_read_input_tokens'] as PyValue)) ?? tokenCount(num(details?.['cached_tokens'] as PyValue));
+  const write = attrWrite ?? tokenCount(num(uo?.['cache_creation_input_tokens'] as PyValue)) ?? tokenCount(num(details?.['cache_creation_tokens'] as PyValue));
+  const w5m = tokenCount(num(creationDetails?.['ephemeral_5m_input_tokens'] as PyValue));
+  const w1h = tokenCount(num(creationDetails?.['ephemeral_1h_input_tokens'] as PyValue));
+  const promptTokens = input ?? tokenCount(num(uo?.['prompt_tokens'] as PyValue));
+  const usage: RawUsage = {
+    input: promptTokens,
+    output: output ?? tokenCount(num(uo?.['completion_tokens'] as PyValue)),
+    total: total ?? tokenCount(num(uo?.['total_tokens'] as PyValue)),
+    cacheRead: read,
+    cacheWrite: write,
+    cacheWrite5m: w5m,
+    cacheWrite1h: w1h,
+    inputIncludes: include === 'none' ? 'none' : include === 'cache_read' ? 'read' : include === 'cache_read_and_write' ? 'read_and_write' : 'auto',
+  };
+  // Newer LiteLLM releases keep Anthropic's uncached input as `text_tokens`: exact, whatever prompt_tokens included.
+  const text = tokenCount(num(details?.['text_tokens'] as PyValue));
+  if (text !== undefined && (read !== undefined || write !== undefined)) {
+    usage.input = text;
+    usage.inputIncludes = 'none';
+    usage.total = undefined;
+  }
+  return usage;
+}
+
+function usageObject(a: Attributes, hiddenParams: () => Hidden | null): Record<string, PyValue> | undefined {
+  const repr = str(a, 'metadata.usage_object');
+  if (repr !== '' && repr !== 'None') {
+    const d = repr[0] === '{' && repr[1] === '"' ? asDict(safeJson(repr)) : parsePythonDict(repr);
+    if (d) return d;
+  }
+  return asDict(hiddenParams()?.['usage_object'] as PyValue | undefined);
+}
+
+function asDict(v: PyValue | unknown): Record<string, PyValue> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, PyValue>) : undefined;
+}
+
+function parseHidden(text: string): Hidden | null {
+  if (text === '' || text[0] !== '{') return null;
+  const v = safeJson(text);
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Hidden) : null;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) return null;
+    throw err;
+  }
+}
+
+function hiddenString(hiddenParams: () => Hidden | null, key: string): string {
+  const v = hiddenParams()?.[key];
+  return typeof v === 'string' ? v : '';
+}
+
+/** The upstream's request id (Anthropic `request-id`, Bedrock `x-amzn-requestid`) LiteLLM keeps among the provider headers. */
+function providerRequestIdOf(hiddenParams: () => Hidden | null): string {
+  const headers = asDict(hiddenParams()?.['additional_headers'] as PyValue | undefined);
+  if (!headers) return '';
+  const v = headers['llm_provider-request-id'] ?? headers['llm_provider-x-amzn-requestid'];
+  return typeof v === 'string' ? v : '';
+}
+
+export function routeOf(callType: string, requestRoute: string, provider: string): string {
+  const r = requestRoute;
+  if (r.startsWith('/anthropic')) return 'anthropic_passthrough';
+  if (r.startsWith('/bedrock')) return 'bedrock_passthrough';
+  if (r.startsWith('/vertex_ai') || r.startsWith('/vertex-ai')) return 'vertex_passthrough';
+  if (callType.includes('anthropic_messages') || r.endsWith('/messages')) return 'anthropic_messages';
+  if (callType.includes('passthrough') || callType.includes('pass_through')) {
+    if (provider === 'anthropic') return 'anthropic_passthrough';
+    if (provider === 'aws.bedrock') return 'bedrock_passthrough';
+    if (provider === 'gcp.vertex_ai') return 'vertex_passthrough';
+    return 'unknown';
+  }
+  if (callType.includes('responses') || r.includes('/responses')) return 'openai_responses';
+  if (callType.includes('embedding') || r.includes('/embeddings')) return 'embeddings';
+  if (callType === 'completion' || callType === 'acompletion' || callType === 'chat' || r.includes('/chat/completions')) return 'openai_chat';
+  return 'unknown';
+}
+
+/** `llm.is_streaming` is Python's "True"/"False" in v1 and a bool in v2's legacy-compat copy. */
+export function isStreaming(a: Attributes, keys: readonly string[]): boolean | undefined {
+  for (const k of keys) {
+    const b = bool(a[k]);
+    if (b !== undefined) return b;
+  }
+  return undefined;
+}

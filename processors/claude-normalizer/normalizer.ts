@@ -1,0 +1,260 @@
+import type { Counter, Gauge } from 'prom-client';
+import type { Batch } from '../../core/batch.js';
+import type { ComponentContext, Processor } from '../../core/component.js';
+import type { LlmCall, TokenType } from '../../core/llm-call.js';
+import type { Attributes, ResourceLogs, ResourceMetrics, ResourceSpans, Span } from '../../core/telemetry.js';
+import { Attribution } from './attribution.js';
+import { extractClaudeCodeEvent, isClaudeCodeEvent } from './claude-code-events.js';
+import { isClaudeCodeMetrics, readUsageIntervals, usageIntervalCall, type UsageInterval } from './claude-code-metrics.js';
+import { extractClaudeCodeSpan, isClaudeCodeLlmSpan } from './claude-code-traces.js';
+import type { NormalizerConfig } from './config.js';
+import { CumulativeState } from './cumulative.js';
+import { classifyGenAI, extractGenAI } from './genai-semconv.js';
+import { JoinIndex } from './join-index.js';
+import { extractLiteLLM, type LiteLLMLayout, type LiteLLMOptions } from './litellm-common.js';
+import { litellmLegacy } from './litellm-legacy.js';
+import { litellmSemconv } from './litellm-semconv.js';
+import { litellmV2 } from './litellm-v2.js';
+import { mergeCall, tokensDiffer } from './merge.js';
+import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
+import { AttributeFilter } from './privacy.js';
+import { ModelProviders } from './providers.js';
+import { hasTokens } from './tokens.js';
+import type { Extracted } from './types.js';
+
+/** Most specific first: a V2 span also carries the semconv keys, a semconv span the legacy ones. */
+const LITELLM_LAYOUTS: readonly LiteLLMLayout[] = [litellmV2, litellmSemconv, litellmLegacy];
+const SPAN_KIND_SERVER = 2;
+
+interface Metrics {
+  records: Counter<'source' | 'shape' | 'record_type'>;
+  unknown: Counter<'signal' | 'reason'>;
+  duplicates: Counter<'source'>;
+  joins: Counter<'first' | 'second'>;
+  updates: Counter<'source'>;
+  joinMismatch: Counter<'first' | 'second'>;
+  inconsistent: Counter<'source' | 'reason'>;
+  ccTokens: Counter<'from' | 'type'>;
+  ccDrift: Gauge<'type'>;
+  indexEntries: Gauge;
+  indexEvictions: Counter;
+  cumulativeSeries: Gauge;
+  cumulativeResets: Counter;
+}
+
+/** The processor: decoded telemetry in, one LlmCall per real model call out (README.md). */
+export class ClaudeNormalizer implements Processor {
+  private readonly providers: ModelProviders;
+  private readonly attribution: Attribution;
+  private readonly filter: AttributeFilter;
+  private readonly litellmOpts: LiteLLMOptions;
+  private readonly index: JoinIndex;
+  private readonly cumulative: CumulativeState;
+  private readonly m: Metrics;
+  private readonly ccTotals = { events: new Map<TokenType, number>(), metrics: new Map<TokenType, number>() };
+  private batchSeq = 0;
+  private evictionsSeen = 0;
+  private resetsSeen = 0;
+
+  constructor(private readonly cfg: NormalizerConfig, private readonly ctx: ComponentContext, private readonly now: () => number = Date.now) {
+    this.providers = new ModelProviders(cfg.model_providers);
+    this.attribution = new Attribution(cfg.attribution, cfg.dimensions);
+    this.filter = new AttributeFilter(cfg.attributes.include, cfg.attributes.max_count, cfg.attributes.max_value_length);
+    this.litellmOpts = { providers: this.providers, promptTokensInclude: cfg.litellm.prompt_tokens_include };
+    this.index = new JoinIndex(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries);
+    this.cumulative = new CumulativeState(cfg.cumulative.max_series);
+    const mt = ctx.metrics;
+    this.m = {
+      records: mt.counter('tokenledger_normalizer_records_total', 'LlmCall records emitted, by source and telemetry shape.', ['source', 'shape', 'record_type']),
+      unknown: mt.counter('tokenledger_normalizer_unknown_shapes_total', 'LLM-looking telemetry the normalizer did not understand and skipped.', ['signal', 'reason']),
+      duplicates: mt.counter('tokenledger_normalizer_duplicates_total', 'Re-sent reports of an already emitted call, dropped.', ['source']),
+      joins: mt.counter('tokenledger_normalizer_joins_total', 'Reports of an already emitted call from another source or shape, joined to it.', ['first', 'second']),
+      updates: mt.counter('tokenledger_normalizer_updates_total', 'Updates emitted for already emitted calls a join enriched.', ['source']),
+      joinMismatch: mt.counter('tokenledger_normalizer_join_token_mismatch_total', 'Joined reports of one call whose tokens disagree (the first report is kept).', ['first', 'second']),
+      inconsistent: mt.counter('tokenledger_normalizer_inconsistent_tokens_total', 'Records whose reported tokens could not be made consistent (emitted, flagged).', ['source', 'reason']),
+      ccTokens: mt.counter('tokenledger_normalizer_claude_code_tokens_total', 'Claude Code tokens as reported by its events and by its metrics, whichever is billed.', ['from', 'type']),
+      ccDrift: mt.gauge('tokenledger_normalizer_claude_code_drift_tokens', 'Claude Code tokens reported by metrics minus tokens reported by api_request events, since start.', ['type']),
+      indexEntries: mt.gauge('tokenledger_normalizer_index_entries', 'Calls held in the exactly-once join index.'),
+      indexEvictions: mt.counter('tokenledger_normalizer_index_evictions_total', 'Calls dropped from the join index (window passed or bound reached).'),
+      cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
+      cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
+    };
+  }
+
+  process(batch: Batch): Batch {
+    const now = this.now();
+    this.batchSeq++;
+    this.index.expire(now);
+    const calls: LlmCall[] = [];
+    const updates: LlmCall[] = [];
+    for (const rs of batch.resourceSpans) this.spans(rs, calls, updates, now);
+    for (const rl of batch.resourceLogs) this.logs(rl, calls, updates, now);
+    for (const rm of batch.resourceMetrics) this.metrics(rm, calls, updates, now);
+    this.gauges();
+    if (calls.length === 0 && updates.length === 0) return batch;
+    return { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
+  }
+
+  private spans(rs: ResourceSpans, calls: LlmCall[], updates: LlmCall[], now: number): void {
+    const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
+    let byId: Map<string, Span> | undefined;
+    for (const ss of rs.scopeSpans) {
+      for (const span of ss.spans) {
+        const a = span.attributes;
+        if (isClaudeCodeLlmSpan(span)) {
+          if (!usageFromMetrics) this.accept(extractClaudeCodeSpan(rs.resource, span, this.providers), calls, updates, now);
+          continue;
+        }
+        if (ss.scope.name.startsWith('com.anthropic.claude_code')) continue;
+        const layout = LITELLM_LAYOUTS.find((l) => l.detect(a));
+        if (layout) {
+          byId ??= spanIndex(rs);
+          const x = extractLiteLLM(layout, rs.resource, ss.scope.version, span, clientSpanOf(span, byId), this.litellmOpts);
+          if (x.call.status === 'ok' && !hasTokens(x.call)) x.tokenIssue ||= 'missing_usage';
+          this.accept(x, calls, updates, now);
+          continue;
+        }
+        if (isOpenInferenceLlm(a)) {
+          this.accept(extractOpenInference(rs.resource, span, this.providers), calls, updates, now);
+          continue;
+        }
+        const verdict = classifyGenAI(a);
+        if (verdict === 'call' || (verdict === 'no_usage' && span.status.code === 2)) {
+          this.accept(extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), calls, updates, now);
+        } else if (verdict === 'no_model' || verdict === 'no_usage') {
+          this.unknown('traces', `genai_${verdict}`, span.name, a);
+        }
+      }
+    }
+  }
+
+  private logs(rl: ResourceLogs, calls: LlmCall[], updates: LlmCall[], now: number): void {
+    const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
+    for (const sl of rl.scopeLogs) {
+      for (const rec of sl.logRecords) {
+        const kind = isClaudeCodeEvent(sl.scope.name, rec);
+        if (kind === '') {
+          if ('gen_ai.usage.input_tokens' in rec.attributes || 'gen_ai.usage.output_tokens' in rec.attributes) {
+            this.unknown('logs', 'genai_usage_on_log', rec.eventName || sl.scope.name, rec.attributes);
+          }
+          continue;
+        }
+        const x = extractClaudeCodeEvent(kind, rl.resource, rec, this.providers);
+        if (kind === 'api_request') this.countClaudeCode('events', x.call);
+        if (!usageFromMetrics) this.accept(x, calls, updates, now);
+      }
+    }
+  }
+
+  private metrics(rm: ResourceMetrics, calls: LlmCall[], updates: LlmCall[], now: number): void {
+    if (!isClaudeCodeMetrics(rm)) return;
+    const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
+    for (const iv of readUsageIntervals(rm, this.cumulative)) {
+      const { call, view } = usageIntervalCall(iv, this.providers);
+      this.countClaudeCode('metrics', call);
+      if (!usageFromMetrics) continue;
+      this.accept({ call, view, shape: 'claude_code_metrics', keys: [`uiv:${call.call_id}`], tokenIssue: intervalIssue(iv) }, calls, updates, now);
+    }
+  }
+
+  /** Attribution, kept attributes, then exactly-once: new call, re-send (dropped) or second source (joined). */
+  private accept(x: Extracted, calls: LlmCall[], updates: LlmCall[], now: number): void {
+    const call = x.call;
+    this.attribution.apply(call, x.view);
+    call.attributes = this.filter.pick(x.view.attrs, x.view.resource);
+    if (x.tokenIssue !== '') {
+      this.m.inconsistent.inc({ source: call.source, reason: x.tokenIssue });
+      this.ctx.logger.debug('inconsistent tokens', { call_id: call.call_id, shape: x.shape, reason: x.tokenIssue });
+    }
+    const entry = x.keys.length > 0 ? this.index.find(x.keys) : undefined;
+    if (entry === undefined) {
+      if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, this.batchSeq, calls.length);
+      calls.push(call);
+      this.m.records.inc({ source: call.source, shape: x.shape, record_type: call.record_type });
+      return;
+    }
+    this.index.addKeys(entry, x.keys);
+    const first = entry.record;
+    if (entry.shapes.includes(x.shape)) {
+      this.m.duplicates.inc({ source: call.source });
+      this.ctx.logger.debug('duplicate report dropped', { call_id: first.call_id, shape: x.shape });
+      return;
+    }
+    entry.shapes.push(x.shape);
+    this.m.joins.inc({ first: first.source, second: call.source });
+    if (tokensDiffer(first, call)) {
+      this.m.joinMismatch.inc({ first: first.source, second: call.source });
+      this.ctx.logger.debug('joined reports disagree on tokens', { call_id: first.call_id, shape: x.shape });
+    }
+    const merged = mergeCall(first, call, this.cfg.attributes.max_count);
+    if (merged === null) return;
+    entry.record = merged;
+    if (entry.batch === this.batchSeq && calls[entry.position] === first) {
+      calls[entry.position] = merged;
+    } else {
+      updates.push(merged);
+      this.m.updates.inc({ source: call.source });
+    }
+  }
+
+  private countClaudeCode(from: 'events' | 'metrics', call: LlmCall): void {
+    const totals = this.ccTotals[from];
+    const add = (type: TokenType, n: number) => {
+      if (n === 0) return;
+      this.m.ccTokens.inc({ from, type }, n);
+      totals.set(type, (totals.get(type) ?? 0) + n);
+    };
+    add('input', call.input_tokens);
+    add('output', call.output_tokens);
+    add('cache_read', call.cache_read_tokens);
+    add('cache_write_5m', call.cache_write_5m_tokens + call.cache_write_1h_tokens);
+  }
+
+  private unknown(signal: string, reason: string, name: string, attrs: Attributes): void {
+    this.m.unknown.inc({ signal, reason });
+    if (this.ctx.logger.isLevelEnabled('debug')) {
+      // Attribute names only: values may hold prompt content.
+      this.ctx.logger.debug('unknown LLM-looking telemetry skipped', { signal, reason, name, keys: Object.keys(attrs).slice(0, 50) });
+    }
+  }
+
+  private gauges(): void {
+    this.m.indexEntries.set(this.index.size);
+    if (this.index.evictions > this.evictionsSeen) {
+      this.m.indexEvictions.inc(this.index.evictions - this.evictionsSeen);
+      this.evictionsSeen = this.index.evictions;
+    }
+    this.m.cumulativeSeries.set(this.cumulative.size);
+    if (this.cumulative.resets > this.resetsSeen) {
+      this.m.cumulativeResets.inc(this.cumulative.resets - this.resetsSeen);
+      this.resetsSeen = this.cumulative.resets;
+    }
+    for (const type of ['input', 'output', 'cache_read', 'cache_write_5m'] as const) {
+      this.m.ccDrift.set({ type }, (this.ccTotals.metrics.get(type) ?? 0) - (this.ccTotals.events.get(type) ?? 0));
+    }
+  }
+}
+
+function intervalIssue(iv: UsageInterval): string {
+  return iv.input < 0 || iv.output < 0 || iv.cacheRead < 0 || iv.cacheCreation < 0 ? 'negative_delta' : '';
+}
+
+function spanIndex(rs: ResourceSpans): Map<string, Span> {
+  const m = new Map<string, Span>();
+  for (const ss of rs.scopeSpans) for (const s of ss.spans) m.set(s.spanId, s);
+  return m;
+}
+
+/**
+ * The span id of the client's span that called LiteLLM, when the client propagated `traceparent`:
+ * the parent of LiteLLM's SERVER root span, which is the LLM span itself from 1.81 on, or the
+ * LLM span's parent (`Received Proxy Server Request`) when it is a `litellm_request` child.
+ */
+function clientSpanOf(span: Span, byId: Map<string, Span>): string {
+  if (span.parentSpanId === '') return '';
+  if (span.kind === SPAN_KIND_SERVER) return span.parentSpanId;
+  const parent = byId.get(span.parentSpanId);
+  if (parent === undefined) return '';
+  if (parent.kind === SPAN_KIND_SERVER || parent.name === 'Received Proxy Server Request') return parent.parentSpanId;
+  return '';
+}

@@ -1,0 +1,31 @@
+import type { Attributes, Span } from '../../core/telemetry.js';
+import { firstNum, firstStr, str, tokenCount } from './attrs.js';
+import { genericCall } from './generic-common.js';
+import type { ModelProviders } from './providers.js';
+import type { Extracted } from './types.js';
+
+/**
+ * OpenInference LLM spans (Arize/Phoenix instrumentations, LiteLLM's arize callbacks):
+ * `openinference.span.kind` = LLM, `llm.model_name`, `llm.provider` / `llm.system`,
+ * `llm.token_count.prompt|completion|total`, and `llm.token_count.prompt_details.cache_read|cache_write`,
+ * which are parts of the prompt count.
+ */
+export function isOpenInferenceLlm(a: Attributes): boolean {
+  return 'llm.token_count.prompt' in a || 'llm.token_count.completion' in a
+    || (str(a, 'openinference.span.kind').toUpperCase() === 'LLM' && 'llm.model_name' in a);
+}
+
+const PROVIDERS: Record<string, string> = { aws: 'aws.bedrock', google: 'gcp.vertex_ai', azure: 'azure.ai.openai', mistralai: 'mistral_ai', xai: 'x_ai' };
+
+export function extractOpenInference(resource: Attributes, span: Span, providers: ModelProviders): Extracted {
+  const a = span.attributes;
+  const p = firstStr(a, ['llm.provider', 'llm.system']);
+  return genericCall('openinference', resource, span, str(a, 'llm.model_name'), PROVIDERS[p] ?? p, {
+    input: tokenCount(firstNum(a, ['llm.token_count.prompt'])),
+    output: tokenCount(firstNum(a, ['llm.token_count.completion'])),
+    total: tokenCount(firstNum(a, ['llm.token_count.total'])),
+    cacheRead: tokenCount(firstNum(a, ['llm.token_count.prompt_details.cache_read'])),
+    cacheWrite: tokenCount(firstNum(a, ['llm.token_count.prompt_details.cache_write'])),
+    inputIncludes: 'read_and_write',
+  }, providers);
+}

@@ -1,0 +1,44 @@
+import type { LlmCall } from '../../core/llm-call.js';
+import type { Attributes } from '../../core/telemetry.js';
+
+/** The telemetry shapes the normalizer understands; a label value of its self-metrics. */
+export type Shape =
+  | 'litellm_legacy' | 'litellm_semconv' | 'litellm_v2'
+  | 'claude_code_event' | 'claude_code_metrics' | 'claude_code_trace'
+  | 'genai_semconv' | 'openinference';
+
+/** LiteLLM's key/team identity, whichever layout carried it. */
+export interface LiteLLMIdentity {
+  team_id: string;
+  team_alias: string;
+  key_alias: string;
+  key_hash: string;
+  user_id: string;
+  user_email: string;
+  end_user: string;
+  org_id: string;
+  session_id: string;
+  tags: string[];
+}
+
+/** What attribution sources (`resource:`, `attribute:`, `header:` …) are read from for one record. */
+export interface AttributionView {
+  resource: Attributes;
+  attrs: Attributes;
+  /** Prefix of LiteLLM metadata attributes: `metadata.` (v1) or `litellm.metadata.` (v2). */
+  metadataPrefix: string;
+  litellm: LiteLLMIdentity | null;
+  /** Client `x-` headers as LiteLLM logged them, lower-case names. */
+  headers: Record<string, string> | null;
+}
+
+/** One record found in the telemetry, before attribution and de-duplication. */
+export interface Extracted {
+  call: LlmCall;
+  shape: Shape;
+  /** Join keys (`req:…`, `rid:…`, `lcid:…`, `span:trace:span`): any match means the same call. */
+  keys: string[];
+  view: AttributionView;
+  /** Why the tokens could not be made consistent, '' when they are. */
+  tokenIssue: string;
+}
