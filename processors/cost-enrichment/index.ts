@@ -1,0 +1,32 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { ProcessorFactory } from '../../core/component.js';
+import { bundledCatalog, fileCatalog } from './catalog.js';
+import { defaults, schema, type CostEnrichmentConfig } from './config.js';
+import { OnceLog } from './once-log.js';
+import { compileOverrides } from './overrides.js';
+import { Pricer } from './pricer.js';
+import { CostEnrichmentProcessor } from './processor.js';
+
+export type { CostEnrichmentConfig } from './config.js';
+export { Pricer, priceCalls } from './pricer.js';
+
+/**
+ * `cost-enrichment`: cost_usd and price_ref on every LlmCall. The catalog and overrides are read
+ * at create(), so a SIGHUP reload (which recreates components) picks up a new data_file for free.
+ */
+export const costEnrichmentFactory: ProcessorFactory<CostEnrichmentConfig> = {
+  kind: 'processor',
+  type: 'cost-enrichment',
+  schema,
+  defaults,
+  create(config, ctx) {
+    const catalog = config.data_file
+      ? fileCatalog(isAbsolute(config.data_file) ? config.data_file : resolve(ctx.configDir, config.data_file))
+      : bundledCatalog();
+    const overrides = compileOverrides(config.overrides);
+    const log = new OnceLog(ctx.logger);
+    const pricer = new Pricer(catalog, overrides, (model, msg) => log.warn(`notice\u001f${model}\u001f${msg}`, msg, () => ({ model })));
+    ctx.logger.info('cost-enrichment ready', { catalog: catalog.source, overrides: overrides.length });
+    return new CostEnrichmentProcessor(pricer, config, log, ctx);
+  },
+};

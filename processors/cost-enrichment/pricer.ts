@@ -1,0 +1,149 @@
+import type { LlmCall } from '../../core/llm-call.js';
+import { catalogProviderId, lookup, type Catalog, type CatalogEntry } from './catalog.js';
+import { adjust, coversSpeed, priceOverride, type Override, type OverrideKey } from './overrides.js';
+import { costPico, picoToUsd } from './rates.js';
+import { applyRules, signalsOf, SIGNAL_ATTRIBUTES } from './rules.js';
+import { tariffFromCatalog, type Tariff } from './tariff.js';
+
+export type UnpricedReason = 'no_model' | 'unknown_provider' | 'unknown_model' | 'invalid_tokens' | 'invalid_timestamp' | 'lookup_error';
+
+export interface PriceResult {
+  costUsd: number;
+  /** '' when unpriced. */
+  ref: string;
+  /** '' when priced. */
+  unpriced: '' | UnpricedReason;
+  detail: string;
+}
+
+/** Something worth one log line per model (e.g. fast mode priced at standard rates). */
+export type Notice = (model: string, msg: string) => void;
+
+interface Unpriced {
+  reason: UnpricedReason;
+  detail: string;
+}
+
+/** Bedrock Claude ids the catalog does not know fall back to Anthropic's list price (the regional rule then applies). */
+const EXTRA_FALLBACK: Readonly<Record<string, string>> = { aws: 'anthropic' };
+/** Resolved tariffs kept per (provider, model, region, signals, day); cleared when it grows past this. */
+const CACHE_LIMIT = 20_000;
+const SEP = '\u001f';
+
+/**
+ * Prices LlmCall records: overrides first, then the catalog, then the rule layer. Resolution is
+ * cached per (provider, model, model_raw, region, signals, day), so the per-record work is a map
+ * lookup and five integer multiplications.
+ */
+export class Pricer {
+  private readonly cache = new Map<string, Tariff | Unpriced>();
+
+  constructor(private readonly catalog: Catalog, private readonly overrides: readonly Override[], private readonly notice: Notice = () => {}) {}
+
+  price(call: LlmCall): PriceResult {
+    if (!validTokens(call)) return unpriced({ reason: 'invalid_tokens', detail: 'token counts must be non-negative integers' });
+    const day = dayOf(call.timestamp);
+    if (day === undefined) return unpriced({ reason: 'invalid_timestamp', detail: `timestamp ${JSON.stringify(call.timestamp)}` });
+    const a = call.attributes;
+    const key = call.provider + SEP + call.model + SEP + call.model_raw + SEP + call.region + SEP + day + SEP
+      + (a[SIGNAL_ATTRIBUTES.serviceTier] ?? '') + SEP + (a[SIGNAL_ATTRIBUTES.inferenceGeo] ?? '') + SEP + (a[SIGNAL_ATTRIBUTES.speed] ?? '');
+    let t = this.cache.get(key);
+    if (t === undefined) {
+      t = this.resolve(call, day);
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      // Time-of-day prices (off-peak discounts) change within a day: resolve those on every call.
+      if ('reason' in t || !t.timeOfDay) this.cache.set(key, t);
+    }
+    if ('reason' in t) return unpriced(t);
+    const pico = costPico(call, t.base, t.tiers, call.record_type === 'call', t.factor);
+    return { costUsd: picoToUsd(pico), ref: t.ref, unpriced: '', detail: '' };
+  }
+
+  private resolve(call: LlmCall, day: string): Tariff | Unpriced {
+    const model = call.model || tail(call.model_raw);
+    if (!model) return { reason: 'no_model', detail: 'the record names no model' };
+    const speed = call.attributes[SIGNAL_ATTRIBUTES.speed] ?? '';
+    const k: OverrideKey = { provider: call.provider, model, speed, day };
+    try {
+      let tariff: Tariff;
+      let entryProvider = '';
+      const po = priceOverride(this.overrides, k);
+      if (po?.tariff) {
+        tariff = po.tariff;
+      } else {
+        const providerId = catalogProviderId(call.provider);
+        if (!this.catalog.provider(providerId)) return { reason: 'unknown_provider', detail: `no ${providerId} provider in the ${this.catalog.source} catalog` };
+        const entry = this.find(providerId, lookupIds(model, call.model_raw), new Date(call.timestamp));
+        if (!entry) return { reason: 'unknown_model', detail: `no ${providerId} entry matches ${model} in the ${this.catalog.source} catalog` };
+        tariff = tariffFromCatalog(`genai-prices:${entry.providerId}/${entry.modelId}`, entry.prices, entry.timeOfDay);
+        entryProvider = entry.providerId;
+      }
+      if (speed === 'fast' && !coversSpeed(this.overrides, k)) {
+        this.notice(model, 'fast-mode call priced at standard rates: add an override with speed: fast');
+      }
+      return adjust(applyRules(tariff, signalsOf(call, entryProvider)), this.overrides, k);
+    } catch (err) {
+      return { reason: 'lookup_error', detail: (err as Error).message };
+    }
+  }
+
+  private find(providerId: string, ids: readonly string[], at: Date): CatalogEntry | undefined {
+    for (const id of ids) {
+      const hit = lookup(this.catalog, providerId, id, at);
+      if (hit) return hit;
+    }
+    const extra = EXTRA_FALLBACK[providerId];
+    if (!extra) return undefined;
+    for (const id of ids) {
+      const hit = lookup(this.catalog, extra, id, at);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+}
+
+/** Priced copies of `calls` (the inputs are shared with other pipelines and stay untouched). */
+export function priceCalls(calls: readonly LlmCall[], pricer: Pricer): LlmCall[] {
+  const out = new Array<LlmCall>(calls.length);
+  for (let i = 0; i < calls.length; i++) {
+    const r = pricer.price(calls[i]);
+    out[i] = { ...calls[i], cost_usd: r.costUsd, price_ref: r.ref };
+  }
+  return out;
+}
+
+function unpriced(u: Unpriced): PriceResult {
+  return { costUsd: 0, ref: '', unpriced: u.reason, detail: u.detail };
+}
+
+/**
+ * Ids to try in the catalog: the reported model string first when it is a more specific form of the
+ * canonical id (a dated OpenAI snapshot, a Bedrock `us.`/`global.` inference profile, whose price
+ * differs), then the canonical id.
+ */
+export function lookupIds(model: string, modelRaw: string): string[] {
+  const raw = tail(modelRaw);
+  return raw && raw.toLowerCase() !== model.toLowerCase() && raw.toLowerCase().includes(model.toLowerCase()) ? [raw, model] : [model];
+}
+
+/** `bedrock/us.anthropic.x`, `arn:…:inference-profile/us.anthropic.x` → the last path segment. */
+function tail(s: string): string {
+  return s.slice(s.lastIndexOf('/') + 1);
+}
+
+function validTokens(c: LlmCall): boolean {
+  return isCount(c.input_tokens) && isCount(c.output_tokens) && isCount(c.cache_read_tokens)
+    && isCount(c.cache_write_5m_tokens) && isCount(c.cache_write_1h_tokens);
+}
+
+function isCount(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 0;
+}
+
+/** UTC day of an RFC 3339 timestamp; the fast path reads it off a `…Z` string. */
+export function dayOf(ts: string): string | undefined {
+  if (typeof ts !== 'string') return undefined;
+  if (ts.length >= 20 && ts.charCodeAt(10) === 84 && ts.charCodeAt(ts.length - 1) === 90 && /^\d{4}-\d{2}-\d{2}/.test(ts)) return ts.slice(0, 10);
+  const d = new Date(ts);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString().slice(0, 10);
+}

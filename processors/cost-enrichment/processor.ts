@@ -1,0 +1,47 @@
+import type { Batch } from '../../core/batch.js';
+import type { ComponentContext, Processor } from '../../core/component.js';
+import type { LlmCall } from '../../core/llm-call.js';
+import type { CostEnrichmentConfig } from './config.js';
+import type { OnceLog } from './once-log.js';
+import type { Pricer } from './pricer.js';
+
+/** Prices batch.calls and batch.updates into copies; counts unpriced and drifting calls (new calls only). */
+export class CostEnrichmentProcessor implements Processor {
+  private readonly unpricedCalls;
+  private readonly driftCalls;
+
+  constructor(private readonly pricer: Pricer, private readonly config: CostEnrichmentConfig, private readonly log: OnceLog, ctx: ComponentContext) {
+    this.unpricedCalls = ctx.metrics.counter('tokenledger_llm_unpriced_calls_total', 'LLM calls no price entry matched; they carry cost_usd 0 and price_ref \'\'.', ['model', 'provider']);
+    this.driftCalls = ctx.metrics.counter('tokenledger_cost_drift_calls_total', 'LLM calls whose source-reported cost differs from the computed cost by more than the configured tolerance.', ['model']);
+  }
+
+  process(batch: Batch): Batch {
+    return { ...batch, calls: this.priceAll(batch.calls, true), updates: this.priceAll(batch.updates, false) };
+  }
+
+  /** Updates re-describe calls already counted, so they are priced but not counted again. */
+  private priceAll(records: readonly LlmCall[], count: boolean): LlmCall[] {
+    const out = new Array<LlmCall>(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const call = records[i];
+      const r = this.pricer.price(call);
+      out[i] = { ...call, cost_usd: r.costUsd, price_ref: r.ref };
+      if (r.unpriced !== '') {
+        if (count) this.unpricedCalls.inc({ model: call.model, provider: call.provider });
+        this.log.warn(`unpriced\u001f${call.provider}\u001f${call.model}`, 'no price for model; cost_usd set to 0', () => ({
+          provider: call.provider, model: call.model, model_raw: call.model_raw, reason: r.unpriced, detail: r.detail,
+        }));
+      } else if (count && call.reported_cost_usd !== null && this.drifts(r.costUsd, call.reported_cost_usd)) {
+        this.driftCalls.inc({ model: call.model });
+        this.log.warn(`drift\u001f${call.model}`, 'reported cost differs from computed cost', () => ({
+          provider: call.provider, model: call.model, cost_usd: r.costUsd, reported_cost_usd: call.reported_cost_usd, price_ref: r.ref, source: call.source,
+        }));
+      }
+    }
+    return out;
+  }
+
+  private drifts(cost: number, reported: number): boolean {
+    return Math.abs(cost - reported) > this.config.drift_tolerance_usd + this.config.drift_tolerance_ratio * Math.abs(reported);
+  }
+}
