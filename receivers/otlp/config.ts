@@ -1,0 +1,123 @@
+import { DURATION_PATTERN } from '../../core/config/duration.js';
+
+export interface TlsConfig {
+  cert_file: string;
+  key_file: string;
+}
+
+export interface GrpcConfig {
+  endpoint: string;
+  max_recv_msg_size_mib: number;
+  keepalive: { time: string; timeout: string };
+  tls?: TlsConfig;
+}
+
+export interface HttpConfig {
+  endpoint: string;
+  traces_url_path: string;
+  metrics_url_path: string;
+  logs_url_path: string;
+  max_request_body_size_mib: number;
+  tls?: TlsConfig;
+}
+
+export interface OtlpReceiverConfig {
+  /** A protocol is served when its key is present, as in the collector. */
+  protocols: { grpc?: GrpcConfig; http?: HttpConfig };
+  auth: { bearer_tokens: string[]; bearer_tokens_env: string };
+  headers_to_resource_attributes: Record<string, string>;
+  max_in_flight_mib: number;
+  retry_after: string;
+  drain_timeout: string;
+}
+
+const GRPC_DEFAULTS: GrpcConfig = { endpoint: '0.0.0.0:4317', max_recv_msg_size_mib: 4, keepalive: { time: '2h', timeout: '20s' } };
+const HTTP_DEFAULTS: HttpConfig = {
+  endpoint: '0.0.0.0:4318', traces_url_path: '/v1/traces', metrics_url_path: '/v1/metrics', logs_url_path: '/v1/logs', max_request_body_size_mib: 20,
+};
+
+export const defaults: OtlpReceiverConfig = {
+  protocols: { grpc: GRPC_DEFAULTS, http: HTTP_DEFAULTS },
+  auth: { bearer_tokens: [], bearer_tokens_env: '' },
+  headers_to_resource_attributes: {},
+  max_in_flight_mib: 64,
+  retry_after: '5s',
+  drain_timeout: '20s',
+};
+
+const endpoint = (dflt: string) => ({
+  type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):[0-9]{1,5}$', default: dflt,
+  description: `host:port to listen on (\`[::]:port\` for IPv6); port 0 picks a free port. Default ${dflt}.`,
+});
+
+const duration = (dflt: string, description: string) => ({ type: 'string', pattern: DURATION_PATTERN, default: dflt, description });
+
+const urlPath = (dflt: string) => ({ type: 'string', pattern: '^/', default: dflt, description: `URL path of the Export endpoint. Default ${dflt}.` });
+
+const tls = {
+  type: 'object', additionalProperties: false, required: ['cert_file', 'key_file'],
+  description: 'Serve TLS with this certificate and key (PEM files; relative paths resolve against the config file).',
+  properties: {
+    cert_file: { type: 'string', minLength: 1, description: 'PEM certificate chain.' },
+    key_file: { type: 'string', minLength: 1, description: 'PEM private key.' },
+  },
+};
+
+export const schema: Record<string, unknown> = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'Receives OTLP traces, metrics and logs over gRPC and HTTP (protobuf and JSON), answering success only once the pipeline accepted the data.',
+  properties: {
+    protocols: {
+      type: 'object', additionalProperties: false, minProperties: 1,
+      default: { grpc: {}, http: {} },
+      description: 'Transports to serve. A protocol is enabled when its key is present (write `grpc: {}` for the defaults).',
+      properties: {
+        grpc: {
+          type: 'object', additionalProperties: false,
+          description: 'OTLP/gRPC: the opentelemetry.proto.collector.*.v1 Export services. gzip-compressed requests are accepted.',
+          properties: {
+            endpoint: endpoint(GRPC_DEFAULTS.endpoint),
+            max_recv_msg_size_mib: { type: 'number', exclusiveMinimum: 0, default: GRPC_DEFAULTS.max_recv_msg_size_mib, description: 'Largest accepted request message, in MiB (after decompression).' },
+            keepalive: {
+              type: 'object', additionalProperties: false, default: GRPC_DEFAULTS.keepalive,
+              description: 'Server keepalive pings on idle connections.',
+              properties: {
+                time: duration(GRPC_DEFAULTS.keepalive.time, 'Ping a client after this long without activity.'),
+                timeout: duration(GRPC_DEFAULTS.keepalive.timeout, 'Close the connection when a ping is not answered within this.'),
+              },
+            },
+            tls,
+          },
+        },
+        http: {
+          type: 'object', additionalProperties: false,
+          description: 'OTLP/HTTP: POST of protobuf (application/x-protobuf) or JSON (application/json) bodies, gzip or deflate encoded or not.',
+          properties: {
+            endpoint: endpoint(HTTP_DEFAULTS.endpoint),
+            traces_url_path: urlPath(HTTP_DEFAULTS.traces_url_path),
+            metrics_url_path: urlPath(HTTP_DEFAULTS.metrics_url_path),
+            logs_url_path: urlPath(HTTP_DEFAULTS.logs_url_path),
+            max_request_body_size_mib: { type: 'number', exclusiveMinimum: 0, default: HTTP_DEFAULTS.max_request_body_size_mib, description: 'Largest accepted request body, in MiB, checked both before and after decompression (413 beyond).' },
+            tls,
+          },
+        },
+      },
+    },
+    auth: {
+      type: 'object', additionalProperties: false, default: defaults.auth,
+      description: 'Bearer-token authentication (`Authorization: Bearer <token>`, gRPC metadata `authorization`). Off when no token is configured.',
+      properties: {
+        bearer_tokens: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Accepted tokens (write `${env:VAR}` rather than a literal).' },
+        bearer_tokens_env: { type: 'string', default: '', description: 'Name of an environment variable holding more accepted tokens, comma-separated. Starting fails when it is named but empty.' },
+      },
+    },
+    headers_to_resource_attributes: {
+      type: 'object', additionalProperties: { type: 'string', minLength: 1 }, default: {},
+      description: 'Request headers (gRPC metadata) copied into the resource attributes of the data, as `header-name: attribute.key` (e.g. `x-tenant-id: tenant.id`). The header wins over an attribute the client set.',
+    },
+    max_in_flight_mib: { type: 'number', exclusiveMinimum: 0, default: defaults.max_in_flight_mib, description: 'Request bytes (decompressed) held at once, received but not yet acknowledged by the pipeline; beyond it requests get a retryable refusal (HTTP 429, gRPC RESOURCE_EXHAUSTED).' },
+    retry_after: duration(defaults.retry_after, 'Retry-After given with a refusal for the in-flight limit (pipeline refusals carry the delay the pipeline names).'),
+    drain_timeout: duration(defaults.drain_timeout, 'On shutdown, how long to wait for requests in flight to be acknowledged before closing their connections.'),
+  },
+};

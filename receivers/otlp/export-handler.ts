@@ -1,0 +1,101 @@
+import { emptyBatch } from '../../core/batch.js';
+import type { ReceiverContext } from '../../core/component.js';
+import { PermanentError, isRetryable } from '../../core/errors.js';
+import type { Attributes } from '../../core/telemetry.js';
+import { countItems, decodeExportRequest, encodeExportResponse, GrpcCode, OtlpDecodeError, type Encoding, type Signal, type TelemetryPart } from './codec.js';
+import type { ReceiverMetrics, RefusalReason, Transport } from './metrics.js';
+
+/** What a transport answers: the encoded Export response, or an error it maps to its own status. */
+export type ExportOutcome =
+  | { ok: true; body: Uint8Array }
+  | { ok: false; error: ExportFailure };
+
+export interface ExportFailure {
+  code: GrpcCode;
+  httpStatus: number;
+  message: string;
+  reason: RefusalReason;
+  retryAfterSeconds?: number;
+}
+
+export function failure(reason: RefusalReason, code: GrpcCode, httpStatus: number, message: string, retryAfterSeconds?: number): ExportFailure {
+  return retryAfterSeconds === undefined ? { reason, code, httpStatus, message } : { reason, code, httpStatus, message, retryAfterSeconds };
+}
+
+/**
+ * Decode → batch → pipeline → answer, shared by gRPC and HTTP. The answer is success only once
+ * `ctx.next.consume` resolved, i.e. every exporter of every pipeline took the data.
+ * Pipeline errors map like the collector's OTLP receiver: RetryableError → UNAVAILABLE / 503 with
+ * the delay it names; PermanentError → INVALID_ARGUMENT / 400; anything else → UNAVAILABLE / 503
+ * too, since a non-retryable answer would make the client drop data over what may be transient.
+ */
+export class ExportHandler {
+  constructor(
+    private readonly ctx: ReceiverContext,
+    private readonly metrics: ReceiverMetrics,
+    private readonly headerAttributes: ReadonlyArray<readonly [header: string, attribute: string]>,
+    private readonly retryAfterSeconds: number,
+  ) {}
+
+  async handle(transport: Transport, signal: Signal, body: Uint8Array, encoding: Encoding, header: (name: string) => string | undefined): Promise<ExportOutcome> {
+    const labels = { receiver: this.ctx.id, transport, signal };
+    let decoded;
+    try {
+      decoded = decodeExportRequest(signal, body, encoding);
+    } catch (err) {
+      if (!(err instanceof OtlpDecodeError)) throw err;
+      return { ok: false, error: this.refuse(transport, signal, failure('bad_request', GrpcCode.INVALID_ARGUMENT, 400, err.message)) };
+    }
+    const { part } = decoded;
+    this.copyHeaders(part, header);
+    const items = countItems(part);
+    if (items > 0) {
+      try {
+        const batch = { ...emptyBatch({ receiver: this.ctx.id, transport }), ...part };
+        await this.ctx.next.consume(batch);
+      } catch (err) {
+        const f = pipelineFailure(err, this.retryAfterSeconds);
+        this.metrics.refusedItems.inc({ ...labels, reason: f.reason }, items);
+        return { ok: false, error: this.refuse(transport, signal, f, err) };
+      }
+    }
+    this.metrics.accepted.inc(labels, items);
+    if (decoded.rejected > 0) {
+      this.metrics.refusedItems.inc({ ...labels, reason: 'unsupported_metric_type' }, decoded.rejected);
+      this.metrics.refusedRequests.inc({ ...labels, reason: 'unsupported_metric_type' });
+      this.ctx.logger.warn('partial success: items rejected', { transport, signal, rejected: decoded.rejected, reason: decoded.rejectedMessage });
+    }
+    return { ok: true, body: encodeExportResponse(signal, encoding, { rejected: decoded.rejected, errorMessage: decoded.rejectedMessage }) };
+  }
+
+  /** Counts and logs a refusal; returns it for the transport to answer with. */
+  refuse(transport: Transport, signal: Signal | 'unknown', f: ExportFailure, err?: unknown): ExportFailure {
+    this.metrics.refusedRequests.inc({ receiver: this.ctx.id, transport, signal, reason: f.reason });
+    const fields = { transport, signal, reason: f.reason, status: f.httpStatus, grpc_code: f.code, message: f.message, ...(f.reason === 'pipeline_error' ? { err } : {}) };
+    if (f.reason === 'pipeline_error') this.ctx.logger.error('request refused: pipeline failed', fields);
+    else this.ctx.logger.warn('request refused', fields);
+    return f;
+  }
+
+  /** Copies configured request headers into every resource's attributes. */
+  private copyHeaders(part: TelemetryPart, header: (name: string) => string | undefined): void {
+    if (this.headerAttributes.length === 0) return;
+    const found: Attributes = {};
+    let any = false;
+    for (const [name, attribute] of this.headerAttributes) {
+      const v = header(name);
+      if (v !== undefined) { found[attribute] = v; any = true; }
+    }
+    if (!any) return;
+    for (const r of part.resourceSpans) Object.assign(r.resource, found);
+    for (const r of part.resourceMetrics) Object.assign(r.resource, found);
+    for (const r of part.resourceLogs) Object.assign(r.resource, found);
+  }
+}
+
+function pipelineFailure(err: unknown, retryAfterSeconds: number): ExportFailure {
+  const message = err instanceof Error ? err.message : String(err);
+  if (isRetryable(err)) return failure('pipeline_retryable', GrpcCode.UNAVAILABLE, 503, `pipeline cannot take the data now, retry later: ${message}`, err.retryAfterSeconds);
+  if (err instanceof PermanentError) return failure('pipeline_permanent', GrpcCode.INVALID_ARGUMENT, 400, `pipeline rejected the data: ${message}`);
+  return failure('pipeline_error', GrpcCode.UNAVAILABLE, 503, `pipeline failed, retry later: ${message}`, retryAfterSeconds);
+}

@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../core/logger.js';
+import type { Authenticator } from './auth.js';
+import { encodeStatus, GrpcCode, type Signal } from './codec.js';
+import type { GrpcConfig } from './config.js';
+import { parseDuration } from '../../core/config/duration.js';
+import { parseEndpoint, type BoundAddress } from './endpoint.js';
+import { failure, type ExportFailure, type ExportHandler } from './export-handler.js';
+import type { InFlightBytes } from './in-flight.js';
+import type { ReceiverMetrics } from './metrics.js';
+
+export interface GrpcDeps {
+  handler: ExportHandler;
+  auth: Authenticator | null;
+  inFlight: InFlightBytes;
+  metrics: ReceiverMetrics;
+  logger: Logger;
+  receiverId: string;
+  configDir: string;
+  retryAfterSeconds: number;
+}
+
+const SERVICES: Record<Signal, string> = {
+  traces: 'opentelemetry.proto.collector.trace.v1.TraceService',
+  metrics: 'opentelemetry.proto.collector.metrics.v1.MetricsService',
+  logs: 'opentelemetry.proto.collector.logs.v1.LogsService',
+};
+
+const raw = (b: Buffer): Buffer => b;
+
+/** One Export method whose messages stay raw bytes: the codec decodes them, as for HTTP. */
+function exportService(signal: Signal): grpc.ServiceDefinition {
+  return {
+    Export: {
+      path: `/${SERVICES[signal]}/Export`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: raw,
+      requestDeserialize: raw,
+      responseSerialize: raw,
+      responseDeserialize: raw,
+    },
+  };
+}
+
+/** OTLP/gRPC with @grpc/grpc-js: the three Export services (gzip request compression is built in). */
+export class OtlpGrpcServer {
+  private readonly server: grpc.Server;
+  private closing = false;
+
+  constructor(private readonly config: GrpcConfig, private readonly deps: GrpcDeps) {
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': Math.floor(config.max_recv_msg_size_mib * 1024 * 1024),
+      'grpc.keepalive_time_ms': parseDuration(config.keepalive.time),
+      'grpc.keepalive_timeout_ms': parseDuration(config.keepalive.timeout),
+    });
+    for (const signal of ['traces', 'metrics', 'logs'] as const) {
+      const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+        this.export(signal, call).then(
+          (result) => (result instanceof Uint8Array ? callback(null, Buffer.from(result.buffer, result.byteOffset, result.byteLength)) : callback(statusOf(result))),
+          (err: unknown) => {
+            deps.logger.error('OTLP/gRPC request failed unexpectedly', { err });
+            callback({ code: GrpcCode.INTERNAL, details: 'internal error' });
+          },
+        );
+      };
+      this.server.addService(exportService(signal), { Export: handler });
+    }
+  }
+
+  start(): Promise<BoundAddress> {
+    const { host } = parseEndpoint(this.config.endpoint);
+    const tls = this.config.tls;
+    const creds = tls
+      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(resolve(this.deps.configDir, tls.cert_file)), private_key: readFileSync(resolve(this.deps.configDir, tls.key_file)) }], false)
+      : grpc.ServerCredentials.createInsecure();
+    return new Promise((ok, fail) => {
+      this.server.bindAsync(this.config.endpoint, creds, (err, port) => (err ? fail(err) : ok({ host, port })));
+    });
+  }
+
+  /** Refuses new calls, lets calls in flight finish (up to `timeoutMs`), then closes every connection. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = new Promise<boolean>((ok) => this.server.tryShutdown(() => ok(true)));
+    const timeout = new Promise<boolean>((ok) => { timer = setTimeout(() => ok(false), timeoutMs); });
+    const clean = await Promise.race([drained, timeout]);
+    clearTimeout(timer);
+    if (!clean) {
+      this.deps.logger.warn('gRPC drain timed out; closing connections with calls still in flight');
+      this.server.forceShutdown();
+    }
+  }
+
+  private async export(signal: Signal, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<Uint8Array | ExportFailure> {
+    const started = process.hrtime.bigint();
+    const { handler, auth, inFlight, metrics } = this.deps;
+    const refuse = (f: ExportFailure): ExportFailure => handler.refuse('grpc', signal, f);
+    if (this.closing) return refuse(failure('shutting_down', GrpcCode.UNAVAILABLE, 503, 'receiver is shutting down, retry later', this.deps.retryAfterSeconds));
+    if (auth !== null && !auth(metadataValue(call.metadata, 'authorization'))) {
+      return refuse(failure('unauthenticated', GrpcCode.UNAUTHENTICATED, 401, 'missing or invalid bearer token'));
+    }
+    const body = call.request;
+    if (!inFlight.tryAcquire(body.length)) {
+      return refuse(failure('in_flight_limit', GrpcCode.RESOURCE_EXHAUSTED, 429, 'too much data in flight, retry later', this.deps.retryAfterSeconds));
+    }
+    const labels = { receiver: this.deps.receiverId, transport: 'grpc', signal } as const;
+    try {
+      metrics.requestSize.observe(labels, body.length);
+      const outcome = await handler.handle('grpc', signal, body, 'protobuf', (name) => metadataValue(call.metadata, name));
+      return outcome.ok ? outcome.body : outcome.error;
+    } finally {
+      inFlight.release(body.length);
+      metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+}
+
+function metadataValue(md: grpc.Metadata, name: string): string | undefined {
+  const values = md.get(name).filter((v): v is string => typeof v === 'string');
+  return values.length === 0 ? undefined : values.join(',');
+}
+
+/** The gRPC error, with a google.rpc.Status (carrying RetryInfo when there is a delay) in `grpc-status-details-bin`. */
+function statusOf(f: ExportFailure): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  metadata.set('grpc-status-details-bin', Buffer.from(encodeStatus('protobuf', f.code, f.message, f.retryAfterSeconds)));
+  return { code: f.code, details: f.message, metadata };
+}

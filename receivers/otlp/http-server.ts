@@ -1,0 +1,172 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import type { Logger } from '../../core/logger.js';
+import type { Authenticator } from './auth.js';
+import { encodeStatus, GrpcCode, type Encoding, type Signal } from './codec.js';
+import type { HttpConfig } from './config.js';
+import { parseEndpoint, type BoundAddress } from './endpoint.js';
+import { failure, type ExportFailure, type ExportHandler } from './export-handler.js';
+import { readBody, type ContentCoding } from './http-body.js';
+import type { InFlightBytes } from './in-flight.js';
+import type { ReceiverMetrics } from './metrics.js';
+
+export interface HttpDeps {
+  handler: ExportHandler;
+  auth: Authenticator | null;
+  inFlight: InFlightBytes;
+  metrics: ReceiverMetrics;
+  logger: Logger;
+  receiverId: string;
+  configDir: string;
+  retryAfterSeconds: number;
+}
+
+const CONTENT_TYPE: Record<Encoding, string> = { protobuf: 'application/x-protobuf', json: 'application/json' };
+
+function encodingOf(contentType: string | undefined): Encoding | null {
+  if (contentType === undefined) return null;
+  const media = contentType.split(';', 1)[0].trim().toLowerCase();
+  if (media === 'application/x-protobuf' || media === 'application/protobuf') return 'protobuf';
+  if (media === 'application/json') return 'json';
+  return null;
+}
+
+function codingOf(header: string | undefined): ContentCoding | null {
+  const v = (header ?? '').trim().toLowerCase();
+  if (v === '' || v === 'identity') return 'identity';
+  if (v === 'gzip' || v === 'x-gzip') return 'gzip';
+  if (v === 'deflate') return 'deflate';
+  return null;
+}
+
+/** OTLP/HTTP on node:http: POST of Export requests to the three signal paths. */
+export class OtlpHttpServer {
+  private readonly server: Server;
+  private readonly routes: Map<string, Signal>;
+  private readonly maxBytes: number;
+  private readonly active = new Set<Promise<void>>();
+  private closing = false;
+
+  constructor(private readonly config: HttpConfig, private readonly deps: HttpDeps) {
+    this.routes = new Map([[config.traces_url_path, 'traces'], [config.metrics_url_path, 'metrics'], [config.logs_url_path, 'logs']]);
+    this.maxBytes = Math.floor(config.max_request_body_size_mib * 1024 * 1024);
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+      const done = this.serve(req, res).catch((err: unknown) => this.internalError(res, err)).finally(() => this.active.delete(done));
+      this.active.add(done);
+    };
+    this.server = config.tls
+      ? createHttpsServer({ cert: readFileSync(resolve(deps.configDir, config.tls.cert_file)), key: readFileSync(resolve(deps.configDir, config.tls.key_file)) }, onRequest)
+      : createHttpServer(onRequest);
+    this.server.on('clientError', (err, socket) => {
+      deps.logger.debug('malformed HTTP request', { err: (err as Error).message });
+      socket.destroy();
+    });
+  }
+
+  start(): Promise<BoundAddress> {
+    const { host, port } = parseEndpoint(this.config.endpoint);
+    return new Promise((ok, fail) => {
+      this.server.once('error', fail);
+      this.server.listen(port, host, () => {
+        this.server.off('error', fail);
+        const a = this.server.address() as AddressInfo;
+        ok({ host: a.address, port: a.port });
+      });
+    });
+  }
+
+  /** Stops accepting, lets requests in flight finish (up to `timeoutMs`), then closes every connection. */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((ok) => this.server.close(() => ok()));
+    this.server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((ok) => { timer = setTimeout(() => ok('timeout'), timeoutMs); });
+    const result = await Promise.race([Promise.allSettled([...this.active]), timeout]);
+    clearTimeout(timer);
+    if (result === 'timeout') this.deps.logger.warn('HTTP drain timed out; closing connections with requests still in flight', { requests: this.active.size });
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    req.on('error', (err) => this.deps.logger.debug('HTTP request stream error', { err: err.message }));
+    const started = process.hrtime.bigint();
+    const encoding = encodingOf(req.headers['content-type']);
+    const path = (req.url ?? '/').split('?', 1)[0];
+    const signal = this.routes.get(path);
+    const replyEncoding = encoding ?? 'json';
+    if (signal === undefined) return this.fail(res, 'unknown', replyEncoding, failure('not_found', GrpcCode.NOT_FOUND, 404, `no OTLP endpoint at ${path}; POST to ${[...this.routes.keys()].join(', ')}`));
+    if (req.method !== 'POST') return this.fail(res, signal, replyEncoding, failure('method_not_allowed', GrpcCode.UNIMPLEMENTED, 405, `${req.method} not allowed on ${path}; use POST`));
+    if (this.closing) return this.fail(res, signal, replyEncoding, failure('shutting_down', GrpcCode.UNAVAILABLE, 503, 'receiver is shutting down, retry later', this.deps.retryAfterSeconds));
+    if (this.deps.auth !== null && !this.deps.auth(req.headers.authorization)) {
+      return this.fail(res, signal, replyEncoding, failure('unauthenticated', GrpcCode.UNAUTHENTICATED, 401, 'missing or invalid bearer token'));
+    }
+    if (encoding === null) {
+      return this.fail(res, signal, replyEncoding, failure('unsupported_media_type', GrpcCode.INVALID_ARGUMENT, 415,
+        `unsupported Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')}; use application/x-protobuf or application/json`));
+    }
+    const coding = codingOf(req.headers['content-encoding']);
+    if (coding === null) {
+      return this.fail(res, signal, encoding, failure('unsupported_media_type', GrpcCode.INVALID_ARGUMENT, 415,
+        `unsupported Content-Encoding ${JSON.stringify(req.headers['content-encoding'])}; use gzip, deflate or none`));
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > this.maxBytes) return this.fail(res, signal, encoding, failure('too_large', GrpcCode.RESOURCE_EXHAUSTED, 413, `request body exceeds ${this.maxBytes} bytes`));
+
+    const body = await readBody(req, coding, { maxBytes: this.maxBytes, inFlight: this.deps.inFlight, retryAfterSeconds: this.deps.retryAfterSeconds });
+    if (body === null) {
+      this.deps.logger.debug('client closed the connection before sending the whole body', { signal });
+      return;
+    }
+    if (!('bytes' in body)) return this.fail(res, signal, encoding, body);
+    const labels = { receiver: this.deps.receiverId, transport: 'http', signal } as const;
+    try {
+      this.deps.metrics.requestSize.observe(labels, body.bytes.length);
+      const outcome = await this.deps.handler.handle('http', signal, body.bytes, encoding, (name) => headerValue(req, name));
+      if (outcome.ok) this.send(res, 200, encoding, outcome.body);
+      else this.reply(res, encoding, outcome.error);
+    } finally {
+      this.deps.inFlight.release(body.held);
+      this.deps.metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  private fail(res: ServerResponse, signal: Signal | 'unknown', encoding: Encoding, f: ExportFailure): void {
+    this.deps.handler.refuse('http', signal, f);
+    this.reply(res, encoding, f);
+  }
+
+  private reply(res: ServerResponse, encoding: Encoding, f: ExportFailure): void {
+    if (f.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.ceil(f.retryAfterSeconds)));
+    if (f.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer');
+    if (f.httpStatus === 405) res.setHeader('Allow', 'POST');
+    // Refused before the body was read (or while reading it): close rather than read the rest.
+    if (f.httpStatus === 413 || f.httpStatus === 429) res.setHeader('Connection', 'close');
+    this.send(res, f.httpStatus, encoding, encodeStatus(encoding, f.code, f.message, f.retryAfterSeconds));
+  }
+
+  private send(res: ServerResponse, status: number, encoding: Encoding, body: Uint8Array): void {
+    if (this.closing) res.setHeader('Connection', 'close');
+    res.writeHead(status, { 'Content-Type': CONTENT_TYPE[encoding], 'Content-Length': body.byteLength });
+    res.end(body);
+  }
+
+  /** A bug, not the client's fault: logged, answered 500 when still possible. */
+  private internalError(res: ServerResponse, err: unknown): void {
+    this.deps.logger.error('OTLP/HTTP request failed unexpectedly', { err });
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    this.send(res, 500, 'json', encodeStatus('json', GrpcCode.INTERNAL, 'internal error'));
+  }
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}

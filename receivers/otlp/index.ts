@@ -1,0 +1,15 @@
+import type { ReceiverFactory } from '../../core/component.js';
+import { defaults, schema, type OtlpReceiverConfig } from './config.js';
+import { OtlpReceiver } from './receiver.js';
+
+export type { OtlpReceiverConfig } from './config.js';
+export { OtlpReceiver } from './receiver.js';
+export * from './codec.js';
+
+export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
+  kind: 'receiver',
+  type: 'otlp',
+  schema,
+  defaults,
+  create: (config, ctx) => new OtlpReceiver(config, ctx),
+};

@@ -1,0 +1,25 @@
+import type { SelfMetrics } from '../../core/self-metrics.js';
+import type { Signal } from './codec.js';
+
+export type Transport = 'grpc' | 'http';
+
+/** Why a request (or its items) was refused; the `reason` label. */
+export type RefusalReason =
+  | 'not_found' | 'method_not_allowed' | 'unauthenticated' | 'unsupported_media_type' | 'too_large' | 'bad_request'
+  | 'in_flight_limit' | 'pipeline_retryable' | 'pipeline_permanent' | 'pipeline_error' | 'unsupported_metric_type' | 'shutting_down';
+
+/** The receiver's self-metrics, labelled by receiver id, transport and signal. */
+export function receiverMetrics(metrics: SelfMetrics) {
+  return {
+    accepted: metrics.counter('tokenledger_receiver_accepted_items_total', 'Spans, metric data points and log records acknowledged to the client.', ['receiver', 'transport', 'signal']),
+    refusedItems: metrics.counter('tokenledger_receiver_refused_items_total', 'Spans, metric data points and log records refused after decoding, by reason.', ['receiver', 'transport', 'signal', 'reason']),
+    refusedRequests: metrics.counter('tokenledger_receiver_refused_requests_total', 'Export requests answered with an error (or partial success), by reason.', ['receiver', 'transport', 'signal', 'reason']),
+    requestSize: metrics.histogram('tokenledger_receiver_request_size_bytes', 'Export request body size, decompressed.', ['receiver', 'transport', 'signal'], [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216]),
+    latency: metrics.histogram('tokenledger_receiver_request_duration_seconds', 'Time from the arrival of an Export request to its answer, pipeline acknowledgement included.', ['receiver', 'transport', 'signal'], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
+    inFlight: metrics.gauge('tokenledger_receiver_in_flight_bytes', 'Request bytes received and not yet acknowledged.', ['receiver']),
+  };
+}
+
+export type ReceiverMetrics = ReturnType<typeof receiverMetrics>;
+
+export interface RequestLabels { receiver: string; transport: Transport; signal: Signal | 'unknown' }

@@ -1,0 +1,53 @@
+import type { Receiver, ReceiverContext } from '../../core/component.js';
+import { parseDuration } from '../../core/config/duration.js';
+import { createAuthenticator } from './auth.js';
+import type { OtlpReceiverConfig } from './config.js';
+import type { BoundAddress } from './endpoint.js';
+import { ExportHandler } from './export-handler.js';
+import { OtlpGrpcServer } from './grpc-server.js';
+import { OtlpHttpServer } from './http-server.js';
+import { InFlightBytes } from './in-flight.js';
+import { receiverMetrics } from './metrics.js';
+
+/** The OTLP receiver: gRPC and/or HTTP servers sharing one decode path, one in-flight budget and one acknowledgement rule. */
+export class OtlpReceiver implements Receiver {
+  private readonly grpc?: OtlpGrpcServer;
+  private readonly http?: OtlpHttpServer;
+  private readonly bound: { grpc?: BoundAddress; http?: BoundAddress } = {};
+  private readonly drainMs: number;
+  private readonly logger: ReceiverContext['logger'];
+
+  constructor(config: OtlpReceiverConfig, ctx: ReceiverContext, env: NodeJS.ProcessEnv = process.env) {
+    const metrics = receiverMetrics(ctx.metrics);
+    const inFlight = new InFlightBytes(Math.floor(config.max_in_flight_mib * 1024 * 1024), (held) => metrics.inFlight.set({ receiver: ctx.id }, held));
+    const retryAfterSeconds = Math.max(1, Math.ceil(parseDuration(config.retry_after) / 1000));
+    const headerAttributes = Object.entries(config.headers_to_resource_attributes).map(([h, a]) => [h.toLowerCase(), a] as const);
+    const handler = new ExportHandler(ctx, metrics, headerAttributes, retryAfterSeconds);
+    const deps = { handler, auth: createAuthenticator(config.auth, env), inFlight, metrics, logger: ctx.logger, receiverId: ctx.id, configDir: ctx.configDir, retryAfterSeconds };
+    if (config.protocols.grpc) this.grpc = new OtlpGrpcServer(config.protocols.grpc, deps);
+    if (config.protocols.http) this.http = new OtlpHttpServer(config.protocols.http, deps);
+    this.drainMs = parseDuration(config.drain_timeout);
+    this.logger = ctx.logger;
+  }
+
+  async start(): Promise<void> {
+    if (this.grpc) this.bound.grpc = await this.grpc.start();
+    try {
+      if (this.http) this.bound.http = await this.http.start();
+    } catch (err) {
+      await this.grpc?.close(0);
+      throw err;
+    }
+    this.logger.info('OTLP receiver listening', { grpc: this.bound.grpc, http: this.bound.http });
+  }
+
+  /** Where the servers listen (port 0 in the config resolves to the port actually bound). */
+  addresses(): { grpc?: BoundAddress; http?: BoundAddress } {
+    return { ...this.bound };
+  }
+
+  /** Stops accepting, waits for requests in flight to be acknowledged (up to drain_timeout), then closes. */
+  async shutdown(): Promise<void> {
+    await Promise.all([this.grpc?.close(this.drainMs), this.http?.close(this.drainMs)]);
+  }
+}
