@@ -1,0 +1,146 @@
+/**
+ * Scenario 1: the real Claude Code CLI straight to the mock Anthropic API, its OTel metrics and
+ * events exported to a real tokenledger over each OTLP protocol. Every run must end as exactly one
+ * billable ClickHouse row with the mock's tokens, Claude Code's own cost, its session and team,
+ * and as the matching series on /metrics.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceAvailable } from '../../helpers/services.js';
+import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
+import { CLAUDE_CODE_VERSIONS, OTLP_PROTOCOLS, claudeBinary, runClaude, type OtlpProtocol } from './cli.js';
+import { startEgressTrap, type EgressTrap } from './egress-trap.js';
+import { ScenarioResults } from './results.js';
+import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CallRow, type Tokens } from './rows.js';
+import { queryCalls, startTokenledger, sumOf, tokenledgerBuilt, type Tokenledger } from './tokenledger.js';
+import { until } from './wait.js';
+
+const missing = CLAUDE_CODE_VERSIONS.filter((v) => !claudeBinary(v));
+const ready =
+  serviceAvailable('claude-code CLI', missing.length === 0, `versions ${missing.join(', ')} not installed; run scripts/setup-claude-code.sh`) &&
+  serviceAvailable('tokenledger build', tokenledgerBuilt(), 'dist/bin/tokenledger.js missing; run npx tsc -p .');
+
+interface Case {
+  version: string;
+  protocol: OtlpProtocol;
+  id: string;
+  team: string;
+  usage: MockUsage;
+  /** Filled by the run. */
+  sessionId?: string;
+  requestId?: string;
+  claudeCost?: number;
+}
+
+const cases: Case[] = CLAUDE_CODE_VERSIONS.flatMap((version, vi) =>
+  OTLP_PROTOCOLS.map((protocol, pi): Case => {
+    const n = vi * OTLP_PROTOCOLS.length + pi;
+    const slug = `${version}-${protocol}`.replace(/[^a-z0-9]+/gi, '-');
+    return {
+      version, protocol, id: `direct-${slug}`, team: `team-${slug}`,
+      usage: { input: 100 + 10 * n, output: 50 + n, cacheRead: 9800, cacheWrite5m: 1200, cacheWrite1h: reportsCacheSplit(version) ? 300 : 0 },
+    };
+  }),
+);
+
+describe.skipIf(!ready)('Claude Code → mock Anthropic API, OTel → tokenledger', () => {
+  const results = new ScenarioResults('direct');
+  let workDir: string;
+  let mock: MockUpstream;
+  let trap: EgressTrap;
+  let tl: Tokenledger;
+  let rows: CallRow[] = [];
+  let failed = false;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'tokenledger-e2e-cc-direct-'));
+    mock = await startMockUpstream({ idPrefix: 'ccdirect' });
+    trap = await startEgressTrap();
+    tl = await startTokenledger(workDir);
+    for (const c of cases) {
+      results.plan({
+        client_version: c.version, path: 'direct', litellm_version: '', otlp_protocol: c.protocol,
+        checks: ['one billable row per api_request', 'tokens = mock usage', 'cost_usd = reported_cost_usd = Claude Code cost', 'session_id and team', '/metrics calls, tokens and cost'],
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await tl?.stop();
+    await mock?.close();
+    await trap?.close();
+    results.write();
+    if (failed) process.stderr.write(`claude-code direct e2e: kept ${workDir} (tokenledger.log, pipeline.yaml, clickhouse/)\n`);
+    else if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const track = (fn: () => Promise<void>) => async () => {
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  };
+
+  for (const c of cases) {
+    it(`${c.version} over ${c.protocol}: the run's call is counted on /metrics`, track(async () => {
+      const run = await runClaude({
+        version: c.version, baseUrl: mock.url, apiKey: 'sk-ant-e2e-direct', egressProxy: trap.url,
+        otlp: { protocol: c.protocol, endpoint: c.protocol === 'grpc' ? tl.grpcEndpoint : tl.httpEndpoint },
+        resourceAttributes: { 'team.id': c.team },
+        prompt: promptFor(c.id, c.usage),
+      });
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.result.is_error).toBe(false);
+      const served = mock.billable().filter((s) => s.mockId === c.id);
+      expect(served).toHaveLength(1);
+      expect(served[0].headers['x-claude-code-session-id']).toBe(run.result.session_id);
+      c.sessionId = run.result.session_id;
+      c.requestId = served[0].requestId;
+      c.claudeCost = run.result.total_cost_usd;
+
+      const team = { source: 'claude_code', team: c.team };
+      await until(`tokenledger_llm_calls_total{team="${c.team}"} = 1`, async () => sumOf(await tl.metrics(), 'tokenledger_llm_calls_total', team) >= 1, 15_000);
+      const text = await tl.metrics();
+      expect(sumOf(text, 'tokenledger_llm_calls_total', { ...team, status: 'ok', model: 'claude-sonnet-4-5', provider: 'anthropic' })).toBe(1);
+      for (const [field, tokenType] of Object.entries(TOKEN_TYPE_LABELS) as [keyof Tokens, string][]) {
+        expect(sumOf(text, 'tokenledger_llm_tokens_total', { ...team, token_type: tokenType }), tokenType).toBe(mockTokens(c.usage)[field]);
+      }
+      expect(sumOf(text, 'tokenledger_llm_cost_usd_total', team)).toBeCloseTo(c.claudeCost, 9);
+      process.stdout.write(`[claude-code direct ${c.version} ${c.protocol}] run ${run.durationMs} ms, session ${c.sessionId}, ${c.requestId}, cost ${c.claudeCost}: /metrics ok\n`);
+    }), 60_000);
+  }
+
+  it('tokenledger drains into embedded ClickHouse and exits 0 on SIGTERM', track(async () => {
+    expect(await tl.stop(), tl.logTail()).toBe(0);
+    rows = queryCalls<CallRow>(tl.dataPath);
+  }), 60_000);
+
+  for (const c of cases) {
+    it(`${c.version} over ${c.protocol}: one billable row with the mock's tokens, Claude Code's cost and session`, track(async () => {
+      expect(c.sessionId, 'the run above failed').toBeDefined();
+      const mine = rows.filter((r) => r.session_id === c.sessionId);
+      expect(mine, JSON.stringify(mine)).toHaveLength(1);
+      const row = mine[0];
+      expect(row).toMatchObject({
+        call_id: c.requestId, record_type: 'call', source: 'claude_code', source_version: c.version, provider: 'anthropic',
+        model: 'claude-sonnet-4-5', model_raw: 'claude-sonnet-4-5-20250929', status: 'ok', team: c.team, service_name: 'claude-code',
+      });
+      expect(rowTokens(row)).toEqual(mockTokens(c.usage));
+      expect(row.reported_cost_usd).toBeCloseTo(c.claudeCost ?? NaN, 9);
+      expect(row.cost_usd).toBeCloseTo(c.claudeCost ?? NaN, 9);
+      results.pass({ client_version: c.version, path: 'direct', litellm_version: '', otlp_protocol: c.protocol });
+      process.stdout.write(`[claude-code direct ${c.version} ${c.protocol}] row ${row.call_id}: tokens ${JSON.stringify(rowTokens(row))}, cost ${row.cost_usd} = reported ${row.reported_cost_usd}\n`);
+    }));
+  }
+
+  it('stores nothing but the served calls, and nothing left loopback', track(async () => {
+    const billable = mock.billable();
+    expect(rows).toHaveLength(billable.length);
+    expect(sumTokens(rows.map(rowTokens))).toEqual(sumTokens(billable.map((s) => mockTokens(s.usage))));
+    expect(trap.attempts).toEqual([]);
+  }));
+});

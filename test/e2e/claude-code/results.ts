@@ -1,0 +1,49 @@
+/**
+ * Outcomes of the Claude Code end-to-end scenarios, written to results/<scenario>.json for the
+ * README's compatibility matrix. No timestamps: the files change only when an outcome does.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+export interface MatrixEntry {
+  client: 'claude-code';
+  client_version: string;
+  /** `direct` (the Anthropic API), `litellm-anthropic-passthrough` or `litellm-v1-messages`. */
+  path: string;
+  /** LiteLLM version on the litellm paths, '' on direct. */
+  litellm_version: string;
+  otlp_protocol: string;
+  status: 'pass' | 'fail';
+  /** What the scenario checked, one short phrase per check. */
+  checks: string[];
+}
+
+/** Collects entries, each `fail` until marked passed; written once at the end of the file. */
+export class ScenarioResults {
+  private readonly entries = new Map<string, MatrixEntry>();
+
+  constructor(private readonly scenario: string) {}
+
+  static key(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol'>): string {
+    return `${e.client_version}|${e.path}|${e.litellm_version}|${e.otlp_protocol}`;
+  }
+
+  plan(e: Omit<MatrixEntry, 'client' | 'status'>): void {
+    this.entries.set(ScenarioResults.key(e), { client: 'claude-code', ...e, status: 'fail' });
+  }
+
+  pass(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol'>): void {
+    const entry = this.entries.get(ScenarioResults.key(e));
+    if (!entry) throw new Error(`results: ${ScenarioResults.key(e)} was not planned`);
+    entry.status = 'pass';
+  }
+
+  write(): void {
+    mkdirSync(RESULTS_DIR, { recursive: true });
+    const entries = [...this.entries.values()].sort((a, b) => ScenarioResults.key(a).localeCompare(ScenarioResults.key(b)));
+    writeFileSync(join(RESULTS_DIR, `${this.scenario}.json`), JSON.stringify({ scenario: this.scenario, entries }, null, 2) + '\n');
+  }
+}

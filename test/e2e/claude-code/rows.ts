@@ -1,0 +1,80 @@
+/** What the Claude Code scenarios read back from ClickHouse, and the expectations they share. */
+import type { MockUsage } from '../mock-upstream/server.js';
+
+/** A row of tokenledger.llm_calls as JSONEachRow prints it (64-bit integers may come quoted). */
+export interface CallRow {
+  call_id: string;
+  record_type: string;
+  source: string;
+  source_version: string;
+  route: string;
+  provider: string;
+  model: string;
+  model_raw: string;
+  input_tokens: number | string;
+  output_tokens: number | string;
+  cache_read_tokens: number | string;
+  cache_write_5m_tokens: number | string;
+  cache_write_1h_tokens: number | string;
+  cost_usd: number;
+  reported_cost_usd: number | null;
+  price_ref: string;
+  status: string;
+  streaming: boolean | number;
+  user: string;
+  team: string;
+  customer: string;
+  tags: string[];
+  session_id: string;
+  service_name: string;
+}
+
+export interface Tokens {
+  input: number;
+  output: number;
+  cacheRead: number;
+  cacheWrite5m: number;
+  cacheWrite1h: number;
+}
+
+export function rowTokens(r: CallRow): Tokens {
+  return {
+    input: Number(r.input_tokens),
+    output: Number(r.output_tokens),
+    cacheRead: Number(r.cache_read_tokens),
+    cacheWrite5m: Number(r.cache_write_5m_tokens),
+    cacheWrite1h: Number(r.cache_write_1h_tokens),
+  };
+}
+
+export function sumTokens(list: Tokens[]): Tokens {
+  const t: Tokens = { input: 0, output: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
+  for (const x of list) {
+    t.input += x.input; t.output += x.output; t.cacheRead += x.cacheRead; t.cacheWrite5m += x.cacheWrite5m; t.cacheWrite1h += x.cacheWrite1h;
+  }
+  return t;
+}
+
+export function mockTokens(u: MockUsage | null): Tokens {
+  if (!u) throw new Error('mock call without usage');
+  return { input: u.input, output: u.output, cacheRead: u.cacheRead, cacheWrite5m: u.cacheWrite5m, cacheWrite1h: u.cacheWrite1h };
+}
+
+/** The Prometheus token_type of each Tokens field. */
+export const TOKEN_TYPE_LABELS: Record<keyof Tokens, string> = {
+  input: 'input', output: 'output', cacheRead: 'cache_read', cacheWrite5m: 'cache_write_5m', cacheWrite1h: 'cache_write_1h',
+};
+
+/**
+ * Versions whose api_request event splits cache creation into 5m and 1h. 2.1.197 reports only the
+ * total (billed at the 5-minute rate); 2.1.330 is the oldest pinned version seen to split it.
+ */
+export function reportsCacheSplit(version: string): boolean {
+  const [major, minor, patch] = version.split('.').map(Number);
+  return major > 2 || (major === 2 && (minor > 1 || patch >= 330));
+}
+
+/** A prompt whose mock directive makes the mock report `u` under the id `id`. */
+export function promptFor(id: string, u: MockUsage): string {
+  return `Say hello. [[mock id=${id} in=${u.input} out=${u.output} cr=${u.cacheRead} cw5m=${u.cacheWrite5m} cw1h=${u.cacheWrite1h}]]`;
+}
