@@ -2,7 +2,7 @@ import type { LlmCall } from '../../core/llm-call.js';
 import { catalogProviderId, lookup, type Catalog, type CatalogEntry } from './catalog.js';
 import { adjust, coversSpeed, priceOverride, type Override, type OverrideKey } from './overrides.js';
 import { costPico, picoToUsd } from './rates.js';
-import { applyRules, signalsOf, SIGNAL_ATTRIBUTES } from './rules.js';
+import { applyRules, signal, signalsOf, SIGNAL_ATTRIBUTES } from './rules.js';
 import { tariffFromCatalog, type Tariff } from './tariff.js';
 
 export type UnpricedReason = 'no_model' | 'unknown_provider' | 'unknown_model' | 'invalid_tokens' | 'invalid_timestamp' | 'lookup_error';
@@ -46,7 +46,7 @@ export class Pricer {
     if (day === undefined) return unpriced({ reason: 'invalid_timestamp', detail: `timestamp ${JSON.stringify(call.timestamp)}` });
     const a = call.attributes;
     const key = call.provider + SEP + call.model + SEP + call.model_raw + SEP + call.region + SEP + day + SEP
-      + (a[SIGNAL_ATTRIBUTES.serviceTier] ?? '') + SEP + (a[SIGNAL_ATTRIBUTES.inferenceGeo] ?? '') + SEP + (a[SIGNAL_ATTRIBUTES.speed] ?? '');
+      + signal(a, SIGNAL_ATTRIBUTES.serviceTier) + SEP + signal(a, SIGNAL_ATTRIBUTES.inferenceGeo) + SEP + signal(a, SIGNAL_ATTRIBUTES.speed);
     let t = this.cache.get(key);
     if (t === undefined) {
       t = this.resolve(call, day);
@@ -62,7 +62,7 @@ export class Pricer {
   private resolve(call: LlmCall, day: string): Tariff | Unpriced {
     const model = call.model || tail(call.model_raw);
     if (!model) return { reason: 'no_model', detail: 'the record names no model' };
-    const speed = call.attributes[SIGNAL_ATTRIBUTES.speed] ?? '';
+    const speed = signal(call.attributes, SIGNAL_ATTRIBUTES.speed);
     const k: OverrideKey = { provider: call.provider, model, speed, day };
     try {
       let tariff: Tariff;

@@ -31,15 +31,26 @@ export function claudeVersion(model: string): number {
   return major * 10 + minor;
 }
 
-/** Which signal values the record carries; the normalizer copies them into `attributes`. */
+/**
+ * Attribute keys the signals are read from, first non-empty wins. The normalizer keeps them in
+ * `attributes` (its `attributes.include` list).
+ */
 export const SIGNAL_ATTRIBUTES = {
-  /** Anthropic `usage.service_tier`, OpenAI `service_tier`, LiteLLM `gen_ai.cost.service_tier`. */
-  serviceTier: 'service_tier',
+  /** Anthropic `usage.service_tier`, LiteLLM `gen_ai.cost.service_tier`, OpenAI `service_tier`. */
+  serviceTier: ['service_tier', 'gen_ai.cost.service_tier', 'openai.response.service_tier', 'gen_ai.openai.response.service_tier'],
   /** Anthropic `usage.inference_geo`. */
-  inferenceGeo: 'inference_geo',
+  inferenceGeo: ['inference_geo'],
   /** Anthropic / Claude Code `speed` (`fast` for fast mode). */
-  speed: 'speed',
+  speed: ['speed'],
 } as const;
+
+export function signal(a: Readonly<Record<string, string>>, keys: readonly string[]): string {
+  for (const k of keys) {
+    const v = a[k];
+    if (v) return v;
+  }
+  return '';
+}
 
 export function signalsOf(call: LlmCall, entryProvider: string): Signals {
   const a = call.attributes;
@@ -48,9 +59,9 @@ export function signalsOf(call: LlmCall, entryProvider: string): Signals {
     model: call.model,
     region: call.region,
     entryProvider,
-    batch: a[SIGNAL_ATTRIBUTES.serviceTier] === BATCH.serviceTier,
+    batch: signal(a, SIGNAL_ATTRIBUTES.serviceTier) === BATCH.serviceTier,
     // A first-party call's `region` is its inference geography when the normalizer recorded one.
-    inferenceGeo: a[SIGNAL_ATTRIBUTES.inferenceGeo] || (call.provider === 'anthropic' ? call.region : ''),
+    inferenceGeo: signal(a, SIGNAL_ATTRIBUTES.inferenceGeo) || (call.provider === 'anthropic' ? call.region : ''),
   };
 }
 
