@@ -6,6 +6,7 @@ export interface TlsConfig {
 }
 
 export interface GrpcConfig {
+  enabled: boolean;
   endpoint: string;
   max_recv_msg_size_mib: number;
   keepalive: { time: string; timeout: string };
@@ -13,6 +14,7 @@ export interface GrpcConfig {
 }
 
 export interface HttpConfig {
+  enabled: boolean;
   endpoint: string;
   traces_url_path: string;
   metrics_url_path: string;
@@ -22,8 +24,7 @@ export interface HttpConfig {
 }
 
 export interface OtlpReceiverConfig {
-  /** A protocol is served when its key is present, as in the collector. */
-  protocols: { grpc?: GrpcConfig; http?: HttpConfig };
+  protocols: { grpc: GrpcConfig; http: HttpConfig };
   auth: { bearer_tokens: string[]; bearer_tokens_env: string };
   headers_to_resource_attributes: Record<string, string>;
   max_in_flight_mib: number;
@@ -31,9 +32,9 @@ export interface OtlpReceiverConfig {
   drain_timeout: string;
 }
 
-const GRPC_DEFAULTS: GrpcConfig = { endpoint: '0.0.0.0:4317', max_recv_msg_size_mib: 4, keepalive: { time: '2h', timeout: '20s' } };
+const GRPC_DEFAULTS: GrpcConfig = { enabled: true, endpoint: '0.0.0.0:4317', max_recv_msg_size_mib: 4, keepalive: { time: '2h', timeout: '20s' } };
 const HTTP_DEFAULTS: HttpConfig = {
-  endpoint: '0.0.0.0:4318', traces_url_path: '/v1/traces', metrics_url_path: '/v1/metrics', logs_url_path: '/v1/logs', max_request_body_size_mib: 20,
+  enabled: true, endpoint: '0.0.0.0:4318', traces_url_path: '/v1/traces', metrics_url_path: '/v1/metrics', logs_url_path: '/v1/logs', max_request_body_size_mib: 20,
 };
 
 export const defaults: OtlpReceiverConfig = {
@@ -69,14 +70,14 @@ export const schema: Record<string, unknown> = {
   description: 'Receives OTLP traces, metrics and logs over gRPC and HTTP (protobuf and JSON), answering success only once the pipeline accepted the data.',
   properties: {
     protocols: {
-      type: 'object', additionalProperties: false, minProperties: 1,
-      default: { grpc: {}, http: {} },
-      description: 'Transports to serve. A protocol is enabled when its key is present (write `grpc: {}` for the defaults).',
+      type: 'object', additionalProperties: false, default: {},
+      description: 'Transports to serve: both by default; turn one off with `enabled: false`.',
       properties: {
         grpc: {
-          type: 'object', additionalProperties: false,
+          type: 'object', additionalProperties: false, default: {},
           description: 'OTLP/gRPC: the opentelemetry.proto.collector.*.v1 Export services. gzip-compressed requests are accepted.',
           properties: {
+            enabled: { type: 'boolean', default: true, description: 'Serve OTLP/gRPC.' },
             endpoint: endpoint(GRPC_DEFAULTS.endpoint),
             max_recv_msg_size_mib: { type: 'number', exclusiveMinimum: 0, default: GRPC_DEFAULTS.max_recv_msg_size_mib, description: 'Largest accepted request message, in MiB (after decompression).' },
             keepalive: {
@@ -91,9 +92,10 @@ export const schema: Record<string, unknown> = {
           },
         },
         http: {
-          type: 'object', additionalProperties: false,
+          type: 'object', additionalProperties: false, default: {},
           description: 'OTLP/HTTP: POST of protobuf (application/x-protobuf) or JSON (application/json) bodies, gzip or deflate encoded or not.',
           properties: {
+            enabled: { type: 'boolean', default: true, description: 'Serve OTLP/HTTP.' },
             endpoint: endpoint(HTTP_DEFAULTS.endpoint),
             traces_url_path: urlPath(HTTP_DEFAULTS.traces_url_path),
             metrics_url_path: urlPath(HTTP_DEFAULTS.metrics_url_path),

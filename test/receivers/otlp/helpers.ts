@@ -4,8 +4,8 @@ import { OtlpReceiver } from '../../../receivers/otlp/receiver.js';
 import { testReceiverContext } from '../../helpers/context.js';
 
 export type Overrides = Partial<Omit<OtlpReceiverConfig, 'protocols'>> & {
-  grpc?: Partial<NonNullable<OtlpReceiverConfig['protocols']['grpc']>> | false;
-  http?: Partial<NonNullable<OtlpReceiverConfig['protocols']['http']>> | false;
+  grpc?: Partial<OtlpReceiverConfig['protocols']['grpc']>;
+  http?: Partial<OtlpReceiverConfig['protocols']['http']>;
 };
 
 /** A started OTLP receiver on ephemeral loopback ports, its context, and its addresses. */
@@ -15,8 +15,8 @@ export async function startReceiver(overrides: Overrides = {}, consume?: (b: Bat
     ...structuredClone(defaults),
     ...rest,
     protocols: {
-      ...(grpc === false ? {} : { grpc: { ...structuredClone(defaults.protocols.grpc!), endpoint: '127.0.0.1:0', ...grpc } }),
-      ...(http === false ? {} : { http: { ...structuredClone(defaults.protocols.http!), endpoint: '127.0.0.1:0', ...http } }),
+      grpc: { ...structuredClone(defaults.protocols.grpc), endpoint: '127.0.0.1:0', ...grpc },
+      http: { ...structuredClone(defaults.protocols.http), endpoint: '127.0.0.1:0', ...http },
     },
   };
   const ctx = testReceiverContext('otlp/test', consume);
