@@ -1,3 +1,4 @@
+import type { Counter } from 'prom-client';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Exporter } from '../../core/component.js';
 import type { SpendStore } from '../../core/host.js';
@@ -16,6 +17,7 @@ export class PrometheusExporter implements Exporter {
   private readonly gauges: BudgetGauges;
   private readonly budgets: BudgetTracker;
   private readonly notifier?: WebhookNotifier;
+  private readonly restoreFailures: Counter<'exporter'>;
   private timer?: NodeJS.Timeout;
   /** Set when no restore succeeded at start: try once more before the first batch counts. */
   private lateRestore?: Promise<void>;
@@ -33,8 +35,12 @@ export class PrometheusExporter implements Exporter {
       (budget) => folded.inc({ exporter, budget }),
       (budget) => late.inc({ exporter, budget }),
     );
+    // Failure counters exist at 0 from the start, so that increase() in alert rules sees the first failure.
+    this.restoreFailures = ctx.metrics.counter('tokenledger_budget_restore_failures_total', 'Failed reads of budget spend-to-date from the spend store.', ['exporter']);
+    if (config.budgets.length > 0) this.restoreFailures.inc({ exporter }, 0);
     if (config.webhook) {
       const results = ctx.metrics.counter('tokenledger_budget_notifications_total', 'Budget webhook notifications, by result (sent, failed).', ['exporter', 'result']);
+      for (const result of ['sent', 'failed']) results.inc({ exporter, result }, 0);
       this.notifier = new WebhookNotifier(config.webhook, ctx.logger, results, exporter);
     }
   }
@@ -89,7 +95,7 @@ export class PrometheusExporter implements Exporter {
       this.ctx.logger.info('budget spend-to-date restored from the spend store', { when });
       return true;
     } catch (err) {
-      this.ctx.metrics.counter('tokenledger_budget_restore_failures_total', 'Failed reads of budget spend-to-date from the spend store.', ['exporter']).inc({ exporter: this.ctx.id });
+      this.restoreFailures.inc({ exporter: this.ctx.id });
       this.ctx.logger.error('restoring budget spend-to-date failed', { err, when, retry: when === 'start' ? 'before the first batch' : 'none: budgets count from here' });
       return false;
     }

@@ -63,6 +63,7 @@ export class SpendMetrics {
     this.labelSets = ctx.metrics.gauge('tokenledger_prometheus_label_sets', 'Distinct label combinations of the spend metrics (bounded by max_label_sets).', ['exporter']);
     const folded = ctx.metrics.counter('tokenledger_prometheus_folded_calls_total', 'Calls whose labels were folded to __other__ by the cardinality guard.', ['exporter']);
     const foldedSeries = folded.labels({ exporter: ctx.id });
+    folded.inc({ exporter: ctx.id }, 0); // exists from the start, so that increase() sees the first fold
     this.guard = new LabelSetGuard<SeriesLabels>(maxLabelSets, BASE_LABELS.length, (v) => this.seriesLabels(v), () => foldedSeries.inc());
   }
 
