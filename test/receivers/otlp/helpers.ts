@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import type { Batch } from '../../../core/batch.js';
 import { defaults, type OtlpReceiverConfig } from '../../../receivers/otlp/config.js';
 import { OtlpReceiver } from '../../../receivers/otlp/receiver.js';
@@ -36,3 +37,26 @@ export type Started = Awaited<ReturnType<typeof startReceiver>>;
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export interface HttpReply { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+
+/** A raw HTTP request; with `chunked`, the body goes out in several chunks without Content-Length. */
+export function post(url: string, body: Uint8Array | string, headers: Record<string, string> = {}, opts: { method?: string; chunked?: boolean } = {}): Promise<HttpReply> {
+  const data = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: opts.method ?? 'POST', headers: opts.chunked ? headers : { ...headers, 'content-length': String(data.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    if (opts.chunked) {
+      const step = Math.max(1, Math.ceil(data.length / 4));
+      for (let i = 0; i < data.length; i += step) req.write(data.subarray(i, i + step));
+      req.end();
+    } else {
+      req.end(data);
+    }
+  });
+}
