@@ -75,17 +75,13 @@ export interface PartialSuccess { rejected: number; errorMessage: string }
 /** The Export*ServiceResponse body; `partial_success` only when something was rejected or said. */
 export function encodeExportResponse(signal: Signal, encoding: Encoding, partialSuccess?: PartialSuccess): Uint8Array {
   const hasPartial = partialSuccess !== undefined && (partialSuccess.rejected > 0 || partialSuccess.errorMessage !== '');
-  if (encoding === 'json') {
-    // proto3 JSON: int64 as a string, default values left out.
-    const partial: Record<string, string> = {};
-    if (hasPartial) {
-      if (partialSuccess.rejected > 0) partial[REJECTED_FIELD[signal]] = String(partialSuccess.rejected);
-      if (partialSuccess.errorMessage !== '') partial.errorMessage = partialSuccess.errorMessage;
-    }
-    return Buffer.from(JSON.stringify(hasPartial ? { partialSuccess: partial } : {}));
-  }
-  const body = hasPartial ? { partialSuccess: { [REJECTED_FIELD[signal]]: partialSuccess.rejected, errorMessage: partialSuccess.errorMessage } } : {};
-  return RESPONSE_TYPES[signal].encode(body).finish();
+  if (!hasPartial) return encoding === 'json' ? Buffer.from('{}') : new Uint8Array(0);
+  // Default values are left out, as proto3 does; JSON writes int64 as a string.
+  const partial: Record<string, string | number> = {};
+  if (partialSuccess.rejected > 0) partial[REJECTED_FIELD[signal]] = encoding === 'json' ? String(partialSuccess.rejected) : partialSuccess.rejected;
+  if (partialSuccess.errorMessage !== '') partial.errorMessage = partialSuccess.errorMessage;
+  if (encoding === 'json') return Buffer.from(JSON.stringify({ partialSuccess: partial }));
+  return RESPONSE_TYPES[signal].encode({ partialSuccess: partial }).finish();
 }
 
 /** gRPC status codes (also google.rpc.Code). */
@@ -109,7 +105,7 @@ export function encodeStatus(encoding: Encoding, code: GrpcCode, message: string
   }
   const details = retryAfterSeconds === undefined ? [] : [{
     typeUrl: RETRY_INFO_TYPE_URL,
-    value: messages.retryInfo.encode({ retryDelay: { seconds: Math.max(0, Math.floor(retryAfterSeconds)), nanos: 0 } }).finish(),
+    value: messages.retryInfo.encode({ retryDelay: { seconds: Math.max(0, Math.floor(retryAfterSeconds)) } }).finish(),
   }];
   return messages.status.encode({ code, message, details }).finish();
 }
