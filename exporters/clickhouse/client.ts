@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import type { ClickhouseConfig } from './config.js';
+
+export interface OpenClient {
+  client: ClickHouseClient;
+  /** Where the data lives, for logs: the embedded path or the server URL. */
+  where: string;
+  close(): Promise<void>;
+}
+
+/**
+ * One @clickhouse/client for both modes: embedded plugs chDB in as its connection, so every
+ * query and insert takes the same code path. chDB binds one data directory per process (a second
+ * directory is refused) and one process per directory (a file lock), hence the explicit errors.
+ */
+export async function openClient(cfg: ClickhouseConfig, configDir: string): Promise<OpenClient> {
+  if (cfg.mode === 'embedded') {
+    const path = resolve(configDir, cfg.path);
+    const { createChdbConnection } = await import('chdb/connection');
+    let connection;
+    try {
+      connection = createChdbConnection({ path });
+    } catch (err) {
+      const detail = errorText(err);
+      const hint = /lock|another server instance/i.test(detail)
+        ? 'another process (a running tokenledger?) holds it; stop it, or use mode: server to share one database'
+        : /one active data directory/i.test(detail) ? 'this process already has another embedded path open; all clickhouse exporters in one process must share one path' : '';
+      throw new Error(`cannot open embedded ClickHouse at ${path}${hint ? `: ${hint}` : ''} (${detail})`, { cause: err });
+    }
+    // chdb types its connection against its own copy of @clickhouse/client-common; the interface is
+    // the same (chdb's stated contract), only the declarations are two files.
+    const client = createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'] });
+    return {
+      client,
+      where: path,
+      close: async () => {
+        await client.close();
+        const { drainPending } = await import('chdb');
+        await drainPending();
+      },
+    };
+  }
+  const tls = cfg.tls?.ca_file
+    ? {
+        ca_cert: readFileSync(resolve(configDir, cfg.tls.ca_file)),
+        ...(cfg.tls.cert_file && cfg.tls.key_file
+          ? { cert: readFileSync(resolve(configDir, cfg.tls.cert_file)), key: readFileSync(resolve(configDir, cfg.tls.key_file)) }
+          : {}),
+      }
+    : undefined;
+  const client = createClient({
+    url: cfg.url, username: cfg.username, password: cfg.password, request_timeout: cfg.request_timeout_ms,
+    application: 'tokenledger', ...(tls ? { tls } : {}),
+  });
+  return { client, where: cfg.url, close: () => client.close() };
+}
+
+export function errorText(err: unknown): string {
+  if (err instanceof Error) return err.cause instanceof Error && err.cause.message !== err.message ? `${err.message}: ${err.cause.message}` : err.message;
+  return String(err);
+}

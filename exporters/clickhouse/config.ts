@@ -1,0 +1,85 @@
+import { DEFAULT_BATCH, DEFAULT_QUEUE_MAX_BYTES, DEFAULT_RETRY, batchSchema, queueSchema, retrySchema, type BatchConfig, type QueueConfig, type RetryConfig } from '../../core/exporter-helper/config.js';
+
+export interface TlsConfig {
+  ca_file?: string;
+  cert_file?: string;
+  key_file?: string;
+}
+
+export interface ClickhouseConfig {
+  mode: 'embedded' | 'server';
+  path: string;
+  url: string;
+  username: string;
+  password: string;
+  database: string;
+  table: string;
+  tls?: TlsConfig;
+  create_schema: boolean;
+  ttl_days?: number;
+  cluster?: string;
+  request_timeout_ms: number;
+  rollup_refresh_ms: number;
+  batch: BatchConfig;
+  queue: QueueConfig;
+  retry: RetryConfig;
+}
+
+export const DEFAULT_EMBEDDED_PATH = './data/clickhouse';
+export const DEFAULT_QUEUE_PATH = './data/queue/clickhouse';
+export const DEFAULT_DATABASE = 'tokenledger';
+export const DEFAULT_TABLE = 'llm_calls';
+
+export const defaults: ClickhouseConfig = {
+  mode: 'embedded',
+  path: DEFAULT_EMBEDDED_PATH,
+  url: 'http://127.0.0.1:8123',
+  username: 'default',
+  password: '',
+  database: DEFAULT_DATABASE,
+  table: DEFAULT_TABLE,
+  create_schema: true,
+  request_timeout_ms: 30_000,
+  rollup_refresh_ms: 10_000,
+  batch: { ...DEFAULT_BATCH },
+  queue: { type: 'disk', path: DEFAULT_QUEUE_PATH, max_bytes: DEFAULT_QUEUE_MAX_BYTES },
+  retry: { ...DEFAULT_RETRY },
+};
+
+/** Identifiers end up in DDL unquoted, so they are restricted to what needs no quoting. */
+const identifier = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: 64 } as const;
+
+export const schema = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'clickhouse exporter',
+  description: 'Writes one row per LlmCall into ClickHouse: embedded chDB (no service needed) or a ClickHouse server or cluster.',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    mode: { enum: ['embedded', 'server'], default: defaults.mode, description: '`embedded`: chDB inside this process, data under `path`. `server`: a ClickHouse server at `url`.' },
+    path: { type: 'string', minLength: 1, default: defaults.path, description: 'Embedded mode: data directory, relative to the config file. Only one process can open it at a time.' },
+    url: { type: 'string', pattern: '^https?://', default: defaults.url, description: 'Server mode: HTTP(S) endpoint of ClickHouse.' },
+    username: { type: 'string', default: defaults.username, description: 'Server mode: user name.' },
+    password: { type: 'string', default: defaults.password, description: 'Server mode: password; write `${env:CLICKHOUSE_PASSWORD}` rather than the secret itself.' },
+    database: { ...identifier, default: defaults.database, description: 'Database of the tables; created when create_schema is true.' },
+    table: { ...identifier, default: defaults.table, description: 'Table of the calls. The daily rollup is `<table>_daily`, migrations are recorded in `schema_migrations`.' },
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Server mode over https: custom CA and optional client certificate (mutual TLS), as PEM files relative to the config file.',
+      properties: {
+        ca_file: { type: 'string', minLength: 1, description: 'CA certificate that signed the server certificate.' },
+        cert_file: { type: 'string', minLength: 1, description: 'Client certificate, with key_file, for mutual TLS.' },
+        key_file: { type: 'string', minLength: 1, description: 'Private key of cert_file.' },
+      },
+    },
+    create_schema: { type: 'boolean', default: defaults.create_schema, description: 'Create the database, tables and rollup on start and apply pending migrations. Set false where DDL is managed by hand; the tables must then exist.' },
+    ttl_days: { type: 'integer', minimum: 1, description: 'Delete calls older than this many days (ClickHouse TTL; ignored by servers older than 19.6). Unset keeps them forever.' },
+    cluster: { ...identifier, description: 'Cluster name from the server config: DDL runs ON CLUSTER with Replicated engines, inserts and queries go through a Distributed table sharded by call_id.' },
+    request_timeout_ms: { type: 'integer', minimum: 100, default: defaults.request_timeout_ms, description: 'Server mode: timeout of one HTTP request; a timed-out insert is retried (inserts are idempotent).' },
+    rollup_refresh_ms: { type: 'integer', minimum: 100, default: defaults.rollup_refresh_ms, description: 'How often the days that received rows are re-aggregated into the daily rollup table.' },
+    batch: batchSchema,
+    queue: queueSchema(DEFAULT_QUEUE_PATH),
+    retry: retrySchema,
+  },
+} as const;

@@ -1,0 +1,162 @@
+import { createHash } from 'node:crypto';
+import { resolve } from 'node:path';
+import type { Batch } from '../../core/batch.js';
+import type { ComponentContext, Exporter } from '../../core/component.js';
+import { DiskQueue } from '../../core/exporter-helper/disk-queue.js';
+import { MemoryQueue } from '../../core/exporter-helper/memory-queue.js';
+import { exporterMetrics } from '../../core/exporter-helper/metrics.js';
+import type { ExportQueue } from '../../core/exporter-helper/queue.js';
+import { QueuedSender } from '../../core/exporter-helper/sender.js';
+import type { LlmCall } from '../../core/llm-call.js';
+import { errorText, openClient, type OpenClient } from './client.js';
+import type { ClickhouseConfig } from './config.js';
+import { SCHEMA_MISSING, classify, clickhouseCode } from './errors.js';
+import { featuresOf, type ServerFeatures } from './features.js';
+import { Rollup } from './rollup.js';
+import { decodeQueued, encodeQueued, invalidReason, toRow, VersionClock } from './rows.js';
+import { migrate, readLayout, type Layout } from './schema.js';
+import { spendStore } from './spend-store.js';
+
+interface Ready {
+  conn: OpenClient;
+  client: OpenClient['client'];
+  features: ServerFeatures;
+  layout: Layout;
+  rollup: Rollup;
+}
+
+/**
+ * consume() encodes calls and updates into the queue and resolves once the queue has them (on
+ * disk: fsynced), which is what the receiver's answer waits for. A QueuedSender drains the queue
+ * into ClickHouse in batches. Connecting and creating the schema happen on start and, when the
+ * server is down then, again before each send until it answers: rows queue up meanwhile.
+ */
+export class ClickhouseExporter implements Exporter {
+  private readonly queue: ExportQueue;
+  private readonly sender: QueuedSender;
+  private readonly clock = new VersionClock();
+  private readonly failed;
+  private conn: OpenClient | undefined;
+  private connecting: Promise<Ready> | undefined;
+  private rollupTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly cfg: ClickhouseConfig, private readonly ctx: ComponentContext) {
+    this.queue = cfg.queue.type === 'disk'
+      ? new DiskQueue(resolve(ctx.configDir, cfg.queue.path), cfg.queue.max_bytes)
+      : new MemoryQueue(cfg.queue.max_bytes);
+    this.sender = new QueuedSender({
+      id: ctx.id, queue: this.queue, batch: cfg.batch, retry: cfg.retry, logger: ctx.logger, metrics: ctx.metrics,
+      send: (records) => this.send(records),
+    });
+    this.failed = exporterMetrics(ctx.metrics).failed;
+  }
+
+  async start(): Promise<void> {
+    this.ctx.host.provide('spendStore', spendStore(() => this.ready(), this.cfg.database, this.cfg.table));
+    await this.queue.open();
+    try {
+      const r = await this.ready();
+      this.ctx.logger.info('clickhouse exporter ready', { where: r.conn.where, version: r.features.version, queue: this.cfg.queue.type, queued_rows: this.queue.rows });
+    } catch (err) {
+      // An embedded path that cannot be opened will not fix itself; a server may come back.
+      if (this.cfg.mode === 'embedded') { await this.queue.close(); throw err; }
+      this.ctx.logger.warn('ClickHouse is not reachable at start; rows are queued and sent once it answers', { url: this.cfg.url, err: errorText(err) });
+    }
+    this.sender.start();
+    this.rollupTimer = setInterval(() => { void this.refreshRollup(); }, this.cfg.rollup_refresh_ms);
+    this.rollupTimer.unref();
+  }
+
+  async consume(batch: Batch): Promise<void> {
+    const n = batch.calls.length + batch.updates.length;
+    if (n === 0) return;
+    const records: string[] = [];
+    this.encode(batch.calls, records);
+    this.encode(batch.updates, records);
+    if (records.length > 0) await this.sender.enqueue(records);
+  }
+
+  private encode(calls: LlmCall[], out: string[]): void {
+    const now = Date.now();
+    for (const call of calls) {
+      const reason = invalidReason(call);
+      if (reason) {
+        this.failed.inc({ exporter: this.ctx.id });
+        this.ctx.logger.error('call dropped: it cannot be stored', { call_id: call.call_id, reason });
+        continue;
+      }
+      out.push(encodeQueued(call, this.clock.next(now)));
+    }
+  }
+
+  /** Connects and prepares the schema once; a failed attempt is retried by the next caller. */
+  private ready(): Promise<Ready> {
+    this.connecting ??= this.connect().catch((err: unknown) => { this.connecting = undefined; throw err; });
+    return this.connecting;
+  }
+
+  private async connect(): Promise<Ready> {
+    const { cfg, ctx } = this;
+    this.conn ??= await openClient(cfg, ctx.configDir);
+    const client = this.conn.client;
+    const rs = await client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
+    const [{ v }] = await rs.json<{ v: string }>();
+    const features = featuresOf(v);
+    if (cfg.ttl_days && !features.ttl) ctx.logger.warn('ttl_days ignored: this ClickHouse version has no table TTL', { version: v });
+    if (cfg.create_schema) {
+      await migrate(client, { database: cfg.database, table: cfg.table, cluster: cfg.cluster, ttlDays: cfg.ttl_days, features }, ctx.logger);
+    }
+    const layout = await readLayout(client, cfg.database, cfg.table);
+    const rollup = new Rollup(client, cfg.database, cfg.table, ctx.logger);
+    rollup.reconcile().catch((err: unknown) => ctx.logger.warn('daily rollup reconciliation failed; it is retried on the next start', { err: errorText(err) }));
+    return { conn: this.conn, client, features, layout, rollup };
+  }
+
+  private async send(records: string[]): Promise<void> {
+    const { client, layout, features, rollup } = await this.ready();
+    const rows: Record<string, unknown>[] = new Array(records.length);
+    const days = new Set<string>();
+    for (let i = 0; i < records.length; i++) {
+      const q = decodeQueued(records[i]);
+      rows[i] = toRow(q, layout);
+      days.add((rows[i].timestamp as string).slice(0, 10));
+    }
+    // Same records → same token: a batch re-sent after a timeout or a crash is dropped by the
+    // server (22.2+); older servers rely on ReplacingMergeTree and FINAL alone.
+    const token = features.dedupToken ? createHash('sha256').update(records.join('\n')).digest('hex') : undefined;
+    try {
+      await client.insert({
+        table: `${this.cfg.database}.${this.cfg.table}`, values: rows, format: 'JSONEachRow',
+        ...(token ? { clickhouse_settings: { insert_deduplication_token: token } } : {}),
+      });
+    } catch (err) {
+      const code = clickhouseCode(err);
+      if (code !== undefined && SCHEMA_MISSING.has(code)) this.connecting = undefined;
+      throw classify(err);
+    }
+    rollup.mark(days);
+  }
+
+  /** Sends everything queued now and refreshes the rollup (tests, `report`, shutdown). */
+  async flush(): Promise<void> {
+    await this.sender.flush();
+    const r = await this.ready();
+    await r.rollup.refresh();
+  }
+
+  private async refreshRollup(): Promise<void> {
+    const r = await this.connecting?.catch(() => undefined);
+    if (!r) return;
+    await r.rollup.refresh().catch((err: unknown) => this.ctx.logger.warn('daily rollup refresh failed; retried next round', { err: errorText(err) }));
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.rollupTimer);
+    await this.sender.shutdown();
+    await this.refreshRollup();
+    await this.queue.close();
+    await this.conn?.close();
+    this.conn = undefined;
+    this.connecting = undefined;
+  }
+}

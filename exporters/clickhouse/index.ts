@@ -1,0 +1,14 @@
+import type { ExporterFactory } from '../../core/component.js';
+import { defaults, schema, type ClickhouseConfig } from './config.js';
+import { ClickhouseExporter } from './exporter.js';
+
+export type { ClickhouseConfig } from './config.js';
+
+/** `clickhouse`: one row per LlmCall in ClickHouse (embedded chDB or a server/cluster). */
+export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {
+  kind: 'exporter',
+  type: 'clickhouse',
+  schema,
+  defaults,
+  create: (config, ctx) => new ClickhouseExporter(config, ctx),
+};

@@ -1,0 +1,90 @@
+import type { LlmCall } from '../../core/llm-call.js';
+import type { Layout } from './schema.js';
+
+/**
+ * What the queue holds per call: the LlmCall as JSON with its ingest version, independent of the
+ * table layout, so that a queue written before a server upgrade still inserts after it.
+ */
+export interface QueuedCall {
+  v: number;
+  c: LlmCall;
+}
+
+export function encodeQueued(call: LlmCall, version: number): string {
+  return `{"v":${version},"c":${JSON.stringify(call)}}`;
+}
+
+export function decodeQueued(line: string): QueuedCall {
+  return JSON.parse(line) as QueuedCall;
+}
+
+/**
+ * Versions grow with time (µs resolution) and strictly within a process, so that a later record
+ * of a call (an update) replaces the earlier one. Safe integers until the year 2255.
+ */
+export class VersionClock {
+  private last = 0;
+  next(nowMs: number = Date.now()): number {
+    const v = Math.max(nowMs * 1000, this.last + 1);
+    this.last = v;
+    return v;
+  }
+}
+
+const TOKEN_FIELDS = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens'] as const;
+const RFC3339_UTC = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/;
+
+/** Why a record cannot be stored, or undefined when it can. Checks what would fail the whole insert. */
+export function invalidReason(c: LlmCall): string | undefined {
+  if (typeof c.call_id !== 'string' || c.call_id === '') return 'call_id is empty';
+  if (typeof c.timestamp !== 'string' || Number.isNaN(Date.parse(c.timestamp))) return `timestamp ${JSON.stringify(c.timestamp)} is not RFC 3339`;
+  for (const f of TOKEN_FIELDS) {
+    const n = c[f];
+    if (!Number.isSafeInteger(n) || n < 0) return `${f} ${String(n)} is not a non-negative integer`;
+  }
+  if (!Number.isFinite(c.cost_usd)) return `cost_usd ${String(c.cost_usd)} is not a finite number`;
+  if (!Number.isFinite(c.duration_ms)) return `duration_ms ${String(c.duration_ms)} is not a finite number`;
+  return undefined;
+}
+
+/** RFC 3339 UTC → 'YYYY-MM-DD hh:mm:ss' and the microseconds within that second. */
+export function splitTimestamp(ts: string): { seconds: string; micros: number } {
+  const m = RFC3339_UTC.exec(ts);
+  if (m) return { seconds: `${m[1]} ${m[2]}`, micros: m[3] ? Number(m[3].padEnd(6, '0').slice(0, 6)) : 0 };
+  const iso = new Date(ts).toISOString(); // other offsets: normalised to UTC at ms precision
+  return { seconds: `${iso.slice(0, 10)} ${iso.slice(11, 19)}`, micros: Number(iso.slice(20, 23)) * 1000 };
+}
+
+const finiteOrNull = (n: number | null): number | null => (n === null || !Number.isFinite(n) ? null : n);
+
+/** One JSONEachRow object for the calls table in the given layout. */
+export function toRow(q: QueuedCall, layout: Layout): Record<string, unknown> {
+  const c = q.c;
+  const { seconds, micros } = splitTimestamp(c.timestamp);
+  const row: Record<string, unknown> = {
+    call_id: c.call_id, record_type: c.record_type, duration_ms: c.duration_ms, ttft_ms: finiteOrNull(c.ttft_ms),
+    trace_id: c.trace_id, span_id: c.span_id, source: c.source, source_version: c.source_version, route: c.route,
+    provider: c.provider, provider_inferred: c.provider_inferred, model: c.model, model_raw: c.model_raw, region: c.region,
+    input_tokens: c.input_tokens, output_tokens: c.output_tokens, cache_read_tokens: c.cache_read_tokens,
+    cache_write_5m_tokens: c.cache_write_5m_tokens, cache_write_1h_tokens: c.cache_write_1h_tokens,
+    cost_usd: c.cost_usd, reported_cost_usd: finiteOrNull(c.reported_cost_usd), price_ref: c.price_ref, status: c.status,
+    error_type: c.error_type, streaming: c.streaming, user: c.user, team: c.team, key_alias: c.key_alias,
+    customer: c.customer, tags: c.tags, session_id: c.session_id, service_name: c.service_name, ingest_version: q.v,
+  };
+  if (layout.dateTime64) {
+    row.timestamp = `${seconds}.${String(micros).padStart(6, '0')}`;
+  } else {
+    row.timestamp = seconds;
+    row.timestamp_us = micros;
+  }
+  if (layout.maps) {
+    row.dimensions = c.dimensions;
+    row.attributes = c.attributes;
+  } else {
+    row.dimensions_keys = Object.keys(c.dimensions);
+    row.dimensions_values = Object.values(c.dimensions);
+    row.attributes_keys = Object.keys(c.attributes);
+    row.attributes_values = Object.values(c.attributes);
+  }
+  return row;
+}

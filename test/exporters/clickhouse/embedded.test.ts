@@ -1,0 +1,31 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openClient, type OpenClient } from '../../../exporters/clickhouse/client.js';
+import { defaults, type ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
+import { storeSuite, type Target } from './store-suite.js';
+import { testDatabase } from './helpers.js';
+
+// chDB binds one data directory per process: this file (its own vitest worker) uses one path,
+// shared by the exporters under test and the client that checks their work.
+const dir = mkdtempSync(join(tmpdir(), 'tl-chdb-'));
+const base: ClickhouseConfig = {
+  ...defaults, mode: 'embedded', path: join(dir, 'clickhouse'), rollup_refresh_ms: 100_000,
+  batch: { max_rows: 500, max_delay_ms: 20 }, queue: { type: 'memory', path: '', max_bytes: 64 << 20 },
+};
+
+describe('clickhouse exporter on embedded chDB', () => {
+  let conn: OpenClient;
+  let current: Target;
+
+  beforeAll(async () => { conn = await openClient(base, dir); });
+  afterAll(async () => { await conn.close(); });
+  beforeEach(() => { current = { config: { ...base, database: testDatabase('emb') }, client: conn.client, modern: true }; });
+
+  storeSuite(() => current);
+
+  it('refuses a second embedded path in the same process with a clear error', async () => {
+    await expect(openClient({ ...base, path: join(dir, 'other') }, dir)).rejects.toThrow(/cannot open embedded ClickHouse at .*other: this process already has another embedded path open/);
+  });
+});

@@ -1,0 +1,145 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import { expect, it } from 'vitest';
+import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
+import type { ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
+import { batchOf, metricValue, testContext } from '../../helpers/context.js';
+import { expectedCost, makeCall, rows, totals } from './helpers.js';
+
+export interface Target {
+  config: ClickhouseConfig;
+  /** A client on the same data (for embedded: the same path, which one process may share). */
+  client: ClickHouseClient;
+  /** Server generation under test: decides the expected column types. */
+  modern: boolean;
+}
+
+const ids = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+
+/** The behaviour both an embedded chDB and a clickhouse-server must show; one database per call. */
+export function storeSuite(target: () => Target): void {
+  async function withExporter<T>(cfg: ClickhouseConfig, fn: (e: ClickhouseExporter, ctx: ReturnType<typeof testContext>) => Promise<T>): Promise<T> {
+    const ctx = testContext('clickhouse');
+    const e = new ClickhouseExporter(cfg, ctx);
+    await e.start();
+    let result: T;
+    try {
+      result = await fn(e, ctx);
+    } finally {
+      await e.shutdown();
+    }
+    expect(ctx.logs.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
+    return result;
+  }
+
+  it('stores one row per call with the right column types and values', async () => {
+    const { config, client, modern } = target();
+    const db = config.database;
+    await withExporter(config, async (e, ctx) => {
+      await e.consume(batchOf({ calls: ids(0, 30).map((i) => makeCall(i)) }));
+      await e.flush();
+      expect(await metricValue(ctx.registry, 'tokenledger_exporter_sent_rows_total', { exporter: 'clickhouse' })).toBe(30);
+    });
+    const types = Object.fromEntries((await rows<{ name: string; type: string }>(client, `SELECT name, type FROM system.columns WHERE database = '${db}' AND table = 'llm_calls'`)).map((c) => [c.name, c.type]));
+    expect(types.call_id).toBe('String');
+    expect(types.input_tokens).toBe('UInt64');
+    expect(types.cost_usd).toBe('Float64');
+    expect(types.reported_cost_usd).toBe('Nullable(Float64)');
+    expect(types.tags).toBe('Array(String)');
+    if (modern) {
+      expect(types.timestamp).toBe("DateTime64(6, 'UTC')");
+      expect(types.dimensions).toBe('Map(String, String)');
+      expect(types.team).toBe('LowCardinality(String)');
+      expect(types.streaming).toBe('Bool');
+    } else {
+      expect(types.timestamp).toBe("DateTime('UTC')");
+      expect(types.timestamp_us).toBe('UInt32');
+      expect(types.dimensions_keys).toBe('Array(String)');
+      expect(types.team).toBe('String');
+      expect(types.streaming).toBe('UInt8');
+    }
+    const dims = modern ? "dimensions['project'] AS project" : "dimensions_values[indexOf(dimensions_keys, 'project')] AS project";
+    const ts = modern ? 'toString(timestamp) AS ts' : "concat(toString(timestamp), '.', substring(toString(1000000 + timestamp_us), 2)) AS ts";
+    const [r] = await rows<Record<string, unknown>>(client,
+      `SELECT call_id, ${ts}, team, customer, model, provider, input_tokens, cache_read_tokens, cost_usd, reported_cost_usd, ttft_ms, streaming, tags, ${dims} FROM ${db}.llm_calls FINAL WHERE call_id = 'call-5'`);
+    expect(r).toMatchObject({ call_id: 'call-5', ts: '2026-11-22 10:05:05.123456', team: '', customer: 'c1', model: 'claude-sonnet-4-5', provider: 'anthropic', cost_usd: 0.006, reported_cost_usd: 0.5, ttft_ms: 321, tags: ['a', 't2'], project: 'p1' });
+    expect(Number(r.input_tokens)).toBe(105);
+    expect(Number(r.cache_read_tokens)).toBe(1000);
+    expect([false, 0]).toContain(r.streaming);
+    expect(await totals(client, db)).toEqual({ n: 30, ids: 30, cost: expect.closeTo(expectedCost(ids(0, 30)), 9) });
+  });
+
+  it('sending every batch twice stores each acknowledged call once, by count and by cost', async () => {
+    const { config, client } = target();
+    await withExporter(config, async (e) => {
+      for (let b = 0; b < 5; b++) {
+        const batch = batchOf({ calls: ids(b * 40, 40).map((i) => makeCall(i)) });
+        await e.consume(batch);
+        await e.consume(batch);
+      }
+      await e.flush();
+    });
+    const t = await totals(client, config.database);
+    expect(t).toEqual({ n: 200, ids: 200, cost: expect.closeTo(expectedCost(ids(0, 200)), 9) });
+  });
+
+  it('an update replaces the call it enriches: no second billable row, the rollup follows the new team', async () => {
+    const { config, client } = target();
+    const db = config.database;
+    await withExporter(config, async (e) => {
+      await e.consume(batchOf({ calls: [makeCall(2, { team: '' }), makeCall(3)] }));
+      await e.flush();
+      await e.consume(batchOf({ updates: [makeCall(2, { team: 'late', session_id: 's-1' })] }));
+      await e.flush();
+    });
+    expect(await totals(client, db)).toEqual({ n: 2, ids: 2, cost: expect.closeTo(0.003 + 0.004, 9) });
+    const [r] = await rows<{ team: string; session_id: string }>(client, `SELECT team, session_id FROM ${db}.llm_calls FINAL WHERE call_id = 'call-2'`);
+    expect(r).toEqual({ team: 'late', session_id: 's-1' });
+    const daily = await rows<{ team: string; calls: string }>(client, `SELECT team, calls FROM ${db}.llm_calls_daily FINAL WHERE calls > 0 ORDER BY team`);
+    expect(daily.map((d) => [d.team, Number(d.calls)])).toEqual([['late', 1], ['search', 1]]);
+  });
+
+  it('the daily rollup equals the deduplicated calls table, group by group', async () => {
+    const { config, client } = target();
+    const db = config.database;
+    await withExporter(config, async (e) => {
+      const all = ids(0, 300).map((i) => makeCall(i));
+      await e.consume(batchOf({ calls: all.slice(0, 200) }));
+      await e.consume(batchOf({ calls: all.slice(100, 300) })); // overlapping re-send
+      await e.consume(batchOf({ updates: all.slice(0, 50).map((c) => ({ ...c, customer: 'acme' })) }));
+      await e.flush();
+    });
+    const base = await rows<Record<string, unknown>>(client,
+      `SELECT toString(toDate(timestamp, 'UTC')) AS day, team, customer, provider, model, count() AS calls, sum(input_tokens) AS input_tokens, sum(cache_read_tokens) AS cache_read_tokens, round(sum(cost_usd), 9) AS cost FROM ${db}.llm_calls FINAL GROUP BY day, team, customer, provider, model ORDER BY day, team, customer, provider, model`);
+    const daily = await rows<Record<string, unknown>>(client,
+      `SELECT toString(day) AS day, team, customer, provider, model, calls, input_tokens, cache_read_tokens, round(cost_usd, 9) AS cost FROM ${db}.llm_calls_daily FINAL WHERE calls > 0 ORDER BY day, team, customer, provider, model`);
+    expect(base.length).toBeGreaterThan(10);
+    expect(daily).toEqual(base);
+  });
+
+  it('provides a spend store: cost by label over a time range, duplicates counted once', async () => {
+    const { config } = target();
+    await withExporter(config, async (e, ctx) => {
+      const calls = ids(0, 60).map((i) => makeCall(i));
+      await e.consume(batchOf({ calls }));
+      await e.consume(batchOf({ calls }));
+      await e.flush();
+      const store = ctx.host.get('spendStore');
+      if (!store) throw new Error('no spendStore provided');
+      const from = Date.parse('2026-11-20T00:00:00Z');
+      const to = Date.parse('2026-11-23T00:00:00Z');
+      const byTeam = await store.spendBy({ fromMs: from, toMs: to, groupBy: 'team', where: {} });
+      const want = (pred: (i: number) => boolean): number => expectedCost(ids(0, 60).filter(pred));
+      expect(byTeam.get('search')).toBeCloseTo(want((i) => i % 3 === 0), 9);
+      expect(byTeam.get('ads')).toBeCloseTo(want((i) => i % 3 === 1), 9);
+      const byProject = await store.spendBy({ fromMs: from, toMs: to, groupBy: 'project', where: { customer: 'c0' } });
+      expect(byProject.get('p0')).toBeCloseTo(want((i) => i % 2 === 0), 9);
+      expect(byProject.has('p1')).toBe(false);
+      // Millisecond bounds: call-1 is at 2026-11-21T10:01:05.123456Z.
+      const edge = Date.parse('2026-11-21T10:01:05.123Z');
+      const one = await store.spendBy({ fromMs: edge, toMs: edge + 1, groupBy: 'model', where: { user: 'u1' } });
+      expect([...one.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(0.002, 9);
+      const none = await store.spendBy({ fromMs: edge + 1, toMs: edge + 1000, groupBy: 'model', where: { user: 'u1' } });
+      expect(none.size).toBe(0);
+    });
+  });
+}
