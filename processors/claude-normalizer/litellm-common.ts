@@ -84,11 +84,10 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   }
 
   // Route, from the call type and the proxy route the client called.
-  call.route = routeOf(
-    firstStr(a, ['litellm.call_type', 'llm.request.type', 'gen_ai.operation.name']),
-    firstStr(a, ['metadata.user_api_key_request_route', 'litellm.request.route', 'http.route']),
-    call.provider,
-  );
+  const requestRoute = firstStr(a, ['metadata.user_api_key_request_route', 'litellm.request.route', 'http.route']);
+  call.route = routeOf(firstStr(a, ['litellm.call_type', 'llm.request.type', 'gen_ai.operation.name']), requestRoute, call.provider);
+  // Pass-through spans say "False" for streamed calls (1.81.3); the upstream path says otherwise.
+  if (!call.streaming && isStreamingPath(requestRoute)) call.streaming = true;
 
   // Status.
   if (span.status.code === 2) {
@@ -214,6 +213,12 @@ export function routeOf(callType: string, requestRoute: string, provider: string
   if (callType.includes('embedding') || r.includes('/embeddings')) return 'embeddings';
   if (callType === 'completion' || callType === 'acompletion' || callType === 'chat' || r.includes('/chat/completions')) return 'openai_chat';
   return 'unknown';
+}
+
+/** Streaming upstream endpoints: Bedrock `converse-stream` / `invoke-with-response-stream`, Vertex `streamRawPredict`. */
+function isStreamingPath(route: string): boolean {
+  return route.endsWith('/converse-stream') || route.endsWith('/invoke-with-response-stream') || route.endsWith(':streamRawPredict')
+    || route.endsWith(':streamGenerateContent');
 }
 
 /** `llm.is_streaming` is Python's "True"/"False" in v1 and a bool in v2's legacy-compat copy. */
