@@ -48,6 +48,8 @@ export interface ClaudeRunOptions {
   customHeaders?: Record<string, string>;
   prompt?: string;
   model?: string;
+  /** Further variables, e.g. CLAUDE_CODE_PROPAGATE_TRACEPARENT; they override the defaults above. */
+  extraEnv?: Record<string, string>;
   timeoutMs?: number;
 }
 
@@ -97,7 +99,7 @@ export function claudeEnv(opts: ClaudeRunOptions, home: string): Record<string, 
   if (opts.otlp.headers) env.OTEL_EXPORTER_OTLP_HEADERS = kv(opts.otlp.headers, '=', ',');
   if (opts.resourceAttributes) env.OTEL_RESOURCE_ATTRIBUTES = kv(opts.resourceAttributes, '=', ',');
   if (opts.customHeaders) env.ANTHROPIC_CUSTOM_HEADERS = kv(opts.customHeaders, ': ', '\n');
-  return env;
+  return { ...env, ...opts.extraEnv };
 }
 
 /** Runs `claude -p PROMPT --output-format json` once; rejects on timeout or a non-JSON result. */

@@ -1,0 +1,187 @@
+/**
+ * Scenario 2: the real Claude Code CLI through a real LiteLLM proxy — its `/anthropic` pass-through
+ * and its native `/v1/messages` — to the mock Anthropic API, with ANTHROPIC_CUSTOM_HEADERS carrying
+ * LiteLLM's customer and tag headers. LiteLLM's OTel callback and Claude Code's own OTel export
+ * both go to one tokenledger, so every call is reported twice: it must still be ONE billable
+ * ClickHouse row, with the session from Claude Code and the customer and tags from LiteLLM.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceAvailable } from '../../helpers/services.js';
+import { MASTER_KEY, litellmInstalled, startLitellm, type LitellmProxy } from '../harness/litellm.js';
+import { litellmConfig, litellmEnv, settingsFor } from '../harness/litellm-config.js';
+import { CI_VERSIONS } from '../litellm/versions.mjs';
+import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
+import { CLAUDE_CODE_VERSIONS, E2E_MODEL, OTLP_PROTOCOLS, claudeBinary, runClaude, type OtlpProtocol } from './cli.js';
+import { startEgressTrap, type EgressTrap } from './egress-trap.js';
+import { ScenarioResults } from './results.js';
+import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CallRow, type Tokens } from './rows.js';
+import { queryCalls, startTokenledger, sumOf, tokenledgerBuilt, type Tokenledger } from './tokenledger.js';
+
+const missingClaude = CLAUDE_CODE_VERSIONS.filter((v) => !claudeBinary(v));
+const missingLitellm = CI_VERSIONS.filter((v) => !litellmInstalled(v));
+const ready =
+  serviceAvailable('claude-code CLI', missingClaude.length === 0, `versions ${missingClaude.join(', ')} not installed; run scripts/setup-claude-code.sh`) &&
+  serviceAvailable('LiteLLM proxy', missingLitellm.length === 0, `versions ${missingLitellm.join(', ')} not installed; run scripts/setup-litellm.sh`) &&
+  serviceAvailable('tokenledger build', tokenledgerBuilt(), 'dist/bin/tokenledger.js missing; run npx tsc -p .');
+
+const ROUTES = [
+  { path: 'litellm-anthropic-passthrough', suffix: '/anthropic', route: 'anthropic_passthrough' },
+  { path: 'litellm-v1-messages', suffix: '', route: 'anthropic_messages' },
+] as const;
+
+interface Case {
+  litellm: string;
+  claude: string;
+  path: (typeof ROUTES)[number]['path'];
+  suffix: string;
+  route: string;
+  protocol: OtlpProtocol;
+  id: string;
+  customer: string;
+  tag: string;
+  usage: MockUsage;
+  sessionId?: string;
+  requestId?: string;
+  claudeCost?: number;
+}
+
+let n = 0;
+const cases: Case[] = CI_VERSIONS.flatMap((litellm) => CLAUDE_CODE_VERSIONS.flatMap((claude) => ROUTES.map((r): Case => {
+  const i = n++;
+  const slug = `${litellm}-${claude}-${r.path}`.replace(/[^a-z0-9]+/gi, '-');
+  return {
+    litellm, claude, path: r.path, suffix: r.suffix, route: r.route,
+    // Rotate the OTLP protocol of Claude Code's export: scenario 1 covers each one fully.
+    protocol: OTLP_PROTOCOLS[i % OTLP_PROTOCOLS.length],
+    id: `ll-${slug}`, customer: `cust-${slug}`, tag: `case:${slug}`,
+    usage: { input: 200 + 10 * i, output: 60 + i, cacheRead: 9800, cacheWrite5m: 1200, cacheWrite1h: reportsCacheSplit(claude) ? 300 : 0 },
+  };
+})));
+
+describe.skipIf(!ready)('Claude Code → LiteLLM (/anthropic and /v1/messages) → mock Anthropic API, both reporting to tokenledger', () => {
+  const results = new ScenarioResults('litellm');
+  let workDir: string;
+  let mock: MockUpstream;
+  let trap: EgressTrap;
+  let tl: Tokenledger;
+  let rows: CallRow[] = [];
+  let failed = false;
+
+  beforeAll(async () => {
+    workDir = mkdtempSync(join(tmpdir(), 'tokenledger-e2e-cc-litellm-'));
+    mock = await startMockUpstream({ idPrefix: 'cclitellm' });
+    trap = await startEgressTrap();
+    tl = await startTokenledger(workDir);
+    for (const c of cases) {
+      results.plan({
+        client_version: c.claude, path: c.path, litellm_version: c.litellm, otlp_protocol: c.protocol,
+        checks: ['one billable row for the two reports (LiteLLM + Claude Code)', 'tokens = mock usage', 'cost_usd = Claude Code cost', 'session_id from Claude Code', 'customer and tags from LiteLLM', `route ${c.route}`],
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await tl?.stop();
+    await mock?.close();
+    await trap?.close();
+    results.write();
+    if (failed) process.stderr.write(`claude-code litellm e2e: kept ${workDir} (tokenledger.log, litellm-*/litellm.log, clickhouse/)\n`);
+    else if (workDir) rmSync(workDir, { recursive: true, force: true });
+  });
+
+  const track = (fn: () => Promise<void>) => async () => {
+    try {
+      await fn();
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
+  };
+
+  for (const litellmVersion of CI_VERSIONS) {
+    describe(`LiteLLM ${litellmVersion}`, () => {
+      let proxy: LitellmProxy;
+
+      beforeAll(async () => {
+        const dir = join(workDir, `litellm-${litellmVersion}`);
+        mkdirSync(dir);
+        const setting = settingsFor(litellmVersion)[0];
+        const config = litellmConfig(mock.url, setting, MASTER_KEY);
+        // Claude Code asks /v1/messages for the dated model id: route it to the mock like the alias.
+        (config.model_list as unknown[]).push({ model_name: E2E_MODEL, litellm_params: { model: `anthropic/${E2E_MODEL}`, api_base: mock.url, api_key: 'sk-ant-mock' } });
+        proxy = await startLitellm({ version: litellmVersion, config, env: litellmEnv(mock.url, tl.httpEndpoint, setting), workDir: dir });
+      });
+
+      // SIGTERM makes LiteLLM's batch span processor flush its last spans to tokenledger.
+      afterAll(async () => {
+        await proxy?.stop();
+      });
+
+      for (const c of cases.filter((x) => x.litellm === litellmVersion)) {
+        it(`Claude Code ${c.claude} via ${c.path} (OTel ${c.protocol}): the call reaches the mock with the attribution headers`, track(async () => {
+          const run = await runClaude({
+            version: c.claude, baseUrl: `${proxy.url}${c.suffix}`, apiKey: MASTER_KEY, egressProxy: trap.url,
+            otlp: { protocol: c.protocol, endpoint: c.protocol === 'grpc' ? tl.grpcEndpoint : tl.httpEndpoint },
+            resourceAttributes: { 'team.id': 'platform' },
+            customHeaders: { 'x-litellm-customer-id': c.customer, 'x-litellm-tags': `project:acme,${c.tag}` },
+            prompt: promptFor(c.id, c.usage),
+          });
+          expect(run.exitCode, run.stderr).toBe(0);
+          expect(run.result.is_error).toBe(false);
+          const served = mock.billable().filter((s) => s.mockId === c.id);
+          expect(served).toHaveLength(1);
+          expect(rowTokensOfResult(run.result.usage)).toEqual({ ...mockTokens(c.usage), cacheWrite5m: c.usage.cacheWrite5m + c.usage.cacheWrite1h, cacheWrite1h: 0 });
+          c.sessionId = run.result.session_id;
+          c.requestId = served[0].requestId;
+          c.claudeCost = run.result.total_cost_usd;
+          process.stdout.write(`[claude-code ${c.path} litellm ${c.litellm} claude ${c.claude} ${c.protocol}] run ${run.durationMs} ms, session ${c.sessionId}, upstream ${c.requestId}, cost ${c.claudeCost}\n`);
+        }), 60_000);
+      }
+    });
+  }
+
+  it('tokenledger counted each call once on /metrics, then drains into ClickHouse and exits 0', track(async () => {
+    const text = await tl.metrics();
+    const billable = mock.billable();
+    expect(sumOf(text, 'tokenledger_llm_calls_total')).toBe(billable.length);
+    const total = sumTokens(billable.map((s) => mockTokens(s.usage)));
+    for (const [field, tokenType] of Object.entries(TOKEN_TYPE_LABELS) as [keyof Tokens, string][]) {
+      expect(sumOf(text, 'tokenledger_llm_tokens_total', { token_type: tokenType }), tokenType).toBe(total[field]);
+    }
+    expect(await tl.stop(), tl.logTail()).toBe(0);
+    rows = queryCalls<CallRow>(tl.dataPath);
+  }), 60_000);
+
+  for (const c of cases) {
+    it(`Claude Code ${c.claude} via ${c.path} on LiteLLM ${c.litellm}: one billable row, session from Claude Code, customer and tags from LiteLLM`, track(async () => {
+      expect(c.sessionId, 'the run above failed').toBeDefined();
+      const mine = rows.filter((r) => r.session_id === c.sessionId || r.customer === c.customer || r.call_id === c.requestId);
+      expect(mine, JSON.stringify(mine, null, 1)).toHaveLength(1);
+      const row = mine[0];
+      expect(row).toMatchObject({
+        record_type: 'call', session_id: c.sessionId, customer: c.customer, route: c.route, provider: 'anthropic',
+        model: 'claude-sonnet-4-5', status: 'ok', team: 'platform',
+      });
+      expect(row.tags).toEqual(expect.arrayContaining(['project:acme', c.tag]));
+      expect(rowTokens(row)).toEqual(mockTokens(c.usage));
+      expect(row.cost_usd).toBeCloseTo(c.claudeCost ?? NaN, 9);
+      results.pass({ client_version: c.claude, path: c.path, litellm_version: c.litellm, otlp_protocol: c.protocol });
+      process.stdout.write(`[claude-code ${c.path} litellm ${c.litellm} claude ${c.claude}] row ${row.call_id} (${row.source}): tokens ${JSON.stringify(rowTokens(row))}, cost ${row.cost_usd}, customer ${row.customer}, tags ${row.tags.join('|')}\n`);
+    }));
+  }
+
+  it('stores nothing but the served calls, and nothing left loopback', track(async () => {
+    const billable = mock.billable();
+    expect(rows).toHaveLength(billable.length);
+    expect(sumTokens(rows.map(rowTokens))).toEqual(sumTokens(billable.map((s) => mockTokens(s.usage))));
+    expect(trap.attempts).toEqual([]);
+  }));
+});
+
+/** Claude Code's result usage, without the 5m/1h split. */
+function rowTokensOfResult(u: { input_tokens: number; output_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number }): Tokens {
+  return { input: u.input_tokens, output: u.output_tokens, cacheRead: u.cache_read_input_tokens, cacheWrite5m: u.cache_creation_input_tokens, cacheWrite1h: 0 };
+}
