@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import type { ClickhouseConfig } from './config.js';
 
 export interface OpenClient {
@@ -9,6 +9,9 @@ export interface OpenClient {
   where: string;
   close(): Promise<void>;
 }
+
+/** The client's own logger prints every failed request to stderr; the sender logs them, with context, instead. */
+const QUIET = { level: ClickHouseLogLevel.OFF };
 
 /**
  * One @clickhouse/client for both modes: embedded plugs chDB in as its connection, so every
@@ -31,7 +34,7 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
     }
     // chdb types its connection against its own copy of @clickhouse/client-common; the interface is
     // the same (chdb's stated contract), only the declarations are two files.
-    const client = createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'] });
+    const client = createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'], log: QUIET });
     return {
       client,
       where: path,
@@ -52,7 +55,7 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
     : undefined;
   const client = createClient({
     url: cfg.url, username: cfg.username, password: cfg.password, request_timeout: cfg.request_timeout_ms,
-    application: 'tokenledger', ...(tls ? { tls } : {}),
+    application: 'tokenledger', log: QUIET, ...(tls ? { tls } : {}),
   });
   return { client, where: cfg.url, close: () => client.close() };
 }
