@@ -2,6 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { expect, it } from 'vitest';
 import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
 import type { ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
+import { runReport } from '../../../exporters/clickhouse/report.js';
 import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { expectedCost, makeCall, rows, totals } from './helpers.js';
 
@@ -141,5 +142,33 @@ export function storeSuite(target: () => Target): void {
       const none = await store.spendBy({ fromMs: edge + 1, toMs: edge + 1000, groupBy: 'model', where: { user: 'u1' } });
       expect(none.size).toBe(0);
     });
+  });
+
+  it('report prints the spend of a fixture data set by day and team, in table, CSV and JSON', async () => {
+    const { config } = target();
+    await withExporter(config, async (e) => {
+      const calls = ids(0, 90).map((i) => makeCall(i));
+      await e.consume(batchOf({ calls }));
+      await e.consume(batchOf({ calls: calls.slice(0, 30) }));
+      await e.consume(batchOf({ calls: [makeCall(1000, { timestamp: '2026-11-23T00:00:00.000Z' })] })); // outside [from, to)
+      await e.flush();
+    });
+    const opts = { from: '2026-11-20', to: '2026-11-23' } as const;
+    const json = JSON.parse(await runReport(config, { ...opts, groupBy: ['day', 'team'], format: 'json' }, { configDir: '.' })) as Record<string, unknown>[];
+    // Day d (20 + i % 3) and team (['search', 'ads', ''][i % 3]) go together in the fixture.
+    expect(json).toEqual([0, 1, 2].map((k) => {
+      const mine = ids(0, 90).filter((i) => i % 3 === k);
+      return {
+        day: `2026-11-${20 + k}`, team: ['search', 'ads', ''][k], calls: 30,
+        input_tokens: mine.reduce((a, i) => a + 100 + i, 0), output_tokens: 1500, cache_read_tokens: 30_000, cache_write_tokens: 300,
+        cost_usd: expect.closeTo(expectedCost(mine), 9),
+      };
+    }));
+    const table = await runReport(config, { ...opts, groupBy: ['model'], format: 'table' }, { configDir: '.' });
+    expect(table.split('\n')[0]).toMatch(/^model\s+calls\s+input_tokens\s+output_tokens\s+cache_read_tokens\s+cache_write_tokens\s+cost_usd$/);
+    expect(table).toMatch(new RegExp(`\\nTOTAL\\s+90\\s+.*\\s${expectedCost(ids(0, 90)).toFixed(6)}\\n$`));
+    expect(table).toMatch(/\nclaude-sonnet-4-5\s+68\s/);
+    const csv = await runReport(config, { ...opts, groupBy: [], format: 'csv' }, { configDir: '.' });
+    expect(csv).toBe(`calls,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_usd\n90,${ids(0, 90).reduce((a, i) => a + 100 + i, 0)},4500,90000,900,${expectedCost(ids(0, 90)).toFixed(6)}\n`);
   });
 }
