@@ -9,6 +9,9 @@ interface Ref { kind: RefKind; key: string }
 
 const LITELLM_FIELDS = new Set<keyof LiteLLMIdentity>(['team_id', 'team_alias', 'key_alias', 'key_hash', 'user_id', 'user_email', 'end_user', 'org_id', 'session_id', 'tags']);
 
+/** LiteLLM logs every client `x-` header, credentials included (x-api-key on pass-through routes, 1.81.3). */
+const SECRET_HEADERS = new Set(['x-api-key', 'authorization', 'x-goog-api-key', 'api-key', 'x-litellm-api-key', 'proxy-authorization', 'cookie']);
+
 /** `kind:key` → Ref; a bad reference is a config error naming it. */
 export function parseRef(text: string, where: string): Ref {
   const i = text.indexOf(':');
@@ -16,6 +19,9 @@ export function parseRef(text: string, where: string): Ref {
   const key = text.slice(i + 1);
   if (i <= 0 || key === '' || !['resource', 'attribute', 'header', 'metadata', 'litellm', 'tag'].includes(kind)) {
     throw new Error(`claude-normalizer: ${where}: "${text}" is not a source reference (resource:KEY, attribute:KEY, header:NAME, metadata:KEY, litellm:FIELD, tag:PREFIX)`);
+  }
+  if (kind === 'header' && SECRET_HEADERS.has(key.toLowerCase())) {
+    throw new Error(`claude-normalizer: ${where}: "${text}" is a credential header; it is never copied into records`);
   }
   if (kind === 'litellm' && !LITELLM_FIELDS.has(key as keyof LiteLLMIdentity)) {
     throw new Error(`claude-normalizer: ${where}: "${text}": litellm fields are ${[...LITELLM_FIELDS].join(', ')}`);

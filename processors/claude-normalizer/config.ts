@@ -14,7 +14,7 @@ export interface AttributionConfig {
 
 export interface NormalizerConfig {
   claude_code: { usage_from: 'events' | 'metrics' };
-  dedupe: { window_seconds: number; max_entries: number };
+  dedupe: { window_seconds: number; max_entries: number; fingerprint_join: boolean };
   cumulative: { max_series: number };
   model_providers: Record<string, string>;
   attribution: AttributionConfig;
@@ -45,7 +45,7 @@ export const DEFAULT_INCLUDE = [
 
 export const defaults: NormalizerConfig = {
   claude_code: { usage_from: 'events' },
-  dedupe: { window_seconds: 900, max_entries: 100_000 },
+  dedupe: { window_seconds: 900, max_entries: 100_000, fingerprint_join: true },
   cumulative: { max_series: 50_000 },
   model_providers: {},
   attribution: DEFAULT_ATTRIBUTION,
@@ -80,6 +80,10 @@ export const schema: Record<string, unknown> = {
       properties: {
         window_seconds: { type: 'integer', minimum: 1, default: 900, description: 'How long an emitted call stays joinable.' },
         max_entries: { type: 'integer', minimum: 1, default: 100_000, description: 'Upper bound on indexed calls; the oldest are evicted first.' },
+        fingerprint_join: {
+          type: 'boolean', default: true,
+          description: 'Also join reports of one call by session id + model + exact token counts, for sources that share no request id (LiteLLM behind Claude Code).',
+        },
       },
     },
     cumulative: {

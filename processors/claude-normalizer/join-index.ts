@@ -27,10 +27,11 @@ export class JoinIndex {
 
   get size(): number { return this.entries.size; }
 
-  find(keys: readonly string[]): IndexEntry | undefined {
+  /** The entry any of `keys` points to, and the key that matched. */
+  find(keys: readonly string[]): { entry: IndexEntry; key: string } | undefined {
     for (const k of keys) {
-      const e = this.byKey.get(k);
-      if (e !== undefined) return e;
+      const entry = this.byKey.get(k);
+      if (entry !== undefined) return { entry, key: k };
     }
     return undefined;
   }

@@ -166,7 +166,11 @@ export class ClaudeNormalizer implements Processor {
       this.m.inconsistent.inc({ source: call.source, reason: x.tokenIssue });
       this.ctx.logger.debug('inconsistent tokens', { call_id: call.call_id, shape: x.shape, reason: x.tokenIssue });
     }
-    const entry = x.keys.length > 0 ? this.index.find(x.keys) : undefined;
+    if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprint(call));
+    const found = x.keys.length > 0 ? this.index.find(x.keys) : undefined;
+    // A fingerprint only joins two sources that have no id in common that contradicts it.
+    const entry = found && (!found.key.startsWith('fp:') || (found.entry.record.source !== call.source && !idsConflict(found.entry.keys, x.keys)))
+      ? found.entry : undefined;
     if (entry === undefined) {
       if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, this.batchSeq, calls.length);
       calls.push(call);
@@ -233,6 +237,25 @@ export class ClaudeNormalizer implements Processor {
       this.m.ccDrift.set({ type }, (this.ccTotals.metrics.get(type) ?? 0) - (this.ccTotals.events.get(type) ?? 0));
     }
   }
+}
+
+/**
+ * Session, model and exact tokens: the key that joins a gateway's and a client's report of one call
+ * when they share no id (LiteLLM 1.81 keeps neither the upstream request id nor the client's
+ * traceparent on /v1/messages). Write tokens are summed: one side may have lost the 5m/1h split.
+ */
+function fingerprint(c: LlmCall): string {
+  return `fp:${c.session_id}:${c.model}:${c.input_tokens}:${c.output_tokens}:${c.cache_read_tokens}:${c.cache_write_5m_tokens + c.cache_write_1h_tokens}`;
+}
+
+/** Two reports carry the same kind of id (request, response, LiteLLM call id) with different values. */
+function idsConflict(a: readonly string[], b: readonly string[]): boolean {
+  for (const ka of a) {
+    const kind = ka.slice(0, ka.indexOf(':') + 1);
+    if (kind === 'fp:' || kind === 'span:') continue;
+    for (const kb of b) if (kb.startsWith(kind) && kb !== ka) return true;
+  }
+  return false;
 }
 
 function intervalIssue(iv: UsageInterval): string {

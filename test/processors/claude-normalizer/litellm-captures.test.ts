@@ -37,9 +37,9 @@ const KNOWN_LOSSES: Record<string, Loss[]> = {
     { route: 'anthropic_passthrough', stream: true, what: 'usage' },
     // Streamed usage lacks cache_creation_token_details: 5m and 1h writes arrive as one number.
     { stream: true, what: 'cache_split' },
-    // So does Bedrock Converse behind /chat/completions, and the Bedrock pass-through.
+    // So does Bedrock Converse, behind /chat/completions and through the Bedrock pass-through.
     { route: 'openai_chat', target: 'bedrockConverse', what: 'cache_split' },
-    { route: 'bedrock_passthrough', what: 'cache_split' },
+    { route: 'bedrock_passthrough', target: 'bedrockConversePassthrough', what: 'cache_split' },
   ],
 };
 

@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Batch } from '../../../core/batch.js';
+import type { Span } from '../../../core/telemetry.js';
+import { batchOf, metricValue } from '../../helpers/context.js';
+import { finalRecords, FIXTURES, loadScenario, normalizer } from './helpers.js';
+
+/**
+ * Claude Code calling through LiteLLM: both report the call. Claude Code side: the real 2.1.330
+ * captures. LiteLLM side: a /v1/messages span in the real 1.81.3 layout (a root `litellm_request`
+ * span, OpenAI-style prompt_tokens including cache, usage_object as a Python repr, client x- headers
+ * in requester_custom_headers, Claude Code's metadata.user_id blob as end user) for the same call.
+ */
+const HELLO = join(FIXTURES, 'claude-code/otlp/v2.1.330-hello-http-json');
+const TRACEPARENT = join(FIXTURES, 'claude-code/otlp/v2.1.330-traceparent-propagation');
+const SESSION = 'e781846e-cd55-4ca1-a959-690dd2306d96';
+
+function litellmSpan(over: { traceId?: string; spanId?: string; parentSpanId?: string; kind?: number; name?: string; session?: string } = {}): Batch {
+  const headers = { 'x-litellm-tags': 'claude-code,project:atlas', 'x-cost-center': 'cc-42', ...(over.session ? { 'x-claude-code-session-id': over.session } : {}) };
+  const span: Span = {
+    traceId: over.traceId ?? 'aaaabbbbccccddddeeeeffff00001111', spanId: over.spanId ?? '1111222233334444', parentSpanId: over.parentSpanId ?? '',
+    name: over.name ?? 'litellm_request', kind: over.kind ?? 1,
+    startTimeUnixNano: '1795410618560000000', endTimeUnixNano: '1795410618590000000',
+    status: { code: 1, message: '' }, events: [],
+    attributes: {
+      'metadata.user_api_key_hash': 'b3d9bbb3', 'metadata.user_api_key_alias': 'claude-code-key', 'metadata.user_api_key_team_id': 'team-7',
+      'metadata.user_api_key_team_alias': 'platform-eng', 'metadata.user_api_key_user_id': 'alice',
+      'metadata.user_api_key_end_user_id': `{"device_id":"d1","account_uuid":"","session_id":"${over.session ?? SESSION}"}`,
+      'metadata.user_api_key_request_route': '/v1/messages',
+      'metadata.usage_object': "{'completion_tokens': 42, 'prompt_tokens': 11025, 'total_tokens': 11067, 'prompt_tokens_details': {'cached_tokens': 9800, 'text_tokens': None, 'cache_creation_tokens': 1200, 'cache_creation_token_details': {'ephemeral_5m_input_tokens': 1200, 'ephemeral_1h_input_tokens': 0}}, 'cache_creation_input_tokens': 1200, 'cache_read_input_tokens': 9800}",
+      'metadata.requester_custom_headers': JSON.stringify(headers).replaceAll('"', "'"),
+      hidden_params: '{"model_id": null, "api_base": null, "response_cost": null, "additional_headers": {}, "usage_object": null}',
+      'gen_ai.cost.total_cost': 0.0089, 'gen_ai.request.model': 'claude-opus-5-5', 'llm.request.type': 'anthropic_messages', 'gen_ai.system': '',
+      'llm.is_streaming': 'True', 'gen_ai.response.id': '7102670c-e439-4614-ab7f-d6de64665571', 'gen_ai.response.model': 'claude-opus-5-5',
+      'gen_ai.usage.total_tokens': 11067, 'gen_ai.usage.output_tokens': 42, 'gen_ai.usage.input_tokens': 11025,
+      'gen_ai.input.messages': '[{"role": "user", "parts": [{"type": "text", "content": "hello"}]}]',
+    },
+  };
+  return batchOf({ resourceSpans: [{ resource: { 'service.name': 'litellm' }, scopeSpans: [{ scope: { name: 'litellm', version: '', attributes: {} }, spans: [span] }] }] });
+}
+
+const billable = (out: Batch[]) => out.flatMap((b) => b.calls);
+
+describe('the same call from LiteLLM and from Claude Code', () => {
+  it('Claude Code first, LiteLLM in a later batch: one billable record, enriched by LiteLLM', async () => {
+    const { n, ctx } = normalizer({ dimensions: { project: ['tag:project'], cost_center: ['header:x-cost-center'] } });
+    const out = [...loadScenario(HELLO), litellmSpan({ session: SESSION })].map((b) => n.process(b));
+    expect(billable(out)).toHaveLength(1);
+    expect(billable(out)[0]).toMatchObject({ source: 'claude_code', call_id: 'req_mock8851886cfd695c663117', input_tokens: 25, cache_write_5m_tokens: 1200 });
+    const [final] = finalRecords(out);
+    expect(final).toMatchObject({
+      call_id: 'req_mock8851886cfd695c663117', source: 'claude_code', timestamp: '2026-11-23T05:10:18.561Z', model: 'claude-opus-5-5',
+      input_tokens: 25, output_tokens: 42, cache_read_tokens: 9800, cache_write_5m_tokens: 1200, reported_cost_usd: 0.008899999999999998,
+      session_id: SESSION, team: 'platform', key_alias: 'claude-code-key', customer: '',
+      tags: ['claude-code', 'project:atlas'], dimensions: { project: 'atlas', cost_center: 'cc-42' },
+    });
+    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_joins_total', { first: 'claude_code', second: 'litellm' })).toBe(1);
+    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_join_token_mismatch_total')).toBe(0);
+  });
+
+  it('LiteLLM first, Claude Code in a later batch: one billable record, enriched by Claude Code', async () => {
+    const { n, ctx } = normalizer();
+    const out = [litellmSpan({ session: SESSION }), ...loadScenario(HELLO)].map((b) => n.process(b));
+    expect(billable(out)).toHaveLength(1);
+    expect(billable(out)[0]).toMatchObject({ source: 'litellm', route: 'anthropic_messages', input_tokens: 25, output_tokens: 42, cache_read_tokens: 9800, cache_write_5m_tokens: 1200, team: 'platform-eng', user: 'alice', session_id: SESSION });
+    const ups = out.flatMap((b) => b.updates);
+    expect(ups).toHaveLength(1);
+    expect(ups[0]).toMatchObject({ call_id: billable(out)[0].call_id, timestamp: billable(out)[0].timestamp, source: 'litellm', ttft_ms: 21 });
+    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_joins_total', { first: 'litellm', second: 'claude_code' })).toBe(1);
+  });
+
+  it('joined by traceparent: LiteLLM\'s server span is a child of Claude Code\'s llm_request span', async () => {
+    // The traceparent capture: llm_request span 453758295750b412 in trace bfd40835…; session 5a431cd8….
+    const cc = loadScenario(TRACEPARENT);
+    const ll = litellmSpan({ traceId: 'bfd4083588ad755c9c34d89063d89881', spanId: '9999888877776666', parentSpanId: '453758295750b412', kind: 2, name: 'Received Proxy Server Request', session: 'other-session' });
+    for (const order of [[ll, ...cc], [...cc, ll]]) {
+      const { n, ctx } = normalizer();
+      const out = order.map((b) => n.process(b));
+      expect(billable(out)).toHaveLength(1);
+      expect(finalRecords(out)[0]).toMatchObject({ input_tokens: 25, key_alias: 'claude-code-key' });
+      expect(await metricValue(ctx.registry, 'tokenledger_normalizer_joins_total')).toBeGreaterThanOrEqual(1);
+    }
+  });
+
+  it('different sessions or different tokens never join', () => {
+    const { n } = normalizer();
+    const out = [...loadScenario(HELLO), litellmSpan({ session: 'another-session' })].map((b) => n.process(b));
+    expect(billable(out)).toHaveLength(2);
+  });
+});
