@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Counter } from 'prom-client';
 import { resolve } from 'node:path';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Exporter } from '../../core/component.js';
@@ -35,7 +36,7 @@ export class ClickhouseExporter implements Exporter {
   private readonly queue: ExportQueue;
   private readonly sender: QueuedSender;
   private readonly clock = new VersionClock();
-  private readonly failed;
+  private readonly failed: Counter<'exporter'>;
   private conn: OpenClient | undefined;
   private connecting: Promise<Ready> | undefined;
   private rollupTimer: NodeJS.Timeout | undefined;
@@ -49,10 +50,11 @@ export class ClickhouseExporter implements Exporter {
       send: (records) => this.send(records),
     });
     this.failed = exporterMetrics(ctx.metrics).failed;
+    // Provided at creation, not start, so that it is there whatever order the exporters start in.
+    ctx.host.provide('spendStore', spendStore(() => this.ready(), cfg.database, cfg.table));
   }
 
   async start(): Promise<void> {
-    this.ctx.host.provide('spendStore', spendStore(() => this.ready(), this.cfg.database, this.cfg.table));
     await this.queue.open();
     try {
       const r = await this.ready();
