@@ -77,6 +77,7 @@ export interface MockUpstream {
 const DEFAULT_USAGE: MockUsage = { input: 25, output: 42, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
 const SECRET_HEADERS = new Set(['authorization', 'x-api-key', 'x-goog-api-key', 'api-key']);
 const BEDROCK_PATH = /\/model\/([^/]+)\/(converse-stream|converse|invoke-with-response-stream|invoke)$/;
+const BEDROCK_MODEL_ID = /^((us|eu|apac|global)\.)?anthropic\.claude-[a-z0-9.-]+-v\d+:\d+$|^arn:aws:bedrock:/;
 const VERTEX_PATH = /\/publishers\/anthropic\/models\/([^/:]+):(rawPredict|streamRawPredict)$/;
 
 interface Route {
@@ -175,6 +176,12 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     call.stream = isStreaming(r.api, body);
 
     if (r.api === 'anthropic.count_tokens') return send(200, { 'content-type': 'application/json' }, JSON.stringify({ input_tokens: countTokens(body.messages) }));
+
+    if (r.api.startsWith('bedrock.') && !BEDROCK_MODEL_ID.test(call.model)) {
+      // What Bedrock answers for an id it does not know (e.g. a gateway alias or `invoke/…` left in the path).
+      call.error = 'invalid model id';
+      return send(400, { 'content-type': 'application/json', 'x-amzn-errortype': 'ValidationException:http://internal.amazon.com/coral/com.amazon.bedrock/' }, JSON.stringify({ message: 'The provided model identifier is invalid.' }));
+    }
 
     call.mockId = directive?.id ?? '';
     if (call.mockId) {

@@ -1,0 +1,2 @@
+export declare const VERSIONS: string[];
+export declare const CI_VERSIONS: string[];
