@@ -53,7 +53,8 @@ export function parseModel(raw: string): ParsedModel {
   const slash = s.lastIndexOf('/');
   if (slash >= 0) {
     const first = s.slice(0, s.indexOf('/'));
-    if (provider === '') provider = PREFIX_PROVIDERS[first] ?? '';
+    // LiteLLM's model strings: `provider/…`, and Bedrock's `invoke/…` / `converse/…` without it.
+    if (provider === '') provider = first === 'invoke' || first === 'converse' ? 'aws.bedrock' : canonicalProvider(first);
     s = s.slice(slash + 1);
   }
 
