@@ -2,7 +2,7 @@ import { emptyBatch } from '../../core/batch.js';
 import type { ReceiverContext } from '../../core/component.js';
 import { PermanentError, isRetryable } from '../../core/errors.js';
 import type { Attributes } from '../../core/telemetry.js';
-import { countItems, decodeExportRequest, encodeExportResponse, GrpcCode, OtlpDecodeError, type Encoding, type Signal, type TelemetryPart } from './codec.js';
+import { countItems, decodeExportRequest, encodeExportResponse, GrpcCode, OtlpDecodeError, type DecodedExport, type Encoding, type Signal, type TelemetryPart } from './codec.js';
 import type { ReceiverMetrics, RefusalReason, Transport } from './metrics.js';
 
 /** What a transport answers: the encoded Export response, or an error it maps to its own status. */
@@ -39,13 +39,8 @@ export class ExportHandler {
 
   async handle(transport: Transport, signal: Signal, body: Uint8Array, encoding: Encoding, header: (name: string) => string | undefined): Promise<ExportOutcome> {
     const labels = { receiver: this.ctx.id, transport, signal };
-    let decoded;
-    try {
-      decoded = decodeExportRequest(signal, body, encoding);
-    } catch (err) {
-      if (!(err instanceof OtlpDecodeError)) throw err;
-      return { ok: false, error: this.refuse(transport, signal, failure('bad_request', GrpcCode.INVALID_ARGUMENT, 400, err.message)) };
-    }
+    const decoded = tryDecode(signal, body, encoding);
+    if ('reason' in decoded) return { ok: false, error: this.refuse(transport, signal, decoded) };
     const { part } = decoded;
     this.copyHeaders(part, header);
     const items = countItems(part);
@@ -90,6 +85,15 @@ export class ExportHandler {
     for (const r of part.resourceSpans) Object.assign(r.resource, found);
     for (const r of part.resourceMetrics) Object.assign(r.resource, found);
     for (const r of part.resourceLogs) Object.assign(r.resource, found);
+  }
+}
+
+function tryDecode(signal: Signal, body: Uint8Array, encoding: Encoding): DecodedExport | ExportFailure {
+  try {
+    return decodeExportRequest(signal, body, encoding);
+  } catch (err) {
+    if (!(err instanceof OtlpDecodeError)) throw err;
+    return failure('bad_request', GrpcCode.INVALID_ARGUMENT, 400, err.message);
   }
 }
 
