@@ -43,6 +43,8 @@ interface ScopeState {
   spent: number;
   /** Index of the next threshold not yet crossed in this period. */
   nextThreshold: number;
+  /** Spend added in the batch being counted, gauges not yet updated. */
+  dirty: boolean;
   spentGauge: GaugeSeries;
   utilizationGauge: GaugeSeries;
   projectedGauge: GaugeSeries;
@@ -120,6 +122,7 @@ export async function takePreviousSpend(gauges: BudgetGauges): Promise<PreviousS
  */
 export class BudgetTracker {
   private readonly budgets: Budget[];
+  private readonly dirty: [Budget, ScopeState][] = [];
   private nextRollMs: number;
 
   constructor(
@@ -167,9 +170,18 @@ export class BudgetTracker {
         }
         const s = this.scope(b, value);
         s.spent += call.cost_usd;
-        this.update(b, s, now);
+        if (!s.dirty) {
+          s.dirty = true;
+          this.dirty.push([b, s]);
+        }
       }
     }
+    // Gauges (and threshold checks) once per scope per batch: a gauge set costs a label hash.
+    for (const [b, s] of this.dirty) {
+      s.dirty = false;
+      this.update(b, s, now);
+    }
+    this.dirty.length = 0;
   }
 
   /** Period rollover and projections move with time alone: called on a timer. */
@@ -224,7 +236,7 @@ export class BudgetTracker {
     const labels = { budget: b.config.name, scope_label: b.scopeLabel, scope_value: value };
     this.gauges.limit.set(labels, b.config.limit_usd);
     s = {
-      value, spent: 0, nextThreshold: 0,
+      value, spent: 0, nextThreshold: 0, dirty: false,
       spentGauge: this.gauges.spent.labels(labels),
       utilizationGauge: this.gauges.utilization.labels(labels),
       projectedGauge: this.gauges.projected.labels(labels),

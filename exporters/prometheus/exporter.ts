@@ -69,6 +69,7 @@ export class PrometheusExporter implements Exporter {
     // batch.updates enrich calls already counted: counting them would bill twice.
     const { calls } = batch;
     for (let i = 0; i < calls.length; i++) this.spend.record(calls[i]);
+    this.spend.flush();
     this.budgets.add(calls);
   }
 

@@ -9,12 +9,21 @@ const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30];
 
 type Labels = Record<string, string>;
 
-/** Label objects of one combination, built once so that counting a call allocates none. */
-interface SeriesLabels {
+/**
+ * One label combination: its label objects, built once so that counting allocates nothing, and the
+ * counter deltas of the batch being counted. prom-client hashes the labels on every inc (~2 µs),
+ * so counters are incremented once per combination per batch, not once per call.
+ */
+interface Series {
   base: Labels;
   ok: Labels;
   error: Labels;
   tokens: Labels[];
+  touched: boolean;
+  okCalls: number;
+  errorCalls: number;
+  tokenCounts: number[];
+  cost: number;
 }
 
 const METRIC_NAMES = {
@@ -39,10 +48,11 @@ export class SpendMetrics {
   private readonly invalid: Counter<'exporter' | 'field'>;
   private readonly labelSets: Gauge<'exporter'>;
   private readonly id: string;
-  private readonly guard: LabelSetGuard<SeriesLabels>;
+  private readonly guard: LabelSetGuard<Series>;
   private readonly labelNames: string[];
   private readonly readers: LabelReader[];
   private readonly values: string[];
+  private readonly touched: Series[] = [];
 
   constructor(ctx: ComponentContext, attributionLabels: readonly string[], maxLabelSets: number) {
     this.labelNames = [...BASE_LABELS, ...attributionLabels];
@@ -64,7 +74,7 @@ export class SpendMetrics {
     const folded = ctx.metrics.counter('tokenledger_prometheus_folded_calls_total', 'Calls whose labels were folded to __other__ by the cardinality guard.', ['exporter']);
     const foldedSeries = folded.labels({ exporter: ctx.id });
     folded.inc({ exporter: ctx.id }, 0); // exists from the start, so that increase() sees the first fold
-    this.guard = new LabelSetGuard<SeriesLabels>(maxLabelSets, BASE_LABELS.length, (v) => this.seriesLabels(v), () => foldedSeries.inc());
+    this.guard = new LabelSetGuard<Series>(maxLabelSets, BASE_LABELS.length, (v) => this.newSeries(v), () => foldedSeries.inc());
   }
 
   /** After a reload the registry still holds the old series: count them against the cap. */
@@ -74,22 +84,45 @@ export class SpendMetrics {
     this.labelSets.set({ exporter: this.id }, this.guard.size);
   }
 
+  /** Counts one new call; the counters see it at the next flush(). */
   record(call: LlmCall): void {
     const values = this.values;
     for (let i = 0; i < this.readers.length; i++) values[i] = this.readers[i](call);
     const series = this.guard.resolve(values);
-
+    if (!series.touched) {
+      series.touched = true;
+      this.touched.push(series);
+    }
     if (call.record_type === 'call') {
-      this.calls.inc(call.status === 'error' ? series.error : series.ok, 1);
+      if (call.status === 'error') series.errorCalls++;
+      else series.okCalls++;
       if (this.valid(call.duration_ms, 'duration_ms')) this.duration.observe(series.base, call.duration_ms / 1000);
       if (call.ttft_ms !== null && this.valid(call.ttft_ms, 'ttft_ms')) this.ttft.observe(series.base, call.ttft_ms / 1000);
     }
     for (let t = 0; t < TOKEN_TYPES.length; t++) {
       const n = tokensOf(call, TOKEN_TYPES[t]);
-      if (n !== 0 && this.valid(n, TOKEN_TYPES[t])) this.tokens.inc(series.tokens[t], n);
+      if (n !== 0 && this.valid(n, TOKEN_TYPES[t])) series.tokenCounts[t] += n;
     }
-    // inc(0) too, so that every label combination has a cost series (seedFromRegistry reads them back).
-    this.cost.inc(series.base, this.valid(call.cost_usd, 'cost_usd') ? call.cost_usd : 0);
+    if (this.valid(call.cost_usd, 'cost_usd')) series.cost += call.cost_usd;
+  }
+
+  /** Applies the deltas recorded since the last flush to the counters. */
+  flush(): void {
+    for (const s of this.touched) {
+      if (s.okCalls > 0) this.calls.inc(s.ok, s.okCalls);
+      if (s.errorCalls > 0) this.calls.inc(s.error, s.errorCalls);
+      for (let t = 0; t < s.tokenCounts.length; t++) {
+        if (s.tokenCounts[t] > 0) this.tokens.inc(s.tokens[t], s.tokenCounts[t]);
+        s.tokenCounts[t] = 0;
+      }
+      // inc(0) too, so that every label combination has a cost series (seedFromRegistry reads them back).
+      this.cost.inc(s.base, s.cost);
+      s.okCalls = 0;
+      s.errorCalls = 0;
+      s.cost = 0;
+      s.touched = false;
+    }
+    this.touched.length = 0;
   }
 
   refreshSelfMetrics(): void {
@@ -102,7 +135,7 @@ export class SpendMetrics {
     return false;
   }
 
-  private seriesLabels(values: readonly string[]): SeriesLabels {
+  private newSeries(values: readonly string[]): Series {
     const base: Labels = {};
     this.labelNames.forEach((n, i) => { base[n] = values[i]; });
     return {
@@ -110,6 +143,7 @@ export class SpendMetrics {
       ok: { ...base, status: 'ok' },
       error: { ...base, status: 'error' },
       tokens: TOKEN_TYPES.map((t) => ({ ...base, token_type: t })),
+      touched: false, okCalls: 0, errorCalls: 0, tokenCounts: TOKEN_TYPES.map(() => 0), cost: 0,
     };
   }
 }
