@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { emptyCall } from '../../../core/llm-call.js';
+import { createAjv } from '../../../core/config/ajv.js';
+import { claudeNormalizerFactory } from '../../../processors/claude-normalizer/index.js';
+import { JoinIndex } from '../../../processors/claude-normalizer/join-index.js';
+import { AttributeFilter, isContentKey } from '../../../processors/claude-normalizer/privacy.js';
+import { factories } from '../../../bin/components.js';
+import { batchOf, metricValue, testContext } from '../../helpers/context.js';
+import { config, normalizer } from './helpers.js';
+
+describe('factory and config schema', () => {
+  it('is registered and its schema fills every default', () => {
+    expect(factories).toContain(claudeNormalizerFactory);
+    const validate = createAjv().compile(claudeNormalizerFactory.schema);
+    const cfg: Record<string, unknown> = {};
+    expect(validate(cfg), JSON.stringify(validate.errors)).toBe(true);
+    expect(cfg).toEqual(claudeNormalizerFactory.defaults);
+  });
+
+  it('rejects unknown keys, bad enums and malformed source references', () => {
+    const validate = createAjv().compile(claudeNormalizerFactory.schema);
+    expect(validate({ bogus: 1 })).toBe(false);
+    expect(validate({ claude_code: { usage_from: 'logs' } })).toBe(false);
+    expect(validate({ attribution: { team: ['team.id'] } })).toBe(false);
+    expect(validate({ dimensions: { project: ['tag:project', 'resource:project'] } })).toBe(true);
+  });
+
+  it('a reference the schema lets through but that names no field fails at create, naming it', () => {
+    expect(() => claudeNormalizerFactory.create(config({ attribution: { ...config().attribution, team: ['litellm:nope'] } }), testContext('claude-normalizer')))
+      .toThrow(/attribution.team: "litellm:nope"/);
+    expect(() => claudeNormalizerFactory.create(config({ dimensions: { k: ['header:X-Api-Key'] } }), testContext('claude-normalizer')))
+      .toThrow(/credential header/);
+  });
+
+  it('passes a batch without LLM telemetry through unchanged, and never mutates its input', () => {
+    const p = claudeNormalizerFactory.create(config(), testContext('claude-normalizer'));
+    const b = batchOf({});
+    expect(p.process(b)).toBe(b);
+  });
+});
+
+describe('join index bounds', () => {
+  it('forgets calls after the window and beyond max_entries, oldest first', () => {
+    const idx = new JoinIndex(1000, 2);
+    idx.add(emptyCall(), 'litellm_v2', ['a'], 0, 1, 0);
+    idx.add(emptyCall(), 'litellm_v2', ['b'], 500, 1, 1);
+    idx.add(emptyCall(), 'litellm_v2', ['c'], 600, 1, 2);
+    expect([idx.find(['a']), idx.size, idx.evictions]).toEqual([undefined, 2, 1]);
+    idx.expire(1500);
+    expect([idx.find(['b']), idx.find(['c'])?.key, idx.size]).toEqual([undefined, 'c', 1]);
+    idx.expire(1600);
+    expect(idx.size).toBe(0);
+  });
+
+  it('a re-send after the window is billed again (documented), and the eviction is counted', async () => {
+    let now = 0;
+    const { n, ctx } = normalizer({ dedupe: { window_seconds: 60, max_entries: 10, fingerprint_join: true } }, () => now);
+    const span = () => batchOf({ resourceSpans: [{ resource: {}, scopeSpans: [{ scope: { name: 's', version: '', attributes: {} }, spans: [{
+      traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), parentSpanId: '', name: 'chat', kind: 3, startTimeUnixNano: '1', endTimeUnixNano: '2',
+      events: [], status: { code: 0, message: '' },
+      attributes: { 'gen_ai.request.model': 'gpt-4o', 'gen_ai.response.id': 'chatcmpl-1', 'gen_ai.usage.input_tokens': 5, 'gen_ai.usage.output_tokens': 1 },
+    }] }] }] });
+    expect(n.process(span()).calls).toHaveLength(1);
+    now = 30_000;
+    expect(n.process(span()).calls).toHaveLength(0);
+    now = 61_000;
+    expect(n.process(span()).calls).toHaveLength(1);
+    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_index_evictions_total')).toBe(1);
+    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_index_entries')).toBe(1);
+  });
+});
+
+describe('kept attributes', () => {
+  it('only listed keys, content never, bounded in count and length', () => {
+    const f = new AttributeFilter(['a', 'long', 'gen_ai.input.messages', 'prompt', 'x.*'], 3, 5);
+    const kept = f.pick({ a: 1, long: 'abcdefghij', 'gen_ai.input.messages': 'SECRET', prompt: 'SECRET', 'x.1': 'y', 'x.2': 'z', other: 'o' }, { 'x.3': 'r' });
+    expect(kept).toEqual({ a: '1', long: 'abcde', 'x.1': 'y' });
+  });
+
+  it('content keys of every source are recognized', () => {
+    for (const k of ['gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.system_instructions', 'gen_ai.prompt.0.content', 'gen_ai.completion.0.content',
+      'llm.input_messages.0.message.content', 'llm.output_messages', 'input.value', 'output.value', 'llm.anthropic.messages', 'llm.None.usage',
+      'SpanAttributes.LLM_PROMPTS.0.content', 'prompt', 'prompt_text', 'response', 'user_prompt', 'tool_input', 'metadata.requester_metadata', 'hidden_params']) {
+      expect(isContentKey(k), k).toBe(true);
+    }
+    for (const k of ['gen_ai.request.model', 'llm.token_count.prompt', 'llm.request.type', 'prompt.id', 'query_source', 'metadata.user_api_key_alias']) {
+      expect(isContentKey(k), k).toBe(false);
+    }
+  });
+});
