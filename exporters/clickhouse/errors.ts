@@ -21,7 +21,7 @@ export function clickhouseCode(err: unknown): number | undefined {
   const e = err as Error & { code?: unknown; clickhouseCode?: unknown };
   if (typeof e.clickhouseCode === 'number') return e.clickhouseCode;
   if (typeof e.code === 'string' && /^\d+$/.test(e.code)) return Number(e.code);
-  const m = /Code: (\d+)\./.exec(err.message);
+  const m = /Code: (\d+)[.,]/.exec(err.message); // "Code: 27." today, "Code: 27, e.displayText()" in 18.x
   if (m) return Number(m[1]);
   return err.cause === undefined ? undefined : clickhouseCode(err.cause);
 }

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openClient } from '../../../exporters/clickhouse/client.js';
 import { defaults, type ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
 import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
+import { DiskQueue } from '../../../core/exporter-helper/disk-queue.js';
 import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { serviceAvailable } from '../../helpers/services.js';
 import { compileChild, runChild } from './child.js';
@@ -25,10 +26,15 @@ beforeAll(() => { child = compileChild(); });
  */
 async function killAndRestart(config: ClickhouseConfig, configDir: string): Promise<{ acked: number; total: number }> {
   const first = runChild(child, { config, configDir, from: 0, count: 100_000, batch: 25, pauseMs: 2 });
-  await first.waitFor((lines) => lines.filter((l) => l.startsWith('ack ')).length >= 40, 20_000);
+  await first.waitFor((lines) => lines.filter((l) => l.startsWith('ack ')).length >= 45, 20_000);
   first.proc.kill('SIGKILL');
   await first.exited;
   const acked = first.acked();
+  // Batches of 200 rows: 45 acks of 25 leave at least 125 acknowledged rows that only the disk holds.
+  const left = new DiskQueue(join(configDir, config.queue.path), config.queue.max_bytes);
+  await left.open();
+  expect(left.rows).toBeGreaterThanOrEqual(125);
+  await left.close();
   const second = runChild(child, { config, configDir, from: 200_000, count: 100, batch: 25, pauseMs: 0 });
   await second.waitFor((lines) => lines.includes('done'), 30_000);
   expect(await second.exited).toBe(0);
@@ -45,7 +51,7 @@ function expectExactly(t: { n: number; ids: number; cost: number }, acked: numbe
 describe('clickhouse exporter fault tolerance', () => {
   it('kill -9 mid-stream with the disk queue on embedded chDB: 0 lost, 0 duplicated', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tl-kill-emb-'));
-    const config: ClickhouseConfig = { ...defaults, mode: 'embedded', path: 'ch', queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 }, batch: { max_rows: 200, max_delay_ms: 10 } };
+    const config: ClickhouseConfig = { ...defaults, mode: 'embedded', path: 'ch', queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 }, batch: { max_rows: 200, max_delay_ms: 60_000 } };
     const { acked } = await killAndRestart(config, dir);
     const conn = await openClient(config, dir);
     try {
@@ -62,7 +68,7 @@ describe('clickhouse exporter fault tolerance', () => {
 
     it('kill -9 mid-stream with the disk queue on clickhouse-server: 0 lost, 0 duplicated', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tl-kill-srv-'));
-      const config = serverConfig('tl_kill', { url: server.url, queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 }, batch: { max_rows: 200, max_delay_ms: 10 } });
+      const config = serverConfig('tl_kill', { url: server.url, queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 }, batch: { max_rows: 200, max_delay_ms: 60_000 } });
       const { acked } = await killAndRestart(config, dir);
       const client = createClient({ url: server.url });
       try {
@@ -104,5 +110,44 @@ describe('clickhouse exporter fault tolerance', () => {
         await client.close();
       }
     }, 60_000);
+    it('starts while ClickHouse is down: calls are acknowledged from the queue and delivered once it is up', async () => {
+      await server.kill();
+      const dir = mkdtempSync(join(tmpdir(), 'tl-late-'));
+      const ctx = testContext('clickhouse');
+      const config = serverConfig('tl_late', { url: server.url, queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 } });
+      const exporter = new ClickhouseExporter(config, { ...ctx, configDir: dir });
+      await exporter.start();
+      expect(ctx.logs.some((l) => l.level === 'warn' && String(l.msg).includes('not reachable at start'))).toBe(true);
+      await exporter.consume(batchOf({ calls: range(0, 50).map((i) => makeCall(i)) }));
+      await sleep(300);
+      expect(await metricValue(ctx.registry, 'tokenledger_exporter_queue_rows', { exporter: 'clickhouse' })).toBe(50);
+      await server.start();
+      await exporter.flush();
+      await exporter.shutdown();
+      const client = createClient({ url: server.url });
+      try {
+        expect(await totals(client, 'tl_late')).toEqual({ n: 50, ids: 50, cost: expect.closeTo(expectedCost(range(0, 50)), 9) });
+      } finally {
+        await client.close();
+      }
+    }, 30_000);
+
+    it('a batch ClickHouse rejects as bad data is dropped at once and counted, not retried forever', async () => {
+      const admin = createClient({ url: server.url });
+      await admin.command({ query: 'CREATE DATABASE IF NOT EXISTS tl_bad' });
+      // A hand-made table whose cost column cannot hold a fraction: every insert fails to parse.
+      await admin.command({ query: "CREATE TABLE tl_bad.llm_calls (call_id String, timestamp DateTime('UTC'), timestamp_us UInt32, model String, cost_usd UInt8, ingest_version UInt64) ENGINE = ReplacingMergeTree(ingest_version) ORDER BY call_id" });
+      const ctx = testContext('clickhouse');
+      const exporter = new ClickhouseExporter(serverConfig('tl_bad', { url: server.url, create_schema: false }), ctx);
+      await exporter.start();
+      await exporter.consume(batchOf({ calls: [makeCall(1)] }));
+      const t0 = Date.now();
+      await exporter.flush();
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(await metricValue(ctx.registry, 'tokenledger_exporter_failed_rows_total', { exporter: 'clickhouse' })).toBe(1);
+      expect(await metricValue(ctx.registry, 'tokenledger_exporter_retries_total', { exporter: 'clickhouse' })).toBe(0);
+      await exporter.shutdown();
+      await admin.close();
+    }, 30_000);
   });
 });

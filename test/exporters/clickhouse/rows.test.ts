@@ -112,6 +112,7 @@ describe('error classification', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
     expect(classify(refused)).toBe(refused);
     expect(clickhouseCode(new Error('Code: 53. DB::Exception: Type mismatch'))).toBe(53);
+    expect(clickhouseCode(new Error('Code: 27, e.displayText() = DB::Exception: Cannot parse input'))).toBe(27);
     const tooMany = new Error('Code: 252. DB::Exception: Too many parts');
     expect(classify(tooMany)).toBe(tooMany);
   });
