@@ -87,6 +87,7 @@ describe('prometheus exporter: spend metrics', () => {
     await second.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 1 }), llmCall({ team: 'c', cost_usd: 1 })] }));
     expect(await metricValue(ctx.registry, 'tokenledger_llm_cost_usd_total', { team: 'a' })).toBe(2);
     expect(await metricValue(ctx.registry, 'tokenledger_llm_cost_usd_total', { team: '__other__' })).toBe(1);
+    expect(ctx.logs.filter((l) => l.msg === 'spend metric labels changed: resetting the metric')).toEqual([]);
     await second.shutdown?.();
   });
 

@@ -57,7 +57,7 @@ describe('budget webhook', () => {
     const exp = new PrometheusExporter(configOf({ budgets: [budget], webhook: { url: hook.url } }), ctx, Date.now);
     await exp.start();
     await exp.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 6 })] }));
-    await new Promise((r) => setTimeout(r, 1500)); // first retry waits 1 s
+    for (let waited = 0; hook.bodies.length === 0 && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50)); // first retry after 1 s
     await exp.shutdown();
     expect(hook.bodies.map((b) => b.threshold)).toEqual([0.5]);
     expect(ctx.logs.some((l) => l.msg === 'budget webhook answered with an error' && l.status === 500)).toBe(true);
