@@ -105,7 +105,7 @@ export function encodeStatus(encoding: Encoding, code: GrpcCode, message: string
   }
   const details = retryAfterSeconds === undefined ? [] : [{
     typeUrl: RETRY_INFO_TYPE_URL,
-    value: messages.retryInfo.encode({ retryDelay: { seconds: Math.max(0, Math.floor(retryAfterSeconds)) } }).finish(),
+    value: messages.retryInfo.encode({ retryDelay: { seconds: Math.max(0, Math.ceil(retryAfterSeconds)) } }).finish(),
   }];
   return messages.status.encode({ code, message, details }).finish();
 }

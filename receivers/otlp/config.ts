@@ -47,7 +47,7 @@ export const defaults: OtlpReceiverConfig = {
 };
 
 const endpoint = (dflt: string) => ({
-  type: 'string', pattern: '^(\\[[0-9a-fA-F:.]+\\]|[^:\\s]+):[0-9]{1,5}$', default: dflt,
+  type: 'string', format: 'host-port', default: dflt,
   description: `host:port to listen on (\`[::]:port\` for IPv6); port 0 picks a free port. Default ${dflt}.`,
 });
 

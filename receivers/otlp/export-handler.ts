@@ -68,6 +68,8 @@ export class ExportHandler {
     this.metrics.refusedRequests.inc({ receiver: this.ctx.id, transport, signal, reason: f.reason });
     const fields = { transport, signal, reason: f.reason, status: f.httpStatus, grpc_code: f.code, message: f.message, ...(f.reason === 'pipeline_error' ? { err } : {}) };
     if (f.reason === 'pipeline_error') this.ctx.logger.error('request refused: pipeline failed', fields);
+    // A retryable refusal loses nothing (the client sends again) and comes in floods under back-pressure.
+    else if (f.retryAfterSeconds !== undefined) this.ctx.logger.debug('request refused, client to retry', fields);
     else this.ctx.logger.warn('request refused', fields);
     return f;
   }

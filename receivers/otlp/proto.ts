@@ -48,9 +48,11 @@ export type Int64 = number | { low: number; high: number; unsigned: boolean; toN
 /** Bytes fields decode to a Buffer slice of the input, or to an empty array when absent. */
 export type PbBytes = Uint8Array | readonly number[];
 
-/** The shapes protobufjs decodes schemas/otlp/*.proto into (camelCase; absent fields read as defaults). */
+/**
+ * The shapes protobufjs decodes schemas/otlp/*.proto into: camelCase; absent fields read through
+ * to prototype defaults (null for messages, [] for repeated and bytes fields).
+ */
 export interface PbAnyValue {
-  value?: 'stringValue' | 'boolValue' | 'intValue' | 'doubleValue' | 'arrayValue' | 'kvlistValue' | 'bytesValue';
   stringValue: string;
   boolValue: boolean;
   intValue: Int64;
@@ -75,7 +77,7 @@ export interface PbTraceRequest {
 
 export interface PbNumberDataPoint {
   attributes: PbKeyValue[]; startTimeUnixNano: Int64; timeUnixNano: Int64;
-  value?: 'asDouble' | 'asInt'; asDouble: number; asInt: Int64;
+  asDouble: number; asInt: Int64;
 }
 export interface PbHistogramDataPoint {
   attributes: PbKeyValue[]; startTimeUnixNano: Int64; timeUnixNano: Int64; count: Int64;
@@ -83,7 +85,6 @@ export interface PbHistogramDataPoint {
 }
 export interface PbMetric {
   name: string; description: string; unit: string;
-  data?: 'gauge' | 'sum' | 'histogram' | 'exponentialHistogram' | 'summary';
   gauge: { dataPoints: PbNumberDataPoint[] } | null;
   sum: { dataPoints: PbNumberDataPoint[]; aggregationTemporality: number; isMonotonic: boolean } | null;
   histogram: { dataPoints: PbHistogramDataPoint[]; aggregationTemporality: number } | null;
