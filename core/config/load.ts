@@ -38,7 +38,7 @@ export function loadConfigText(text: string, file: string, factories: readonly F
   }
   checkComponentIds(src, data, factories);
   validateSchema(src, data, factories);
-  if (!src.diagnostics.some((d) => d.severity === 'error')) checkPipelines(src, data as unknown as PipelineConfig);
+  if (pipelinesWellFormed(data)) checkPipelines(src, data as unknown as PipelineConfig);
   if (src.diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(src.diagnostics);
   return { config: data as unknown as PipelineConfig, warnings: src.diagnostics };
 }
@@ -96,6 +96,14 @@ function pointerSegments(pointer: string): PathSegment[] {
     const seg = s.replace(/~1/g, '/').replace(/~0/g, '~');
     return /^[0-9]+$/.test(seg) ? Number(seg) : seg;
   });
+}
+
+/** Pipeline references can be checked whenever the pipelines themselves have the right shape, whatever else is wrong. */
+function pipelinesWellFormed(data: Json): boolean {
+  const service = data.service;
+  if (!isObject(service) || !isObject(service.pipelines)) return false;
+  return Object.values(service.pipelines).every((p) => isObject(p) && SECTIONS.every((s) => Array.isArray(p[s]) && p[s].every((id) => typeof id === 'string')))
+    && SECTIONS.every((s) => isObject(data[s]));
 }
 
 function checkPipelines(src: YamlSource, config: PipelineConfig): void {
