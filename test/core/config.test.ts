@@ -74,7 +74,8 @@ describe('configuration errors name file:line:col, the YAML path, what was expec
     ['unknown component type', GOOD.replace('  memory/archive:', '  kafka:\n  memory/archive:'), {},
       ["p.yaml:10:3: error: exporters.kafka: unknown exporter type 'kafka'; known types: memory"]],
     ['bad component id', GOOD.replace('  push/second:', '  Push/second:'), {},
-      ["p.yaml:3:3: error: receivers.Push/second: bad component id 'Push/second': expected 'type' or 'type/name' (lowercase type, name of letters, digits, _ . -)"]],
+      ["p.yaml:3:3: error: receivers.Push/second: bad component id 'Push/second': expected 'type' or 'type/name' (lowercase type, name of letters, digits, _ . -)",
+        "p.yaml:15:25: error: service.pipelines.a.receivers[1]: pipeline 'a' names receiver 'push/second', which is not declared; declared receivers: push"]],
     ['pipeline names a missing component', GOOD.replace('exporters: [memory, memory/archive]', 'exporters: [memory, memory/missing]'), {},
       ["p.yaml:17:27: error: service.pipelines.a.exporters[1]: pipeline 'a' names exporter 'memory/missing', which is not declared; declared exporters: memory, memory/archive"]],
     ['component in the wrong section', GOOD.replace('processors: [tag]', 'processors: [memory]'), {},
@@ -107,9 +108,10 @@ describe('configuration errors name file:line:col, the YAML path, what was expec
   it('reports several errors at once, not only the first', () => {
     const text = GOOD.replace('mode: slow', 'mode: turbo').replace('127.0.0.1:4318', 'nowhere').replace('processors: [tag]', 'processors: [nope]');
     const errors = errorsOf(text);
-    expect(errors).toHaveLength(2);
+    expect(errors).toHaveLength(3);
     expect(errors.join('\n')).toContain('exporters.memory/archive.mode');
     expect(errors.join('\n')).toContain('receivers.push/second.endpoint');
+    expect(errors.join('\n')).toContain("pipeline 'a' names processor 'nope'");
   });
 });
 
