@@ -114,6 +114,29 @@ describe.skipIf(!ready)('Claude Code → mock Anthropic API, OTel → tokenledge
     }), 60_000);
   }
 
+  const retry = { version: CLAUDE_CODE_VERSIONS[CLAUDE_CODE_VERSIONS.length - 1], id: 'direct-retry-529', team: 'team-retry', sessionId: '', okRequestId: '', failedRequestId: '' };
+  const retryUsage: MockUsage = { input: 77, output: 33, cacheRead: 5000, cacheWrite5m: 0, cacheWrite1h: 0 };
+
+  it(`${retry.version}: a 529 answered by one client retry is one ok row; the failed attempt bills nothing`, track(async () => {
+    const run = await runClaude({
+      version: retry.version, baseUrl: mock.url, apiKey: 'sk-ant-e2e-direct', egressProxy: trap.url,
+      otlp: { protocol: 'http/protobuf', endpoint: tl.httpEndpoint },
+      resourceAttributes: { 'team.id': retry.team },
+      prompt: promptFor(retry.id, retryUsage).replace(']]', ' error=529 times=1]]'),
+    });
+    expect(run.exitCode, run.stderr).toBe(0);
+    const attempts = mock.calls.filter((s) => s.mockId === retry.id);
+    expect(attempts.map((a) => a.status)).toEqual([529, 200]);
+    retry.sessionId = run.result.session_id;
+    retry.failedRequestId = attempts[0].requestId;
+    retry.okRequestId = attempts[1].requestId;
+    await until(`tokenledger_llm_calls_total{team="${retry.team}",status="ok"} = 1`, async () => sumOf(await tl.metrics(), 'tokenledger_llm_calls_total', { team: retry.team, status: 'ok' }) >= 1, 15_000);
+    const text = await tl.metrics();
+    expect(sumOf(text, 'tokenledger_llm_tokens_total', { team: retry.team, token_type: 'input' })).toBe(retryUsage.input);
+    expect(sumOf(text, 'tokenledger_llm_tokens_total', { team: retry.team, token_type: 'cache_read' })).toBe(retryUsage.cacheRead);
+    process.stdout.write(`[claude-code direct retry ${retry.version}] attempts ${attempts.map((a) => `${a.requestId}:${a.status}`).join(', ')}, calls ${JSON.stringify(samplesByStatus(text, retry.team))}\n`);
+  }), 60_000);
+
   it('tokenledger drains into embedded ClickHouse and exits 0 on SIGTERM', track(async () => {
     expect(await tl.stop(), tl.logTail()).toBe(0);
     rows = queryCalls<CallRow>(tl.dataPath);
@@ -137,10 +160,28 @@ describe.skipIf(!ready)('Claude Code → mock Anthropic API, OTel → tokenledge
     }));
   }
 
+  it(`${retry.version}: the retried call's rows — one ok row with the mock's tokens, errors (if reported) with none`, track(async () => {
+    expect(retry.sessionId, 'the retry run failed').not.toBe('');
+    const mine = rows.filter((r) => r.session_id === retry.sessionId);
+    const ok = mine.filter((r) => r.status === 'ok');
+    expect(ok, JSON.stringify(mine)).toHaveLength(1);
+    expect(ok[0].call_id).toBe(retry.okRequestId);
+    expect(rowTokens(ok[0])).toEqual(mockTokens(retryUsage));
+    for (const r of mine.filter((x) => x.status !== 'ok')) {
+      expect(r.status).toBe('error');
+      expect(rowTokens(r)).toEqual(mockTokens({ input: 0, output: 0, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 }));
+      expect(r.cost_usd).toBe(0);
+    }
+  }));
+
   it('stores nothing but the served calls, and nothing left loopback', track(async () => {
     const billable = mock.billable();
-    expect(rows).toHaveLength(billable.length);
+    expect(rows.filter((r) => r.status === 'ok')).toHaveLength(billable.length);
     expect(sumTokens(rows.map(rowTokens))).toEqual(sumTokens(billable.map((s) => mockTokens(s.usage))));
     expect(trap.attempts).toEqual([]);
   }));
 });
+
+function samplesByStatus(text: string, team: string): Record<string, number> {
+  return { ok: sumOf(text, 'tokenledger_llm_calls_total', { team, status: 'ok' }), error: sumOf(text, 'tokenledger_llm_calls_total', { team, status: 'error' }) };
+}
