@@ -24,6 +24,8 @@ interface Ready {
   features: ServerFeatures;
   layout: Layout;
   rollup: Rollup;
+  /** The start-up comparison of rollup and calls table; failures are logged, never thrown. */
+  reconciled: Promise<void>;
 }
 
 /**
@@ -110,8 +112,11 @@ export class ClickhouseExporter implements Exporter {
     }
     const layout = await readLayout(client, cfg.database, cfg.table);
     const rollup = new Rollup(client, cfg.database, cfg.table, ctx.logger);
-    rollup.reconcile().catch((err: unknown) => ctx.logger.warn('daily rollup reconciliation failed; it is retried on the next start', { err: errorText(err) }));
-    return { conn: this.conn, client, features, layout, rollup };
+    const reconciled = rollup.reconcile().then(
+      () => undefined,
+      (err: unknown) => ctx.logger.warn('daily rollup reconciliation failed; it is retried on the next start', { err: errorText(err) }),
+    );
+    return { conn: this.conn, client, features, layout, rollup, reconciled };
   }
 
   private async send(records: string[]): Promise<void> {
@@ -143,6 +148,7 @@ export class ClickhouseExporter implements Exporter {
   async flush(): Promise<void> {
     await this.sender.flush();
     const r = await this.ready();
+    await r.reconciled;
     await r.rollup.refresh();
   }
 
@@ -155,6 +161,7 @@ export class ClickhouseExporter implements Exporter {
   async shutdown(): Promise<void> {
     clearInterval(this.rollupTimer);
     await this.sender.shutdown();
+    await (await this.connecting?.catch(() => undefined))?.reconciled;
     await this.refreshRollup();
     await this.queue.close();
     await this.conn?.close();

@@ -81,6 +81,13 @@ export function storeSuite(target: () => Target): void {
     });
     const t = await totals(client, config.database);
     expect(t).toEqual({ n: 200, ids: 200, cost: expect.closeTo(expectedCost(ids(0, 200)), 9) });
+    // The README's FINAL-free alternative agrees.
+    const argMax = await rows<{ team: string; cost: number }>(client, `SELECT t AS team, sum(c) AS cost FROM (
+      SELECT argMax(team, ingest_version) AS t, argMax(cost_usd, ingest_version) AS c
+      FROM ${config.database}.llm_calls WHERE timestamp >= toDateTime('2026-11-01 00:00:00', 'UTC') AND timestamp < toDateTime('2026-12-01 00:00:00', 'UTC')
+      GROUP BY call_id) GROUP BY t ORDER BY t`);
+    expect(argMax.map((r) => r.team)).toEqual(['', 'ads', 'search']);
+    expect(argMax.reduce((a, r) => a + Number(r.cost), 0)).toBeCloseTo(expectedCost(ids(0, 200)), 9);
   });
 
   it('an update replaces the call it enriches: no second billable row, the rollup follows the new team', async () => {
@@ -170,5 +177,24 @@ export function storeSuite(target: () => Target): void {
     expect(table).toMatch(/\nclaude-sonnet-4-5\s+68\s/);
     const csv = await runReport(config, { ...opts, groupBy: [], format: 'csv' }, { configDir: '.' });
     expect(csv).toBe(`calls,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_usd\n90,${ids(0, 90).reduce((a, i) => a + 100 + i, 0)},4500,90000,900,${expectedCost(ids(0, 90)).toFixed(6)}\n`);
+  });
+
+  it('on start, repairs rollup days that disagree with the calls table (a refresh lost to a crash)', async () => {
+    const { config, client } = target();
+    const db = config.database;
+    await withExporter(config, async (e) => {
+      await e.consume(batchOf({ calls: ids(0, 30).map((i) => makeCall(i)) }));
+      await e.flush();
+    });
+    // A group the calls table does not have, written by the latest refresh so far: as if the
+    // refresh after an update that moved those calls elsewhere had been lost to a crash.
+    await client.command({ query: `INSERT INTO ${db}.llm_calls_daily (day, team, customer, provider, model, calls, cost_usd, refresh_version) VALUES (toDate('2026-11-20'), 'ghost', '', '', '', 5, 1.5, ${Date.now() * 1000})` });
+    const daily = async (): Promise<{ calls: number; cost: number }> => {
+      const [r] = await rows<{ n: string; cost: number }>(client, `SELECT sum(calls) AS n, sum(cost_usd) AS cost FROM ${db}.llm_calls_daily FINAL WHERE calls > 0`);
+      return { calls: Number(r.n), cost: Number(r.cost) };
+    };
+    expect((await daily()).calls).toBe(35);
+    await withExporter(config, async (e) => { await e.flush(); });
+    expect(await daily()).toEqual({ calls: 30, cost: expect.closeTo(expectedCost(ids(0, 30)), 9) });
   });
 }
