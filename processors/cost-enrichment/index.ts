@@ -4,11 +4,19 @@ import { bundledCatalog, fileCatalog } from './catalog.js';
 import { defaults, schema, type CostEnrichmentConfig } from './config.js';
 import { OnceLog } from './once-log.js';
 import { compileOverrides } from './overrides.js';
-import { Pricer } from './pricer.js';
+import { Pricer, type Notice } from './pricer.js';
 import { CostEnrichmentProcessor } from './processor.js';
 
 export type { CostEnrichmentConfig } from './config.js';
 export { Pricer, priceCalls } from './pricer.js';
+
+/** A pricer for a validated config: reads the data file (relative to configDir) and compiles the overrides. */
+export function pricerFor(config: CostEnrichmentConfig, configDir: string, notice?: Notice): Pricer {
+  const catalog = config.data_file
+    ? fileCatalog(isAbsolute(config.data_file) ? config.data_file : resolve(configDir, config.data_file))
+    : bundledCatalog();
+  return new Pricer(catalog, compileOverrides(config.overrides), notice);
+}
 
 /**
  * `cost-enrichment`: cost_usd and price_ref on every LlmCall. The catalog and overrides are read
@@ -20,13 +28,9 @@ export const costEnrichmentFactory: ProcessorFactory<CostEnrichmentConfig> = {
   schema,
   defaults,
   create(config, ctx) {
-    const catalog = config.data_file
-      ? fileCatalog(isAbsolute(config.data_file) ? config.data_file : resolve(ctx.configDir, config.data_file))
-      : bundledCatalog();
-    const overrides = compileOverrides(config.overrides);
     const log = new OnceLog(ctx.logger);
-    const pricer = new Pricer(catalog, overrides, (model, msg) => log.warn(`notice\u001f${model}\u001f${msg}`, msg, () => ({ model })));
-    ctx.logger.info('cost-enrichment ready', { catalog: catalog.source, overrides: overrides.length });
+    const pricer = pricerFor(config, ctx.configDir, (model, msg) => log.warn(`notice\u001f${model}\u001f${msg}`, msg, () => ({ model })));
+    ctx.logger.info('cost-enrichment ready', { catalog: pricer.catalogSource, overrides: config.overrides.length });
     return new CostEnrichmentProcessor(pricer, config, log, ctx);
   },
 };

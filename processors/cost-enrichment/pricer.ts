@@ -1,6 +1,7 @@
 import type { LlmCall } from '../../core/llm-call.js';
 import { catalogProviderId, lookup, type Catalog, type CatalogEntry } from './catalog.js';
 import { adjust, coversSpeed, priceOverride, type Override, type OverrideKey } from './overrides.js';
+import { KeyCache } from './key-cache.js';
 import { costPico, picoToUsd } from './rates.js';
 import { applyRules, signal, signalsOf, SIGNAL_ATTRIBUTES } from './rules.js';
 import { tariffFromCatalog, type Tariff } from './tariff.js';
@@ -26,9 +27,8 @@ interface Unpriced {
 
 /** Bedrock Claude ids the catalog does not know fall back to Anthropic's list price (the regional rule then applies). */
 const EXTRA_FALLBACK: Readonly<Record<string, string>> = { aws: 'anthropic' };
-/** Resolved tariffs kept per (provider, model, region, signals, day); cleared when it grows past this. */
+/** Resolved tariffs kept per (day, provider, model, model_raw, region, signals); cleared when it grows past this. */
 const CACHE_LIMIT = 20_000;
-const SEP = '\u001f';
 
 /**
  * Prices LlmCall records: overrides first, then the catalog, then the rule layer. Resolution is
@@ -36,23 +36,29 @@ const SEP = '\u001f';
  * lookup and five integer multiplications.
  */
 export class Pricer {
-  private readonly cache = new Map<string, Tariff | Unpriced>();
+  private readonly cache = new KeyCache<Tariff | Unpriced>(CACHE_LIMIT);
 
   constructor(private readonly catalog: Catalog, private readonly overrides: readonly Override[], private readonly notice: Notice = () => {}) {}
+
+  /** `bundled` or the data file's path. */
+  get catalogSource(): string {
+    return this.catalog.source;
+  }
 
   price(call: LlmCall): PriceResult {
     if (!validTokens(call)) return unpriced({ reason: 'invalid_tokens', detail: 'token counts must be non-negative integers' });
     const day = dayOf(call.timestamp);
     if (day === undefined) return unpriced({ reason: 'invalid_timestamp', detail: `timestamp ${JSON.stringify(call.timestamp)}` });
     const a = call.attributes;
-    const key = call.provider + SEP + call.model + SEP + call.model_raw + SEP + call.region + SEP + day + SEP
-      + signal(a, SIGNAL_ATTRIBUTES.serviceTier) + SEP + signal(a, SIGNAL_ATTRIBUTES.inferenceGeo) + SEP + signal(a, SIGNAL_ATTRIBUTES.speed);
-    let t = this.cache.get(key);
+    const tier = signal(a, SIGNAL_ATTRIBUTES.serviceTier);
+    const geo = signal(a, SIGNAL_ATTRIBUTES.inferenceGeo);
+    const speed = signal(a, SIGNAL_ATTRIBUTES.speed);
+    const flags = tier === '' && geo === '' && speed === '' ? '' : `${tier}\u001f${geo}\u001f${speed}`;
+    let t = this.cache.get(day, call.provider, call.model, call.model_raw, call.region, flags);
     if (t === undefined) {
       t = this.resolve(call, day);
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       // Time-of-day prices (off-peak discounts) change within a day: resolve those on every call.
-      if ('reason' in t || !t.timeOfDay) this.cache.set(key, t);
+      if ('reason' in t || !t.timeOfDay) this.cache.set(day, call.provider, call.model, call.model_raw, call.region, flags, t);
     }
     if ('reason' in t) return unpriced(t);
     const pico = costPico(call, t.base, t.tiers, call.record_type === 'call', t.factor);
@@ -143,7 +149,7 @@ function isCount(n: number): boolean {
 /** UTC day of an RFC 3339 timestamp; the fast path reads it off a `…Z` string. */
 export function dayOf(ts: string): string | undefined {
   if (typeof ts !== 'string') return undefined;
-  if (ts.length >= 20 && ts.charCodeAt(10) === 84 && ts.charCodeAt(ts.length - 1) === 90 && /^\d{4}-\d{2}-\d{2}/.test(ts)) return ts.slice(0, 10);
+  if (ts.length >= 20 && ts.charCodeAt(4) === 45 && ts.charCodeAt(7) === 45 && ts.charCodeAt(10) === 84 && ts.charCodeAt(ts.length - 1) === 90) return ts.slice(0, 10);
   const d = new Date(ts);
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString().slice(0, 10);
 }

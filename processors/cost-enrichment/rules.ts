@@ -36,8 +36,8 @@ export function claudeVersion(model: string): number {
  * `attributes` (its `attributes.include` list).
  */
 export const SIGNAL_ATTRIBUTES = {
-  /** Anthropic `usage.service_tier`, LiteLLM `gen_ai.cost.service_tier`, OpenAI `service_tier`. */
-  serviceTier: ['service_tier', 'gen_ai.cost.service_tier', 'openai.response.service_tier', 'gen_ai.openai.response.service_tier'],
+  /** Anthropic `usage.service_tier` or OpenAI `service_tier`; LiteLLM's `gen_ai.cost.service_tier`. */
+  serviceTier: ['service_tier', 'gen_ai.cost.service_tier'],
   /** Anthropic `usage.inference_geo`. */
   inferenceGeo: ['inference_geo'],
   /** Anthropic / Claude Code `speed` (`fast` for fast mode). */
