@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../core/version.js';
 import { processCommand, type ProcessOptions } from './commands/process.js';
+import { REPORT_GROUP_HELP, reportCommand, type ReportCliOptions } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT } from './exit-codes.js';
@@ -30,6 +31,16 @@ program.command('process')
   .option('-p, --pipeline <name>', 'which pipeline of the config (default: the first with processors)')
   .addOption(new Option('-s, --signal <signal>', 'signal of every file (default: from the file name or content)').choices(['traces', 'metrics', 'logs']))
   .action(async (files: string[], opts: ProcessOptions) => { process.exitCode = await processCommand(files, opts); });
+
+program.command('report')
+  .description('spend for a time range from the configured ClickHouse, by day, team, customer, model or provider')
+  .option('-c, --config <file>', 'pipeline configuration naming the ClickHouse exporter', 'pipeline.yaml')
+  .option('-e, --exporter <id>', 'which clickhouse exporter (default: the first)')
+  .option('--from <date>', 'inclusive start, YYYY-MM-DD or RFC 3339 (default: start of this month, UTC)')
+  .option('--to <date>', 'exclusive end (default: now)')
+  .option('-g, --group-by <keys>', REPORT_GROUP_HELP, 'day,team,model')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
+  .action(async (opts: ReportCliOptions) => { process.exitCode = await reportCommand(opts); });
 
 try {
   await program.parseAsync(process.argv);
