@@ -88,8 +88,17 @@ class Parser {
   }
 
   private string(quote: string): string {
-    let out = '';
     this.i++;
+    // Fast path: no escape before the closing quote, one slice.
+    const end = this.s.indexOf(quote, this.i);
+    if (end < 0) throw new SyntaxError('unterminated string');
+    const bs = this.s.indexOf('\\', this.i);
+    if (bs < 0 || bs > end) {
+      const out = this.s.slice(this.i, end);
+      this.i = end + 1;
+      return out;
+    }
+    let out = '';
     while (this.i < this.s.length) {
       const c = this.s[this.i++];
       if (c === quote) return out;
@@ -110,10 +119,15 @@ class Parser {
 
   private number(): number {
     const start = this.i;
-    while (this.i < this.s.length && '+-0123456789.eE'.includes(this.s[this.i])) this.i++;
+    while (this.i < this.s.length && isNumberChar(this.s.charCodeAt(this.i))) this.i++;
     if (start === this.i) throw new SyntaxError('unexpected ' + (this.s[this.i] ?? 'end'));
     const n = Number(this.s.slice(start, this.i));
     if (!Number.isFinite(n)) throw new SyntaxError('bad number');
     return n;
   }
+}
+
+/** 0-9 + - . e E */
+function isNumberChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 101 || c === 69;
 }
