@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and starts the system services the integration tests use: Debian's clickhouse-server
-# (HTTP on 127.0.0.1:8123) and prometheus/promtool. Idempotent; run as root (or with sudo).
+# (HTTP on 127.0.0.1:8123), prometheus/promtool and amtool (prometheus-alertmanager). Idempotent; run as root (or with sudo).
 # Tests find them through TOKENLEDGER_CLICKHOUSE_URL (default http://127.0.0.1:8123) and PATH.
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -8,6 +8,7 @@ SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 need=()
 command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-client)
 command -v promtool >/dev/null || need+=(prometheus)
+command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   # The prometheus package would start its own daemon under systemd where there is one; tests start their own.
