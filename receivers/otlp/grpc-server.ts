@@ -77,7 +77,9 @@ export class OtlpGrpcServer {
       ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(resolve(this.deps.configDir, tls.cert_file)), private_key: readFileSync(resolve(this.deps.configDir, tls.key_file)) }], false)
       : grpc.ServerCredentials.createInsecure();
     return new Promise((ok, fail) => {
-      this.server.bindAsync(this.config.endpoint, creds, (err, port) => (err ? fail(err) : ok({ host, port })));
+      this.server.bindAsync(this.config.endpoint, creds, (err, port) => (err
+        ? fail(new Error(`cannot listen for OTLP/gRPC on ${this.config.endpoint}: ${err.message}`, { cause: err }))
+        : ok({ host, port })));
     });
   }
 

@@ -69,9 +69,10 @@ export class OtlpHttpServer {
   start(): Promise<BoundAddress> {
     const { host, port } = parseEndpoint(this.config.endpoint);
     return new Promise((ok, fail) => {
-      this.server.once('error', fail);
+      const onError = (err: Error) => fail(new Error(`cannot listen for OTLP/HTTP on ${this.config.endpoint}: ${err.message}`, { cause: err }));
+      this.server.once('error', onError);
       this.server.listen(port, host, () => {
-        this.server.off('error', fail);
+        this.server.off('error', onError);
         const a = this.server.address() as AddressInfo;
         ok({ host: a.address, port: a.port });
       });

@@ -138,3 +138,11 @@ test('shutdown drains: requests in flight are acknowledged, new ones are refused
   expect(delivered.sort()).toEqual(['g', 'h']);
   rx = undefined;
 });
+
+test('a port already taken: start fails naming the transport and endpoint, and releases what it bound', async () => {
+  rx = await startReceiver();
+  const taken = new URL(rx.httpUrl).port;
+  await expect(startReceiver({ http: { endpoint: `127.0.0.1:${taken}` } })).rejects.toThrow(`cannot listen for OTLP/HTTP on 127.0.0.1:${taken}: listen EADDRINUSE`);
+  const grpcTaken = rx.grpcTarget.split(':')[1];
+  await expect(startReceiver({ grpc: { endpoint: `127.0.0.1:${grpcTaken}` } })).rejects.toThrow(`cannot listen for OTLP/gRPC on 127.0.0.1:${grpcTaken}`);
+});

@@ -112,7 +112,11 @@ describe.each(TRANSPORTS)('official exporter over %s', (t) => {
     const [sec, ns] = sent.startTime;
     expect(got.startTimeUnixNano).toBe((BigInt(sec) * 1_000_000_000n + BigInt(ns)).toString());
     expect(got.events).toEqual([{ name: 'first_token', timeUnixNano: expect.stringMatching(/^\d{19}$/), attributes: { 'ttft.ms': 120 } }]);
-    expect(await metricValue(rx.ctx.registry, 'tokenledger_receiver_accepted_items_total', { transport: t === 'grpc' ? 'grpc' : 'http', signal: 'traces' })).toBeGreaterThanOrEqual(2);
+    const transport = t === 'grpc' ? 'grpc' : 'http';
+    expect(await metricValue(rx.ctx.registry, 'tokenledger_receiver_accepted_items_total', { transport, signal: 'traces' })).toBeGreaterThanOrEqual(2);
+    const text = await rx.ctx.registry.metrics();
+    expect(text).toMatch(new RegExp(`tokenledger_receiver_request_size_bytes_count\\{receiver="otlp/test",transport="${transport}",signal="traces"\\} [1-9]`));
+    expect(text).toMatch(new RegExp(`tokenledger_receiver_request_duration_seconds_count\\{receiver="otlp/test",transport="${transport}",signal="traces"\\} [1-9]`));
   });
 
   test('metrics arrive intact', async () => {
