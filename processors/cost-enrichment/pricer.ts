@@ -27,6 +27,8 @@ interface Unpriced {
 
 /** Bedrock Claude ids the catalog does not know fall back to Anthropic's list price (the regional rule then applies). */
 const EXTRA_FALLBACK: Readonly<Record<string, string>> = { aws: 'anthropic' };
+/** Records from loose sources may lack `attributes`; pricing must not throw on them. */
+const NO_ATTRIBUTES: Readonly<Record<string, string>> = {};
 /** Resolved tariffs kept per (day, provider, model, model_raw, region, signals); cleared when it grows past this. */
 const CACHE_LIMIT = 20_000;
 
@@ -49,7 +51,7 @@ export class Pricer {
     if (!validTokens(call)) return unpriced({ reason: 'invalid_tokens', detail: 'token counts must be non-negative integers' });
     const day = dayOf(call.timestamp);
     if (day === undefined) return unpriced({ reason: 'invalid_timestamp', detail: `timestamp ${JSON.stringify(call.timestamp)}` });
-    const a = call.attributes;
+    const a = call.attributes ?? NO_ATTRIBUTES;
     const tier = signal(a, SIGNAL_ATTRIBUTES.serviceTier);
     const geo = signal(a, SIGNAL_ATTRIBUTES.inferenceGeo);
     const speed = signal(a, SIGNAL_ATTRIBUTES.speed);
@@ -66,9 +68,9 @@ export class Pricer {
   }
 
   private resolve(call: LlmCall, day: string): Tariff | Unpriced {
-    const model = call.model || tail(call.model_raw);
+    const model = call.model || tail(call.model_raw ?? '');
     if (!model) return { reason: 'no_model', detail: 'the record names no model' };
-    const speed = signal(call.attributes, SIGNAL_ATTRIBUTES.speed);
+    const speed = signal(call.attributes ?? NO_ATTRIBUTES, SIGNAL_ATTRIBUTES.speed);
     const k: OverrideKey = { provider: call.provider, model, speed, day };
     try {
       let tariff: Tariff;
@@ -127,8 +129,8 @@ function unpriced(u: Unpriced): PriceResult {
  * canonical id (a dated OpenAI snapshot, a Bedrock `us.`/`global.` inference profile, whose price
  * differs), then the canonical id.
  */
-export function lookupIds(model: string, modelRaw: string): string[] {
-  const raw = tail(modelRaw);
+export function lookupIds(model: string, modelRaw: string | undefined): string[] {
+  const raw = tail(modelRaw ?? '');
   return raw && raw.toLowerCase() !== model.toLowerCase() && raw.toLowerCase().includes(model.toLowerCase()) ? [raw, model] : [model];
 }
 

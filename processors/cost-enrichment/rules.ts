@@ -53,7 +53,7 @@ export function signal(a: Readonly<Record<string, string>>, keys: readonly strin
 }
 
 export function signalsOf(call: LlmCall, entryProvider: string): Signals {
-  const a = call.attributes;
+  const a = call.attributes ?? {};
   return {
     provider: call.provider,
     model: call.model,

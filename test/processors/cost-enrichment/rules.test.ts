@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { LlmCall } from '../../../core/llm-call.js';
 import { costPico, picoToUsd, ratioOf, type Rates } from '../../../processors/cost-enrichment/rates.js';
 import { batch, claudeVersion, dataResidency, longContext, partnerCacheWrite1h, regionalPremium, type Signals } from '../../../processors/cost-enrichment/rules.js';
 import { tariffFromCatalog } from '../../../processors/cost-enrichment/tariff.js';
@@ -105,6 +106,13 @@ describe('rules through the pricer', () => {
     const r = p.price(call(fields));
     expect(r).toMatchObject({ costUsd: 0, ref: '', unpriced: reason });
     expect(r.detail).not.toBe('');
+  });
+
+  it('does not throw on records missing fields the contract promises', () => {
+    const loose = { ...call({ provider: 'anthropic', model: 'claude-sonnet-4-5', input_tokens: 100_000 }), attributes: undefined, model_raw: undefined };
+    expect(p.price(loose as unknown as LlmCall)).toMatchObject({ costUsd: 0.3, unpriced: '' });
+    const noTime = { ...call({ provider: 'anthropic', model: 'claude-sonnet-4-5' }), timestamp: 17 };
+    expect(p.price(noTime as unknown as LlmCall).unpriced).toBe('invalid_timestamp');
   });
 
   it('accepts a timestamp with an offset, on its UTC day', () => {
