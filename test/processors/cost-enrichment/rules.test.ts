@@ -115,6 +115,13 @@ describe('rules through the pricer', () => {
     expect(p.price(noTime as unknown as LlmCall).unpriced).toBe('invalid_timestamp');
   });
 
+  it('prices time-of-day (off-peak) catalog entries per call, not per day', () => {
+    const at = (timestamp: string) => p.price(call({ provider: 'deepseek', model: 'deepseek-chat', input_tokens: 1_000_000, timestamp })).costUsd;
+    expect(at('2026-11-20T10:00:00.000Z')).toBe(0.27);
+    expect(at('2026-11-20T20:00:00.000Z')).toBe(0.135);
+    expect(at('2026-11-20T10:00:00.000Z')).toBe(0.27);
+  });
+
   it('accepts a timestamp with an offset, on its UTC day', () => {
     const r = p.price(call({ provider: 'anthropic', model: 'claude-sonnet-4-6', timestamp: '2026-03-13T01:00:00+02:00', input_tokens: 250_000 }));
     near(r.costUsd, 1.5); // 2026-03-12 UTC: still tiered ($6)
