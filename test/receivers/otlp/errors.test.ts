@@ -1,3 +1,4 @@
+import { connect } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RetryableError, PermanentError } from '../../../core/errors.js';
@@ -142,6 +143,27 @@ describe('gRPC', () => {
     expect(status.code).toBe(14);
     expect(status.details[0].typeUrl).toBe('type.googleapis.com/google.rpc.RetryInfo');
     expect(messages.retryInfo.decode(status.details[0].value).toJSON()).toEqual({ retryDelay: { seconds: '3' } });
+  });
+
+  test('a gzip-compressed message (grpc-encoding: gzip, compressed-flag frame) is decompressed', async () => {
+    const session = connect(rx.grpcUrl);
+    const payload = gzipSync(TRACES_PB);
+    const frame = Buffer.concat([Buffer.from([1]), Buffer.alloc(4), payload]);
+    frame.writeUInt32BE(payload.length, 1);
+    const stream = session.request({
+      ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      'content-type': 'application/grpc', te: 'trailers', 'grpc-encoding': 'gzip', 'grpc-accept-encoding': 'identity,gzip',
+    });
+    const before = rx.ctx.received.length;
+    const trailers = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      stream.on('trailers', (t) => resolve(t));
+      stream.on('error', reject);
+      stream.resume();
+      stream.end(frame);
+    });
+    session.close();
+    expect(trailers['grpc-status']).toBe('0');
+    expect(rx.ctx.received[before].resourceSpans[0].scopeSpans[0].spans[0].traceId).toBe(SPAN.traceId);
   });
 
   test('success answers an empty Export response', async () => {

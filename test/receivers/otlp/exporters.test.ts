@@ -9,6 +9,8 @@ import { OTLPMetricExporter as MetricsProto } from '@opentelemetry/exporter-metr
 import { OTLPTraceExporter as TraceGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as TraceJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as TraceProto } from '@opentelemetry/exporter-trace-otlp-proto';
+// The exporters' own config enum (their dependency, installed with them).
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor, type ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import { AggregationTemporality, MeterProvider, MetricReader, type ResourceMetrics as SdkResourceMetrics } from '@opentelemetry/sdk-metrics';
@@ -154,7 +156,7 @@ describe.each(TRANSPORTS)('official exporter over %s', (t) => {
 });
 
 test('gzip-compressed requests over gRPC and HTTP', async () => {
-  for (const exporter of [new TraceGrpc({ url: rx.grpcUrl, compression: 'gzip' as never }), new TraceProto({ url: `${rx.httpUrl}/v1/traces`, compression: 'gzip' as never })]) {
+  for (const exporter of [new TraceGrpc({ url: rx.grpcUrl, compression: CompressionAlgorithm.GZIP }), new TraceProto({ url: `${rx.httpUrl}/v1/traces`, compression: CompressionAlgorithm.GZIP })]) {
     const before = rx.ctx.received.length;
     const result = await exportWith(exporter, makeSpans());
     await exporter.shutdown();
