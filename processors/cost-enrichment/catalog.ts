@@ -54,7 +54,7 @@ export function fileCatalog(path: string): Catalog {
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new Error(`cost-enrichment: cannot read data_file ${path}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cost-enrichment: cannot read data_file ${path} as JSON: ${(err as Error).message}`, { cause: err });
   }
   if (!Array.isArray(parsed)) throw new Error(`cost-enrichment: data_file ${path}: expected a JSON array of genai-prices providers`);
   const byId = new Map<string, Provider>();

@@ -34,8 +34,8 @@ const CACHE_LIMIT = 20_000;
 
 /**
  * Prices LlmCall records: overrides first, then the catalog, then the rule layer. Resolution is
- * cached per (provider, model, model_raw, region, signals, day), so the per-record work is a map
- * lookup and five integer multiplications.
+ * cached per (day, provider, model, model_raw, region, signals), so the per-record work is a few
+ * map lookups and five integer multiplications.
  */
 export class Pricer {
   private readonly cache = new KeyCache<Tariff | Unpriced>(CACHE_LIMIT);
@@ -89,7 +89,7 @@ export class Pricer {
       if (speed === 'fast' && !coversSpeed(this.overrides, k)) {
         this.notice(model, 'fast-mode call priced at standard rates: add an override with speed: fast');
       }
-      return adjust(applyRules(tariff, signalsOf(call, entryProvider)), this.overrides, k);
+      return adjust(applyRules(tariff, signalsOf(call, model, entryProvider)), this.overrides, k);
     } catch (err) {
       return { reason: 'lookup_error', detail: (err as Error).message };
     }

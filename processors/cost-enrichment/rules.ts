@@ -52,11 +52,12 @@ export function signal(a: Readonly<Record<string, string>>, keys: readonly strin
   return '';
 }
 
-export function signalsOf(call: LlmCall, entryProvider: string): Signals {
+/** `model` is the canonical id the call was priced under (the record's, or its model_raw's last segment). */
+export function signalsOf(call: LlmCall, model: string, entryProvider: string): Signals {
   const a = call.attributes ?? {};
   return {
     provider: call.provider,
-    model: call.model,
+    model,
     region: call.region,
     entryProvider,
     batch: signal(a, SIGNAL_ATTRIBUTES.serviceTier) === BATCH.serviceTier,
