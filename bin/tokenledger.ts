@@ -17,7 +17,11 @@ const program = new Command()
 program.command('run', { isDefault: true })
   .description('run the pipeline (SIGHUP reloads the file, SIGTERM/SIGINT stop draining)')
   .option('-c, --config <file>', 'pipeline configuration', 'pipeline.yaml')
-  .action(async (opts: { config: string }) => { process.exitCode = await runCommand(opts.config); });
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await runCommand(opts.config);
+    // Past the shutdown timeout something is still running; it must not keep the process alive.
+    if (process.exitCode === EXIT.shutdownTimeout) process.exit(process.exitCode);
+  });
 
 program.command('validate')
   .description('check a pipeline configuration and exit: 0 when valid, 1 with the errors')

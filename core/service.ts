@@ -47,6 +47,18 @@ export class Service {
     this.setState('running', '');
   }
 
+  /**
+   * A stray promise rejection inside a component must not take the whole pipeline (and what it
+   * has in memory) down: it is logged and counted, and the process keeps serving.
+   */
+  watchUnhandledRejections(): void {
+    const count = this.metrics.counter('tokenledger_unhandled_rejections_total', 'Promise rejections no component handled (each one is a bug; see the error log).');
+    process.on('unhandledRejection', (reason) => {
+      count.inc();
+      this.logger.error('unhandled promise rejection', { err: reason });
+    });
+  }
+
   adminAddress(): string {
     return this.admin?.address() ?? '';
   }
