@@ -14,6 +14,7 @@ import type { Extracted } from './types.js';
  */
 const INPUT_KEYS = ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'];
 const OUTPUT_KEYS = ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'];
+const MODEL_CALLS = new Set(['chat', 'text_completion', 'generate_content', 'embeddings']);
 const NOT_MODEL_CALLS = new Set(['invoke_agent', 'create_agent', 'execute_tool', 'invoke_workflow']);
 
 export type GenAIVerdict = 'call' | 'not_a_call' | 'no_model' | 'no_usage' | 'none';
@@ -25,7 +26,10 @@ export function classifyGenAI(a: Attributes): GenAIVerdict {
   if (!hasUsage && !hasModel && !('gen_ai.operation.name' in a) && !('gen_ai.system' in a) && !('gen_ai.provider.name' in a)) return 'none';
   if (NOT_MODEL_CALLS.has(str(a, 'gen_ai.operation.name'))) return 'not_a_call';
   if (!hasModel) return hasUsage ? 'no_model' : 'not_a_call';
-  return hasUsage ? 'call' : 'no_usage';
+  if (hasUsage) return 'call';
+  // A model without usage is a missing report only on a model-call operation; LiteLLM V2's
+  // `route <model>` spans and similar carry the model and nothing else.
+  return MODEL_CALLS.has(str(a, 'gen_ai.operation.name')) ? 'no_usage' : 'not_a_call';
 }
 
 export function extractGenAI(resource: Attributes, span: Span, providers: ModelProviders, inputIncludesCache: boolean): Extracted {

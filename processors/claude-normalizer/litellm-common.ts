@@ -86,8 +86,9 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   // Route, from the call type and the proxy route the client called.
   const requestRoute = firstStr(a, ['metadata.user_api_key_request_route', 'litellm.request.route', 'http.route']);
   call.route = routeOf(firstStr(a, ['litellm.call_type', 'llm.request.type', 'gen_ai.operation.name']), requestRoute, call.provider);
-  // Pass-through spans say "False" for streamed calls (1.81.3); the upstream path says otherwise.
-  if (!call.streaming && isStreamingPath(requestRoute)) call.streaming = true;
+  // Pass-through spans say "False" for streamed calls (1.81.3, 1.108.7); the upstream path or the
+  // upstream response's content type says otherwise.
+  if (!call.streaming && (isStreamingPath(requestRoute) || isStreamingResponse(hiddenParams))) call.streaming = true;
 
   // Status.
   if (span.status.code === 2) {
@@ -219,6 +220,15 @@ export function routeOf(callType: string, requestRoute: string, provider: string
 function isStreamingPath(route: string): boolean {
   return route.endsWith('/converse-stream') || route.endsWith('/invoke-with-response-stream') || route.endsWith(':streamRawPredict')
     || route.endsWith(':streamGenerateContent');
+}
+
+/** Every layout's streaming flag; whichever the span carries. */
+export const STREAMING_KEYS = ['litellm.request.streaming', 'gen_ai.request.stream', 'llm.is_streaming'] as const;
+
+function isStreamingResponse(hiddenParams: () => Hidden | null): boolean {
+  const headers = asDict(hiddenParams()?.['additional_headers'] as PyValue | undefined);
+  const type = headers?.['llm_provider-content-type'];
+  return type === 'text/event-stream' || type === 'application/vnd.amazon.eventstream';
 }
 
 /** `llm.is_streaming` is Python's "True"/"False" in v1 and a bool in v2's legacy-compat copy. */

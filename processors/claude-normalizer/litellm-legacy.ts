@@ -1,5 +1,5 @@
 import type { Attributes } from '../../core/telemetry.js';
-import { isStreaming, type LiteLLMLayout } from './litellm-common.js';
+import { isStreaming, STREAMING_KEYS, type LiteLLMLayout } from './litellm-common.js';
 
 /**
  * LiteLLM's legacy `otel` callback, default mode (up to 1.80 on `litellm_request`, from 1.81 on the
@@ -11,12 +11,12 @@ import { isStreaming, type LiteLLMLayout } from './litellm-common.js';
 export const litellmLegacy: LiteLLMLayout = {
   shape: 'litellm_legacy',
   detect: (a: Attributes) => 'gen_ai.system' in a && !('gen_ai.provider.name' in a) && hasLiteLLMMarks(a),
-  modelKeys: ['gen_ai.request.model'],
+  modelKeys: ['litellm.provider.model', 'gen_ai.request.model'],
   inputKeys: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'],
   outputKeys: ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'],
   totalKeys: ['gen_ai.usage.total_tokens', 'llm.usage.total_tokens'],
   costKeys: ['gen_ai.cost.total_cost'],
-  streaming: (a) => isStreaming(a, ['llm.is_streaming']),
+  streaming: (a) => isStreaming(a, STREAMING_KEYS),
 };
 
 /** Keys only LiteLLM's v1 callback writes. */

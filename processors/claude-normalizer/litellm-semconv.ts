@@ -1,5 +1,5 @@
 import type { Attributes } from '../../core/telemetry.js';
-import { isStreaming, type LiteLLMLayout } from './litellm-common.js';
+import { isStreaming, STREAMING_KEYS, type LiteLLMLayout } from './litellm-common.js';
 import { hasLiteLLMMarks } from './litellm-legacy.js';
 
 /**
@@ -12,10 +12,10 @@ import { hasLiteLLMMarks } from './litellm-legacy.js';
 export const litellmSemconv: LiteLLMLayout = {
   shape: 'litellm_semconv',
   detect: (a: Attributes) => 'gen_ai.provider.name' in a && !('litellm.call_type' in a) && hasLiteLLMMarks(a),
-  modelKeys: ['gen_ai.request.model'],
+  modelKeys: ['litellm.provider.model', 'gen_ai.request.model'],
   inputKeys: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'],
   outputKeys: ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'],
   totalKeys: ['gen_ai.usage.total_tokens'],
   costKeys: ['gen_ai.cost.total_cost'],
-  streaming: (a) => isStreaming(a, ['gen_ai.request.stream', 'llm.is_streaming']),
+  streaming: (a) => isStreaming(a, STREAMING_KEYS),
 };

@@ -1,5 +1,5 @@
 import type { Attributes } from '../../core/telemetry.js';
-import { isStreaming, type LiteLLMLayout } from './litellm-common.js';
+import { isStreaming, STREAMING_KEYS, type LiteLLMLayout } from './litellm-common.js';
 
 /**
  * LiteLLM's V2 integration (`LITELLM_OTEL_V2=true`): a CLIENT span `{operation} {model}` under the
@@ -10,11 +10,12 @@ import { isStreaming, type LiteLLMLayout } from './litellm-common.js';
  */
 export const litellmV2: LiteLLMLayout = {
   shape: 'litellm_v2',
-  detect: (a: Attributes) => 'litellm.call_type' in a || 'litellm.provider.model' in a || 'litellm.request.streaming' in a,
+  // `litellm.provider.model` alone is not V2: the legacy callback also writes it since ~1.10x.
+  detect: (a: Attributes) => 'litellm.call_type' in a,
   modelKeys: ['litellm.provider.model', 'gen_ai.response.model', 'gen_ai.request.model'],
   inputKeys: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'],
   outputKeys: ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'],
   totalKeys: ['gen_ai.usage.total_tokens'],
   costKeys: ['litellm.cost.total', 'gen_ai.cost.total_cost'],
-  streaming: (a) => isStreaming(a, ['litellm.request.streaming', 'llm.is_streaming']),
+  streaming: (a) => isStreaming(a, STREAMING_KEYS),
 };

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../../core/llm-call.js';
@@ -16,7 +16,7 @@ interface Usage { input: number; output: number; cacheRead: number; cacheWrite5m
 interface ManifestCall {
   id: string; route: string; target: string; stream: boolean; http_status: number; injected_error: unknown;
   request_headers: Record<string, string>; x_litellm_response_cost: string; billable_upstream_calls: number;
-  upstream_attempts: { status: number; usage: Usage | null; model: string }[];
+  upstream_attempts: { status: number; usage: Usage | null; model: string; request_id: string }[];
 }
 interface Manifest { litellm_version: string; setting: string; calls: ManifestCall[]; mock_totals: Record<string, number>; models: Record<string, { upstream: string }> }
 
@@ -30,7 +30,7 @@ const MODEL: Record<string, string> = {
 };
 
 /** What a LiteLLM release loses, as observed in its captures: the normalizer cannot restore it. */
-interface Loss { route?: string; target?: string; stream?: boolean; what: 'usage' | 'cache_split' }
+interface Loss { setting?: string; route?: string; target?: string; stream?: boolean; what: 'usage' | 'cache_split' | 'headers' | 'streaming' }
 const KNOWN_LOSSES: Record<string, Loss[]> = {
   '1.81.3': [
     // Streaming pass-through is logged with model "unknown" and no usage at all.
@@ -38,17 +38,30 @@ const KNOWN_LOSSES: Record<string, Loss[]> = {
     // Streamed usage lacks cache_creation_token_details: 5m and 1h writes arrive as one number.
     { stream: true, what: 'cache_split' },
     // So does Bedrock Converse, behind /chat/completions and through the Bedrock pass-through.
-    { route: 'openai_chat', target: 'bedrockConverse', what: 'cache_split' },
-    { route: 'bedrock_passthrough', target: 'bedrockConversePassthrough', what: 'cache_split' },
+    { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
+    { target: 'bedrockConversePassthrough', what: 'cache_split' },
+  ],
+  '1.108.7': [
+    // The legacy callback marks streamed /anthropic pass-through calls llm.is_streaming=False, with nothing else to tell.
+    ...['default', 'content-off', 'semconv'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'streaming' })),
+    { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
+    { target: 'bedrockConversePassthrough', what: 'cache_split' },
+    // V2 has only gen_ai.usage.cache_creation.input_tokens (never a 5m/1h split), and does not
+    // carry the client's x- headers (tags, cost center) unless they are allowlisted as Baggage.
+    { setting: 'v2', what: 'cache_split' },
+    { setting: 'v2', what: 'headers' },
   ],
 };
+
+/** Releases whose spans keep the upstream's request id (hidden_params.additional_headers): it becomes call_id. */
+const KEEPS_REQUEST_ID: Record<string, string[]> = { '1.108.7': ['default', 'content-off', 'semconv'] };
 
 function captures(): { version: string; setting: string; dir: string }[] {
   if (!existsSync(ROOT)) return [];
   const out: { version: string; setting: string; dir: string }[] = [];
   for (const version of readdirSync(ROOT)) {
     const vdir = join(ROOT, version);
-    if (!existsSync(vdir) || version.includes('.') === false) continue;
+    if (!statSync(vdir).isDirectory()) continue;
     for (const setting of readdirSync(vdir)) {
       const dir = join(vdir, setting);
       if (existsSync(join(dir, 'manifest.json')) && existsSync(join(dir, 'index.jsonl'))) out.push({ version, setting, dir });
@@ -57,10 +70,10 @@ function captures(): { version: string; setting: string; dir: string }[] {
   return out;
 }
 
-function lossOf(version: string, c: ManifestCall): Loss['what'] | '' {
-  const hit = (KNOWN_LOSSES[version] ?? []).find((l) =>
-    (l.route === undefined || l.route === c.route) && (l.target === undefined || l.target === c.target) && (l.stream === undefined || l.stream === c.stream));
-  return hit?.what ?? '';
+function lossesOf(version: string, setting: string, c: ManifestCall): Set<Loss['what']> {
+  return new Set((KNOWN_LOSSES[version] ?? []).filter((l) => (l.setting === undefined || l.setting === setting) &&
+    (l.route === undefined || l.route === c.route) && (l.target === undefined || l.target === c.target) && (l.stream === undefined || l.stream === c.stream))
+    .map((l) => l.what));
 }
 
 function upstreamUsage(c: ManifestCall): Usage {
@@ -93,28 +106,32 @@ describe('LiteLLM captures', () => {
         const ok = records.filter((r) => r.status === 'ok' && r.input_tokens + r.output_tokens > 0);
         const used = new Set<LlmCall>();
         for (const c of manifest.calls) {
-          if (c.http_status !== 200 || c.billable_upstream_calls === 0) continue;
+          // Billable is what the upstream served, whatever the client saw (a client timeout still bills).
+          if (c.billable_upstream_calls === 0) continue;
           const u = upstreamUsage(c);
-          const loss = lossOf(cap.version, c);
+          const losses = lossesOf(cap.version, cap.setting, c);
           const hits = ok.filter((r) => r.input_tokens === u.input && r.output_tokens === u.output);
-          if (loss === 'usage') { expect(hits, c.id).toHaveLength(0); continue; }
+          if (losses.has('usage')) { expect(hits, c.id).toHaveLength(0); continue; }
           expect(hits, `${c.id}: one record with input ${u.input}, output ${u.output}`).toHaveLength(1);
           const r = hits[0];
           used.add(r);
-          const writes = loss === 'cache_split'
+          const writes = losses.has('cache_split')
             ? { cache_write_5m_tokens: u.cacheWrite5m + u.cacheWrite1h, cache_write_1h_tokens: 0 }
             : { cache_write_5m_tokens: u.cacheWrite5m, cache_write_1h_tokens: u.cacheWrite1h };
           const headers = c.request_headers;
           expect(r, c.id).toMatchObject({
             record_type: 'call', source: 'litellm', status: 'ok', error_type: '',
             route: c.route, provider: providerOf(c.target), model: MODEL[c.upstream_attempts[0].model],
-            streaming: c.stream, cache_read_tokens: u.cacheRead, ...writes,
+            streaming: c.stream && !losses.has('streaming'), cache_read_tokens: u.cacheRead, ...writes,
             customer: headers['x-litellm-customer-id'] ?? headers['x-litellm-end-user-id'] ?? '',
-            tags: headers['x-litellm-tags'].split(','),
-            dimensions: { cost_center: headers['x-cost-center'] },
+            tags: losses.has('headers') ? [] : headers['x-litellm-tags'].split(','),
+            dimensions: losses.has('headers') ? {} : { cost_center: headers['x-cost-center'] },
           });
           if (c.x_litellm_response_cost !== '') expect(r.reported_cost_usd, c.id).toBeCloseTo(Number(c.x_litellm_response_cost), 12);
           expect(r.trace_id, c.id).toMatch(/^[0-9a-f]{32}$/);
+          if (KEEPS_REQUEST_ID[cap.version]?.includes(cap.setting) && !c.stream && c.target === 'anthropic') {
+            expect(r.call_id, c.id).toBe(c.upstream_attempts.find((a) => a.status === 200)?.request_id);
+          }
         }
         // Nothing billable beyond the manifest's calls.
         expect(ok.filter((r) => !used.has(r))).toEqual([]);
@@ -129,7 +146,7 @@ describe('LiteLLM captures', () => {
         };
         const t = manifest.mock_totals;
         add({ input: t.input, output: t.output, cacheRead: t.cache_read, cacheWrite5m: t.cache_write_5m, cacheWrite1h: t.cache_write_1h }, 1);
-        for (const c of manifest.calls) if (lossOf(cap.version, c) === 'usage' && c.http_status === 200) add(upstreamUsage(c), -1);
+        for (const c of manifest.calls) if (lossesOf(cap.version, cap.setting, c).has('usage') && c.billable_upstream_calls > 0) add(upstreamUsage(c), -1);
         const got = records.reduce((s, r) => ({
           input: s.input + r.input_tokens, output: s.output + r.output_tokens, cache_read: s.cache_read + r.cache_read_tokens,
           cache_write: s.cache_write + r.cache_write_5m_tokens + r.cache_write_1h_tokens,
@@ -143,7 +160,7 @@ describe('LiteLLM captures', () => {
         const failed = manifest.calls.filter((c) => c.http_status !== 200);
         if (failed.length > 0) expect(errors.length).toBeGreaterThanOrEqual(1);
         for (const e of errors) expect([e.input_tokens, e.output_tokens, e.cache_read_tokens, e.error_type !== '']).toEqual([0, 0, 0, true]);
-        const lost = manifest.calls.filter((c) => c.http_status === 200 && lossOf(cap.version, c) === 'usage').length;
+        const lost = manifest.calls.filter((c) => c.billable_upstream_calls > 0 && lossesOf(cap.version, cap.setting, c).has('usage')).length;
         expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'missing_usage' })).toBe(lost);
       });
 
