@@ -6,7 +6,7 @@ import { messages } from '../../../receivers/otlp/proto.js';
 import { uint64Decimal } from '../../../receivers/otlp/scalars.js';
 import { sampleTraceRequest } from '../../../receivers/otlp/bench.js';
 
-const FIXTURES = '/work/shared/fixtures/claude-code/otlp';
+const FIXTURES = new URL('../../fixtures/claude-code/otlp', import.meta.url).pathname;
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 function varint(n: number): Buffer {

@@ -8,7 +8,7 @@ import { post, startReceiver, type Started } from './helpers.js';
 
 /** Every request Claude Code 2.1.330 really sent, replayed with its original headers. */
 
-const ROOT = '/work/shared/fixtures/claude-code/otlp';
+const ROOT = new URL('../../fixtures/claude-code/otlp', import.meta.url).pathname;
 
 interface Captured {
   url: string; signal: 'traces' | 'metrics' | 'logs'; content_type: string; user_agent: string;
