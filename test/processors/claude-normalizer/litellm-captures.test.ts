@@ -31,16 +31,19 @@ const MODEL: Record<string, string> = {
 
 /** What a LiteLLM release loses, as observed in its captures: the normalizer cannot restore it. */
 interface Loss { setting?: string; route?: string; target?: string; stream?: boolean; what: 'usage' | 'cache_split' | 'headers' | 'streaming' }
+const BEFORE_1_108: Loss[] = [
+  // Streaming pass-through is logged with model "unknown" and no usage at all.
+  { route: 'anthropic_passthrough', stream: true, what: 'usage' },
+  // Streamed usage lacks cache_creation_token_details: 5m and 1h writes arrive as one number.
+  { stream: true, what: 'cache_split' },
+  // So does Bedrock Converse, behind /chat/completions and through the Bedrock pass-through.
+  { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
+  { target: 'bedrockConversePassthrough', what: 'cache_split' },
+];
 const KNOWN_LOSSES: Record<string, Loss[]> = {
-  '1.81.3': [
-    // Streaming pass-through is logged with model "unknown" and no usage at all.
-    { route: 'anthropic_passthrough', stream: true, what: 'usage' },
-    // Streamed usage lacks cache_creation_token_details: 5m and 1h writes arrive as one number.
-    { stream: true, what: 'cache_split' },
-    // So does Bedrock Converse, behind /chat/completions and through the Bedrock pass-through.
-    { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
-    { target: 'bedrockConversePassthrough', what: 'cache_split' },
-  ],
+  // The Bedrock pass-through span has llm.is_streaming=False and an empty request route: nothing tells a stream.
+  '1.80.11': [...BEFORE_1_108, { route: 'bedrock_passthrough', stream: true, what: 'streaming' }],
+  '1.81.3': BEFORE_1_108,
   '1.108.7': [
     // The legacy callback marks streamed /anthropic pass-through calls llm.is_streaming=False, with nothing else to tell.
     ...['default', 'content-off', 'semconv'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'streaming' })),
@@ -162,6 +165,8 @@ describe('LiteLLM captures', () => {
         for (const e of errors) expect([e.input_tokens, e.output_tokens, e.cache_read_tokens, e.error_type !== '']).toEqual([0, 0, 0, true]);
         const lost = manifest.calls.filter((c) => c.billable_upstream_calls > 0 && lossesOf(cap.version, cap.setting, c).has('usage')).length;
         expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'missing_usage' })).toBe(lost);
+        // Every span of a real capture is understood: a call, or known not to be one.
+        expect(await metricValue(ctx.registry, 'tokenledger_normalizer_unknown_shapes_total')).toBe(0);
       });
 
       it('no prompt or response content in any record', () => {
