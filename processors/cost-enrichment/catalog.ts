@@ -17,8 +17,8 @@ export interface CatalogEntry {
   providerId: string;
   modelId: string;
   prices: ModelPrice;
-  /** Prices that depend on the time of day cannot be cached per day. */
-  timeOfDay: boolean;
+  /** How the price depends on the time of day (off-peak discounts), see TimeOfDay. */
+  timeOfDay: TimeOfDay;
 }
 
 /** OTel `gen_ai.provider.name` → genai-prices provider id. Any other name is looked up as is. */
@@ -100,9 +100,22 @@ function match(provider: Provider, modelId: string, at: Date): CatalogEntry | un
   }
   const r = calcPrice(ZERO_USAGE, modelId, { provider: bare, timestamp: at });
   if (!r) return undefined;
-  return { providerId: provider.id, modelId: r.model.id, prices: r.model_price, timeOfDay: hasTimeOfDay(r.model) };
+  return { providerId: provider.id, modelId: r.model.id, prices: r.model_price, timeOfDay: timeOfDayOf(r.model) };
 }
 
-function hasTimeOfDay(m: ModelInfo): boolean {
-  return Array.isArray(m.prices) && m.prices.some((p) => p.constraint?.type === 'time_of_date');
+/** '' = not at all; 'minute' = windows start and end on whole minutes; 'exact' = finer boundaries. */
+export type TimeOfDay = '' | 'minute' | 'exact';
+
+const WHOLE_MINUTE = /^\d{2}:\d{2}:00(?:\.0*)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+function timeOfDayOf(m: ModelInfo): TimeOfDay {
+  if (!Array.isArray(m.prices)) return '';
+  let kind: TimeOfDay = '';
+  for (const p of m.prices) {
+    const c = p.constraint;
+    if (c?.type !== 'time_of_date') continue;
+    if (!WHOLE_MINUTE.test(c.start_time) || !WHOLE_MINUTE.test(c.end_time)) return 'exact';
+    kind = 'minute';
+  }
+  return kind;
 }

@@ -69,7 +69,7 @@ function tariffOf(o: OverrideConfig, where: string): Tariff {
   const tiers: Tier[] = (o.tiers ?? [])
     .map((t) => ({ above: t.above_input_tokens, rates: ratesOf({ ...base, ...t.prices }, `${where} tier >${t.above_input_tokens}`) }))
     .sort((a, b) => a.above - b.above);
-  return { ref: `override:${o.name}`, base: ratesOf(base, where), tiers, factor: ONE, cacheWrite1hDerived: base.cache_write_1h === undefined, timeOfDay: false };
+  return { ref: `override:${o.name}`, base: ratesOf(base, where), tiers, factor: ONE, cacheWrite1hDerived: base.cache_write_1h === undefined, timeOfDay: '' };
 }
 
 export function globToRegExp(glob: string): RegExp {

@@ -39,6 +39,8 @@ const CACHE_LIMIT = 20_000;
  */
 export class Pricer {
   private readonly cache = new KeyCache<Tariff | Unpriced>(CACHE_LIMIT);
+  /** Off-peak catalog entries: tariffs per (minute, signals) of the day. */
+  private readonly minuteCache = new KeyCache<Tariff | Unpriced>(CACHE_LIMIT);
 
   constructor(private readonly catalog: Catalog, private readonly overrides: readonly Override[], private readonly notice: Notice = () => {}) {}
 
@@ -59,12 +61,24 @@ export class Pricer {
     let t = this.cache.get(day, call.provider, call.model, call.model_raw, call.region, flags);
     if (t === undefined) {
       t = this.resolve(call, day);
-      // Time-of-day prices (off-peak discounts) change within a day: resolve those on every call.
-      if ('reason' in t || !t.timeOfDay) this.cache.set(day, call.provider, call.model, call.model_raw, call.region, flags, t);
+      this.cache.set(day, call.provider, call.model, call.model_raw, call.region, flags, t);
     }
+    if (!('reason' in t) && t.timeOfDay !== '') t = this.atTimeOfDay(call, day, flags, t.timeOfDay);
     if ('reason' in t) return unpriced(t);
     const pico = costPico(call, t.base, t.tiers, call.record_type === 'call', t.factor);
     return { costUsd: picoToUsd(pico), ref: t.ref, unpriced: '', detail: '' };
+  }
+
+  /** Off-peak prices change within a day: cached per minute when their windows allow, else resolved per call. */
+  private atTimeOfDay(call: LlmCall, day: string, flags: string, kind: 'minute' | 'exact'): Tariff | Unpriced {
+    if (kind === 'exact') return this.resolve(call, day);
+    const minute = `${new Date(call.timestamp).toISOString().slice(11, 16)}\u001f${flags}`;
+    let t = this.minuteCache.get(day, call.provider, call.model, call.model_raw, call.region, minute);
+    if (t === undefined) {
+      t = this.resolve(call, day);
+      this.minuteCache.set(day, call.provider, call.model, call.model_raw, call.region, minute, t);
+    }
+    return t;
   }
 
   private resolve(call: LlmCall, day: string): Tariff | Unpriced {

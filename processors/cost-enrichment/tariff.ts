@@ -1,4 +1,5 @@
 import type { ModelPrice } from '@pydantic/genai-prices';
+import type { TimeOfDay } from './catalog.js';
 import { ONE, picoPerToken, type Rates, type Ratio, type Tier } from './rates.js';
 
 /** Everything needed to price one call: resolved once per (provider, model, region, flags, day). */
@@ -12,8 +13,8 @@ export interface Tariff {
   factor: Ratio;
   /** True when the entry had no 1-hour cache-write price and one was derived. */
   cacheWrite1hDerived: boolean;
-  /** Prices that depend on the time of day (off-peak) cannot be cached per day. */
-  timeOfDay: boolean;
+  /** Whether the entry's price changes within a day (off-peak discounts): then cached per minute or not at all. */
+  timeOfDay: TimeOfDay;
 }
 
 /** USD-per-million prices by LlmCall token type, as written in overrides. Absent types follow `withDefaults`. */
@@ -30,7 +31,7 @@ const CATALOG_KEYS: Record<keyof Rates, string> = {
 type TieredValue = { base: number; tiers: { start: number; price: number }[] };
 
 /** A genai-prices ModelPrice (numbers or tiered prices per key) → integer rates and tiers. */
-export function tariffFromCatalog(ref: string, price: ModelPrice, timeOfDay: boolean): Tariff {
+export function tariffFromCatalog(ref: string, price: ModelPrice, timeOfDay: TimeOfDay): Tariff {
   const starts = new Set<number>();
   for (const key of Object.values(CATALOG_KEYS)) {
     const v = price[key];

@@ -6,7 +6,7 @@ import { tariffFromCatalog } from '../../../processors/cost-enrichment/tariff.js
 import { call, pricer, TOLERANCE } from './calls.js';
 
 const near = (actual: number, expected: number) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(TOLERANCE);
-const sonnet = tariffFromCatalog('t', { input_mtok: 3, output_mtok: 15, cache_read_mtok: 0.3, cache_write_mtok: 3.75 }, false);
+const sonnet = tariffFromCatalog('t', { input_mtok: 3, output_mtok: 15, cache_read_mtok: 0.3, cache_write_mtok: 3.75 }, '');
 const signals = (s: Partial<Signals>): Signals => ({ provider: 'anthropic', model: 'claude-sonnet-4-5', region: '', entryProvider: 'anthropic', batch: false, inferenceGeo: '', ...s });
 const factorOf = (t: { factor: { num: number; den: number } }) => t.factor.num / t.factor.den;
 
@@ -26,7 +26,7 @@ describe('rules', () => {
   });
 
   it('keeps a 1-hour price the catalog gives', () => {
-    const opus55 = tariffFromCatalog('t', { input_mtok: 4.4, cache_write_1h_mtok: 8.8 }, false);
+    const opus55 = tariffFromCatalog('t', { input_mtok: 4.4, cache_write_1h_mtok: 8.8 }, '');
     expect(partnerCacheWrite1h(opus55, signals({ provider: 'aws.bedrock' })).base.cache_write_1h).toBe(8_800_000);
   });
 
@@ -115,11 +115,14 @@ describe('rules through the pricer', () => {
     expect(p.price(noTime as unknown as LlmCall).unpriced).toBe('invalid_timestamp');
   });
 
-  it('prices time-of-day (off-peak) catalog entries per call, not per day', () => {
+  it('prices time-of-day (off-peak) catalog entries by the minute, not per day', () => {
     const at = (timestamp: string) => p.price(call({ provider: 'deepseek', model: 'deepseek-chat', input_tokens: 1_000_000, timestamp })).costUsd;
     expect(at('2026-11-20T10:00:00.000Z')).toBe(0.27);
     expect(at('2026-11-20T20:00:00.000Z')).toBe(0.135);
     expect(at('2026-11-20T10:00:00.000Z')).toBe(0.27);
+    expect(at('2026-11-20T16:29:59.999Z')).toBe(0.27); // the peak window is [00:30, 16:30) UTC
+    expect(at('2026-11-20T16:30:00.000Z')).toBe(0.135);
+    expect(at('2026-11-20T16:30:59.999Z')).toBe(0.135);
   });
 
   it('accepts a timestamp with an offset, on its UTC day', () => {
@@ -130,7 +133,7 @@ describe('rules through the pricer', () => {
 
 describe('exact arithmetic', () => {
   it('holds list prices exactly and sums without drift', () => {
-    const t = tariffFromCatalog('t', { input_mtok: 3.3, output_mtok: 16.5, cache_read_mtok: 0.33, cache_write_mtok: 4.125 }, false);
+    const t = tariffFromCatalog('t', { input_mtok: 3.3, output_mtok: 16.5, cache_read_mtok: 0.33, cache_write_mtok: 4.125 }, '');
     const one = costPico({ input_tokens: 5_000, output_tokens: 500, cache_read_tokens: 4_000, cache_write_5m_tokens: 1_000, cache_write_1h_tokens: 0 }, t.base, t.tiers, true, t.factor);
     expect(one).toBe(30_195_000_000);
     let sum = 0;
@@ -140,14 +143,14 @@ describe('exact arithmetic', () => {
   });
 
   it('switches to BigInt beyond 2^53 pico-dollars and stays exact', () => {
-    const t = tariffFromCatalog('t', { input_mtok: 15, output_mtok: 75 }, false);
+    const t = tariffFromCatalog('t', { input_mtok: 15, output_mtok: 75 }, '');
     const pico = costPico({ input_tokens: 0, output_tokens: 10_000_000_000, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0 }, t.base, t.tiers, false, ratioOf(1.1));
     expect(pico).toBe(825_000_000_000_000_000n);
     expect(picoToUsd(pico)).toBe(825_000);
   });
 
   it('rounds a factor off the price grid half up to a whole pico-dollar', () => {
-    const t = tariffFromCatalog('t', { input_mtok: 0.000001 }, false);
+    const t = tariffFromCatalog('t', { input_mtok: 0.000001 }, '');
     expect(costPico({ input_tokens: 1, output_tokens: 0, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0 }, t.base, [], false, ratioOf(0.5))).toBe(1n);
   });
 });
