@@ -1,6 +1,6 @@
 import { closeSync, openSync, fsyncSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { RetryableError } from '../errors.js';
 import { PushLedger, QueueFullError, type ExportQueue } from './queue.js';
 
@@ -12,6 +12,9 @@ const NEWLINE = 0x0a;
 const TAB = 0x09;
 
 interface Position { seg: number; off: number }
+
+/** Directories open in this process: the pid lock file cannot tell two exporters of one process apart. */
+const openDirs = new Set<string>();
 
 const segName = (seg: number): string => `seg-${String(seg).padStart(12, '0')}.log`;
 const SEG_RE = /^seg-(\d{12})\.log$/;
@@ -39,7 +42,11 @@ export class DiskQueue implements ExportQueue {
   private peekEnds: Position[] = [];
   private peekBytes: number[] = [];
 
-  constructor(readonly dir: string, private readonly maxBytes: number, private readonly now: () => number = Date.now) {}
+  readonly dir: string;
+
+  constructor(dir: string, private readonly maxBytes: number, private readonly now: () => number = Date.now) {
+    this.dir = resolve(dir);
+  }
 
   async open(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
@@ -192,16 +199,19 @@ export class DiskQueue implements ExportQueue {
     await this.writer?.close();
     this.writer = undefined;
     await rm(join(this.dir, 'lock'), { force: true });
+    openDirs.delete(this.dir);
   }
 
   /** One process per queue directory: two writers would interleave segments and cursors. */
   private async lock(): Promise<void> {
+    if (openDirs.has(this.dir)) throw new Error(`disk queue ${this.dir} is already open in this process; give each exporter its own queue.path`);
     const path = join(this.dir, 'lock');
     const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
     if (holder && holder !== process.pid && isAlive(holder)) {
       throw new Error(`disk queue ${this.dir} is in use by process ${holder}; give each exporter its own queue.path`);
     }
     await writeFile(path, String(process.pid));
+    openDirs.add(this.dir);
   }
 
   private async readCursor(): Promise<Position> {

@@ -7,6 +7,8 @@ import type { BatchConfig, RetryConfig } from './config.js';
 import { exporterMetrics, type ExporterMetrics } from './metrics.js';
 import type { ExportQueue } from './queue.js';
 
+const REFUSED_LOG_INTERVAL_MS = 10_000;
+
 export interface QueuedSenderOptions {
   /** Exporter id, the `exporter` label of the self-metrics. */
   id: string;
@@ -35,6 +37,8 @@ export class QueuedSender {
   private stopRetrying: AbortController = new AbortController();
   private gaugeTimer: NodeJS.Timeout | undefined;
   private flushWaiters: (() => void)[] = [];
+  private lastRefusedLog = 0;
+  private refusedSinceLog = 0;
 
   constructor(private readonly o: QueuedSenderOptions) {
     this.m = exporterMetrics(o.metrics);
@@ -56,7 +60,16 @@ export class QueuedSender {
       await this.o.queue.push(records);
     } catch (err) {
       this.m.refused.inc({ exporter: this.o.id }, records.length);
-      this.o.logger.warn('exporter queue refused rows; the client is told to retry', { rows: records.length, err });
+      this.refusedSinceLog += records.length;
+      // Under overload every request is refused: one line per interval, not one per request.
+      if (Date.now() - this.lastRefusedLog >= REFUSED_LOG_INTERVAL_MS) {
+        this.o.logger.warn('exporter queue refused rows; clients are told to retry', {
+          rows: this.refusedSinceLog, reason: err instanceof Error ? err.message : String(err),
+          queue_rows: this.o.queue.rows, queue_bytes: this.o.queue.bytes,
+        });
+        this.lastRefusedLog = Date.now();
+        this.refusedSinceLog = 0;
+      }
       throw err;
     }
     this.updateGauges();

@@ -14,7 +14,7 @@ import type { ClickhouseConfig } from './config.js';
 import { SCHEMA_MISSING, classify, clickhouseCode } from './errors.js';
 import { featuresOf, type ServerFeatures } from './features.js';
 import { Rollup } from './rollup.js';
-import { decodeQueued, encodeQueued, invalidReason, toRow, VersionClock } from './rows.js';
+import { encodeRecord, invalidReason, recordDay, recordRow, VersionClock } from './rows.js';
 import { migrate, readLayout, type Layout } from './schema.js';
 import { spendStore } from './spend-store.js';
 
@@ -40,6 +40,8 @@ export class ClickhouseExporter implements Exporter {
   private readonly clock = new VersionClock();
   private readonly failed: Counter<'exporter'>;
   private conn: OpenClient | undefined;
+  /** Layout of the table once known: rows are then serialized for it at consume. */
+  private layout: Layout | undefined;
   private connecting: Promise<Ready> | undefined;
   private rollupTimer: NodeJS.Timeout | undefined;
 
@@ -89,7 +91,7 @@ export class ClickhouseExporter implements Exporter {
         this.ctx.logger.error('call dropped: it cannot be stored', { call_id: call.call_id, reason });
         continue;
       }
-      out.push(encodeQueued(call, this.clock.next(now)));
+      out.push(encodeRecord(call, this.clock.next(now), this.layout));
     }
   }
 
@@ -111,6 +113,7 @@ export class ClickhouseExporter implements Exporter {
       await migrate(client, { database: cfg.database, table: cfg.table, cluster: cfg.cluster, ttlDays: cfg.ttl_days, features }, ctx.logger);
     }
     const layout = await readLayout(client, cfg.database, cfg.table);
+    this.layout = layout;
     const rollup = new Rollup(client, cfg.database, cfg.table, ctx.logger);
     const reconciled = rollup.reconcile().then(
       () => undefined,
@@ -121,19 +124,19 @@ export class ClickhouseExporter implements Exporter {
 
   private async send(records: string[]): Promise<void> {
     const { client, layout, features, rollup } = await this.ready();
-    const rows: Record<string, unknown>[] = new Array(records.length);
     const days = new Set<string>();
-    for (let i = 0; i < records.length; i++) {
-      const q = decodeQueued(records[i]);
-      rows[i] = toRow(q, layout);
-      days.add((rows[i].timestamp as string).slice(0, 10));
+    let body = '';
+    for (const record of records) {
+      body += recordRow(record, layout) + '\n';
+      days.add(recordDay(record));
     }
     // Same records → same token: a batch re-sent after a timeout or a crash is dropped by the
     // server (22.2+); older servers rely on ReplacingMergeTree and FINAL alone.
-    const token = features.dedupToken ? createHash('sha256').update(records.join('\n')).digest('hex') : undefined;
+    const token = features.dedupToken ? createHash('sha1').update(body).digest('hex') : undefined;
     try {
-      await client.insert({
-        table: `${this.cfg.database}.${this.cfg.table}`, values: rows, format: 'JSONEachRow',
+      // The rows are JSONEachRow already: sent as the body of the statement, not re-encoded.
+      await client.command({
+        query: `INSERT INTO ${this.cfg.database}.${this.cfg.table} FORMAT JSONEachRow\n${body}`,
         ...(token ? { clickhouse_settings: { insert_deduplication_token: token } } : {}),
       });
     } catch (err) {

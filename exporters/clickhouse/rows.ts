@@ -1,21 +1,77 @@
 import type { LlmCall } from '../../core/llm-call.js';
 import type { Layout } from './schema.js';
 
-/**
- * What the queue holds per call: the LlmCall as JSON with its ingest version, independent of the
- * table layout, so that a queue written before a server upgrade still inserts after it.
- */
+/** A call with its ingest version, as queued before the table layout was known. */
 export interface QueuedCall {
   v: number;
   c: LlmCall;
 }
 
-export function encodeQueued(call: LlmCall, version: number): string {
-  return `{"v":${version},"c":${JSON.stringify(call)}}`;
+/**
+ * A queue record is `<tag><YYYY-MM-DD><json>`: the tag says how the JSON is laid out (a row of
+ * one of the four table layouts, or `c` for a QueuedCall when the layout was not known yet), the
+ * day feeds the rollup. Rows are serialized once, at consume, in the layout of the table; the
+ * sender passes them through as the insert body without parsing them again.
+ */
+const CALL_TAG = 'c';
+const DAY_END = 11;
+
+export function layoutTag(l: Layout): string {
+  return String((l.dateTime64 ? 1 : 0) + (l.maps ? 2 : 0));
 }
 
-export function decodeQueued(line: string): QueuedCall {
-  return JSON.parse(line) as QueuedCall;
+function tagLayout(tag: string): Layout | undefined {
+  const n = Number(tag);
+  return n >= 0 && n <= 3 ? { dateTime64: (n & 1) === 1, maps: (n & 2) === 2 } : undefined;
+}
+
+export function encodeRecord(call: LlmCall, version: number, layout: Layout | undefined): string {
+  if (!layout) return `${CALL_TAG}${splitTimestamp(call.timestamp).seconds.slice(0, 10)}{"v":${version},"c":${JSON.stringify(call)}}`;
+  const row = toRow({ v: version, c: call }, layout);
+  return `${layoutTag(layout)}${(row.timestamp as string).slice(0, 10)}${JSON.stringify(row)}`;
+}
+
+export function recordDay(record: string): string {
+  return record.slice(1, DAY_END);
+}
+
+/** The JSONEachRow line of a record for a table of `layout`; converted when queued for another layout. */
+export function recordRow(record: string, layout: Layout): string {
+  const tag = record[0];
+  const json = record.slice(DAY_END);
+  if (tag === layoutTag(layout)) return json;
+  if (tag === CALL_TAG) return JSON.stringify(toRow(JSON.parse(json) as QueuedCall, layout));
+  const from = tagLayout(tag);
+  if (!from) throw new Error(`queue record with unknown layout tag ${JSON.stringify(tag)}`);
+  return JSON.stringify(convertRow(JSON.parse(json) as Record<string, unknown>, from, layout));
+}
+
+/** Re-lays a row out for a table of another layout (the table was recreated while rows were queued). */
+export function convertRow(row: Record<string, unknown>, from: Layout, to: Layout): Record<string, unknown> {
+  const out = { ...row };
+  if (from.dateTime64 && !to.dateTime64) {
+    const [seconds, frac = ''] = String(row.timestamp).split('.');
+    out.timestamp = seconds;
+    out.timestamp_us = Number(frac.padEnd(6, '0').slice(0, 6));
+  } else if (!from.dateTime64 && to.dateTime64) {
+    out.timestamp = `${String(row.timestamp)}.${String(row.timestamp_us ?? 0).padStart(6, '0')}`;
+    delete out.timestamp_us;
+  }
+  for (const name of ['dimensions', 'attributes']) {
+    if (from.maps && !to.maps) {
+      const m = (row[name] ?? {}) as Record<string, string>;
+      out[`${name}_keys`] = Object.keys(m);
+      out[`${name}_values`] = Object.values(m);
+      delete out[name];
+    } else if (!from.maps && to.maps) {
+      const keys = (row[`${name}_keys`] ?? []) as string[];
+      const values = (row[`${name}_values`] ?? []) as string[];
+      out[name] = Object.fromEntries(keys.map((k, i) => [k, values[i] ?? '']));
+      delete out[`${name}_keys`];
+      delete out[`${name}_values`];
+    }
+  }
+  return out;
 }
 
 /**

@@ -4,7 +4,7 @@ import { PermanentError } from '../../../core/errors.js';
 import { defaults, schema } from '../../../exporters/clickhouse/config.js';
 import { classify, clickhouseCode } from '../../../exporters/clickhouse/errors.js';
 import { featuresOf } from '../../../exporters/clickhouse/features.js';
-import { decodeQueued, encodeQueued, invalidReason, splitTimestamp, toRow, VersionClock } from '../../../exporters/clickhouse/rows.js';
+import { convertRow, encodeRecord, invalidReason, recordDay, recordRow, splitTimestamp, toRow, VersionClock } from '../../../exporters/clickhouse/rows.js';
 import { refreshSql } from '../../../exporters/clickhouse/rollup.js';
 import { callColumns, MIGRATIONS } from '../../../exporters/clickhouse/schema.js';
 import { labelExpr, sqlString } from '../../../exporters/clickhouse/sql.js';
@@ -68,15 +68,28 @@ describe('rows', () => {
     expect(splitTimestamp('2026-11-24T19:48:17.250+02:00')).toEqual({ seconds: '2026-11-24 17:48:17', micros: 250000 });
   });
 
-  it('encodes for either layout from one queued record', () => {
-    const q = decodeQueued(encodeQueued(makeCall(1), 42));
-    expect(q.v).toBe(42);
-    const modern = toRow(q, { dateTime64: true, maps: true });
+  it('lays a row out for either table layout', () => {
+    const modern = toRow({ v: 42, c: makeCall(1) }, { dateTime64: true, maps: true });
     expect(modern).toMatchObject({ timestamp: '2026-11-21 10:01:05.123456', dimensions: { project: 'p1', env: 'prod' }, ingest_version: 42 });
     expect(modern).not.toHaveProperty('timestamp_us');
-    const old = toRow(q, { dateTime64: false, maps: false });
+    const old = toRow({ v: 42, c: makeCall(1) }, { dateTime64: false, maps: false });
     expect(old).toMatchObject({ timestamp: '2026-11-21 10:01:05', timestamp_us: 123456, dimensions_keys: ['project', 'env'], dimensions_values: ['p1', 'prod'] });
     expect(old).not.toHaveProperty('dimensions');
+  });
+
+  it('queues rows serialized for the table, and converts records queued for another layout', () => {
+    const layouts = [false, true].flatMap((dateTime64) => [false, true].map((maps) => ({ dateTime64, maps })));
+    for (const from of [undefined, ...layouts]) {
+      const record = encodeRecord(makeCall(1), 42, from);
+      expect(recordDay(record)).toBe('2026-11-21');
+      for (const to of layouts) {
+        expect(JSON.parse(recordRow(record, to)), `${JSON.stringify(from)} → ${JSON.stringify(to)}`).toEqual(JSON.parse(JSON.stringify(toRow({ v: 42, c: makeCall(1) }, to))));
+      }
+    }
+    const same = encodeRecord(makeCall(1), 42, layouts[3]);
+    expect(recordRow(same, layouts[3])).toBe(same.slice(11)); // passed through, not re-encoded
+    expect(() => recordRow('x2026-11-21{}', layouts[0])).toThrow(/unknown layout tag/);
+    expect(convertRow({ timestamp: '2026-11-21 10:01:05', timestamp_us: 5 }, layouts[0], layouts[2]).timestamp).toBe('2026-11-21 10:01:05.000005');
   });
 
   it('names what would make an insert fail', () => {
