@@ -4,10 +4,11 @@
 # LiteLLM gets the libraries it was released with. Needs `uv` (pip install uv).
 set -euo pipefail
 cd "$(dirname "$0")/../test/e2e/litellm"
-for in in requirements-*.in; do
+for in in requirements-[0-9]*.in; do
   v="${in#requirements-}"; v="${v%.in}"
   date="$(sed -n 's/.*published up to \([0-9-]*\).*/\1/p' "$in")"
   uv pip compile --generate-hashes --python-version 3.11 --quiet --exclude-newer "$date" \
     --custom-compile-command "scripts/lock-litellm.sh" "$in" -o "requirements-$v.txt"
   echo "locked LiteLLM $v (dependencies up to $date)"
 done
+uv pip compile --generate-hashes --python-version 3.11 --quiet --custom-compile-command "scripts/lock-litellm.sh" requirements-tools.in -o requirements-tools.txt

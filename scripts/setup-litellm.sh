@@ -13,6 +13,17 @@ fi
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3
 
+# uv (hash-pinned) installs a LiteLLM venv in ~30 s where pip takes minutes.
+UV="$(command -v uv || true)"
+if [ -z "$UV" ]; then
+  tools=".venv/tools"
+  if [ ! -x "$tools/bin/uv" ]; then
+    "$PYTHON" -m venv "$tools"
+    "$tools/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r test/e2e/litellm/requirements-tools.txt
+  fi
+  UV="$tools/bin/uv"
+fi
+
 for v in "${VERSIONS[@]}"; do
   req="test/e2e/litellm/requirements-$v.txt"
   venv=".venv/litellm-$v"
@@ -26,11 +37,7 @@ for v in "${VERSIONS[@]}"; do
   start=$(date +%s)
   rm -rf "$venv"
   "$PYTHON" -m venv "$venv"
-  if command -v uv >/dev/null; then
-    VIRTUAL_ENV="$venv" uv pip install --quiet --require-hashes --no-deps -r "$req" --python "$venv/bin/python"
-  else
-    "$venv/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$req"
-  fi
+  "$UV" pip install --quiet --require-hashes --no-deps -r "$req" --python "$venv/bin/python"
   echo "$want" > "$stamp"
   echo "setup-litellm: installed LiteLLM $v in $venv in $(( $(date +%s) - start ))s"
 done

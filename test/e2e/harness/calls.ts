@@ -142,7 +142,7 @@ function request(spec: CallSpec, proxyUrl: string, key: string): { url: string; 
   }
 }
 
-export async function sendCall(spec: CallSpec, proxyUrl: string, key: string, timeoutMs = 15_000): Promise<SentCall> {
+export async function sendCall(spec: CallSpec, proxyUrl: string, key: string, timeoutMs = 90_000): Promise<SentCall> {
   let sent = await sendOnce(spec, proxyUrl, key, timeoutMs);
   for (let retry = 0; retry < (spec.clientRetries ?? 0) && sent.status !== 200; retry++) sent = await sendOnce(spec, proxyUrl, key, timeoutMs);
   return sent;

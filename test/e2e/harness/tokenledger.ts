@@ -1,0 +1,156 @@
+/**
+ * Runs the built tokenledger CLI (`node dist/bin/tokenledger.js run -c pipeline.yaml`) with the
+ * shipped pipeline shape on fixed loopback ports, so that it can be stopped and started again on
+ * the same ports and data while a LiteLLM proxy keeps exporting to it; reads back what it stored.
+ */
+import { createClient } from '@clickhouse/client';
+import { Session } from 'chdb';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { REPO_ROOT } from './litellm.js';
+import { freePort, waitForHttp } from './net.js';
+
+/** The built CLI; TOKENLEDGER_E2E_BIN points elsewhere (e.g. a build of a clean checkout). */
+export const TOKENLEDGER_JS = process.env.TOKENLEDGER_E2E_BIN ?? join(REPO_ROOT, 'dist/bin/tokenledger.js');
+
+export type ClickhouseTarget = { mode: 'embedded'; path: string } | { mode: 'server'; url: string; database: string };
+
+export interface TokenledgerPorts {
+  grpc: number;
+  http: number;
+  admin: number;
+}
+
+export interface TokenledgerProcess {
+  ports: TokenledgerPorts;
+  httpEndpoint: string;
+  grpcEndpoint: string;
+  adminUrl: string;
+  metrics(): Promise<string>;
+  stop(graceMs?: number): Promise<number | null>;
+  logTail(n?: number): string;
+}
+
+export async function allocatePorts(): Promise<TokenledgerPorts> {
+  return { grpc: await freePort(), http: await freePort(), admin: await freePort() };
+}
+
+function pipeline(ports: TokenledgerPorts, ch: ClickhouseTarget, queuePath: string): Record<string, unknown> {
+  const clickhouse = ch.mode === 'embedded' ? { mode: 'embedded', path: ch.path } : { mode: 'server', url: ch.url, database: ch.database };
+  return {
+    receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${ports.grpc}` }, http: { endpoint: `127.0.0.1:${ports.http}` } } } },
+    processors: { 'claude-normalizer': {}, 'cost-enrichment': {} },
+    // A disk queue, as in the shipped pipeline.yaml: what was acknowledged survives a restart.
+    exporters: { clickhouse: { ...clickhouse, queue: { type: 'disk', path: queuePath } }, prometheus: {} },
+    service: {
+      pipelines: { llm: { receivers: ['otlp'], processors: ['claude-normalizer', 'cost-enrichment'], exporters: ['clickhouse', 'prometheus'] } },
+      telemetry: { logs: { level: 'info' }, admin: { endpoint: `127.0.0.1:${ports.admin}` } },
+    },
+  };
+}
+
+/** Starts tokenledger; `run` numbers the log file so that restarts keep the earlier logs. */
+export async function startTokenledger(workDir: string, ports: TokenledgerPorts, ch: ClickhouseTarget, run = 1): Promise<TokenledgerProcess> {
+  const configPath = join(workDir, 'pipeline.yaml');
+  writeFileSync(configPath, stringify(pipeline(ports, ch, join(workDir, 'queue'))));
+  const logFile = join(workDir, `tokenledger.${run}.log`);
+  const log = createWriteStream(logFile);
+  const child: ChildProcess = spawn(process.execPath, [TOKENLEDGER_JS, 'run', '-c', configPath], {
+    cwd: workDir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workDir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const adminUrl = `http://127.0.0.1:${ports.admin}`;
+  const logTail = (n = 4000): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-n) : '');
+  try {
+    await waitForHttp(`${adminUrl}/readyz`, 60_000, exited);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`tokenledger did not become ready: ${(err as Error).message}\n${logTail()}`);
+  }
+  return {
+    ports,
+    httpEndpoint: `http://127.0.0.1:${ports.http}`,
+    grpcEndpoint: `http://127.0.0.1:${ports.grpc}`,
+    adminUrl,
+    logTail,
+    async metrics() {
+      const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
+      return res.text();
+    },
+    async stop(graceMs = 30_000) {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      log.end();
+      return code;
+    },
+  };
+}
+
+export interface CallRow {
+  call_id: string;
+  route: string;
+  provider: string;
+  model: string;
+  model_raw: string;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_write_5m_tokens: number;
+  cache_write_1h_tokens: number;
+  cost_usd: number;
+  reported_cost_usd: number | null;
+  status: string;
+  error_type: string;
+  streaming: boolean | number;
+  customer: string;
+  user: string;
+  tags: string[];
+  source_version: string;
+  attributes?: Record<string, string>;
+}
+
+const SELECT = (db: string): string => `SELECT * FROM ${db}.llm_calls FINAL ORDER BY call_id`;
+
+/** Every stored row: from a stopped tokenledger's embedded data directory, or from the server. */
+export async function readCalls(ch: ClickhouseTarget): Promise<CallRow[]> {
+  let text: string;
+  if (ch.mode === 'embedded') {
+    const session = new Session(ch.path);
+    try {
+      text = session.query(SELECT('tokenledger'), 'JSONEachRow');
+    } finally {
+      session.close();
+    }
+  } else {
+    const client = createClient({ url: ch.url });
+    try {
+      text = await (await client.query({ query: SELECT(ch.database), format: 'JSONEachRow' })).text();
+    } finally {
+      await client.close();
+    }
+  }
+  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as CallRow);
+}
+
+/** Sum of the samples of a Prometheus metric whose labels include `match`. */
+export function metricSum(exposition: string, name: string, match: Record<string, string> = {}): number {
+  let sum = 0;
+  const line = new RegExp(`^${name}(?:\\{(.*)\\})? (\\S+)$`);
+  for (const l of exposition.split('\n')) {
+    const m = line.exec(l);
+    if (!m) continue;
+    const labels = m[1] ?? '';
+    if (Object.entries(match).every(([k, v]) => labels.includes(`${k}="${v}"`))) sum += Number(m[2]);
+  }
+  return sum;
+}

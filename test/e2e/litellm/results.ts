@@ -1,0 +1,31 @@
+/**
+ * Outcomes of the LiteLLM end-to-end runs, one file per LiteLLM version in results/, read by
+ * scripts/compat-matrix.mjs for the README's compatibility matrix. No timestamps: a file changes
+ * only when an outcome does.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
+
+export interface LitellmMatrixEntry {
+  client: 'litellm';
+  litellm_version: string;
+  /** The client-facing route and the deployment behind it, e.g. `/chat/completions → bedrock/ (Converse)`. */
+  route: string;
+  streaming: boolean;
+  otlp_protocol: string;
+  clickhouse: string;
+  /** `litellm-loss`: LiteLLM itself reports no usage for these calls (tokenledger stores what it gets). */
+  status: 'pass' | 'fail' | 'litellm-loss';
+  /** What was checked, and each problem found. */
+  checks: string[];
+  problems: string[];
+}
+
+export function writeResults(version: string, entries: LitellmMatrixEntry[]): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const sorted = [...entries].sort((a, b) => `${a.route}|${a.streaming}`.localeCompare(`${b.route}|${b.streaming}`));
+  writeFileSync(join(RESULTS_DIR, `${version}.json`), JSON.stringify({ litellm_version: version, entries: sorted }, null, 2) + '\n');
+}
