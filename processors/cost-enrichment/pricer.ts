@@ -143,7 +143,7 @@ function unpriced(u: Unpriced): PriceResult {
  * canonical id (a dated OpenAI snapshot, a Bedrock `us.`/`global.` inference profile, whose price
  * differs), then the canonical id.
  */
-export function lookupIds(model: string, modelRaw: string | undefined): string[] {
+function lookupIds(model: string, modelRaw: string | undefined): string[] {
   const raw = tail(modelRaw ?? '');
   return raw && raw.toLowerCase() !== model.toLowerCase() && raw.toLowerCase().includes(model.toLowerCase()) ? [raw, model] : [model];
 }
@@ -163,7 +163,7 @@ function isCount(n: number): boolean {
 }
 
 /** UTC day of an RFC 3339 timestamp; the fast path reads it off a `…Z` string. */
-export function dayOf(ts: string): string | undefined {
+function dayOf(ts: string): string | undefined {
   if (typeof ts !== 'string') return undefined;
   if (ts.length >= 20 && ts.charCodeAt(4) === 45 && ts.charCodeAt(7) === 45 && ts.charCodeAt(10) === 84 && ts.charCodeAt(ts.length - 1) === 90) return ts.slice(0, 10);
   const d = new Date(ts);
