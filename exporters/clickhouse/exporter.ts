@@ -65,7 +65,12 @@ export class ClickhouseExporter implements Exporter {
       this.ctx.logger.info('clickhouse exporter ready', { where: r.conn.where, version: r.features.version, queue: this.cfg.queue.type, queued_rows: this.queue.rows });
     } catch (err) {
       // An embedded path that cannot be opened will not fix itself; a server may come back.
-      if (this.cfg.mode === 'embedded') { await this.queue.close(); throw err; }
+      if (this.cfg.mode === 'embedded') {
+        await this.queue.close();
+        await this.conn?.close();
+        this.conn = undefined;
+        throw err;
+      }
       this.ctx.logger.warn('ClickHouse is not reachable at start; rows are queued and sent once it answers', { url: this.cfg.url, err: errorText(err) });
     }
     this.sender.start();

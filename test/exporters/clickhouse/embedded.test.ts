@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openClient, type OpenClient } from '../../../exporters/clickhouse/client.js';
 import { defaults, type ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
+import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
+import { testContext } from '../../helpers/context.js';
 import { storeSuite, type Target } from './store-suite.js';
 import { testDatabase } from './helpers.js';
 
@@ -24,6 +26,11 @@ describe('clickhouse exporter on embedded chDB', () => {
   beforeEach(() => { current = { config: { ...base, database: testDatabase('emb') }, client: conn.client, modern: true }; });
 
   storeSuite(() => current);
+
+  it('with create_schema false and no table, start fails naming the table and the fix', async () => {
+    const e = new ClickhouseExporter({ ...base, database: testDatabase('none'), create_schema: false }, testContext('clickhouse'));
+    await expect(e.start()).rejects.toThrow(/table tl_test_none_\w+\.llm_calls does not exist; set create_schema: true/);
+  });
 
   it('refuses a second embedded path in the same process with a clear error', async () => {
     await expect(openClient({ ...base, path: join(dir, 'other') }, dir)).rejects.toThrow(/cannot open embedded ClickHouse at .*other: this process already has another embedded path open/);

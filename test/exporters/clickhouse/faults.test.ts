@@ -10,9 +10,9 @@ import { DiskQueue } from '../../../core/exporter-helper/disk-queue.js';
 import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { serviceAvailable } from '../../helpers/services.js';
 import { compileChild, runChild } from './child.js';
-import { PrivateServer, expectedCost, hasClickhouseBinary, makeCall, serverConfig, totals } from './helpers.js';
+import { PrivateServer, expectedCost, clickhouseServerBinary, makeCall, serverConfig, totals } from './helpers.js';
 
-const haveServer = serviceAvailable('clickhouse-server binary', hasClickhouseBinary(), 'clickhouse-server is not on PATH (fault tests run a private instance of it)');
+const haveServer = serviceAvailable('clickhouse-server binary', clickhouseServerBinary() !== undefined, 'clickhouse-server is not installed (fault tests run private instances of it)');
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

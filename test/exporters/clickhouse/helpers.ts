@@ -75,7 +75,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export const hasClickhouseBinary = (): boolean => spawnSync('sh', ['-c', 'command -v clickhouse-server'], { encoding: 'utf8' }).status === 0;
+/** Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack. */
+export function clickhouseServerBinary(): string | undefined {
+  const r = spawnSync('sh', ['-c', 'command -v clickhouse-server || ls /usr/sbin/clickhouse-server /usr/bin/clickhouse-server 2>/dev/null'], { encoding: 'utf8' });
+  return r.stdout.split('\n')[0].trim() || undefined;
+}
 
 /**
  * A clickhouse-server of our own (the Debian binary) on free ports with its own data directory,
@@ -103,7 +107,9 @@ export class PrivateServer {
 <default_profile>default</default_profile><default_database>default</default_database>
 <mark_cache_size>5368709</mark_cache_size></yandex>`);
     }
-    this.proc = spawn('clickhouse-server', [`--config-file=${join(this.dir, 'config.xml')}`], { stdio: 'ignore' });
+    const bin = clickhouseServerBinary();
+    if (!bin) throw new Error('clickhouse-server binary not found');
+    this.proc = spawn(bin, [`--config-file=${join(this.dir, 'config.xml')}`], { stdio: 'ignore' });
     const deadline = Date.now() + 20_000;
     while (!(await serverUp(this.url))) {
       if (Date.now() > deadline) throw new Error(`private clickhouse-server did not answer on ${this.url}; see ${this.dir}/log`);

@@ -197,4 +197,28 @@ export function storeSuite(target: () => Target): void {
     await withExporter(config, async (e) => { await e.flush(); });
     expect(await daily()).toEqual({ calls: 30, cost: expect.closeTo(expectedCost(ids(0, 30)), 9) });
   });
+
+  it('drops a call that cannot be stored, counts it, and stores the rest of the batch', async () => {
+    const { config, client } = target();
+    const ctx = testContext('clickhouse');
+    const e = new ClickhouseExporter(config, ctx);
+    await e.start();
+    await e.consume(batchOf({ calls: [makeCall(1), makeCall(2, { output_tokens: -5 }), makeCall(3, { call_id: '' })] }));
+    await e.flush();
+    await e.shutdown();
+    expect(await metricValue(ctx.registry, 'tokenledger_exporter_failed_rows_total', { exporter: 'clickhouse' })).toBe(2);
+    expect(ctx.logs.filter((l) => l.msg === 'call dropped: it cannot be stored').map((l) => l.reason)).toEqual(['output_tokens -5 is not a non-negative integer', 'call_id is empty']);
+    expect((await totals(client, config.database)).n).toBe(1);
+  });
+
+  it('ttl_days becomes a table TTL where the server has TTL, and a warning where it has not', async () => {
+    const { config, client, modern } = target();
+    const ctx = testContext('clickhouse');
+    const e = new ClickhouseExporter({ ...config, ttl_days: 3650 }, ctx);
+    await e.start();
+    await e.shutdown();
+    const [{ ddl }] = await rows<{ ddl: string }>(client, `SELECT create_table_query AS ddl FROM system.tables WHERE database = '${config.database}' AND name = 'llm_calls'`);
+    if (modern) expect(ddl).toMatch(/TTL toDateTime\(timestamp\) \+ (INTERVAL 3650 DAY|toIntervalDay\(3650\))/);
+    else expect(ctx.logs.some((l) => l.level === 'warn' && String(l.msg).startsWith('ttl_days ignored'))).toBe(true);
+  });
 }
