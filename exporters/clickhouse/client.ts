@@ -57,7 +57,18 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
     url: cfg.url, username: cfg.username, password: cfg.password, request_timeout: cfg.request_timeout_ms,
     application: 'tokenledger', log: QUIET, ...(tls ? { tls } : {}),
   });
-  return { client, where: cfg.url, close: () => client.close() };
+  return { client, where: redact(cfg.url), close: () => client.close() };
+}
+
+/** The URL for logs: credentials written into it are not. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable url)'; // the client reports the bad URL itself, with detail
+  }
 }
 
 export function errorText(err: unknown): string {

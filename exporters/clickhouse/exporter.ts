@@ -161,6 +161,7 @@ export class ClickhouseExporter implements Exporter {
   }
 
   private async refreshRollup(): Promise<void> {
+    // Not connected (yet): nothing was inserted, so nothing to roll up; the connect error is logged by the sender.
     const r = await this.connecting?.catch(() => undefined);
     if (!r) return;
     await r.rollup.refresh().catch((err: unknown) => this.ctx.logger.warn('daily rollup refresh failed; retried next round', { err: errorText(err) }));
@@ -169,7 +170,7 @@ export class ClickhouseExporter implements Exporter {
   async shutdown(): Promise<void> {
     clearInterval(this.rollupTimer);
     await this.sender.shutdown();
-    await (await this.connecting?.catch(() => undefined))?.reconciled;
+    await (await this.connecting?.catch(() => undefined))?.reconciled; // a failed connect has nothing to wait for
     await this.refreshRollup();
     await this.queue.close();
     await this.conn?.close();
