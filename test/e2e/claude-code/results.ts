@@ -19,6 +19,8 @@ export interface MatrixEntry {
   status: 'pass' | 'fail';
   /** What the scenario checked, one short phrase per check. */
   checks: string[];
+  /** Why a combination is not green, when the cause is known. */
+  note?: string;
 }
 
 /** Collects entries, each `fail` until marked passed; written once at the end of the file. */
@@ -31,7 +33,7 @@ export class ScenarioResults {
     return `${e.client_version}|${e.path}|${e.litellm_version}|${e.otlp_protocol}`;
   }
 
-  plan(e: Omit<MatrixEntry, 'client' | 'status'>): void {
+  plan(e: Omit<MatrixEntry, 'client' | 'status' | 'note'>): void {
     this.entries.set(ScenarioResults.key(e), { client: 'claude-code', ...e, status: 'fail' });
   }
 
@@ -39,6 +41,12 @@ export class ScenarioResults {
     const entry = this.entries.get(ScenarioResults.key(e));
     if (!entry) throw new Error(`results: ${ScenarioResults.key(e)} was not planned`);
     entry.status = 'pass';
+  }
+
+  note(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol'>, note: string): void {
+    const entry = this.entries.get(ScenarioResults.key(e));
+    if (!entry) throw new Error(`results: ${ScenarioResults.key(e)} was not planned`);
+    entry.note = note;
   }
 
   write(): void {
