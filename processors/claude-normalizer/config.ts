@@ -41,6 +41,8 @@ export const DEFAULT_INCLUDE = [
   'gen_ai.operation.name', 'gen_ai.response.finish_reasons', 'llm.request.type', 'litellm.call_type', 'litellm.call_id',
   'metadata.user_api_key_request_route', 'litellm.request.route', 'metadata.user_api_key_org_id', 'metadata.user_api_key_org_alias',
   'query_source', 'effort', 'speed', 'prompt.id', 'attempt', 'status_code', 'app.entrypoint',
+  // read by cost-enrichment: batch ×0.5 and US-only inference ×1.1
+  'service_tier', 'gen_ai.cost.service_tier', 'inference_geo',
 ];
 
 export const defaults: NormalizerConfig = {
