@@ -5,9 +5,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openClient, type OpenClient } from '../../../exporters/clickhouse/client.js';
 import { defaults, type ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
 import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
-import { testContext } from '../../helpers/context.js';
+import { RetryableError } from '../../../core/errors.js';
+import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { storeSuite, type Target } from './store-suite.js';
-import { testDatabase } from './helpers.js';
+import { makeCall, testDatabase } from './helpers.js';
 
 // chDB binds one data directory per process: this file (its own vitest worker) uses one path,
 // shared by the exporters under test and the client that checks their work.
@@ -30,6 +31,16 @@ describe('clickhouse exporter on embedded chDB', () => {
   it('with create_schema false and no table, start fails naming the table and the fix', async () => {
     const e = new ClickhouseExporter({ ...base, database: testDatabase('none'), create_schema: false }, testContext('clickhouse'));
     await expect(e.start()).rejects.toThrow(/table tl_test_none_\w+\.llm_calls does not exist; set create_schema: true/);
+  });
+
+  it('answers "retry later" (RetryableError) when the queue is full, and counts the refused rows', async () => {
+    const ctx = testContext('clickhouse');
+    const e = new ClickhouseExporter({ ...base, database: testDatabase('full'), queue: { type: 'memory', path: '', max_bytes: 10_000 } }, ctx);
+    await e.start();
+    const err = await e.consume(batchOf({ calls: Array.from({ length: 100 }, (_, i) => makeCall(i)) })).catch((x: unknown) => x);
+    await e.shutdown();
+    expect(err).toBeInstanceOf(RetryableError);
+    expect(await metricValue(ctx.registry, 'tokenledger_exporter_enqueue_refused_rows_total', { exporter: 'clickhouse' })).toBe(100);
   });
 
   it('refuses a second embedded path in the same process with a clear error', async () => {

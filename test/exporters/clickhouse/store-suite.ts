@@ -196,6 +196,9 @@ export function storeSuite(target: () => Target): void {
     expect((await daily()).calls).toBe(35);
     await withExporter(config, async (e) => { await e.flush(); });
     expect(await daily()).toEqual({ calls: 30, cost: expect.closeTo(expectedCost(ids(0, 30)), 9) });
+    // The second start found migration 1 recorded and did not apply it again.
+    const migrations = await rows<{ version: number }>(client, `SELECT version FROM ${db}.schema_migrations`);
+    expect(migrations.map((m) => Number(m.version))).toEqual([1]);
   });
 
   it('drops a call that cannot be stored, counts it, and stores the rest of the batch', async () => {
