@@ -18,6 +18,9 @@ import { encodeRecord, invalidReason, recordDay, recordRow, VersionClock } from 
 import { migrate, readLayout, type Layout } from './schema.js';
 import { spendStore } from './spend-store.js';
 
+/** Longest a spend query waits for queued rows to be delivered before it reads. */
+const READ_DRAIN_MS = 5000;
+
 interface Ready {
   conn: OpenClient;
   client: OpenClient['client'];
@@ -55,7 +58,7 @@ export class ClickhouseExporter implements Exporter {
     });
     this.failed = exporterMetrics(ctx.metrics).failed;
     // Provided at creation, not start, so that it is there whatever order the exporters start in.
-    ctx.host.provide('spendStore', spendStore(() => this.ready(), cfg.database, cfg.table));
+    ctx.host.provide('spendStore', spendStore(() => this.readyToRead(), cfg.database, cfg.table));
   }
 
   async start(): Promise<void> {
@@ -125,6 +128,18 @@ export class ClickhouseExporter implements Exporter {
       (err: unknown) => ctx.logger.warn('daily rollup reconciliation failed; it is retried on the next start', { err: errorText(err) }),
     );
     return { conn: this.conn, client, features, layout, rollup, reconciled };
+  }
+
+  /**
+   * Spend questions (budgets restored after a restart) should see rows still in the queue too:
+   * give the sender a bounded moment to deliver them first.
+   */
+  private async readyToRead(): Promise<Ready> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, READ_DRAIN_MS); });
+    await Promise.race([this.sender.flush(), bound]);
+    clearTimeout(timer);
+    return this.ready();
   }
 
   private async send(records: string[]): Promise<void> {

@@ -224,4 +224,15 @@ export function storeSuite(target: () => Target): void {
     if (modern) expect(ddl).toMatch(/TTL toDateTime\(timestamp\) \+ (INTERVAL 3650 DAY|toIntervalDay\(3650\))/);
     else expect(ctx.logs.some((l) => l.level === 'warn' && String(l.msg).startsWith('ttl_days ignored'))).toBe(true);
   });
+
+  it('a spend query first delivers what is still queued, so a backlog is counted', async () => {
+    const { config } = target();
+    await withExporter({ ...config, batch: { max_rows: 5000, max_delay_ms: 60_000 } }, async (e, ctx) => {
+      await e.consume(batchOf({ calls: ids(0, 10).map((i) => makeCall(i)) }));
+      const store = ctx.host.get('spendStore');
+      if (!store) throw new Error('no spendStore provided');
+      const spend = await store.spendBy({ fromMs: Date.parse('2026-11-01T00:00:00Z'), toMs: Date.parse('2026-12-01T00:00:00Z'), groupBy: 'key_alias', where: {} });
+      expect(spend.get('k1')).toBeCloseTo(expectedCost(ids(0, 10)), 9);
+    });
+  });
 }
