@@ -5,7 +5,7 @@ import type { PromptTokensInclude } from './config.js';
 import { readHeaders, readIdentity } from './litellm-identity.js';
 import { canonicalProvider, hostOf, parseModel, providerOfHost, regionOfHost } from './model.js';
 import type { ModelProviders } from './providers.js';
-import { parsePythonDict, type PyValue } from './python-repr.js';
+import { dictField, numberField, stringField } from './scan.js';
 import { applyUsage, type RawUsage } from './tokens.js';
 import type { Extracted, Shape } from './types.js';
 
@@ -31,8 +31,6 @@ export interface LiteLLMOptions {
 const CACHE_READ_KEYS = ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens'];
 const CACHE_WRITE_KEYS = ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens'];
 
-/** Hidden params: a JSON string on v1 spans with api_base, response_cost, usage_object, provider headers. */
-type Hidden = Record<string, unknown>;
 
 export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scopeVersion: string, span: Span, clientSpanId: string, opts: LiteLLMOptions): Extracted {
   const a = span.attributes;
@@ -49,17 +47,14 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   call.ttft_ms = ttftS !== undefined ? ttftS * 1000 : null;
   call.streaming = layout.streaming(a) ?? false;
 
-  let hidden: Hidden | null | undefined;
-  const hiddenParams = (): Hidden | null => (hidden ??= parseHidden(str(a, 'hidden_params')));
+  // hidden_params: a JSON string on v1 spans (api_base, response_cost, provider headers, usage_object).
+  const hidden = str(a, 'hidden_params');
 
   // Model and provider.
   const requestModel = str(a, 'gen_ai.request.model');
   const responseModel = str(a, 'gen_ai.response.model');
   let modelRaw = firstStr(a, layout.modelKeys);
-  if (modelRaw === '') {
-    const h = hiddenParams();
-    modelRaw = typeof h?.['litellm_model_name'] === 'string' ? h['litellm_model_name'] : '';
-  }
+  if (modelRaw === '') modelRaw = stringField(hidden, 'litellm_model_name');
   call.model_raw = modelRaw || requestModel || responseModel;
   let parsed = parseModel(call.model_raw);
   // A proxy alias (`my-claude`) says nothing; the provider's answer names the model.
@@ -70,7 +65,7 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   call.model = parsed.model;
   call.region = parsed.region;
 
-  const apiBase = str(a, 'server.address') || hiddenString(hiddenParams, 'api_base');
+  const apiBase = str(a, 'server.address') || stringField(hidden, 'api_base');
   const host = apiBase ? hostOf(apiBase) : '';
   if (call.region === '' && host !== '') call.region = regionOfHost(host);
   if (call.region === '') call.region = str(a, 'gen_ai.cost.vertex_location');
@@ -88,7 +83,7 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   call.route = routeOf(firstStr(a, ['litellm.call_type', 'llm.request.type', 'gen_ai.operation.name']), requestRoute, call.provider);
   // Pass-through spans say "False" for streamed calls (1.81.3, 1.108.7); the upstream path or the
   // upstream response's content type says otherwise.
-  if (!call.streaming && (isStreamingPath(requestRoute) || isStreamingResponse(hiddenParams))) call.streaming = true;
+  if (!call.streaming && (isStreamingPath(requestRoute) || isStreamingResponse(hidden))) call.streaming = true;
 
   // Status.
   if (span.status.code === 2) {
@@ -98,14 +93,14 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   }
 
   // Tokens.
-  const tokenIssue = applyUsage(call, usageOf(layout, a, hiddenParams, opts.promptTokensInclude));
+  const tokenIssue = applyUsage(call, usageOf(layout, a, hidden, opts.promptTokensInclude));
 
   // Cost LiteLLM computed.
-  const cost = firstNum(a, layout.costKeys) ?? num(hiddenParams()?.['response_cost'] as PyValue | undefined);
+  const cost = firstNum(a, layout.costKeys) ?? numberField(hidden, 'response_cost');
   call.reported_cost_usd = cost ?? null;
 
   // Join keys and call_id: provider request id > provider response id > LiteLLM call id > trace:span.
-  const providerRequestId = providerRequestIdOf(hiddenParams);
+  const providerRequestId = stringField(hidden, 'llm_provider-request-id') || stringField(hidden, 'llm_provider-x-amzn-requestid');
   const responseId = str(a, 'gen_ai.response.id');
   const litellmCallId = str(a, 'litellm.call_id');
   const keys: string[] = [];
@@ -121,81 +116,39 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   };
 }
 
-function usageOf(layout: LiteLLMLayout, a: Attributes, hiddenParams: () => Hidden | null, include: PromptTokensInclude): RawUsage {
+function usageOf(layout: LiteLLMLayout, a: Attributes, hidden: string, include: PromptTokensInclude): RawUsage {
   const input = tokenCount(firstNum(a, layout.inputKeys));
   const output = tokenCount(firstNum(a, layout.outputKeys));
   const total = tokenCount(firstNum(a, layout.totalKeys));
   const attrRead = tokenCount(firstNum(a, CACHE_READ_KEYS));
   const attrWrite = tokenCount(firstNum(a, CACHE_WRITE_KEYS));
-  // The full usage (cache split, uncached text tokens) is only in the usage object: a repr string
-  // in v1 metadata, or inside the hidden_params JSON.
-  const uo = usageObject(a, hiddenParams);
-  const details = asDict(uo?.['prompt_tokens_details']);
-  const creationDetails = asDict(details?.['cache_creation_token_details']) ?? asDict(uo?.['cache_creation']);
-  const read = attrRead ?? tokenCount(num(uo?.['cache_read_input_tokens'] as PyValue)) ?? tokenCount(num(details?.['cached_tokens'] as PyValue));
-  const write = attrWrite ?? tokenCount(num(uo?.['cache_creation_input_tokens'] as PyValue)) ?? tokenCount(num(details?.['cache_creation_tokens'] as PyValue));
-  const w5m = tokenCount(num(creationDetails?.['ephemeral_5m_input_tokens'] as PyValue));
-  const w1h = tokenCount(num(creationDetails?.['ephemeral_1h_input_tokens'] as PyValue));
-  const promptTokens = input ?? tokenCount(num(uo?.['prompt_tokens'] as PyValue));
+  // The full usage (cache split, uncached text tokens) is only in the usage object: a Python repr
+  // in v1 metadata, or inside the hidden_params JSON. Its fields are read in place.
+  const repr = str(a, 'metadata.usage_object');
+  const uo = repr.length > 4 ? repr : hidden.includes('"usage_object": {') ? hidden.slice(hidden.indexOf('"usage_object": {')) : '';
+  const field = (key: string) => (uo === '' ? undefined : tokenCount(numberField(uo, key)));
+  const details = uo === '' ? null : dictField(uo, 'prompt_tokens_details');
+  const detail = (key: string) => (details === null ? undefined : tokenCount(numberField(uo, key, details[0], details[1])));
+  const read = attrRead ?? field('cache_read_input_tokens') ?? detail('cached_tokens');
+  const write = attrWrite ?? field('cache_creation_input_tokens') ?? detail('cache_creation_tokens');
   const usage: RawUsage = {
-    input: promptTokens,
-    output: output ?? tokenCount(num(uo?.['completion_tokens'] as PyValue)),
-    total: total ?? tokenCount(num(uo?.['total_tokens'] as PyValue)),
+    input: input ?? field('prompt_tokens'),
+    output: output ?? field('completion_tokens'),
+    total: total ?? field('total_tokens'),
     cacheRead: read,
     cacheWrite: write,
-    cacheWrite5m: w5m,
-    cacheWrite1h: w1h,
+    cacheWrite5m: field('ephemeral_5m_input_tokens'),
+    cacheWrite1h: field('ephemeral_1h_input_tokens'),
     inputIncludes: include === 'none' ? 'none' : include === 'cache_read' ? 'read' : include === 'cache_read_and_write' ? 'read_and_write' : 'auto',
   };
   // Newer LiteLLM releases keep Anthropic's uncached input as `text_tokens`: exact, whatever prompt_tokens included.
-  const text = tokenCount(num(details?.['text_tokens'] as PyValue));
+  const text = detail('text_tokens');
   if (text !== undefined && (read !== undefined || write !== undefined)) {
     usage.input = text;
     usage.inputIncludes = 'none';
     usage.total = undefined;
   }
   return usage;
-}
-
-function usageObject(a: Attributes, hiddenParams: () => Hidden | null): Record<string, PyValue> | undefined {
-  const repr = str(a, 'metadata.usage_object');
-  if (repr !== '' && repr !== 'None') {
-    const d = repr[0] === '{' && repr[1] === '"' ? asDict(safeJson(repr)) : parsePythonDict(repr);
-    if (d) return d;
-  }
-  return asDict(hiddenParams()?.['usage_object'] as PyValue | undefined);
-}
-
-function asDict(v: PyValue | unknown): Record<string, PyValue> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, PyValue>) : undefined;
-}
-
-function parseHidden(text: string): Hidden | null {
-  if (text === '' || text[0] !== '{') return null;
-  const v = safeJson(text);
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Hidden) : null;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    if (err instanceof SyntaxError) return null;
-    throw err;
-  }
-}
-
-function hiddenString(hiddenParams: () => Hidden | null, key: string): string {
-  const v = hiddenParams()?.[key];
-  return typeof v === 'string' ? v : '';
-}
-
-/** The upstream's request id (Anthropic `request-id`, Bedrock `x-amzn-requestid`) LiteLLM keeps among the provider headers. */
-function providerRequestIdOf(hiddenParams: () => Hidden | null): string {
-  const headers = asDict(hiddenParams()?.['additional_headers'] as PyValue | undefined);
-  if (!headers) return '';
-  const v = headers['llm_provider-request-id'] ?? headers['llm_provider-x-amzn-requestid'];
-  return typeof v === 'string' ? v : '';
 }
 
 export function routeOf(callType: string, requestRoute: string, provider: string): string {
@@ -225,9 +178,8 @@ function isStreamingPath(route: string): boolean {
 /** Every layout's streaming flag; whichever the span carries. */
 export const STREAMING_KEYS = ['litellm.request.streaming', 'gen_ai.request.stream', 'llm.is_streaming'] as const;
 
-function isStreamingResponse(hiddenParams: () => Hidden | null): boolean {
-  const headers = asDict(hiddenParams()?.['additional_headers'] as PyValue | undefined);
-  const type = headers?.['llm_provider-content-type'];
+function isStreamingResponse(hidden: string): boolean {
+  const type = stringField(hidden, 'llm_provider-content-type');
   return type === 'text/event-stream' || type === 'application/vnd.amazon.eventstream';
 }
 

@@ -177,13 +177,13 @@ export class ClaudeNormalizer implements Processor {
       this.m.records.inc({ source: call.source, shape: x.shape, record_type: call.record_type });
       return;
     }
-    this.index.addKeys(entry, x.keys);
     const first = entry.record;
     if (entry.shapes.includes(x.shape)) {
       this.m.duplicates.inc({ source: call.source });
       this.ctx.logger.debug('duplicate report dropped', { call_id: first.call_id, shape: x.shape });
       return;
     }
+    this.index.addKeys(entry, x.keys);
     entry.shapes.push(x.shape);
     this.m.joins.inc({ first: first.source, second: call.source });
     if (tokensDiffer(first, call)) {
