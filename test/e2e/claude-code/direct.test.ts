@@ -14,13 +14,14 @@ import { CLAUDE_CODE_VERSIONS, OTLP_PROTOCOLS, claudeBinary, runClaude, type Otl
 import { startEgressTrap, type EgressTrap } from './egress-trap.js';
 import { ScenarioResults } from './results.js';
 import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CallRow, type Tokens } from './rows.js';
-import { queryCalls, startTokenledger, sumOf, tokenledgerBuilt, type Tokenledger } from './tokenledger.js';
+import { CLICKHOUSE_SERVER_URL, clickhouseServerUp, startTokenledger, sumOf, tokenledgerBuilt, type ClickhouseTarget, type Tokenledger } from './tokenledger.js';
 import { until } from './wait.js';
 
 const missing = CLAUDE_CODE_VERSIONS.filter((v) => !claudeBinary(v));
 const ready =
   serviceAvailable('claude-code CLI', missing.length === 0, `versions ${missing.join(', ')} not installed; run scripts/setup-claude-code.sh`) &&
   serviceAvailable('tokenledger build', tokenledgerBuilt(), 'dist/bin/tokenledger.js missing; run npx tsc -p .');
+const serverReady = ready && serviceAvailable('clickhouse-server', await clickhouseServerUp(), `nothing answers ${CLICKHOUSE_SERVER_URL}/ping; run scripts/dev-services.sh`);
 
 interface Case {
   version: string;
@@ -34,7 +35,7 @@ interface Case {
   claudeCost?: number;
 }
 
-const cases: Case[] = CLAUDE_CODE_VERSIONS.flatMap((version, vi) =>
+const makeCases = (): Case[] => CLAUDE_CODE_VERSIONS.flatMap((version, vi) =>
   OTLP_PROTOCOLS.map((protocol, pi): Case => {
     const n = vi * OTLP_PROTOCOLS.length + pi;
     const slug = `${version}-${protocol}`.replace(/[^a-z0-9]+/gi, '-');
@@ -45,8 +46,14 @@ const cases: Case[] = CLAUDE_CODE_VERSIONS.flatMap((version, vi) =>
   }),
 );
 
-describe.skipIf(!ready)('Claude Code → mock Anthropic API, OTel → tokenledger', () => {
-  const results = new ScenarioResults('direct');
+const TARGETS: { name: ClickhouseTarget['mode']; run: boolean; target: () => ClickhouseTarget }[] = [
+  { name: 'embedded', run: ready, target: () => ({ mode: 'embedded' }) },
+  { name: 'server', run: serverReady, target: () => ({ mode: 'server', url: CLICKHOUSE_SERVER_URL, database: `tl_e2e_cc_${process.pid}_${Date.now()}` }) },
+];
+
+for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(!runIt)(`Claude Code → mock Anthropic API, OTel → tokenledger → ClickHouse ${clickhouse}`, () => {
+  const cases = makeCases();
+  const results = new ScenarioResults(clickhouse === 'embedded' ? 'direct' : 'direct-clickhouse-server');
   let workDir: string;
   let mock: MockUpstream;
   let trap: EgressTrap;
@@ -58,10 +65,10 @@ describe.skipIf(!ready)('Claude Code → mock Anthropic API, OTel → tokenledge
     workDir = mkdtempSync(join(tmpdir(), 'tokenledger-e2e-cc-direct-'));
     mock = await startMockUpstream({ idPrefix: 'ccdirect' });
     trap = await startEgressTrap();
-    tl = await startTokenledger(workDir);
+    tl = await startTokenledger(workDir, target());
     for (const c of cases) {
       results.plan({
-        client_version: c.version, path: 'direct', litellm_version: '', otlp_protocol: c.protocol,
+        client_version: c.version, path: 'direct', litellm_version: '', otlp_protocol: c.protocol, clickhouse,
         checks: ['one billable row per api_request', 'tokens = mock usage', 'cost_usd = reported_cost_usd = Claude Code cost', 'session_id and team', '/metrics calls, tokens and cost'],
       });
     }
@@ -69,10 +76,11 @@ describe.skipIf(!ready)('Claude Code → mock Anthropic API, OTel → tokenledge
 
   afterAll(async () => {
     await tl?.stop();
+    if (!failed) await tl?.dropDatabase();
     await mock?.close();
     await trap?.close();
     results.write();
-    if (failed) process.stderr.write(`claude-code direct e2e: kept ${workDir} (tokenledger.log, pipeline.yaml, clickhouse/)\n`);
+    if (failed) process.stderr.write(`claude-code direct e2e (${clickhouse}): kept ${workDir} (tokenledger.log, pipeline.yaml, clickhouse/)${tl?.clickhouse.mode === 'server' ? ` and database ${tl.clickhouse.database}` : ''}\n`);
     else if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -110,11 +118,11 @@ describe.skipIf(!ready)('Claude Code → mock Anthropic API, OTel → tokenledge
         expect(sumOf(text, 'tokenledger_llm_tokens_total', { ...team, token_type: tokenType }), tokenType).toBe(mockTokens(c.usage)[field]);
       }
       expect(sumOf(text, 'tokenledger_llm_cost_usd_total', team)).toBeCloseTo(c.claudeCost, 9);
-      process.stdout.write(`[claude-code direct ${c.version} ${c.protocol}] run ${run.durationMs} ms, session ${c.sessionId}, ${c.requestId}, cost ${c.claudeCost}: /metrics ok\n`);
+      process.stdout.write(`[claude-code direct ${clickhouse} ${c.version} ${c.protocol}] run ${run.durationMs} ms, session ${c.sessionId}, ${c.requestId}, cost ${c.claudeCost}: /metrics ok\n`);
     }), 60_000);
   }
 
-  const retry = { version: CLAUDE_CODE_VERSIONS[CLAUDE_CODE_VERSIONS.length - 1], id: 'direct-retry-529', team: 'team-retry', sessionId: '', okRequestId: '', failedRequestId: '' };
+  const retry = { version: CLAUDE_CODE_VERSIONS[CLAUDE_CODE_VERSIONS.length - 1], id: 'direct-retry-529', team: 'team-retry', sessionId: '', okRequestId: '' };
   const retryUsage: MockUsage = { input: 77, output: 33, cacheRead: 5000, cacheWrite5m: 0, cacheWrite1h: 0 };
 
   it(`${retry.version}: a 529 answered by one client retry is one ok row; the failed attempt bills nothing`, track(async () => {
@@ -128,18 +136,17 @@ describe.skipIf(!ready)('Claude Code → mock Anthropic API, OTel → tokenledge
     const attempts = mock.calls.filter((s) => s.mockId === retry.id);
     expect(attempts.map((a) => a.status)).toEqual([529, 200]);
     retry.sessionId = run.result.session_id;
-    retry.failedRequestId = attempts[0].requestId;
     retry.okRequestId = attempts[1].requestId;
     await until(`tokenledger_llm_calls_total{team="${retry.team}",status="ok"} = 1`, async () => sumOf(await tl.metrics(), 'tokenledger_llm_calls_total', { team: retry.team, status: 'ok' }) >= 1, 15_000);
     const text = await tl.metrics();
     expect(sumOf(text, 'tokenledger_llm_tokens_total', { team: retry.team, token_type: 'input' })).toBe(retryUsage.input);
     expect(sumOf(text, 'tokenledger_llm_tokens_total', { team: retry.team, token_type: 'cache_read' })).toBe(retryUsage.cacheRead);
-    process.stdout.write(`[claude-code direct retry ${retry.version}] attempts ${attempts.map((a) => `${a.requestId}:${a.status}`).join(', ')}, calls ${JSON.stringify(samplesByStatus(text, retry.team))}\n`);
+    process.stdout.write(`[claude-code direct ${clickhouse} retry ${retry.version}] attempts ${attempts.map((a) => `${a.requestId}:${a.status}`).join(', ')}, calls ${JSON.stringify(samplesByStatus(text, retry.team))}\n`);
   }), 60_000);
 
-  it('tokenledger drains into embedded ClickHouse and exits 0 on SIGTERM', track(async () => {
+  it(`tokenledger drains into ClickHouse (${clickhouse}) and exits 0 on SIGTERM`, track(async () => {
     expect(await tl.stop(), tl.logTail()).toBe(0);
-    rows = queryCalls<CallRow>(tl.dataPath);
+    rows = await tl.calls<CallRow>();
   }), 60_000);
 
   for (const c of cases) {
@@ -155,8 +162,8 @@ describe.skipIf(!ready)('Claude Code → mock Anthropic API, OTel → tokenledge
       expect(rowTokens(row)).toEqual(mockTokens(c.usage));
       expect(row.reported_cost_usd).toBeCloseTo(c.claudeCost ?? NaN, 9);
       expect(row.cost_usd).toBeCloseTo(c.claudeCost ?? NaN, 9);
-      results.pass({ client_version: c.version, path: 'direct', litellm_version: '', otlp_protocol: c.protocol });
-      process.stdout.write(`[claude-code direct ${c.version} ${c.protocol}] row ${row.call_id}: tokens ${JSON.stringify(rowTokens(row))}, cost ${row.cost_usd} = reported ${row.reported_cost_usd}\n`);
+      results.pass({ client_version: c.version, path: 'direct', litellm_version: '', otlp_protocol: c.protocol, clickhouse });
+      process.stdout.write(`[claude-code direct ${clickhouse} ${c.version} ${c.protocol}] row ${row.call_id}: tokens ${JSON.stringify(rowTokens(row))}, cost ${row.cost_usd} = reported ${row.reported_cost_usd}\n`);
     }));
   }
 

@@ -18,7 +18,7 @@ import { CLAUDE_CODE_VERSIONS, E2E_MODEL, OTLP_PROTOCOLS, claudeBinary, runClaud
 import { startEgressTrap, type EgressTrap } from './egress-trap.js';
 import { ScenarioResults } from './results.js';
 import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CallRow, type Tokens } from './rows.js';
-import { queryCalls, samples, startTokenledger, sumOf, tokenledgerBuilt, type Tokenledger } from './tokenledger.js';
+import { samples, startTokenledger, sumOf, tokenledgerBuilt, type Tokenledger } from './tokenledger.js';
 
 const missingClaude = CLAUDE_CODE_VERSIONS.filter((v) => !claudeBinary(v));
 const missingLitellm = CI_VERSIONS.filter((v) => !litellmInstalled(v));
@@ -100,7 +100,7 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
     tl = await startTokenledger(workDir);
     for (const c of cases) {
       results.plan({
-        client_version: c.claude, path: c.path, litellm_version: c.litellm, otlp_protocol: c.protocol,
+        client_version: c.claude, path: c.path, litellm_version: c.litellm, otlp_protocol: c.protocol, clickhouse: 'embedded',
         checks: ['one billable row for the two reports (LiteLLM + Claude Code)', 'tokens = mock usage', 'cost_usd = Claude Code cost', 'session_id from Claude Code', 'customer and tags from LiteLLM'],
       });
     }
@@ -169,7 +169,7 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
   it('tokenledger drains into embedded ClickHouse and exits 0 on SIGTERM', track(async () => {
     metricsText = await tl.metrics();
     expect(await tl.stop(), tl.logTail()).toBe(0);
-    rows = queryCalls<CallRow>(tl.dataPath);
+    rows = await tl.calls<CallRow>();
   }), 60_000);
 
   function checkRow(c: Case): CallRow {
@@ -192,7 +192,7 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
 
   for (const c of cases) {
     it(`Claude Code ${c.claude} via ${c.path} on LiteLLM ${c.litellm}: one billable row, session from Claude Code, customer and tags from LiteLLM`, async (ctx) => {
-      const key = { client_version: c.claude, path: c.path, litellm_version: c.litellm, otlp_protocol: c.protocol };
+      const key = { client_version: c.claude, path: c.path, litellm_version: c.litellm, otlp_protocol: c.protocol, clickhouse: 'embedded' as const };
       const known = knownIssue(c);
       let row: CallRow;
       try {

@@ -16,6 +16,8 @@ export interface MatrixEntry {
   /** LiteLLM version on the litellm paths, '' on direct. */
   litellm_version: string;
   otlp_protocol: string;
+  /** The clickhouse exporter's mode: embedded chDB or a ClickHouse server. */
+  clickhouse: 'embedded' | 'server';
   status: 'pass' | 'fail';
   /** What the scenario checked, one short phrase per check. */
   checks: string[];
@@ -29,21 +31,21 @@ export class ScenarioResults {
 
   constructor(private readonly scenario: string) {}
 
-  static key(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol'>): string {
-    return `${e.client_version}|${e.path}|${e.litellm_version}|${e.otlp_protocol}`;
+  static key(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol' | 'clickhouse'>): string {
+    return `${e.client_version}|${e.path}|${e.litellm_version}|${e.otlp_protocol}|${e.clickhouse}`;
   }
 
   plan(e: Omit<MatrixEntry, 'client' | 'status' | 'note'>): void {
     this.entries.set(ScenarioResults.key(e), { client: 'claude-code', ...e, status: 'fail' });
   }
 
-  pass(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol'>): void {
+  pass(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol' | 'clickhouse'>): void {
     const entry = this.entries.get(ScenarioResults.key(e));
     if (!entry) throw new Error(`results: ${ScenarioResults.key(e)} was not planned`);
     entry.status = 'pass';
   }
 
-  note(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol'>, note: string): void {
+  note(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol' | 'clickhouse'>, note: string): void {
     const entry = this.entries.get(ScenarioResults.key(e));
     if (!entry) throw new Error(`results: ${ScenarioResults.key(e)} was not planned`);
     entry.note = note;

@@ -13,6 +13,15 @@ import { REPO_ROOT } from '../harness/litellm.js';
 import { freePort, waitForHttp } from '../harness/net.js';
 
 export const TOKENLEDGER_JS = join(REPO_ROOT, 'dist/bin/tokenledger.js');
+export const CLICKHOUSE_SERVER_URL = process.env.TOKENLEDGER_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
+
+/** Where the clickhouse exporter writes: embedded chDB in the work dir, or a fresh database on a server. */
+export type ClickhouseTarget = { mode: 'embedded' } | { mode: 'server'; url: string; database: string };
+
+/** Whether a ClickHouse server answers /ping (a refused connection means no). */
+export function clickhouseServerUp(url = CLICKHOUSE_SERVER_URL): Promise<boolean> {
+  return fetch(`${url}/ping`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+}
 
 export function tokenledgerBuilt(): boolean {
   return existsSync(TOKENLEDGER_JS);
@@ -22,7 +31,8 @@ export interface Tokenledger {
   grpcEndpoint: string;
   httpEndpoint: string;
   adminUrl: string;
-  /** Embedded ClickHouse data directory; readable with queryCalls() once stopped. */
+  clickhouse: ClickhouseTarget;
+  /** Embedded ClickHouse data directory. */
   dataPath: string;
   logFile: string;
   /** GET /metrics as text. */
@@ -31,13 +41,18 @@ export interface Tokenledger {
   stop(graceMs?: number): Promise<number | null>;
   /** The last `n` characters of its log, for assertion messages. */
   logTail(n?: number): string;
+  /** The stored rows, deduplicated (FINAL); in embedded mode only once stopped (chDB allows one process). */
+  calls<Row>(): Promise<Row[]>;
+  /** Drops the server database (server mode); the work dir is the caller's. */
+  dropDatabase(): Promise<void>;
 }
 
-export function pipelineConfig(ports: { grpc: number; http: number; admin: number }, dataPath: string): Record<string, unknown> {
+export function pipelineConfig(ports: { grpc: number; http: number; admin: number }, dataPath: string, clickhouse: ClickhouseTarget): Record<string, unknown> {
+  const exporter = clickhouse.mode === 'embedded' ? { mode: 'embedded', path: dataPath } : clickhouse;
   return {
     receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${ports.grpc}` }, http: { endpoint: `127.0.0.1:${ports.http}` } } } },
     processors: { 'claude-normalizer': {}, 'cost-enrichment': {} },
-    exporters: { clickhouse: { mode: 'embedded', path: dataPath }, prometheus: {} },
+    exporters: { clickhouse: exporter, prometheus: {} },
     service: {
       pipelines: { llm: { receivers: ['otlp'], processors: ['claude-normalizer', 'cost-enrichment'], exporters: ['clickhouse', 'prometheus'] } },
       telemetry: { logs: { level: 'debug' }, admin: { endpoint: `127.0.0.1:${ports.admin}` } },
@@ -45,11 +60,11 @@ export function pipelineConfig(ports: { grpc: number; http: number; admin: numbe
   };
 }
 
-export async function startTokenledger(workDir: string): Promise<Tokenledger> {
+export async function startTokenledger(workDir: string, clickhouse: ClickhouseTarget = { mode: 'embedded' }): Promise<Tokenledger> {
   const ports = { grpc: await freePort(), http: await freePort(), admin: await freePort() };
   const dataPath = join(workDir, 'clickhouse');
   const configPath = join(workDir, 'pipeline.yaml');
-  writeFileSync(configPath, stringify(pipelineConfig(ports, dataPath)));
+  writeFileSync(configPath, stringify(pipelineConfig(ports, dataPath, clickhouse)));
   const logFile = join(workDir, 'tokenledger.log');
   const log = createWriteStream(logFile);
   const child = spawn(process.execPath, [TOKENLEDGER_JS, 'run', '-c', configPath], {
@@ -72,9 +87,17 @@ export async function startTokenledger(workDir: string): Promise<Tokenledger> {
     grpcEndpoint: `http://127.0.0.1:${ports.grpc}`,
     httpEndpoint: `http://127.0.0.1:${ports.http}`,
     adminUrl,
+    clickhouse,
     dataPath,
     logFile,
     logTail,
+    async calls<Row>() {
+      if (clickhouse.mode === 'embedded') return embeddedCalls<Row>(dataPath);
+      return serverQuery<Row>(clickhouse.url, `SELECT * FROM ${clickhouse.database}.llm_calls FINAL ORDER BY timestamp, call_id FORMAT JSONEachRow`);
+    },
+    async dropDatabase() {
+      if (clickhouse.mode === 'server') await serverQuery(clickhouse.url, `DROP DATABASE IF EXISTS ${clickhouse.database}`);
+    },
     async metrics() {
       const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
       if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
@@ -92,8 +115,7 @@ export async function startTokenledger(workDir: string): Promise<Tokenledger> {
   };
 }
 
-/** The stored rows, read with chDB from the data directory of a stopped tokenledger. */
-export function queryCalls<Row>(dataPath: string): Row[] {
+function embeddedCalls<Row>(dataPath: string): Row[] {
   const session = new Session(dataPath);
   try {
     const out = session.query('SELECT * FROM tokenledger.llm_calls FINAL ORDER BY timestamp, call_id', 'JSONEachRow');
@@ -101,6 +123,13 @@ export function queryCalls<Row>(dataPath: string): Row[] {
   } finally {
     session.close();
   }
+}
+
+async function serverQuery<Row>(url: string, query: string): Promise<Row[]> {
+  const res = await fetch(url, { method: 'POST', body: query, signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`ClickHouse ${url}: HTTP ${res.status}: ${text.slice(0, 500)}`);
+  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Row);
 }
 
 /** Samples of one metric from Prometheus text exposition, with their labels. */
