@@ -15,8 +15,11 @@ export interface QueuedSenderOptions {
   queue: ExportQueue;
   batch: BatchConfig;
   retry: RetryConfig;
-  /** Delivers one batch. Throw PermanentError for data the destination will never take. */
-  send(records: string[]): Promise<void>;
+  /**
+   * Delivers one batch. Throw PermanentError when the destination will never take it; resolve
+   * with the number of records dropped as bad when only some of them were (default 0).
+   */
+  send(records: string[]): Promise<number | void>;
   logger: Logger;
   metrics: SelfMetrics;
   random?: () => number;
@@ -153,9 +156,10 @@ export class QueuedSender {
     for (let attempt = 1; ; attempt++) {
       const end = this.m.sendSeconds.startTimer({ exporter: id });
       try {
-        await this.o.send(records);
+        const dropped = (await this.o.send(records)) ?? 0;
         end();
-        this.m.sent.inc({ exporter: id }, records.length);
+        this.m.sent.inc({ exporter: id }, records.length - dropped);
+        if (dropped > 0) this.m.failed.inc({ exporter: id }, dropped);
         if (attempt > 1) logger.info('batch delivered after retries', { rows: records.length, attempts: attempt });
         return true;
       } catch (err) {

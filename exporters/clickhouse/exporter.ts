@@ -3,6 +3,7 @@ import type { Counter } from 'prom-client';
 import { resolve } from 'node:path';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Exporter } from '../../core/component.js';
+import { PermanentError } from '../../core/errors.js';
 import { DiskQueue } from '../../core/exporter-helper/disk-queue.js';
 import { MemoryQueue } from '../../core/exporter-helper/memory-queue.js';
 import { exporterMetrics } from '../../core/exporter-helper/metrics.js';
@@ -17,6 +18,12 @@ import { Rollup } from './rollup.js';
 import { encodeRecord, invalidReason, recordDay, recordRow, VersionClock } from './rows.js';
 import { migrate, readLayout, type Layout } from './schema.js';
 import { spendStore } from './spend-store.js';
+
+/** The call_id of a row line (rows start with it, see toRow), for logs that must not carry content. */
+function callIdOf(row: string): string {
+  const m = /^\{"call_id":("(?:[^"\\]|\\.)*")/.exec(row);
+  return m ? (JSON.parse(m[1]) as string) : '';
+}
 
 /** Longest a spend query waits for queued rows to be delivered before it reads. */
 const READ_DRAIN_MS = 5000;
@@ -142,15 +149,50 @@ export class ClickhouseExporter implements Exporter {
     return this.ready();
   }
 
-  private async send(records: string[]): Promise<void> {
-    const { client, layout, features, rollup } = await this.ready();
+  /** Resolves with the number of records dropped as bad (the sender counts them as failed). */
+  private async send(records: string[]): Promise<number> {
+    const ready = await this.ready();
+    const rows: string[] = [];
     const days = new Set<string>();
-    let body = '';
+    let dropped = 0;
     for (const record of records) {
-      body += recordRow(record, layout) + '\n';
-      days.add(recordDay(record));
+      try {
+        rows.push(recordRow(record, ready.layout));
+        days.add(recordDay(record));
+      } catch (err) {
+        dropped++;
+        this.ctx.logger.error('queued record cannot be read; dropped', { record_start: record.slice(0, 40), err: errorText(err) });
+      }
     }
-    // Same records → same token: a batch re-sent after a timeout or a crash is dropped by the
+    dropped += await this.insertIsolating(ready, rows);
+    ready.rollup.mark(days);
+    return dropped;
+  }
+
+  /**
+   * Inserts rows; when ClickHouse rejects them as bad data, halves the batch until each bad row
+   * is alone and drops only those, so one malformed call does not cost the other thousands.
+   * Returns how many were dropped.
+   */
+  private async insertIsolating(ready: Ready, rows: string[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    try {
+      await this.insert(ready, rows);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof PermanentError)) throw err;
+      if (rows.length === 1) {
+        this.ctx.logger.error('call rejected by ClickHouse; dropped', { call_id: callIdOf(rows[0]), err: err.message });
+        return 1;
+      }
+      const mid = rows.length >>> 1;
+      return (await this.insertIsolating(ready, rows.slice(0, mid))) + (await this.insertIsolating(ready, rows.slice(mid)));
+    }
+  }
+
+  private async insert({ client, features }: Ready, rows: string[]): Promise<void> {
+    const body = rows.join('\n') + '\n';
+    // Same rows → same token: a batch re-sent after a timeout or a crash is dropped by the
     // server (22.2+); older servers rely on ReplacingMergeTree and FINAL alone.
     const token = features.dedupToken ? createHash('sha1').update(body).digest('hex') : undefined;
     try {
@@ -164,7 +206,6 @@ export class ClickhouseExporter implements Exporter {
       if (code !== undefined && SCHEMA_MISSING.has(code)) this.connecting = undefined;
       throw classify(err);
     }
-    rollup.mark(days);
   }
 
   /** Sends everything queued now and refreshes the rollup (tests, `report`, shutdown). */

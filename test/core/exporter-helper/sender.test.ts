@@ -63,6 +63,17 @@ describe('QueuedSender', () => {
     await sender.shutdown();
   });
 
+  it('counts records the destination dropped from a delivered batch as failed, the rest as sent', async () => {
+    const { ctx, queue, sender } = setup(async () => 1);
+    await queue.open();
+    sender.start();
+    await sender.enqueue(rows(3));
+    await sender.flush();
+    expect(await metricValue(ctx.registry, 'tokenledger_exporter_sent_rows_total')).toBe(2);
+    expect(await metricValue(ctx.registry, 'tokenledger_exporter_failed_rows_total')).toBe(1);
+    await sender.shutdown();
+  });
+
   it('gives up after max_elapsed_ms and moves on to the next batch', async () => {
     const sent: string[][] = [];
     const { ctx, queue, sender } = setup(async (b) => { if (b[0] === 'r0') throw new Error('timeout'); sent.push(b); }, { maxElapsed: 60 });

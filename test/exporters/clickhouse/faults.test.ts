@@ -132,21 +132,25 @@ describe('clickhouse exporter fault tolerance', () => {
       }
     }, 30_000);
 
-    it('a batch ClickHouse rejects as bad data is dropped at once and counted, not retried forever', async () => {
-      const admin = createClient({ url: server.url });
-      await admin.command({ query: 'CREATE DATABASE IF NOT EXISTS tl_bad' });
-      // A hand-made table whose cost column cannot hold a fraction: every insert fails to parse.
-      await admin.command({ query: "CREATE TABLE tl_bad.llm_calls (call_id String, timestamp DateTime('UTC'), timestamp_us UInt32, model String, cost_usd UInt8, ingest_version UInt64) ENGINE = ReplacingMergeTree(ingest_version) ORDER BY call_id" });
+    it('a row ClickHouse rejects as bad data is isolated and dropped, counted, never retried; the rest of its batch is stored', async () => {
       const ctx = testContext('clickhouse');
-      const exporter = new ClickhouseExporter(serverConfig('tl_bad', { url: server.url, create_schema: false }), ctx);
+      const exporter = new ClickhouseExporter(serverConfig('tl_bad', { url: server.url }), ctx);
       await exporter.start();
-      await exporter.consume(batchOf({ calls: [makeCall(1)] }));
+      // Sabotage: a cost column that cannot hold a fraction, so exactly the calls with fractional cost fail to parse.
+      const admin = createClient({ url: server.url });
+      await admin.command({ query: 'ALTER TABLE tl_bad.llm_calls MODIFY COLUMN cost_usd UInt8' });
+      const calls = range(0, 40).map((i) => makeCall(i, { cost_usd: i === 17 ? 0.5 : 1 }));
+      await exporter.consume(batchOf({ calls }));
       const t0 = Date.now();
       await exporter.flush();
       expect(Date.now() - t0).toBeLessThan(5000);
       expect(await metricValue(ctx.registry, 'tokenledger_exporter_failed_rows_total', { exporter: 'clickhouse' })).toBe(1);
+      expect(await metricValue(ctx.registry, 'tokenledger_exporter_sent_rows_total', { exporter: 'clickhouse' })).toBe(39);
       expect(await metricValue(ctx.registry, 'tokenledger_exporter_retries_total', { exporter: 'clickhouse' })).toBe(0);
+      expect(ctx.logs.filter((l) => l.msg === 'call rejected by ClickHouse; dropped').map((l) => l.call_id)).toEqual(['call-17']);
       await exporter.shutdown();
+      const [r] = await (await admin.query({ query: 'SELECT count() AS n, uniqExact(call_id) AS ids FROM tl_bad.llm_calls FINAL', format: 'JSONEachRow' })).json<{ n: string; ids: string }>();
+      expect([Number(r.n), Number(r.ids)]).toEqual([39, 39]);
       await admin.close();
     }, 30_000);
   });
