@@ -111,7 +111,7 @@ export interface CallRow {
   reported_cost_usd: number | null;
   status: string;
   error_type: string;
-  streaming: boolean | number;
+  streaming: boolean;
   customer: string;
   user: string;
   tags: string[];
@@ -139,7 +139,17 @@ export async function readCalls(ch: ClickhouseTarget): Promise<CallRow[]> {
       await client.close();
     }
   }
-  return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as CallRow);
+  return text.split('\n').filter((l) => l !== '').map((l) => normalizeRow(JSON.parse(l) as Record<string, unknown>));
+}
+
+const NUMERIC: (keyof CallRow)[] = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_usd'];
+
+/** ClickHouse's JSON quotes 64-bit integers and writes booleans as 0/1 on older servers: make them numbers and booleans. */
+function normalizeRow(raw: Record<string, unknown>): CallRow {
+  const row = raw as unknown as CallRow & Record<string, unknown>;
+  for (const k of NUMERIC) row[k] = Number(raw[k]) as never;
+  row.streaming = raw.streaming === true || raw.streaming === 1 || raw.streaming === '1' || raw.streaming === 'true';
+  return row;
 }
 
 /** Sum of the samples of a Prometheus metric whose labels include `match`. */
@@ -150,7 +160,7 @@ export function metricSum(exposition: string, name: string, match: Record<string
     const m = line.exec(l);
     if (!m) continue;
     const labels = m[1] ?? '';
-    if (Object.entries(match).every(([k, v]) => labels.includes(`${k}="${v}"`))) sum += Number(m[2]);
+    if (Object.entries(match).every(([k, v]) => new RegExp(`(^|,)${k}="${v}"`).test(labels))) sum += Number(m[2]);
   }
   return sum;
 }

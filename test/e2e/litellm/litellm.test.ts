@@ -15,7 +15,7 @@ import { callPlan, sendCall, type CallSpec, type SentCall } from '../harness/cal
 import { litellmInstalled, MASTER_KEY, startLitellm } from '../harness/litellm.js';
 import { litellmConfig, litellmEnv, MODELS, settingsFor } from '../harness/litellm-config.js';
 import { allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, type CallRow, type ClickhouseTarget, type TokenledgerProcess } from '../harness/tokenledger.js';
-import { checkCalls, splitProblem, type CallCheck } from '../harness/verify.js';
+import { checkCalls, splitProblem, type CallCheck, type GatewayDefects } from '../harness/verify.js';
 import { writeResults, type LitellmMatrixEntry } from './results.js';
 import { CI_VERSIONS } from './versions.mjs';
 
@@ -39,15 +39,24 @@ const ROUTE_LABEL: Record<CallSpec['route'], string> = {
   bedrock_passthrough: '/bedrock/model/{id}',
 };
 /**
- * Calls a LiteLLM release reports without usage (seen in test/fixtures/litellm/): tokenledger cannot
- * bill what the gateway does not say. The e2e expects exactly these to be missing, so a fixed
- * release or a new loss both show.
+ * What a LiteLLM release itself reports wrong (seen in test/fixtures/litellm/): tokenledger cannot
+ * bill usage the gateway does not send, nor know a call was streamed when nothing says so. The
+ * e2e expects exactly these, so a fixed release or a new defect both show.
  */
-const LITELLM_LOSSES: Record<string, { route: CallSpec['route']; stream: boolean; what: string }[]> = {
-  '1.80.11': [{ route: 'anthropic_passthrough', stream: true, what: 'streamed /anthropic pass-through logged with model "unknown" and no usage' }],
-  '1.81.3': [{ route: 'anthropic_passthrough', stream: true, what: 'streamed /anthropic pass-through logged with model "unknown" and no usage' }],
+interface Defect { route: CallSpec['route']; stream: boolean; kind: keyof GatewayDefects; what: string }
+const LITELLM_DEFECTS: Record<string, Defect[]> = {
+  '1.80.11': [
+    { route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged with model "unknown" and no usage' },
+    { route: 'bedrock_passthrough', stream: true, kind: 'streamingFlag', what: 'streamed /bedrock pass-through logged as llm.is_streaming "False" with an empty route' },
+  ],
+  '1.81.3': [{ route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged with model "unknown" and no usage' }],
+  '1.108.7': [{ route: 'anthropic_passthrough', stream: true, kind: 'streamingFlag', what: 'streamed /anthropic pass-through logged as llm.is_streaming "False"' }],
 };
-const lossOf = (version: string, s: CallSpec): string => LITELLM_LOSSES[version]?.find((l) => l.route === s.route && l.stream === s.stream)?.what ?? '';
+const defectsOf = (version: string, s: CallSpec): Defect[] => (LITELLM_DEFECTS[version] ?? []).filter((d) => d.route === s.route && d.stream === s.stream);
+const gatewayDefects = (version: string, s: CallSpec): GatewayDefects => {
+  const d = defectsOf(version, s);
+  return { usage: d.some((x) => x.kind === 'usage'), streamingFlag: d.some((x) => x.kind === 'streamingFlag') };
+};
 const routeLabel = (s: CallSpec): string => `${ROUTE_LABEL[s.route]} → ${TARGET_LABEL[s.target]}`;
 
 async function serverReachable(): Promise<boolean> {
@@ -114,7 +123,7 @@ VERSIONS.forEach((version, index) => {
       expect(await tl.stop(), tl.logTail()).toBe(0);
       const served = mock.calls.filter((c) => c.api !== 'google.oauth_token');
       const rows = await readCalls(ch);
-      const { checks, unmatched } = checkCalls(sent, served, rows, (s) => lossOf(version, s) !== '');
+      const { checks, unmatched } = checkCalls(sent, served, rows, (s) => gatewayDefects(version, s));
       run = { sent, served, rows, metrics, checks, unmatched, restarted: restart };
     }, 420_000);
 
@@ -127,9 +136,10 @@ VERSIONS.forEach((version, index) => {
         cell.problems.push(...c.problems.map((p) => `${c.spec.id} (${c.spec.cache}): ${p}`));
         const split = splitProblem(c);
         if (split) cell.problems.push(`${c.spec.id}: ${split}`);
-        if (c.lostByLitellm && cell.status === 'pass') {
-          cell.status = 'litellm-loss';
-          cell.problems.push(`LiteLLM ${version}: ${lossOf(version, c.spec)}`);
+        for (const d of defectsOf(version, c.spec)) {
+          if (cell.status === 'pass') cell.status = 'litellm-defect';
+          const note = `LiteLLM ${version}: ${d.what}`;
+          if (!cell.problems.includes(note)) cell.problems.push(note);
         }
         if (c.problems.length > 0) cell.status = 'fail';
         cells.set(key, cell);

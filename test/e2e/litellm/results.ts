@@ -17,8 +17,8 @@ export interface LitellmMatrixEntry {
   streaming: boolean;
   otlp_protocol: string;
   clickhouse: string;
-  /** `litellm-loss`: LiteLLM itself reports no usage for these calls (tokenledger stores what it gets). */
-  status: 'pass' | 'fail' | 'litellm-loss';
+  /** `litellm-defect`: LiteLLM itself reports these calls wrong (listed in `problems`); tokenledger stores what it gets. */
+  status: 'pass' | 'fail' | 'litellm-defect';
   /** What was checked, and each problem found. */
   checks: string[];
   problems: string[];

@@ -1,0 +1,85 @@
+#!/usr/bin/env node
+// Renders the compatibility matrix from the e2e results (test/e2e/litellm/results/*.json and
+// test/e2e/claude-code/results/*.json) as Markdown. With --write FILE it replaces the text between
+// `<!-- compat-matrix:start -->` and `<!-- compat-matrix:end -->` in FILE (the README), so the
+// matrix cannot drift from what the e2e last proved.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const START = '<!-- compat-matrix:start -->';
+const END = '<!-- compat-matrix:end -->';
+const MARK = { pass: '✅', fail: '❌', 'litellm-defect': '⚠️' };
+
+function readDir(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+}
+
+const cmpVersion = (a, b) => a.split('.').map(Number).reduce((r, n, i) => r || n - Number(b.split('.')[i] ?? 0), 0);
+
+function litellmTable() {
+  const files = readDir(join(root, 'test/e2e/litellm/results'));
+  if (files.length === 0) return '_No LiteLLM e2e results yet: run `npm run test:e2e`._\n';
+  const versions = files.map((f) => f.litellm_version).sort(cmpVersion);
+  const cells = new Map();
+  const notes = [];
+  const meta = new Map();
+  for (const f of files) {
+    for (const e of f.entries) {
+      cells.set(`${e.route}|${e.streaming}|${e.litellm_version}`, e);
+      meta.set(e.litellm_version, `OTLP ${e.otlp_protocol}, ClickHouse ${e.clickhouse}`);
+      for (const p of e.status === 'pass' ? [] : e.problems) {
+        const note = p.startsWith('LiteLLM ') ? p : `LiteLLM ${e.litellm_version}: ${p}`;
+        if (!notes.includes(note)) notes.push(note);
+      }
+    }
+  }
+  const routes = [...new Set([...cells.values()].map((e) => e.route))].sort();
+  const lines = [
+    `| route → deployment | streaming | ${versions.map((v) => `LiteLLM ${v}`).join(' | ')} |`,
+    `| --- | --- | ${versions.map(() => '---').join(' | ')} |`,
+  ];
+  for (const r of routes) {
+    for (const s of [false, true]) {
+      const row = versions.map((v) => {
+        const e = cells.get(`${r}|${s}|${v}`);
+        return e ? MARK[e.status] ?? e.status : '—';
+      });
+      lines.push(`| ${r} | ${s ? 'yes' : 'no'} | ${row.join(' | ')} |`);
+    }
+  }
+  lines.push('', versions.map((v) => `LiteLLM ${v}: ${meta.get(v)}.`).join(' '));
+  lines.push('✅ one ClickHouse row per call with exactly the tokens the upstream returned (input, output, cache read, cache write), streaming flag right, /metrics equal to the rows; ⚠️ LiteLLM itself reports the call wrong (below); ❌ tokenledger is wrong.');
+  notes.sort((a, b) => cmpVersion(a.split(' ')[1].replace(/:$/, ''), b.split(' ')[1].replace(/:$/, '')) || a.localeCompare(b));
+  if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
+  return lines.join('\n') + '\n';
+}
+
+function claudeCodeTable() {
+  const files = readDir(join(root, 'test/e2e/claude-code/results'));
+  const entries = files.flatMap((f) => f.entries ?? []);
+  if (entries.length === 0) return '';
+  const lines = ['| Claude Code | path | LiteLLM | OTLP | result |', '| --- | --- | --- | --- | --- |'];
+  for (const e of entries) lines.push(`| ${e.client_version} | ${e.path} | ${e.litellm_version || '—'} | ${e.otlp_protocol} | ${MARK[e.status] ?? e.status} |`);
+  return lines.join('\n') + '\n';
+}
+
+const markdown = [`### LiteLLM proxy`, '', litellmTable(), claudeCodeTable() ? `### Claude Code\n\n${claudeCodeTable()}` : ''].join('\n').trimEnd() + '\n';
+
+const i = process.argv.indexOf('--write');
+if (i === -1) {
+  process.stdout.write(markdown);
+} else {
+  const file = process.argv[i + 1];
+  const text = readFileSync(file, 'utf8');
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a === -1 || b < a) {
+    process.stderr.write(`compat-matrix: ${file} has no ${START} … ${END} section\n`);
+    process.exit(1);
+  }
+  writeFileSync(file, `${text.slice(0, a + START.length)}\n${markdown}${text.slice(b)}`);
+  process.stdout.write(`compat-matrix: updated ${file}\n`);
+}
