@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Counter } from 'prom-client';
 import { resolve } from 'node:path';
+import type { Counter } from 'prom-client';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Exporter } from '../../core/component.js';
 import { PermanentError } from '../../core/errors.js';
@@ -208,7 +208,7 @@ export class ClickhouseExporter implements Exporter {
     }
   }
 
-  /** Sends everything queued now and refreshes the rollup (tests, `report`, shutdown). */
+  /** Sends everything queued now and brings the rollup up to date (tests, benchmarks). Waits while ClickHouse is down. */
   async flush(): Promise<void> {
     await this.sender.flush();
     const r = await this.ready();
