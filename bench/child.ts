@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDocument } from 'yaml';
+
+/**
+ * tokenledger as a child process running the shipped pipeline.yaml (copied into a temp dir, so
+ * its ./data paths land there) on free loopback ports, with /proc readings of its memory and CPU.
+ */
+
+export interface ChildOptions {
+  repo: string;
+  /** Server-mode ClickHouse exporter into this database at `url`, instead of embedded chDB. */
+  server?: { url: string; database: string };
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeArgs?: string[];
+}
+
+export interface ProcStats { rssMb: number; hwmMb: number; cpuSeconds: number }
+
+const CLK_TCK = 100; // Linux USER_HZ
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+export class TokenledgerChild {
+  readonly dir = mkdtempSync(join(tmpdir(), 'tl-bench-'));
+  grpcPort = 0;
+  httpPort = 0;
+  adminPort = 0;
+  private proc: ChildProcess | undefined;
+  private exited = false;
+
+  constructor(private readonly opts: ChildOptions) {}
+
+  get pid(): number {
+    if (this.proc?.pid === undefined) throw new Error('bench: tokenledger is not running');
+    return this.proc.pid;
+  }
+
+  get logFile(): string { return join(this.dir, 'tokenledger.log'); }
+
+  async start(timeoutMs = 30_000): Promise<void> {
+    const doc = parseDocument(readFileSync(join(this.opts.repo, 'pipeline.yaml'), 'utf8'));
+    if (this.opts.server) {
+      doc.setIn(['exporters', 'clickhouse', 'mode'], 'server');
+      doc.setIn(['exporters', 'clickhouse', 'url'], this.opts.server.url);
+      doc.setIn(['exporters', 'clickhouse', 'database'], this.opts.server.database);
+      doc.deleteIn(['exporters', 'clickhouse', 'path']);
+    }
+    const config = join(this.dir, 'pipeline.yaml');
+    writeFileSync(config, doc.toString());
+    [this.grpcPort, this.httpPort, this.adminPort] = [await freePort(), await freePort(), await freePort()];
+    const log = createWriteStream(this.logFile);
+    this.proc = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), join(this.opts.repo, 'dist', 'bin', 'tokenledger.js'), 'run', '-c', config], {
+      cwd: this.dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        ...process.env,
+        TOKENLEDGER_OTLP_GRPC_ENDPOINT: `127.0.0.1:${this.grpcPort}`,
+        TOKENLEDGER_OTLP_HTTP_ENDPOINT: `127.0.0.1:${this.httpPort}`,
+        TOKENLEDGER_ADMIN_ENDPOINT: `127.0.0.1:${this.adminPort}`,
+        TOKENLEDGER_LOG_LEVEL: 'warn',
+      },
+    });
+    this.proc.stdout?.pipe(log);
+    this.proc.stderr?.pipe(log);
+    this.proc.once('exit', () => { this.exited = true; });
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited) throw new Error(`bench: tokenledger exited during start-up; log:\n${this.logTail()}`);
+      const ready = await get(this.adminPort, '/readyz').then((r) => r.status === 200, () => false);
+      if (ready) return;
+      await sleep(100);
+    }
+    throw new Error(`bench: tokenledger not ready after ${timeoutMs} ms; log:\n${this.logTail()}`);
+  }
+
+  logTail(): string {
+    try {
+      return readFileSync(this.logFile, 'utf8').split('\n').slice(-20).join('\n');
+    } catch (err) {
+      return `(no log: ${(err as Error).message})`;
+    }
+  }
+
+  /** RSS now and at peak (VmHWM), CPU seconds (user + system) since start. */
+  stats(): ProcStats {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, cpuSeconds: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+  }
+
+  async metrics(): Promise<string> {
+    const r = await get(this.adminPort, '/metrics');
+    if (r.status !== 200) throw new Error(`bench: /metrics answered ${r.status}`);
+    return r.body;
+  }
+
+  /** SIGTERM (tokenledger drains), SIGKILL after `timeoutMs`. Idempotent. */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    const p = this.proc;
+    if (!p || this.exited) return;
+    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Immediate SIGKILL, for error paths and process exit. */
+  kill(): void {
+    if (this.proc && !this.exited) this.proc.kill('SIGKILL');
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Sum of the samples of `name` whose labels contain `label` (e.g. `exporter="clickhouse"`). */
+export function metricSum(text: string, name: string, label = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+    if (label && !line.includes(label)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}

@@ -1,0 +1,264 @@
+import { mkdirSync } from 'node:fs';
+import http from 'node:http';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { decodeCeiling, pricingSecondsPerRecord, realisticCalls, type Rate } from './ceiling.js';
+import { metricSum, TokenledgerChild } from './child.js';
+import { fixedRate, quantile, saturate, type Load, type LoadResult, type RateResult } from './load.js';
+import { claudeCodeLogs, claudeCodeMetrics, CONTENT_MARKER, liteLLMTraces, type Payload } from './payload.js';
+import { topSelfTime } from './profile.js';
+import { grpcTransport, httpTransport, type Transport } from './transport.js';
+import { defaults as chDefaults } from '../exporters/clickhouse/config.js';
+import { openClient } from '../exporters/clickhouse/client.js';
+
+/**
+ * `npm run bench [-- --quick] [-- --profile]`: tokenledger's default pipeline as a child process
+ * under load from real LiteLLM and Claude Code payloads, against the decode ceiling measured in
+ * this process on the same bytes. Prints a table, then one JSON line. Everything is bounded in
+ * time; the child is killed on any error.
+ */
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const args = new Set(process.argv.slice(2));
+const quick = args.has('--quick');
+const profile = args.has('--profile');
+
+const P = quick
+  ? { warmS: 1, satS: 5, rateS: 4, largeS: 3, serverS: 4, ceilMs: 700, pricing: 20_000, maxCalls: 2_000_000, drainS: 15 }
+  : { warmS: 3, satS: 20, rateS: 15, largeS: 10, serverS: 15, ceilMs: 3000, pricing: 100_000, maxCalls: 5_000_000, drainS: 60 };
+const CALLS_PER_REQUEST = 100;
+const CONCURRENCY = 8;
+const RATE_CALLS_PER_S = 5000;
+const TICK_MS = 10;
+const LARGE_CALLS_PER_REQUEST = 20;
+const LARGE_CONTENT_BYTES = 24_576;
+const CC_EVERY = 20;
+const SERVER_URL = 'http://127.0.0.1:8123';
+
+interface Phase<L extends LoadResult = LoadResult> { load: L; rowsPerS: number; drained: boolean; cpuSeconds: number }
+
+const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`); };
+
+/** Rows the ClickHouse exporter has written so far. */
+async function sentRows(child: TokenledgerChild): Promise<number> {
+  return metricSum(await child.metrics(), 'tokenledger_exporter_sent_rows_total', 'exporter="clickhouse"');
+}
+
+/** A load run, then wait until every acknowledged call is in ClickHouse; rows/s over the whole span. */
+async function phase<L extends LoadResult>(child: TokenledgerChild, run: () => Promise<L>): Promise<Phase<L>> {
+  const rows0 = await sentRows(child);
+  const cpu0 = child.stats().cpuSeconds;
+  const t0 = performance.now();
+  const load = await run();
+  const deadline = performance.now() + P.drainS * 1000;
+  let rows = await sentRows(child);
+  while (rows - rows0 < load.calls && performance.now() < deadline) {
+    await sleep(100);
+    rows = await sentRows(child);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { load, rowsPerS: (rows - rows0) / seconds, drained: rows - rows0 >= load.calls, cpuSeconds: child.stats().cpuSeconds - cpu0 };
+}
+
+function withTransport<T>(t: Transport, f: (t: Transport) => Promise<T>): Promise<T> {
+  return f(t).finally(() => t.close());
+}
+
+/**
+ * Rows in the calls table and, embedded only, rows holding the large-content marker anywhere
+ * (formatRow needs a newer ClickHouse than Debian's 18.16; the server run sends no large content).
+ */
+async function tableCheck(mode: 'embedded' | 'server', where: { path?: string; database: string }): Promise<{ rows: number; withContent: number }> {
+  const cfg = { ...chDefaults, mode, database: where.database, ...(where.path ? { path: where.path } : {}) };
+  const c = await openClient(cfg, repo);
+  const leak = mode === 'embedded' ? `countIf(position(formatRow('TSV', *), '${CONTENT_MARKER}') > 0)` : '0';
+  try {
+    const rs = await c.client.query({
+      query: `SELECT count() AS rows, ${leak} AS withContent FROM ${where.database}.${cfg.table} FINAL`,
+      format: 'JSONEachRow',
+    });
+    const [r] = await rs.json<{ rows: string | number; withContent: string | number }>();
+    return { rows: Number(r?.rows ?? 0), withContent: Number(r?.withContent ?? 0) };
+  } finally {
+    await c.close();
+  }
+}
+
+async function serverAvailable(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get(`${SERVER_URL}/ping`, { timeout: 1000 }, (res) => { res.resume(); resolve(res.statusCode === 200); });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+async function dropServerDatabase(database: string): Promise<void> {
+  const c = await openClient({ ...chDefaults, mode: 'server', url: SERVER_URL }, repo);
+  try {
+    await c.client.command({ query: `DROP DATABASE IF EXISTS ${database}` });
+  } finally {
+    await c.close();
+  }
+}
+
+interface Results {
+  ceiling: { decode: Rate; decodeConvert: Rate };
+  largeCeiling: { decode: Rate; decodeConvert: Rate };
+  pricingSPerRecord: number;
+  grpc: Phase; http: Phase; rateHttp: RateResult; rateGrpc: RateResult; large: Phase;
+  rssPeakMb: number; rssAfterMb: number;
+  embeddedTable: { rows: number; withContent: number }; metricsLeak: boolean; acked: number;
+  server: Phase | null; serverTable: { rows: number; withContent: number } | null;
+  traces: Payload; largeTraces: Payload;
+}
+
+async function withChild<T>(child: TokenledgerChild, f: () => Promise<T>): Promise<T> {
+  const onExit = (): void => child.kill();
+  process.once('exit', onExit);
+  try {
+    await child.start();
+    return await f();
+  } catch (err) {
+    child.kill();
+    log(`tokenledger log tail:\n${child.logTail()}`);
+    throw err;
+  } finally {
+    process.off('exit', onExit);
+  }
+}
+
+async function main(): Promise<void> {
+  const traces = liteLLMTraces({ calls: CALLS_PER_REQUEST });
+  const rateTraces = liteLLMTraces({ calls: (RATE_CALLS_PER_S * TICK_MS) / 1000, copyBase: 0x4000 });
+  const largeTraces = liteLLMTraces({ calls: LARGE_CALLS_PER_REQUEST, contentBytes: LARGE_CONTENT_BYTES, copyBase: 0x8000 });
+  const cc = { logs: claudeCodeLogs(5), metrics: claudeCodeMetrics(), ccEvery: CC_EVERY };
+  const load: Load = { traces, ...cc };
+
+  log(`ceiling: decode in this process (${traces.bytes.length} B request, ${traces.items} spans)`);
+  const ceiling = decodeCeiling(traces, P.ceilMs);
+  const largeCeiling = decodeCeiling(largeTraces, P.ceilMs);
+  log(`pricing: priceCalls on ${P.pricing} records`);
+  const pricingSPerRecord = pricingSecondsPerRecord(realisticCalls(traces, P.pricing));
+
+  const profDir = join(repo, 'dist', 'bench', 'profile');
+  if (profile) mkdirSync(profDir, { recursive: true });
+  const child = new TokenledgerChild({ repo, ...(profile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {}) });
+  const r = await withChild(child, async () => {
+    const grpc = grpcTransport(child.grpcPort);
+    const httpT = httpTransport(child.httpPort, CONCURRENCY);
+    try {
+      log('warm-up');
+      const warm = await phase(child, () => saturate(grpc, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.warmS }));
+      log(`saturation over gRPC, ${CONCURRENCY} in flight, ${P.satS} s`);
+      const g = await phase(child, () => saturate(grpc, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
+      log(`saturation over HTTP, ${CONCURRENCY} in flight, ${P.satS} s`);
+      const h = await phase(child, () => saturate(httpT, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
+      const rateLoad: Load = { traces: rateTraces, ...cc, ccEvery: 0 };
+      log(`fixed rate ${RATE_CALLS_PER_S} calls/s over HTTP and gRPC, ${P.rateS} s each`);
+      const rateHttp = (await phase(child, () => fixedRate(httpT, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: 500 }))).load;
+      const rateGrpc = (await phase(child, () => fixedRate(grpc, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: 500 }))).load;
+      log(`large content (${Math.round(largeTraces.bytes.length / largeTraces.items / 1024)} KB a span) over gRPC, ${P.largeS} s`);
+      const large = await phase(child, () => saturate(grpc, { traces: largeTraces, ccEvery: 0 }, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.largeS }));
+      const metricsLeak = (await child.metrics()).includes(CONTENT_MARKER);
+      const { hwmMb, rssMb } = child.stats();
+      return { warmCalls: warm.load.calls, grpc: g, http: h, rateHttp, rateGrpc, large, metricsLeak, rssPeakMb: hwmMb, rssAfterMb: rssMb };
+    } finally {
+      grpc.close();
+      httpT.close();
+      await child.stop();
+    }
+  });
+  const acked = r.warmCalls + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.calls + r.rateGrpc.calls;
+  const embeddedTable = await tableCheck('embedded', { path: join(child.dir, 'data', 'clickhouse'), database: chDefaults.database });
+  if (profile) printProfile(profDir);
+  child.remove();
+
+  let server: Phase | null = null;
+  let serverTable: Results['serverTable'] = null;
+  if (await serverAvailable()) {
+    const database = `tl_bench_${process.pid}`;
+    const sChild = new TokenledgerChild({ repo, server: { url: SERVER_URL, database } });
+    try {
+      server = await withChild(sChild, async () => {
+        try {
+          log(`server mode (${SERVER_URL}, database ${database}): saturation over gRPC, ${P.serverS} s`);
+          return await withTransport(grpcTransport(sChild.grpcPort), (t) => phase(sChild, () => saturate(t, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.serverS })));
+        } finally {
+          await sChild.stop();
+        }
+      });
+      serverTable = await tableCheck('server', { database });
+    } finally {
+      sChild.remove();
+      await dropServerDatabase(database);
+    }
+  }
+  report({ ceiling, largeCeiling, pricingSPerRecord, ...r, embeddedTable, acked, server, serverTable, traces, largeTraces });
+}
+
+function printProfile(dir: string): void {
+  process.stdout.write('\nTop self time in tokenledger (node --cpu-prof, whole run):\n');
+  for (const f of topSelfTime(dir, repo)) process.stdout.write(`  ${String(f.selfPct).padStart(5)}%  ${f.name}  ${f.where}\n`);
+}
+
+const round = (v: number, digits = 0): number => Math.round(v * 10 ** digits) / 10 ** digits;
+const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
+
+function report(x: Results): void {
+  const spansPerS = x.grpc.load.spans / x.grpc.load.seconds;
+  const callsPerS = x.grpc.load.calls / x.grpc.load.seconds;
+  const cpuPerCall = x.grpc.cpuSeconds / x.grpc.load.calls;
+  const largeSpansPerS = x.large.load.spans / x.large.load.seconds;
+  const lat = (r: RateResult, q: number): number => round(quantile(r.latencies, q), 2);
+  const rows: [string, string][] = [
+    ['payload', `LiteLLM 1.81.3 capture, ${x.traces.calls} calls × ${x.traces.items / x.traces.calls} spans a request, ${round(x.traces.bytes.length / x.traces.items)} B a span; + Claude Code logs/metrics every ${CC_EVERY}th request`],
+    ['decode ceiling (protobuf decode, this process)', `${fmt(x.ceiling.decode.itemsPerS)} spans/s (${round(x.ceiling.decode.mibPerS)} MiB/s)`],
+    ['decode + conversion (decodeExport)', `${fmt(x.ceiling.decodeConvert.itemsPerS)} spans/s`],
+    ['saturation gRPC (end to end, acked)', `${fmt(spansPerS)} spans/s, ${fmt(callsPerS)} calls/s, refusals ${x.grpc.load.refusals}`],
+    ['saturation HTTP/protobuf', `${fmt(x.http.load.spans / x.http.load.seconds)} spans/s, ${fmt(x.http.load.calls / x.http.load.seconds)} calls/s, refusals ${x.http.load.refusals}`],
+    ['pipeline ÷ decode ceiling', `${round((100 * spansPerS) / x.ceiling.decode.itemsPerS, 1)} %`],
+    [`ack latency @ ${RATE_CALLS_PER_S} calls/s HTTP`, `p50 ${lat(x.rateHttp, 0.5)} ms, p99 ${lat(x.rateHttp, 0.99)} ms, max ${lat(x.rateHttp, 1)} ms (${x.rateHttp.calls} calls, late ticks ${x.rateHttp.lateTicks}, skipped ${x.rateHttp.skippedTicks}, refusals ${x.rateHttp.refusals})`],
+    [`ack latency @ ${RATE_CALLS_PER_S} calls/s gRPC`, `p50 ${lat(x.rateGrpc, 0.5)} ms, p99 ${lat(x.rateGrpc, 0.99)} ms, max ${lat(x.rateGrpc, 1)} ms (${x.rateGrpc.calls} calls, late ticks ${x.rateGrpc.lateTicks}, skipped ${x.rateGrpc.skippedTicks}, refusals ${x.rateGrpc.refusals})`],
+    ['RSS peak (VmHWM) / at end', `${round(x.rssPeakMb)} MB / ${round(x.rssAfterMb)} MB`],
+    ['CPU per 100k calls (gRPC saturation, until written)', `${round(cpuPerCall * 1e5, 2)} s`],
+    ['ClickHouse embedded (chDB, disk queue)', `${fmt(x.grpc.rowsPerS)} rows/s${x.grpc.drained ? '' : ' (NOT drained in time)'}`],
+    ['ClickHouse server', x.server ? `${fmt(x.server.rowsPerS)} rows/s, ${fmt(x.server.load.calls / x.server.load.seconds)} calls/s acked${x.server.drained ? '' : ' (NOT drained in time)'}` : 'server: not available'],
+    ['rows in ClickHouse (FINAL) / calls acked', `embedded ${fmt(x.embeddedTable.rows)} / ${fmt(x.acked)}${x.server && x.serverTable ? `; server ${fmt(x.serverTable.rows)} / ${fmt(x.server.load.calls)}` : ''}`],
+    ['pricing (priceCalls) per record', `${round(x.pricingSPerRecord * 1e6, 2)} µs = ${round((100 * x.pricingSPerRecord) / cpuPerCall, 1)} % of the pipeline's CPU per call`],
+    ['large content: span size', `${fmt(x.largeTraces.bytes.length / x.largeTraces.items)} B a span (${x.largeTraces.calls} calls a request)`],
+    ['large content: saturation gRPC', `${fmt(largeSpansPerS)} spans/s, ${fmt(x.large.load.calls / x.large.load.seconds)} calls/s, CPU ${round((x.large.cpuSeconds / x.large.load.calls) * 1e5, 2)} s per 100k calls`],
+    ['large content: decode ceiling', `${fmt(x.largeCeiling.decode.itemsPerS)} spans/s (${round(x.largeCeiling.decode.mibPerS)} MiB/s); decode+conversion ${fmt(x.largeCeiling.decodeConvert.itemsPerS)} spans/s`],
+    ['large content in ClickHouse rows / in /metrics', `${x.embeddedTable.withContent} rows / ${x.metricsLeak ? 'FOUND' : 'none'}`],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write(`\ntokenledger bench (${quick ? 'quick' : 'full'}), node ${process.version}\n`);
+  for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
+  const json = {
+    mode: quick ? 'quick' : 'full',
+    spans_per_s: round(spansPerS), calls_per_s: round(callsPerS),
+    spans_per_s_http: round(x.http.load.spans / x.http.load.seconds), calls_per_s_http: round(x.http.load.calls / x.http.load.seconds),
+    decode_ceiling_spans_per_s: round(x.ceiling.decode.itemsPerS), decode_convert_spans_per_s: round(x.ceiling.decodeConvert.itemsPerS),
+    pipeline_to_decode_ratio: round(spansPerS / x.ceiling.decode.itemsPerS, 3),
+    ack_p50_ms: lat(x.rateHttp, 0.5), ack_p99_ms: lat(x.rateHttp, 0.99),
+    ack_p50_ms_grpc: lat(x.rateGrpc, 0.5), ack_p99_ms_grpc: lat(x.rateGrpc, 0.99),
+    generator_late_ticks: x.rateHttp.lateTicks + x.rateGrpc.lateTicks,
+    refusals: x.grpc.load.refusals + x.http.load.refusals + x.rateHttp.refusals + x.rateGrpc.refusals + x.large.load.refusals,
+    rss_mb: round(x.rssPeakMb), cpu_s_per_100k_calls: round(cpuPerCall * 1e5, 2),
+    clickhouse_rows_per_s_embedded: round(x.grpc.rowsPerS), clickhouse_rows_per_s_server: x.server ? round(x.server.rowsPerS) : null,
+    clickhouse_rows: x.embeddedTable.rows, calls_acked: x.acked,
+    pricing_share_pct: round((100 * x.pricingSPerRecord) / cpuPerCall, 2),
+    large_bytes_per_span: round(x.largeTraces.bytes.length / x.largeTraces.items), large_spans_per_s: round(largeSpansPerS),
+    large_decode_ceiling_spans_per_s: round(x.largeCeiling.decode.itemsPerS), large_pipeline_to_decode_ratio: round(largeSpansPerS / x.largeCeiling.decode.itemsPerS, 3),
+    large_cpu_s_per_100k_calls: round((x.large.cpuSeconds / x.large.load.calls) * 1e5, 2),
+    large_content_rows_in_clickhouse: x.embeddedTable.withContent, large_content_in_metrics: x.metricsLeak,
+  };
+  process.stdout.write(JSON.stringify(json) + '\n');
+}
+
+const watchdog = setTimeout(() => { log('watchdog: the run took too long, exiting'); process.exit(2); }, (quick ? 90 : 900) * 1000);
+watchdog.unref();
+main().then(() => process.exit(0), (err: unknown) => {
+  log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.exit(1);
+});
