@@ -8,6 +8,7 @@ import { exporterMetrics, type ExporterMetrics } from './metrics.js';
 import type { ExportQueue } from './queue.js';
 
 const REFUSED_LOG_INTERVAL_MS = 10_000;
+const QUEUE_ERROR_PAUSE_MS = 1000;
 
 export interface QueuedSenderOptions {
   /** Exporter id, the `exporter` label of the self-metrics. */
@@ -79,7 +80,7 @@ export class QueuedSender {
     if (this.o.queue.rows >= this.o.batch.max_rows) this.wake.abort();
   }
 
-  /** Resolves once everything queued now has been sent or dropped (for tests and `report`). */
+  /** Resolves once the queue is empty: everything sent or dropped (tests, benchmarks, spend queries). */
   async flush(): Promise<void> {
     if (this.o.queue.rows === 0 || !this.running) return;
     await new Promise<void>((resolve) => { this.flushWaiters.push(resolve); this.wake.abort(); });
@@ -111,26 +112,37 @@ export class QueuedSender {
 
   private async run(): Promise<void> {
     for (;;) {
-      const due = this.due();
-      if (!this.running) {
-        if (this.o.queue.rows === 0 || this.stopRetrying.signal.aborted) return;
-      } else if (!due) {
-        await this.idle();
-        continue;
+      try {
+        if (!(await this.step())) return;
+      } catch (err) {
+        // The queue itself failed (disk I/O): keep the loop alive, the rows are still there.
+        this.o.logger.error('exporter queue read or ack failed; retrying', { err });
+        await sleep(QUEUE_ERROR_PAUSE_MS, undefined, { signal: this.stopRetrying.signal }).catch(ignoreAbort);
+        if (this.stopRetrying.signal.aborted) return;
       }
-      const records = await this.o.queue.peek(this.o.batch.max_rows);
-      if (records.length === 0) {
-        for (const w of this.flushWaiters.splice(0)) w();
-        if (!this.running) return;
-        await this.idle();
-        continue;
-      }
-      const delivered = await this.deliver(records);
-      if (!delivered) return; // shutting down with the batch still queued
-      await this.o.queue.ack(records.length);
-      this.updateGauges();
-      if (this.o.queue.rows === 0) for (const w of this.flushWaiters.splice(0)) w();
     }
+  }
+
+  /** One turn of the loop; false when the loop is to end. */
+  private async step(): Promise<boolean> {
+    if (!this.running) {
+      if (this.o.queue.rows === 0 || this.stopRetrying.signal.aborted) return false;
+    } else if (!this.due()) {
+      await this.idle();
+      return true;
+    }
+    const records = await this.o.queue.peek(this.o.batch.max_rows);
+    if (records.length === 0) {
+      for (const w of this.flushWaiters.splice(0)) w();
+      if (!this.running) return false;
+      await this.idle();
+      return true;
+    }
+    if (!(await this.deliver(records))) return false; // shutting down with the batch still queued
+    await this.o.queue.ack(records.length);
+    this.updateGauges();
+    if (this.o.queue.rows === 0) for (const w of this.flushWaiters.splice(0)) w();
+    return true;
   }
 
   private due(): boolean {

@@ -98,6 +98,21 @@ describe('QueuedSender', () => {
     expect(await metricValue(ctx.registry, 'tokenledger_exporter_failed_rows_total')).toBe(3);
   });
 
+  it('survives a failing queue read: logs it and tries again', async () => {
+    const sent: string[][] = [];
+    const { ctx, queue, sender } = setup(async (b) => { sent.push(b); });
+    await queue.open();
+    const peek = queue.peek.bind(queue);
+    let failures = 1;
+    queue.peek = async (max: number) => { if (failures-- > 0) throw new Error('EIO'); return peek(max); };
+    sender.start();
+    await sender.enqueue(rows(3));
+    await sender.flush();
+    expect(sent).toEqual([rows(3)]);
+    expect(ctx.logs.some((l) => l.level === 'error' && String(l.msg).includes('queue read or ack failed'))).toBe(true);
+    await sender.shutdown();
+  });
+
   it('reports queue size and age gauges', async () => {
     const { ctx, queue, sender } = setup(async () => { throw new Error('down'); }, { maxRows: 100, maxDelay: 10_000 });
     await queue.open();
