@@ -8,6 +8,8 @@ export interface IndexEntry {
   shapes: Shape[];
   keys: string[];
   expiresAt: number;
+  /** False while only link-only reports (Claude Code spans) know the call: nothing was emitted yet. */
+  billed: boolean;
   /** Batch sequence and position when first emitted, so a join within the same batch replaces it in place. */
   batch: number;
   position: number;
@@ -36,8 +38,8 @@ export class JoinIndex {
     return undefined;
   }
 
-  add(record: LlmCall, shape: Shape, keys: string[], now: number, batch: number, position: number): IndexEntry {
-    const entry: IndexEntry = { record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, batch, position };
+  add(record: LlmCall, shape: Shape, keys: string[], now: number, billed: boolean, batch: number, position: number): IndexEntry {
+    const entry: IndexEntry = { record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, batch, position };
     this.entries.add(entry);
     this.addKeys(entry, keys);
     if (this.entries.size > this.maxEntries) {

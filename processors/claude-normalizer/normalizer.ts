@@ -102,7 +102,8 @@ export class ClaudeNormalizer implements Processor {
       for (const span of ss.spans) {
         const a = span.attributes;
         if (isClaudeCodeLlmSpan(span)) {
-          if (!usageFromMetrics) this.accept(extractClaudeCodeSpan(rs.resource, span, this.providers), calls, updates, now);
+          // The api_request event bills the call; the span only links it (to LiteLLM through traceparent).
+          if (!usageFromMetrics) this.accept({ ...extractClaudeCodeSpan(rs.resource, span, this.providers), linkOnly: true }, calls, updates, now);
           continue;
         }
         if (ss.scope.name.startsWith('com.anthropic.claude_code')) continue;
@@ -172,9 +173,12 @@ export class ClaudeNormalizer implements Processor {
     const entry = found && (!found.key.startsWith('fp:') || (found.entry.record.source !== call.source && !idsConflict(found.entry.keys, x.keys)))
       ? found.entry : undefined;
     if (entry === undefined) {
-      if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, this.batchSeq, calls.length);
-      calls.push(call);
-      this.m.records.inc({ source: call.source, shape: x.shape, record_type: call.record_type });
+      if (x.linkOnly) {
+        if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, false, this.batchSeq, -1);
+        return;
+      }
+      if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, true, this.batchSeq, calls.length);
+      this.emit(call, x, calls);
       return;
     }
     const first = entry.record;
@@ -185,6 +189,18 @@ export class ClaudeNormalizer implements Processor {
     }
     this.index.addKeys(entry, x.keys);
     entry.shapes.push(x.shape);
+    if (!entry.billed) {
+      if (x.linkOnly) return;
+      // The first billable report of a call only linked so far: billed now, with what the link knew.
+      const billed = mergeCall(call, first, this.cfg.attributes.max_count) ?? call;
+      entry.record = billed;
+      entry.billed = true;
+      entry.batch = this.batchSeq;
+      entry.position = calls.length;
+      this.m.joins.inc({ first: first.source, second: call.source });
+      this.emit(billed, x, calls);
+      return;
+    }
     this.m.joins.inc({ first: first.source, second: call.source });
     if (tokensDiffer(first, call)) {
       this.m.joinMismatch.inc({ first: first.source, second: call.source });
@@ -199,6 +215,11 @@ export class ClaudeNormalizer implements Processor {
       updates.push(merged);
       this.m.updates.inc({ source: call.source });
     }
+  }
+
+  private emit(call: LlmCall, x: Extracted, calls: LlmCall[]): void {
+    calls.push(call);
+    this.m.records.inc({ source: call.source, shape: x.shape, record_type: call.record_type });
   }
 
   private countClaudeCode(from: 'events' | 'metrics', call: LlmCall): void {

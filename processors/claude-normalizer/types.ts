@@ -41,4 +41,6 @@ export interface Extracted {
   view: AttributionView;
   /** Why the tokens could not be made consistent, '' when they are. */
   tokenIssue: string;
+  /** A report that links sources but is not billed itself (Claude Code spans when events are billed). */
+  linkOnly?: boolean;
 }

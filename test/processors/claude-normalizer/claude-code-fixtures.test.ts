@@ -42,27 +42,33 @@ describe('Claude Code events (usage_from: events)', () => {
     expect(cs[0].call_id).toMatch(/^req_mock/);
   });
 
-  it('two calls with traces: one record per api_request, the llm_request spans join them without billing twice', async () => {
+  it('two calls with traces: one record per api_request; the llm_request spans only link them', async () => {
     const { n, ctx } = normalizer();
     const out = runAll(n, scenario('v2.1.330-write-tool-with-traces'));
     const cs = calls(out);
-    // Traces arrive first (001-traces.json): the spans are the billed records, the events enrich them.
-    expect(cs.map((c) => [c.call_id, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_5m_tokens, c.reported_cost_usd])).toEqual([
-      ['req_mock6cd1b6060222712d1154', 25, 42, 9800, 1200, null],
-      ['req_mockfd37c2fb647714a68718', 25, 42, 9800, 1200, null],
+    // Traces arrive first (001-traces.json) and are held as links; the events bill, with their own tokens and cost.
+    expect(cs.map((c) => [c.call_id, c.input_tokens, c.output_tokens, c.cache_read_tokens, c.cache_write_5m_tokens, c.cache_write_1h_tokens, c.reported_cost_usd])).toEqual([
+      ['req_mock6cd1b6060222712d1154', 25, 42, 9800, 1200, 0, 0.008899999999999998],
+      ['req_mockfd37c2fb647714a68718', 25, 42, 9800, 1200, 0, 0.008899999999999998],
     ]);
-    expect(cs[0]).toMatchObject({ trace_id: '4352a0a6700d0a06f77392bb94ba44fd', span_id: 'dd16c57a718e9067', timestamp: '2026-11-23T05:11:20.996Z', duration_ms: 43, ttft_ms: 21 });
-    // The events add the cost Claude Code reported (and nothing else is re-billed).
-    const ups = out.flatMap((b) => b.updates);
-    expect(ups.map((u) => [u.call_id, u.reported_cost_usd, u.input_tokens, u.timestamp])).toEqual([
-      ['req_mock6cd1b6060222712d1154', 0.008899999999999998, 25, '2026-11-23T05:11:20.996Z'],
-      ['req_mockfd37c2fb647714a68718', 0.008899999999999998, 25, cs[1].timestamp],
-    ]);
+    expect(cs[0]).toMatchObject({ trace_id: '4352a0a6700d0a06f77392bb94ba44fd', timestamp: '2026-11-23T05:11:21.000Z', duration_ms: 38, ttft_ms: 21, session_id: '95477689-6a31-4c00-a3f5-db8529ebc7ae' });
+    expect(out.flatMap((b) => b.updates)).toEqual([]);
     expect(await metricValue(ctx.registry, 'tokenledger_normalizer_joins_total', { first: 'claude_code', second: 'claude_code' })).toBe(2);
-    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_join_token_mismatch_total')).toBe(0);
+    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_records_total', { source: 'claude_code', shape: 'claude_code_event', record_type: 'call' })).toBe(2);
     // Content never leaves: the prompt, the response and tool input were in these events and spans.
-    const text = JSON.stringify([...cs, ...ups]);
+    const text = JSON.stringify(cs);
     for (const secret of ['WRITEFILE', 'I will create the file', 'hello.txt', 'three lines']) expect(text).not.toContain(secret);
+  });
+
+  it('events before spans: the same records, the spans add nothing billable', () => {
+    const { n } = normalizer();
+    const bs = scenario('v2.1.330-write-tool-with-traces');
+    const out = runAll(n, [bs[1], bs[2], bs[0]]);
+    expect(calls(out).map((c) => [c.call_id, c.reported_cost_usd])).toEqual([
+      ['req_mock6cd1b6060222712d1154', 0.008899999999999998],
+      ['req_mockfd37c2fb647714a68718', 0.008899999999999998],
+    ]);
+    expect(out.flatMap((b) => b.updates).every((u) => u.input_tokens === 25)).toBe(true);
   });
 
   it('delta multi-export: two calls, two records, sums equal the mock times two', async () => {

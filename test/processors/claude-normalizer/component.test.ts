@@ -42,9 +42,9 @@ describe('factory and config schema', () => {
 describe('join index bounds', () => {
   it('forgets calls after the window and beyond max_entries, oldest first', () => {
     const idx = new JoinIndex(1000, 2);
-    idx.add(emptyCall(), 'litellm_v2', ['a'], 0, 1, 0);
-    idx.add(emptyCall(), 'litellm_v2', ['b'], 500, 1, 1);
-    idx.add(emptyCall(), 'litellm_v2', ['c'], 600, 1, 2);
+    idx.add(emptyCall(), 'litellm_v2', ['a'], 0, true, 1, 0);
+    idx.add(emptyCall(), 'litellm_v2', ['b'], 500, true, 1, 1);
+    idx.add(emptyCall(), 'litellm_v2', ['c'], 600, true, 1, 2);
     expect([idx.find(['a']), idx.size, idx.evictions]).toEqual([undefined, 2, 1]);
     idx.expire(1500);
     expect([idx.find(['b']), idx.find(['c'])?.key, idx.size]).toEqual([undefined, 'c', 1]);
