@@ -57,7 +57,7 @@ export function extractClaudeCodeEvent(kind: 'api_request' | 'api_error', resour
   }
   const keys = requestId ? [`req:${requestId}`] : [];
   return {
-    call, shape: 'claude_code_event', keys, tokenIssue,
+    call, shape: 'claude_code_event', keys, tokenIssue, cacheSplitKnown: 'cache_creation_5m_tokens' in a || 'cache_creation_1h_tokens' in a,
     view: { resource, attrs: a, metadataPrefix: '', litellm: null, headers: null },
   };
 }

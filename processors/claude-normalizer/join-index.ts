@@ -10,6 +10,8 @@ export interface IndexEntry {
   expiresAt: number;
   /** False while only link-only reports (Claude Code spans) know the call: nothing was emitted yet. */
   billed: boolean;
+  /** Whether the record's 5m/1h cache-write split came from a source that knew it. */
+  splitKnown: boolean;
   /** Batch sequence and position when first emitted, so a join within the same batch replaces it in place. */
   batch: number;
   position: number;
@@ -39,7 +41,7 @@ export class JoinIndex {
   }
 
   add(record: LlmCall, shape: Shape, keys: string[], now: number, billed: boolean, batch: number, position: number): IndexEntry {
-    const entry: IndexEntry = { record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, batch, position };
+    const entry: IndexEntry = { record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown: false, batch, position };
     this.entries.add(entry);
     this.addKeys(entry, keys);
     if (this.entries.size > this.maxEntries) {

@@ -93,7 +93,8 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   }
 
   // Tokens.
-  const tokenIssue = applyUsage(call, usageOf(layout, a, hidden, opts.promptTokensInclude));
+  const usage = usageOf(layout, a, hidden, opts.promptTokensInclude);
+  const tokenIssue = applyUsage(call, usage);
 
   // Cost LiteLLM computed.
   const cost = firstNum(a, layout.costKeys) ?? numberField(hidden, 'response_cost');
@@ -111,7 +112,7 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   call.call_id = providerRequestId || responseId || litellmCallId || `${span.traceId}:${span.spanId}`;
 
   return {
-    call, shape: layout.shape, keys, tokenIssue,
+    call, shape: layout.shape, keys, tokenIssue, cacheSplitKnown: usage.cacheWrite5m !== undefined || usage.cacheWrite1h !== undefined,
     view: { resource, attrs: a, metadataPrefix: layout.shape === 'litellm_v2' ? 'litellm.metadata.' : 'metadata.', litellm: readIdentity(a), headers: readHeaders(a) },
   };
 }

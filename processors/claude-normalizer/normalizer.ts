@@ -111,7 +111,12 @@ export class ClaudeNormalizer implements Processor {
         if (layout) {
           byId ??= spanIndex(rs);
           const x = extractLiteLLM(layout, rs.resource, ss.scope.version, span, clientSpanOf(span, byId), this.litellmOpts);
-          if (x.call.status === 'ok' && !hasTokens(x.call)) x.tokenIssue ||= 'missing_usage';
+          // A successful call logged without usage (streamed pass-through before 1.108) bills nothing:
+          // flagged, kept only as a link, so a client's report of the call is still one record.
+          if (x.call.status === 'ok' && !hasTokens(x.call)) {
+            x.tokenIssue ||= 'missing_usage';
+            x.linkOnly = true;
+          }
           this.accept(x, calls, updates, now);
           continue;
         }
@@ -177,7 +182,7 @@ export class ClaudeNormalizer implements Processor {
         if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, false, this.batchSeq, -1);
         return;
       }
-      if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, true, this.batchSeq, calls.length);
+      if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, true, this.batchSeq, calls.length).splitKnown = x.cacheSplitKnown === true;
       this.emit(call, x, calls);
       return;
     }
@@ -195,6 +200,7 @@ export class ClaudeNormalizer implements Processor {
       const billed = mergeCall(call, first, this.cfg.attributes.max_count) ?? call;
       entry.record = billed;
       entry.billed = true;
+      entry.splitKnown = x.cacheSplitKnown === true;
       entry.batch = this.batchSeq;
       entry.position = calls.length;
       this.m.joins.inc({ first: first.source, second: call.source });
@@ -206,7 +212,15 @@ export class ClaudeNormalizer implements Processor {
       this.m.joinMismatch.inc({ first: first.source, second: call.source });
       this.ctx.logger.debug('joined reports disagree on tokens', { call_id: first.call_id, shape: x.shape });
     }
-    const merged = mergeCall(first, call, this.cfg.attributes.max_count);
+    let merged = mergeCall(first, call, this.cfg.attributes.max_count);
+    // The one token change a join may make: the second source knows the 5m/1h split the first lost
+    // (LiteLLM streams), for the same total. Row stores then price the 1h writes right.
+    if (!entry.splitKnown && x.cacheSplitKnown === true && sameTokensButSplit(first, call)) {
+      merged ??= { ...first };
+      merged.cache_write_5m_tokens = call.cache_write_5m_tokens;
+      merged.cache_write_1h_tokens = call.cache_write_1h_tokens;
+      entry.splitKnown = true;
+    }
     if (merged === null) return;
     entry.record = merged;
     if (entry.batch === this.batchSeq && calls[entry.position] === first) {
@@ -267,6 +281,10 @@ export class ClaudeNormalizer implements Processor {
  */
 function fingerprint(c: LlmCall): string {
   return `fp:${c.session_id}:${c.model}:${c.input_tokens}:${c.output_tokens}:${c.cache_read_tokens}:${c.cache_write_5m_tokens + c.cache_write_1h_tokens}`;
+}
+
+function sameTokensButSplit(a: LlmCall, b: LlmCall): boolean {
+  return !tokensDiffer(a, b) && a.cache_write_1h_tokens !== b.cache_write_1h_tokens;
 }
 
 /** Two reports carry the same kind of id (request, response, LiteLLM call id) with different values. */

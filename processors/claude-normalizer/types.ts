@@ -43,4 +43,6 @@ export interface Extracted {
   tokenIssue: string;
   /** A report that links sources but is not billed itself (Claude Code spans when events are billed). */
   linkOnly?: boolean;
+  /** Whether the source said how cache writes split into 5m and 1h (else all were counted as 5m). */
+  cacheSplitKnown?: boolean;
 }

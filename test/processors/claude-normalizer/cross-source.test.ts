@@ -15,7 +15,7 @@ const HELLO = join(FIXTURES, 'claude-code/otlp/v2.1.330-hello-http-json');
 const TRACEPARENT = join(FIXTURES, 'claude-code/otlp/v2.1.330-traceparent-propagation');
 const SESSION = 'e781846e-cd55-4ca1-a959-690dd2306d96';
 
-function litellmSpan(over: { traceId?: string; spanId?: string; parentSpanId?: string; kind?: number; name?: string; session?: string } = {}): Batch {
+function litellmSpan(over: { traceId?: string; spanId?: string; parentSpanId?: string; kind?: number; name?: string; session?: string; usage?: string; split?: boolean } = {}): Batch {
   const headers = { 'x-litellm-tags': 'claude-code,project:atlas', 'x-cost-center': 'cc-42', ...(over.session ? { 'x-claude-code-session-id': over.session } : {}) };
   const span: Span = {
     traceId: over.traceId ?? 'aaaabbbbccccddddeeeeffff00001111', spanId: over.spanId ?? '1111222233334444', parentSpanId: over.parentSpanId ?? '',
@@ -27,12 +27,12 @@ function litellmSpan(over: { traceId?: string; spanId?: string; parentSpanId?: s
       'metadata.user_api_key_team_alias': 'platform-eng', 'metadata.user_api_key_user_id': 'alice',
       'metadata.user_api_key_end_user_id': `{"device_id":"d1","account_uuid":"","session_id":"${over.session ?? SESSION}"}`,
       'metadata.user_api_key_request_route': '/v1/messages',
-      'metadata.usage_object': "{'completion_tokens': 42, 'prompt_tokens': 11025, 'total_tokens': 11067, 'prompt_tokens_details': {'cached_tokens': 9800, 'text_tokens': None, 'cache_creation_tokens': 1200, 'cache_creation_token_details': {'ephemeral_5m_input_tokens': 1200, 'ephemeral_1h_input_tokens': 0}}, 'cache_creation_input_tokens': 1200, 'cache_read_input_tokens': 9800}",
+      'metadata.usage_object': over.usage ?? `{'completion_tokens': 42, 'prompt_tokens': 11025, 'total_tokens': 11067, 'prompt_tokens_details': {'cached_tokens': 9800, 'text_tokens': None, 'cache_creation_tokens': 1200${over.split === false ? '' : ", 'cache_creation_token_details': {'ephemeral_5m_input_tokens': 1200, 'ephemeral_1h_input_tokens': 0}"}}, 'cache_creation_input_tokens': 1200, 'cache_read_input_tokens': 9800}`,
       'metadata.requester_custom_headers': JSON.stringify(headers).replaceAll('"', "'"),
       hidden_params: '{"model_id": null, "api_base": null, "response_cost": null, "additional_headers": {}, "usage_object": null}',
       'gen_ai.cost.total_cost': 0.0089, 'gen_ai.request.model': 'claude-opus-5-5', 'llm.request.type': 'anthropic_messages', 'gen_ai.system': '',
       'llm.is_streaming': 'True', 'gen_ai.response.id': '7102670c-e439-4614-ab7f-d6de64665571', 'gen_ai.response.model': 'claude-opus-5-5',
-      'gen_ai.usage.total_tokens': 11067, 'gen_ai.usage.output_tokens': 42, 'gen_ai.usage.input_tokens': 11025,
+      ...(over.usage === undefined ? { 'gen_ai.usage.total_tokens': 11067, 'gen_ai.usage.output_tokens': 42, 'gen_ai.usage.input_tokens': 11025 } : {}),
       'gen_ai.input.messages': '[{"role": "user", "parts": [{"type": "text", "content": "hello"}]}]',
     },
   };
@@ -86,5 +86,30 @@ describe('the same call from LiteLLM and from Claude Code', () => {
     const { n } = normalizer();
     const out = [...loadScenario(HELLO), litellmSpan({ session: 'another-session' })].map((b) => n.process(b));
     expect(billable(out)).toHaveLength(2);
+  });
+
+  it('a LiteLLM span without usage (streamed pass-through before 1.108) is flagged and billed by nobody but the client', async () => {
+    const { n, ctx } = normalizer();
+    const noUsage = "{'completion_tokens': 0, 'prompt_tokens': 0, 'total_tokens': 0, 'completion_tokens_details': None, 'prompt_tokens_details': None}";
+    expect(n.process(litellmSpan({ session: SESSION, usage: noUsage })).calls).toEqual([]);
+    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'missing_usage' })).toBe(1);
+    const out = loadScenario(HELLO).map((b) => n.process(b));
+    expect(billable(out).map((c) => [c.source, c.input_tokens])).toEqual([['claude_code', 25]]);
+  });
+
+  it('the second source restores a 5m/1h split the first lost, for the same total', () => {
+    // LiteLLM 1.80/1.81 streams lose the split: its span says 1200 writes; the client knows 900 + 300.
+    const { n } = normalizer();
+    const first = n.process(litellmSpan({ session: SESSION, split: false })).calls;
+    expect(first.map((c) => [c.cache_write_5m_tokens, c.cache_write_1h_tokens])).toEqual([[1200, 0]]);
+    const event = loadScenario(HELLO)[0];
+    const rec = event.resourceLogs[0].scopeLogs[0].logRecords.find((r) => r.attributes['event.name'] === 'api_request');
+    if (!rec) throw new Error('fixture has no api_request');
+    rec.attributes = { ...rec.attributes, cache_creation_5m_tokens: 900, cache_creation_1h_tokens: 300 };
+    const out = n.process(event);
+    expect(out.calls).toEqual([]);
+    expect(out.updates.map((u) => [u.call_id, u.timestamp, u.input_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens])).toEqual([
+      [first[0].call_id, first[0].timestamp, 25, 900, 300],
+    ]);
   });
 });
