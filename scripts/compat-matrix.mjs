@@ -51,7 +51,7 @@ function litellmTable() {
     }
   }
   lines.push('', versions.map((v) => `LiteLLM ${v}: ${meta.get(v)}.`).join(' '));
-  lines.push('✅ one ClickHouse row per call with exactly the tokens the upstream returned (input, output, cache read, cache write), streaming flag right, /metrics equal to the rows; ⚠️ LiteLLM itself reports the call wrong (below); ❌ tokenledger is wrong.');
+  lines.push('✅ one ClickHouse row per call with exactly the tokens the upstream returned (input, output, cache read, cache write), streaming flag, route, provider, customer and tags right, /metrics equal to the rows; ⚠️ LiteLLM itself reports the call wrong (below); ❌ tokenledger is wrong.');
   notes.sort((a, b) => cmpVersion(a.split(' ')[1].replace(/:$/, ''), b.split(' ')[1].replace(/:$/, '')) || a.localeCompare(b));
   if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';

@@ -66,6 +66,7 @@ export function checkCalls(sent: SentCall[], served: ServedCall[], rows: CallRow
         const got = { input: tokenSum(ok, (r) => r.input_tokens), output: tokenSum(ok, (r) => r.output_tokens), cache_read: tokenSum(ok, (r) => r.cache_read_tokens), cache_write: tokenSum(ok, (r) => r.cache_write_5m_tokens + r.cache_write_1h_tokens) };
         for (const k of Object.keys(want) as (keyof typeof want)[]) if (want[k] !== got[k]) problems.push(`${k} ${got[k]} != mock ${want[k]}`);
         if (ok[0].streaming !== s.spec.stream && !defects.streamingFlag) problems.push(`streaming ${String(ok[0].streaming)} != ${s.spec.stream}`);
+        problems.push(...attributionProblems(s.spec, ok[0]));
       }
     } else if (tokenSum(mine, (r) => r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_5m_tokens + r.cache_write_1h_tokens) > 0) {
       problems.push('tokens stored for a call the upstream did not serve');
@@ -73,6 +74,24 @@ export function checkCalls(sent: SentCall[], served: ServedCall[], rows: CallRow
     checks.push({ spec: s.spec, httpStatus: s.status, billable, rows: mine, problems, lostByLitellm: lost });
   }
   return { checks, unmatched: rows.filter((r) => !claimed.has(r) && r.status === 'ok') };
+}
+
+const PROVIDER: Record<CallSpec['target'], string> = {
+  anthropic: 'anthropic', anthropicTimeout: 'anthropic', bedrockConverse: 'aws.bedrock', bedrockInvoke: 'aws.bedrock',
+  vertex: 'gcp.vertex_ai', openai: 'openai', bedrockConversePassthrough: 'aws.bedrock', bedrockInvokePassthrough: 'aws.bedrock',
+};
+
+/** Route, provider, customer (x-litellm-customer-id, else x-litellm-end-user-id) and x-litellm-tags of a stored row. */
+function attributionProblems(spec: CallSpec, row: CallRow): string[] {
+  const out: string[] = [];
+  if (row.route !== spec.route) out.push(`route ${row.route} != ${spec.route}`);
+  if (row.provider !== PROVIDER[spec.target]) out.push(`provider ${row.provider} != ${PROVIDER[spec.target]}`);
+  const customer = spec.headers['x-litellm-customer-id'] ?? spec.headers['x-litellm-end-user-id'] ?? '';
+  if (row.customer !== customer) out.push(`customer "${row.customer}" != "${customer}"`);
+  const tags = (spec.headers['x-litellm-tags'] ?? '').split(',').filter((t) => t !== '');
+  const missing = tags.filter((t) => !row.tags.includes(t));
+  if (missing.length > 0) out.push(`tags ${JSON.stringify(row.tags)} lack ${missing.join(',')}`);
+  return out;
 }
 
 /** The 5m / 1h split of cache writes, reported apart because some LiteLLM paths drop it. */

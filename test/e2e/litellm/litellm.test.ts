@@ -132,7 +132,7 @@ VERSIONS.forEach((version, index) => {
       const cells = new Map<string, LitellmMatrixEntry>();
       for (const c of run.checks.filter((x) => !x.spec.error && x.spec.target !== 'anthropicTimeout')) {
         const key = `${routeLabel(c.spec)}|${c.spec.stream}`;
-        const cell = cells.get(key) ?? { client: 'litellm', litellm_version: version, route: routeLabel(c.spec), streaming: c.spec.stream, otlp_protocol: protocol, clickhouse: ch.mode, status: 'pass', checks: ['one row per billable call', 'input, output, cache read, cache write tokens equal to the mock', 'streaming flag'], problems: [] };
+        const cell = cells.get(key) ?? { client: 'litellm', litellm_version: version, route: routeLabel(c.spec), streaming: c.spec.stream, otlp_protocol: protocol, clickhouse: ch.mode, status: 'pass', checks: ['one row per billable call', 'input, output, cache read, cache write tokens equal to the mock', 'streaming flag', 'route, provider', 'customer and tags from the x-litellm-* headers'], problems: [] };
         cell.problems.push(...c.problems.map((p) => `${c.spec.id} (${c.spec.cache}): ${p}`));
         const split = splitProblem(c);
         if (split) cell.problems.push(`${c.spec.id}: ${split}`);
