@@ -47,7 +47,7 @@ export const DEFAULT_INCLUDE = [
 
 export const defaults: NormalizerConfig = {
   claude_code: { usage_from: 'events' },
-  dedupe: { window_seconds: 900, max_entries: 100_000, fingerprint_join: true },
+  dedupe: { window_seconds: 900, max_entries: 50_000, fingerprint_join: true },
   cumulative: { max_series: 50_000 },
   model_providers: {},
   attribution: DEFAULT_ATTRIBUTION,
@@ -81,7 +81,7 @@ export const schema: Record<string, unknown> = {
       description: 'In-memory index of emitted calls, used to drop re-sent reports and to join a second source\'s report of the same call.',
       properties: {
         window_seconds: { type: 'integer', minimum: 1, default: 900, description: 'How long an emitted call stays joinable.' },
-        max_entries: { type: 'integer', minimum: 1, default: 100_000, description: 'Upper bound on indexed calls; the oldest are evicted first.' },
+        max_entries: { type: 'integer', minimum: 1, default: 50_000, description: 'Upper bound on indexed calls (about 1.7 KB each); the oldest are evicted first.' },
         fingerprint_join: {
           type: 'boolean', default: true,
           description: 'Also join reports of one call by session id + model + exact token counts, for sources that share no request id (LiteLLM behind Claude Code).',
