@@ -95,6 +95,7 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   // Tokens.
   const usage = usageOf(layout, a, hidden, opts.promptTokensInclude);
   const tokenIssue = applyUsage(call, usage);
+  const extraAttributes = usageTags(a);
 
   // Cost LiteLLM computed.
   const cost = firstNum(a, layout.costKeys) ?? numberField(hidden, 'response_cost');
@@ -112,7 +113,7 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   call.call_id = providerRequestId || responseId || litellmCallId || `${span.traceId}:${span.spanId}`;
 
   return {
-    call, shape: layout.shape, keys, tokenIssue, cacheSplitKnown: usage.cacheWrite5m !== undefined || usage.cacheWrite1h !== undefined,
+    call, shape: layout.shape, keys, tokenIssue, cacheSplitKnown: usage.cacheWrite5m !== undefined || usage.cacheWrite1h !== undefined, extraAttributes,
     view: { resource, attrs: a, metadataPrefix: layout.shape === 'litellm_v2' ? 'litellm.metadata.' : 'metadata.', litellm: readIdentity(a), headers: readHeaders(a) },
   };
 }
@@ -150,6 +151,19 @@ function usageOf(layout: LiteLLMLayout, a: Attributes, hidden: string, include: 
     usage.total = undefined;
   }
   return usage;
+}
+
+/** Anthropic's `service_tier` and `inference_geo` (price modifiers), which only the usage object carries. */
+function usageTags(a: Attributes): Record<string, string> | undefined {
+  const uo = str(a, 'metadata.usage_object');
+  if (uo.length <= 4) return undefined;
+  const tier = stringField(uo, 'service_tier');
+  const geo = stringField(uo, 'inference_geo');
+  if (tier === '' && geo === '') return undefined;
+  const out: Record<string, string> = {};
+  if (tier !== '') out['service_tier'] = tier;
+  if (geo !== '') out['inference_geo'] = geo;
+  return out;
 }
 
 export function routeOf(callType: string, requestRoute: string, provider: string): string {

@@ -167,7 +167,7 @@ export class ClaudeNormalizer implements Processor {
   private accept(x: Extracted, calls: LlmCall[], updates: LlmCall[], now: number): void {
     const call = x.call;
     this.attribution.apply(call, x.view);
-    call.attributes = this.filter.pick(x.view.attrs, x.view.resource);
+    call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
     if (x.tokenIssue !== '') {
       this.m.inconsistent.inc({ source: call.source, reason: x.tokenIssue });
       this.ctx.logger.debug('inconsistent tokens', { call_id: call.call_id, shape: x.shape, reason: x.tokenIssue });

@@ -36,11 +36,11 @@ export class AttributeFilter {
     }
   }
 
-  /** Kept attributes of `attrs`, then `resource`, bounded in count and value length. */
-  pick(attrs: Attributes, resource: Attributes): Record<string, string> {
+  /** Kept attributes of `attrs`, then `extra` (values found in blobs), then `resource`, bounded in count and value length. */
+  pick(attrs: Attributes, resource: Attributes, extra?: Attributes): Record<string, string> {
     const out: Record<string, string> = {};
     let n = 0;
-    for (const src of [attrs, resource]) {
+    for (const src of extra ? [attrs, extra, resource] : [attrs, resource]) {
       for (const k of this.exact) {
         if (n >= this.maxCount) return out;
         if (k in out) continue;

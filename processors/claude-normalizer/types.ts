@@ -45,4 +45,6 @@ export interface Extracted {
   linkOnly?: boolean;
   /** Whether the source said how cache writes split into 5m and 1h (else all were counted as 5m). */
   cacheSplitKnown?: boolean;
+  /** Values found inside serialized blobs, kept as attributes when listed (pricing reads `service_tier`, `inference_geo`). */
+  extraAttributes?: Record<string, string>;
 }

@@ -132,6 +132,8 @@ describe('LiteLLM captures', () => {
           });
           if (c.x_litellm_response_cost !== '') expect(r.reported_cost_usd, c.id).toBeCloseTo(Number(c.x_litellm_response_cost), 12);
           expect(r.trace_id, c.id).toMatch(/^[0-9a-f]{32}$/);
+          // Pricing reads the service tier; only 1.108's non-streamed usage object carries it.
+          if (cap.version === '1.108.7' && cap.setting !== 'v2' && c.target === 'anthropic' && !c.stream) expect(r.attributes['service_tier'], c.id).toBe('standard');
           if (KEEPS_REQUEST_ID[cap.version]?.includes(cap.setting) && !c.stream && c.target === 'anthropic') {
             expect(r.call_id, c.id).toBe(c.upstream_attempts.find((a) => a.status === 200)?.request_id);
           }
