@@ -81,6 +81,8 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   // Route, from the call type and the proxy route the client called.
   const requestRoute = firstStr(a, ['metadata.user_api_key_request_route', 'litellm.request.route', 'http.route']);
   call.route = routeOf(firstStr(a, ['litellm.call_type', 'llm.request.type', 'gen_ai.operation.name']), requestRoute, call.provider);
+  // A pass-through route names its provider when nothing else did.
+  if (call.provider === '') call.provider = PASSTHROUGH_PROVIDERS[call.route] ?? '';
   // Pass-through spans say "False" for streamed calls (1.81.3, 1.108.7); the upstream path or the
   // upstream response's content type says otherwise.
   if (!call.streaming && (isStreamingPath(requestRoute) || isStreamingResponse(hidden))) call.streaming = true;
@@ -152,6 +154,10 @@ function usageOf(layout: LiteLLMLayout, a: Attributes, hidden: string, include: 
   }
   return usage;
 }
+
+const PASSTHROUGH_PROVIDERS: Record<string, string> = {
+  anthropic_passthrough: 'anthropic', bedrock_passthrough: 'aws.bedrock', vertex_passthrough: 'gcp.vertex_ai',
+};
 
 /** Anthropic's `service_tier` and `inference_geo` (price modifiers), which only the usage object carries. */
 function usageTags(a: Attributes): Record<string, string> | undefined {

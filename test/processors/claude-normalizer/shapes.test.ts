@@ -99,6 +99,15 @@ describe('LiteLLM legacy before 1.81 (litellm_request, gen_ai.usage.prompt_token
     expect(JSON.stringify(c)).not.toContain('SECRET');
   });
 
+  it('a pass-through route names the provider when the span does not', () => {
+    const { n } = normalizer();
+    const [c] = n.process(spanBatch({
+      'gen_ai.system': 'Unknown', 'gen_ai.request.model': 'corp-model', 'llm.request.type': 'pass_through_endpoint', 'llm.is_streaming': 'False',
+      'metadata.user_api_key_request_route': '/anthropic/v1/messages', 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 2,
+    }, { name: 'litellm_request', kind: 1 })).calls;
+    expect(c).toMatchObject({ route: 'anthropic_passthrough', provider: 'anthropic', provider_inferred: true, model: 'corp-model' });
+  });
+
   it('LiteLLM service, raw-request and failure spans are not calls', async () => {
     const { n, ctx } = normalizer();
     for (const attrs of [{ service: 'router', call_type: 'acompletion' }, { 'llm.anthropic.usage': "{'input_tokens': 5}" }, { exception: 'boom' }]) {
