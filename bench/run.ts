@@ -29,14 +29,21 @@ const P = quick
   : { warmS: 3, satS: 20, rateS: 15, largeS: 10, serverS: 15, ceilMs: 3000, pricing: 100_000, maxCalls: 5_000_000, drainS: 60 };
 const CALLS_PER_REQUEST = 100;
 const CONCURRENCY = 8;
+const OVERLOAD_CONCURRENCY = 64;
 const RATE_CALLS_PER_S = 5000;
 const TICK_MS = 10;
+/** At the fixed rate, ticks are skipped (and counted) beyond this many unacknowledged requests. */
+const MAX_IN_FLIGHT = 500;
 const LARGE_CALLS_PER_REQUEST = 20;
 const LARGE_CONTENT_BYTES = 24_576;
 const CC_EVERY = 20;
 const SERVER_URL = 'http://127.0.0.1:8123';
 
-interface Phase<L extends LoadResult = LoadResult> { load: L; rowsPerS: number; drained: boolean; cpuSeconds: number }
+interface Phase<L extends LoadResult = LoadResult> {
+  load: L; rowsPerS: number; drained: boolean;
+  /** CPU of tokenledger, and of this process (the load generator), from load start until all rows were written. */
+  cpuSeconds: number; generatorCpuSeconds: number;
+}
 
 const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`); };
 
@@ -49,6 +56,7 @@ async function sentRows(child: TokenledgerChild): Promise<number> {
 async function phase<L extends LoadResult>(child: TokenledgerChild, run: () => Promise<L>): Promise<Phase<L>> {
   const rows0 = await sentRows(child);
   const cpu0 = child.stats().cpuSeconds;
+  const gen0 = process.cpuUsage();
   const t0 = performance.now();
   const load = await run();
   const deadline = performance.now() + P.drainS * 1000;
@@ -58,7 +66,11 @@ async function phase<L extends LoadResult>(child: TokenledgerChild, run: () => P
     rows = await sentRows(child);
   }
   const seconds = (performance.now() - t0) / 1000;
-  return { load, rowsPerS: (rows - rows0) / seconds, drained: rows - rows0 >= load.calls, cpuSeconds: child.stats().cpuSeconds - cpu0 };
+  const gen = process.cpuUsage(gen0);
+  return {
+    load, rowsPerS: (rows - rows0) / seconds, drained: rows - rows0 >= load.calls,
+    cpuSeconds: child.stats().cpuSeconds - cpu0, generatorCpuSeconds: (gen.user + gen.system) / 1e6,
+  };
 }
 
 function withTransport<T>(t: Transport, f: (t: Transport) => Promise<T>): Promise<T> {
@@ -107,6 +119,7 @@ interface Results {
   largeCeiling: { decode: Rate; decodeConvert: Rate };
   pricingSPerRecord: number;
   grpc: Phase; http: Phase; rateHttp: RateResult; rateGrpc: RateResult; large: Phase;
+  overload: { phase: Phase; hwmBeforeMb: number; hwmAfterMb: number } | null;
   rssPeakMb: number; rssAfterMb: number;
   embeddedTable: { rows: number; withContent: number }; metricsLeak: boolean; acked: number;
   server: Phase | null; serverTable: { rows: number; withContent: number } | null;
@@ -156,20 +169,27 @@ async function main(): Promise<void> {
       const h = await phase(child, () => saturate(httpT, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
       const rateLoad: Load = { traces: rateTraces, ...cc, ccEvery: 0 };
       log(`fixed rate ${RATE_CALLS_PER_S} calls/s over HTTP and gRPC, ${P.rateS} s each`);
-      const rateHttp = (await phase(child, () => fixedRate(httpT, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: 500 }))).load;
-      const rateGrpc = (await phase(child, () => fixedRate(grpc, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: 500 }))).load;
+      const rateHttp = (await phase(child, () => fixedRate(httpT, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }))).load;
+      const rateGrpc = (await phase(child, () => fixedRate(grpc, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }))).load;
       log(`large content (${Math.round(largeTraces.bytes.length / largeTraces.items / 1024)} KB a span) over gRPC, ${P.largeS} s`);
       const large = await phase(child, () => saturate(grpc, { traces: largeTraces, ccEvery: 0 }, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.largeS }));
+      let overload: Results['overload'] = null;
+      if (!quick) {
+        const before = child.stats().hwmMb;
+        log(`overload: ${OVERLOAD_CONCURRENCY} in flight over gRPC, ${P.satS} s`);
+        const o = await phase(child, () => saturate(grpc, load, { concurrency: OVERLOAD_CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
+        overload = { phase: o, hwmBeforeMb: before, hwmAfterMb: child.stats().hwmMb };
+      }
       const metricsLeak = (await child.metrics()).includes(CONTENT_MARKER);
       const { hwmMb, rssMb } = child.stats();
-      return { warmCalls: warm.load.calls, grpc: g, http: h, rateHttp, rateGrpc, large, metricsLeak, rssPeakMb: hwmMb, rssAfterMb: rssMb };
+      return { warmCalls: warm.load.calls, grpc: g, http: h, rateHttp, rateGrpc, large, overload, metricsLeak, rssPeakMb: hwmMb, rssAfterMb: rssMb };
     } finally {
       grpc.close();
       httpT.close();
       await child.stop();
     }
   });
-  const acked = r.warmCalls + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.calls + r.rateGrpc.calls;
+  const acked = r.warmCalls + (r.overload?.phase.load.calls ?? 0) + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.calls + r.rateGrpc.calls;
   const embeddedTable = await tableCheck('embedded', { path: join(child.dir, 'data', 'clickhouse'), database: chDefaults.database });
   if (profile) printProfile(profDir);
   child.remove();
@@ -202,6 +222,12 @@ function printProfile(dir: string): void {
   for (const f of topSelfTime(dir, repo)) process.stdout.write(`  ${String(f.selfPct).padStart(5)}%  ${f.name}  ${f.where}\n`);
 }
 
+function rateLine(r: RateResult): string {
+  const q = (v: number): number => round(quantile(r.latencies, v), 1);
+  return `p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms; ${fmt(r.calls / r.seconds)} calls/s acked, `
+    + `generator late ticks ${r.lateTicks} (max lag ${round(r.maxLagMs)} ms), skipped ${r.skippedTicks}, refusals ${r.refusals}`;
+}
+
 const round = (v: number, digits = 0): number => Math.round(v * 10 ** digits) / 10 ** digits;
 const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
 
@@ -218,10 +244,13 @@ function report(x: Results): void {
     ['saturation gRPC (end to end, acked)', `${fmt(spansPerS)} spans/s, ${fmt(callsPerS)} calls/s, refusals ${x.grpc.load.refusals}`],
     ['saturation HTTP/protobuf', `${fmt(x.http.load.spans / x.http.load.seconds)} spans/s, ${fmt(x.http.load.calls / x.http.load.seconds)} calls/s, refusals ${x.http.load.refusals}`],
     ['pipeline ÷ decode ceiling', `${round((100 * spansPerS) / x.ceiling.decode.itemsPerS, 1)} %`],
-    [`ack latency @ ${RATE_CALLS_PER_S} calls/s HTTP`, `p50 ${lat(x.rateHttp, 0.5)} ms, p99 ${lat(x.rateHttp, 0.99)} ms, max ${lat(x.rateHttp, 1)} ms (${x.rateHttp.calls} calls, late ticks ${x.rateHttp.lateTicks}, skipped ${x.rateHttp.skippedTicks}, refusals ${x.rateHttp.refusals})`],
-    [`ack latency @ ${RATE_CALLS_PER_S} calls/s gRPC`, `p50 ${lat(x.rateGrpc, 0.5)} ms, p99 ${lat(x.rateGrpc, 0.99)} ms, max ${lat(x.rateGrpc, 1)} ms (${x.rateGrpc.calls} calls, late ticks ${x.rateGrpc.lateTicks}, skipped ${x.rateGrpc.skippedTicks}, refusals ${x.rateGrpc.refusals})`],
+    [`ack latency @ ${RATE_CALLS_PER_S} calls/s HTTP`, rateLine(x.rateHttp)],
+    [`ack latency @ ${RATE_CALLS_PER_S} calls/s gRPC`, rateLine(x.rateGrpc)],
+    [`overload (${OVERLOAD_CONCURRENCY} in flight, full mode)`, x.overload
+      ? `${fmt(x.overload.phase.load.calls / x.overload.phase.load.seconds)} calls/s, refusals ${x.overload.phase.load.refusals}, ack p99 ${round(quantile(x.overload.phase.load.latencies, 0.99))} ms, RSS peak ${round(x.overload.hwmBeforeMb)} → ${round(x.overload.hwmAfterMb)} MB`
+      : 'not run (--quick)'],
     ['RSS peak (VmHWM) / at end', `${round(x.rssPeakMb)} MB / ${round(x.rssAfterMb)} MB`],
-    ['CPU per 100k calls (gRPC saturation, until written)', `${round(cpuPerCall * 1e5, 2)} s`],
+    ['CPU per 100k calls (gRPC saturation, until written)', `${round(cpuPerCall * 1e5, 2)} s tokenledger; load generator ${round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2)} s`],
     ['ClickHouse embedded (chDB, disk queue)', `${fmt(x.grpc.rowsPerS)} rows/s${x.grpc.drained ? '' : ' (NOT drained in time)'}`],
     ['ClickHouse server', x.server ? `${fmt(x.server.rowsPerS)} rows/s, ${fmt(x.server.load.calls / x.server.load.seconds)} calls/s acked${x.server.drained ? '' : ' (NOT drained in time)'}` : 'server: not available'],
     ['rows in ClickHouse (FINAL) / calls acked', `embedded ${fmt(x.embeddedTable.rows)} / ${fmt(x.acked)}${x.server && x.serverTable ? `; server ${fmt(x.serverTable.rows)} / ${fmt(x.server.load.calls)}` : ''}`],
@@ -245,6 +274,9 @@ function report(x: Results): void {
     generator_late_ticks: x.rateHttp.lateTicks + x.rateGrpc.lateTicks,
     refusals: x.grpc.load.refusals + x.http.load.refusals + x.rateHttp.refusals + x.rateGrpc.refusals + x.large.load.refusals,
     rss_mb: round(x.rssPeakMb), cpu_s_per_100k_calls: round(cpuPerCall * 1e5, 2),
+    overload_refusals: x.overload ? x.overload.phase.load.refusals : null,
+    overload_rss_growth_mb: x.overload ? round(x.overload.hwmAfterMb - x.overload.hwmBeforeMb) : null,
+    generator_cpu_s_per_100k_calls: round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2),
     clickhouse_rows_per_s_embedded: round(x.grpc.rowsPerS), clickhouse_rows_per_s_server: x.server ? round(x.server.rowsPerS) : null,
     clickhouse_rows: x.embeddedTable.rows, calls_acked: x.acked,
     pricing_share_pct: round((100 * x.pricingSPerRecord) / cpuPerCall, 2),
