@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceAvailable } from '../../helpers/services.js';
+import { allocatePorts, metricSum, readCalls, startTokenledger, type ClickhouseTarget, type TokenledgerProcess } from '../harness/tokenledger.js';
 import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
 import { CLAUDE_CODE_VERSIONS, OTLP_PROTOCOLS, claudeBinary, runClaude, type OtlpProtocol } from './cli.js';
 import { startEgressTrap, type EgressTrap } from './egress-trap.js';
 import { ScenarioResults } from './results.js';
-import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CallRow, type Tokens } from './rows.js';
-import { CLICKHOUSE_SERVER_URL, clickhouseServerUp, startTokenledger, sumOf, tokenledgerBuilt, type ClickhouseTarget, type Tokenledger } from './tokenledger.js';
+import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CcRow, type Tokens } from './rows.js';
+import { CLICKHOUSE_SERVER_URL, clickhouseServerUp, dropDatabase, tokenledgerBuilt } from './services.js';
 import { until } from './wait.js';
 
 const missing = CLAUDE_CODE_VERSIONS.filter((v) => !claudeBinary(v));
@@ -46,8 +47,8 @@ const makeCases = (): Case[] => CLAUDE_CODE_VERSIONS.flatMap((version, vi) =>
   }),
 );
 
-const TARGETS: { name: ClickhouseTarget['mode']; run: boolean; target: () => ClickhouseTarget }[] = [
-  { name: 'embedded', run: ready, target: () => ({ mode: 'embedded' }) },
+const TARGETS: { name: ClickhouseTarget['mode']; run: boolean; target: (workDir: string) => ClickhouseTarget }[] = [
+  { name: 'embedded', run: ready, target: (workDir) => ({ mode: 'embedded', path: join(workDir, 'clickhouse') }) },
   { name: 'server', run: serverReady, target: () => ({ mode: 'server', url: CLICKHOUSE_SERVER_URL, database: `tl_e2e_cc_${process.pid}_${Date.now()}` }) },
 ];
 
@@ -57,15 +58,17 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
   let workDir: string;
   let mock: MockUpstream;
   let trap: EgressTrap;
-  let tl: Tokenledger;
-  let rows: CallRow[] = [];
+  let ch: ClickhouseTarget;
+  let tl: TokenledgerProcess;
+  let rows: CcRow[] = [];
   let failed = false;
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'tokenledger-e2e-cc-direct-'));
     mock = await startMockUpstream({ idPrefix: 'ccdirect' });
     trap = await startEgressTrap();
-    tl = await startTokenledger(workDir, target());
+    ch = target(workDir);
+    tl = await startTokenledger(workDir, await allocatePorts(), ch);
     for (const c of cases) {
       results.plan({
         client_version: c.version, path: 'direct', litellm_version: '', otlp_protocol: c.protocol, clickhouse,
@@ -76,11 +79,11 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
 
   afterAll(async () => {
     await tl?.stop();
-    if (!failed) await tl?.dropDatabase();
+    if (!failed && ch?.mode === 'server') await dropDatabase(ch.url, ch.database);
     await mock?.close();
     await trap?.close();
     results.write();
-    if (failed) process.stderr.write(`claude-code direct e2e (${clickhouse}): kept ${workDir} (tokenledger.log, pipeline.yaml, clickhouse/)${tl?.clickhouse.mode === 'server' ? ` and database ${tl.clickhouse.database}` : ''}\n`);
+    if (failed) process.stderr.write(`claude-code direct e2e (${clickhouse}): kept ${workDir} (tokenledger.log, pipeline.yaml, clickhouse/)${ch?.mode === 'server' ? ` and database ${ch.database}` : ''}\n`);
     else if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
@@ -111,13 +114,13 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
       c.claudeCost = run.result.total_cost_usd;
 
       const team = { source: 'claude_code', team: c.team };
-      await until(`tokenledger_llm_calls_total{team="${c.team}"} = 1`, async () => sumOf(await tl.metrics(), 'tokenledger_llm_calls_total', team) >= 1, 15_000);
+      await until(`tokenledger_llm_calls_total{team="${c.team}"} = 1`, async () => metricSum(await tl.metrics(), 'tokenledger_llm_calls_total', team) >= 1, 15_000);
       const text = await tl.metrics();
-      expect(sumOf(text, 'tokenledger_llm_calls_total', { ...team, status: 'ok', model: 'claude-sonnet-4-5', provider: 'anthropic' })).toBe(1);
+      expect(metricSum(text, 'tokenledger_llm_calls_total', { ...team, status: 'ok', model: 'claude-sonnet-4-5', provider: 'anthropic' })).toBe(1);
       for (const [field, tokenType] of Object.entries(TOKEN_TYPE_LABELS) as [keyof Tokens, string][]) {
-        expect(sumOf(text, 'tokenledger_llm_tokens_total', { ...team, token_type: tokenType }), tokenType).toBe(mockTokens(c.usage)[field]);
+        expect(metricSum(text, 'tokenledger_llm_tokens_total', { ...team, token_type: tokenType }), tokenType).toBe(mockTokens(c.usage)[field]);
       }
-      expect(sumOf(text, 'tokenledger_llm_cost_usd_total', team)).toBeCloseTo(c.claudeCost, 9);
+      expect(metricSum(text, 'tokenledger_llm_cost_usd_total', team)).toBeCloseTo(c.claudeCost, 9);
       process.stdout.write(`[claude-code direct ${clickhouse} ${c.version} ${c.protocol}] run ${run.durationMs} ms, session ${c.sessionId}, ${c.requestId}, cost ${c.claudeCost}: /metrics ok\n`);
     }), 60_000);
   }
@@ -137,16 +140,17 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
     expect(attempts.map((a) => a.status)).toEqual([529, 200]);
     retry.sessionId = run.result.session_id;
     retry.okRequestId = attempts[1].requestId;
-    await until(`tokenledger_llm_calls_total{team="${retry.team}",status="ok"} = 1`, async () => sumOf(await tl.metrics(), 'tokenledger_llm_calls_total', { team: retry.team, status: 'ok' }) >= 1, 15_000);
+    await until(`tokenledger_llm_calls_total{team="${retry.team}",status="ok"} = 1`, async () => metricSum(await tl.metrics(), 'tokenledger_llm_calls_total', { team: retry.team, status: 'ok' }) >= 1, 15_000);
     const text = await tl.metrics();
-    expect(sumOf(text, 'tokenledger_llm_tokens_total', { team: retry.team, token_type: 'input' })).toBe(retryUsage.input);
-    expect(sumOf(text, 'tokenledger_llm_tokens_total', { team: retry.team, token_type: 'cache_read' })).toBe(retryUsage.cacheRead);
+    expect(metricSum(text, 'tokenledger_llm_tokens_total', { team: retry.team, token_type: 'input' })).toBe(retryUsage.input);
+    expect(metricSum(text, 'tokenledger_llm_tokens_total', { team: retry.team, token_type: 'cache_read' })).toBe(retryUsage.cacheRead);
     process.stdout.write(`[claude-code direct ${clickhouse} retry ${retry.version}] attempts ${attempts.map((a) => `${a.requestId}:${a.status}`).join(', ')}, calls ${JSON.stringify(samplesByStatus(text, retry.team))}\n`);
   }), 60_000);
 
   it(`tokenledger drains into ClickHouse (${clickhouse}) and exits 0 on SIGTERM`, track(async () => {
     expect(await tl.stop(), tl.logTail()).toBe(0);
-    rows = await tl.calls<CallRow>();
+    // readCalls selects every column: the rows carry the Claude Code fields CcRow names.
+    rows = (await readCalls(ch)) as CcRow[];
   }), 60_000);
 
   for (const c of cases) {
@@ -190,5 +194,5 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
 });
 
 function samplesByStatus(text: string, team: string): Record<string, number> {
-  return { ok: sumOf(text, 'tokenledger_llm_calls_total', { team, status: 'ok' }), error: sumOf(text, 'tokenledger_llm_calls_total', { team, status: 'error' }) };
+  return { ok: metricSum(text, 'tokenledger_llm_calls_total', { team, status: 'ok' }), error: metricSum(text, 'tokenledger_llm_calls_total', { team, status: 'error' }) };
 }

@@ -11,14 +11,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceAvailable } from '../../helpers/services.js';
 import { MASTER_KEY, litellmInstalled, startLitellm, type LitellmProxy } from '../harness/litellm.js';
+import { allocatePorts, metricSum, readCalls, startTokenledger, type ClickhouseTarget, type TokenledgerProcess } from '../harness/tokenledger.js';
 import { litellmConfig, litellmEnv, settingsFor } from '../harness/litellm-config.js';
 import { CI_VERSIONS } from '../litellm/versions.mjs';
 import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
 import { CLAUDE_CODE_VERSIONS, E2E_MODEL, OTLP_PROTOCOLS, claudeBinary, runClaude, type OtlpProtocol } from './cli.js';
 import { startEgressTrap, type EgressTrap } from './egress-trap.js';
 import { ScenarioResults } from './results.js';
-import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CallRow, type Tokens } from './rows.js';
-import { samples, startTokenledger, sumOf, tokenledgerBuilt, type Tokenledger } from './tokenledger.js';
+import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CcRow, type Tokens } from './rows.js';
+import { tokenledgerBuilt } from './services.js';
 
 const missingClaude = CLAUDE_CODE_VERSIONS.filter((v) => !claudeBinary(v));
 const missingLitellm = CI_VERSIONS.filter((v) => !litellmInstalled(v));
@@ -53,16 +54,16 @@ interface Case {
  * owners). Their row check is still run in full: a failure is printed as KNOWN ISSUE and the test
  * is skipped, a pass is recorded as a pass; the matrix shows which.
  */
-const KNOWN_ISSUES: { litellm: string; path: Case['path']; claude?: string; phantomRows: boolean; issue: string }[] = [
+const KNOWN_ISSUES: { litellm: string; path: Case['path']; claude?: string; phantomRows: boolean; splitsCacheWrites: boolean; issue: string }[] = [
   {
-    litellm: '1.80.11', path: 'litellm-anthropic-passthrough', phantomRows: true,
+    litellm: '1.80.11', path: 'litellm-anthropic-passthrough', phantomRows: true, splitsCacheWrites: false,
     issue: 'LiteLLM 1.80.11 does not log Claude Code\'s streamed /anthropic calls reliably: no LLM span, or one with zero usage and no request id. '
       + 'So no customer/tags reach the row, and the zero-usage span becomes a second, empty billable row (claude-normalizer bills it as a call).',
   },
   {
-    litellm: '1.80.11', path: 'litellm-v1-messages', claude: '2.1.330', phantomRows: false,
+    litellm: '1.80.11', path: 'litellm-v1-messages', claude: '2.1.330', phantomRows: false, splitsCacheWrites: true,
     issue: 'when LiteLLM\'s span (cache creation without the 5m/1h split) arrives before Claude Code\'s api_request event, claude-normalizer merge.ts keeps '
-      + 'the first report\'s tokens: cache_write_5m = 5m + 1h, cache_write_1h = 0, and cost_usd misses the 1h premium.',
+      + 'the first report\'s tokens: cache_write_5m = 5m + 1h, cache_write_1h = 0, and cost_usd misses the 1h premium; /metrics, which counts the first report, too.',
   },
 ];
 
@@ -88,8 +89,9 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
   let workDir: string;
   let mock: MockUpstream;
   let trap: EgressTrap;
-  let tl: Tokenledger;
-  let rows: CallRow[] = [];
+  let ch: ClickhouseTarget;
+  let tl: TokenledgerProcess;
+  let rows: CcRow[] = [];
   let metricsText = '';
   let failed = false;
 
@@ -97,7 +99,8 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
     workDir = mkdtempSync(join(tmpdir(), 'tokenledger-e2e-cc-litellm-'));
     mock = await startMockUpstream({ idPrefix: 'cclitellm' });
     trap = await startEgressTrap();
-    tl = await startTokenledger(workDir);
+    ch = { mode: 'embedded', path: join(workDir, 'clickhouse') };
+    tl = await startTokenledger(workDir, await allocatePorts(), ch);
     for (const c of cases) {
       results.plan({
         client_version: c.claude, path: c.path, litellm_version: c.litellm, otlp_protocol: c.protocol, clickhouse: 'embedded',
@@ -169,10 +172,11 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
   it('tokenledger drains into embedded ClickHouse and exits 0 on SIGTERM', track(async () => {
     metricsText = await tl.metrics();
     expect(await tl.stop(), tl.logTail()).toBe(0);
-    rows = await tl.calls<CallRow>();
+    // readCalls selects every column: the rows carry the Claude Code fields CcRow names.
+    rows = (await readCalls(ch)) as CcRow[];
   }), 60_000);
 
-  function checkRow(c: Case): CallRow {
+  function checkRow(c: Case): CcRow {
     expect(c.sessionId, 'the run above failed').toBeDefined();
     const mine = rows.filter((r) => r.session_id === c.sessionId || r.customer === c.customer || r.call_id === c.requestId);
     expect(mine, JSON.stringify(mine.map(brief), null, 1)).toHaveLength(1);
@@ -194,7 +198,7 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
     it(`Claude Code ${c.claude} via ${c.path} on LiteLLM ${c.litellm}: one billable row, session from Claude Code, customer and tags from LiteLLM`, async (ctx) => {
       const key = { client_version: c.claude, path: c.path, litellm_version: c.litellm, otlp_protocol: c.protocol, clickhouse: 'embedded' as const };
       const known = knownIssue(c);
-      let row: CallRow;
+      let row: CcRow;
       try {
         row = checkRow(c);
       } catch (err) {
@@ -219,13 +223,20 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
     const phantoms = rows.filter((r) => phantomSessions.has(r.session_id) && r.source === 'litellm' && isEmpty(r));
     if (phantoms.length > 0) process.stdout.write(`*** KNOWN ISSUE: ${phantoms.length} empty LiteLLM pass-through row(s) besides the served calls: ${phantoms.map((r) => r.call_id).join(', ')}\n`);
     expect(rows.length - phantoms.length, JSON.stringify(rows.map(brief), null, 1)).toBe(billable.length);
+    // A case with the known 5m/1h merge issue can misplace 1h writes as 5m, in the rows or on
+    // /metrics (which counts a call's first report): the totals then compare 5m + 1h, loudly. The
+    // per-case row checks above stay exact.
+    const cacheSplitOff = cases.some((c) => knownIssue(c)?.splitsCacheWrites === true);
+    if (cacheSplitOff) process.stdout.write('*** KNOWN ISSUE: totals compare cache writes as 5m + 1h (a merged call\'s 5m/1h split can be off)\n');
+    const fold = (t: Tokens): Tokens => (cacheSplitOff ? { ...t, cacheWrite5m: t.cacheWrite5m + t.cacheWrite1h, cacheWrite1h: 0 } : t);
     const total = sumTokens(billable.map((x) => mockTokens(x.usage)));
-    expect(sumTokens(rows.map(rowTokens))).toEqual(total);
-    const calls = samples(metricsText, 'tokenledger_llm_calls_total').filter((x) => x.value > 0);
-    expect(sumOf(metricsText, 'tokenledger_llm_calls_total'), JSON.stringify(calls, null, 1)).toBe(billable.length + phantoms.length);
-    for (const [field, tokenType] of Object.entries(TOKEN_TYPE_LABELS) as [keyof Tokens, string][]) {
-      expect(sumOf(metricsText, 'tokenledger_llm_tokens_total', { token_type: tokenType }), tokenType).toBe(total[field]);
-    }
+    expect(fold(sumTokens(rows.map(rowTokens)))).toEqual(fold(total));
+    const calls = metricsText.split('\n').filter((l) => l.startsWith('tokenledger_llm_calls_total{')).join('\n');
+    expect(metricSum(metricsText, 'tokenledger_llm_calls_total'), calls).toBe(billable.length + phantoms.length);
+    const byType = (field: keyof Tokens): number => metricSum(metricsText, 'tokenledger_llm_tokens_total', { token_type: TOKEN_TYPE_LABELS[field] });
+    const counted: Tokens = { input: byType('input'), output: byType('output'), cacheRead: byType('cacheRead'), cacheWrite5m: byType('cacheWrite5m'), cacheWrite1h: byType('cacheWrite1h') };
+    const tokenLines = metricsText.split('\n').filter((l) => l.startsWith('tokenledger_llm_tokens_total{') && l.includes('cache_write')).join('\n');
+    expect(fold(counted), tokenLines).toEqual(fold(total));
     expect(trap.attempts).toEqual([]);
   }));
 });
@@ -235,12 +246,12 @@ function rowTokensOfResult(u: { input_tokens: number; output_tokens: number; cac
   return { input: u.input_tokens, output: u.output_tokens, cacheRead: u.cache_read_input_tokens, cacheWrite5m: u.cache_creation_input_tokens, cacheWrite1h: 0 };
 }
 
-function isEmpty(r: CallRow): boolean {
+function isEmpty(r: CcRow): boolean {
   const t = rowTokens(r);
   return t.input + t.output + t.cacheRead + t.cacheWrite5m + t.cacheWrite1h === 0;
 }
 
 /** The fields of a row that tell two reports of one call apart, for assertion messages. */
-function brief(r: CallRow): Record<string, unknown> {
+function brief(r: CcRow): Record<string, unknown> {
   return { call_id: r.call_id, source: r.source, route: r.route, session_id: r.session_id, customer: r.customer, tags: r.tags, tokens: rowTokens(r), cost_usd: r.cost_usd, reported_cost_usd: r.reported_cost_usd };
 }

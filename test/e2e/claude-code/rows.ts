@@ -1,30 +1,12 @@
 /** What the Claude Code scenarios read back from ClickHouse, and the expectations they share. */
+import type { CallRow } from '../harness/tokenledger.js';
 import type { MockUsage } from '../mock-upstream/server.js';
 
-/** A row of tokenledger.llm_calls as JSONEachRow prints it (64-bit integers may come quoted). */
-export interface CallRow {
-  call_id: string;
+/** A row of tokenledger.llm_calls as read by the harness, with the fields these scenarios check. */
+export interface CcRow extends CallRow {
   record_type: string;
   source: string;
-  source_version: string;
-  route: string;
-  provider: string;
-  model: string;
-  model_raw: string;
-  input_tokens: number | string;
-  output_tokens: number | string;
-  cache_read_tokens: number | string;
-  cache_write_5m_tokens: number | string;
-  cache_write_1h_tokens: number | string;
-  cost_usd: number;
-  reported_cost_usd: number | null;
-  price_ref: string;
-  status: string;
-  streaming: boolean | number;
-  user: string;
   team: string;
-  customer: string;
-  tags: string[];
   session_id: string;
   service_name: string;
 }
@@ -38,13 +20,7 @@ export interface Tokens {
 }
 
 export function rowTokens(r: CallRow): Tokens {
-  return {
-    input: Number(r.input_tokens),
-    output: Number(r.output_tokens),
-    cacheRead: Number(r.cache_read_tokens),
-    cacheWrite5m: Number(r.cache_write_5m_tokens),
-    cacheWrite1h: Number(r.cache_write_1h_tokens),
-  };
+  return { input: r.input_tokens, output: r.output_tokens, cacheRead: r.cache_read_tokens, cacheWrite5m: r.cache_write_5m_tokens, cacheWrite1h: r.cache_write_1h_tokens };
 }
 
 export function sumTokens(list: Tokens[]): Tokens {
