@@ -71,7 +71,7 @@ export class ClaudeNormalizer implements Processor {
       joins: mt.counter('tokenledger_normalizer_joins_total', 'Reports of an already emitted call from another source or shape, joined to it.', ['first', 'second']),
       updates: mt.counter('tokenledger_normalizer_updates_total', 'Updates emitted for already emitted calls a join enriched.', ['source']),
       joinMismatch: mt.counter('tokenledger_normalizer_join_token_mismatch_total', 'Joined reports of one call whose tokens disagree (the first report is kept).', ['first', 'second']),
-      inconsistent: mt.counter('tokenledger_normalizer_inconsistent_tokens_total', 'Records whose reported tokens could not be made consistent (emitted, flagged).', ['source', 'reason']),
+      inconsistent: mt.counter('tokenledger_normalizer_inconsistent_tokens_total', 'Reports whose tokens could not be made consistent (emitted, flagged) or were missing (reason missing_usage: kept as a link, not billed).', ['source', 'reason']),
       ccTokens: mt.counter('tokenledger_normalizer_claude_code_tokens_total', 'Claude Code tokens as reported by its events and by its metrics, whichever is billed.', ['from', 'type']),
       ccDrift: mt.gauge('tokenledger_normalizer_claude_code_drift_tokens', 'Claude Code tokens reported by metrics minus tokens reported by api_request events, since start.', ['type']),
       indexEntries: mt.gauge('tokenledger_normalizer_index_entries', 'Calls held in the exactly-once join index.'),
@@ -109,8 +109,7 @@ export class ClaudeNormalizer implements Processor {
         if (ss.scope.name.startsWith('com.anthropic.claude_code')) continue;
         const layout = LITELLM_LAYOUTS.find((l) => l.detect(a));
         if (layout) {
-          byId ??= spanIndex(rs);
-          const x = extractLiteLLM(layout, rs.resource, ss.scope.version, span, clientSpanOf(span, byId), this.litellmOpts);
+          const x = extractLiteLLM(layout, rs.resource, ss.scope.version, span, clientSpanOf(span, () => (byId ??= spanIndex(rs))), this.litellmOpts);
           // A successful call logged without usage (streamed pass-through before 1.108) bills nothing:
           // flagged, kept only as a link, so a client's report of the call is still one record.
           if (x.call.status === 'ok' && !hasTokens(x.call)) {
@@ -312,10 +311,10 @@ function spanIndex(rs: ResourceSpans): Map<string, Span> {
  * the parent of LiteLLM's SERVER root span, which is the LLM span itself from 1.81 on, or the
  * LLM span's parent (`Received Proxy Server Request`) when it is a `litellm_request` child.
  */
-function clientSpanOf(span: Span, byId: Map<string, Span>): string {
+function clientSpanOf(span: Span, spans: () => Map<string, Span>): string {
   if (span.parentSpanId === '') return '';
   if (span.kind === SPAN_KIND_SERVER) return span.parentSpanId;
-  const parent = byId.get(span.parentSpanId);
+  const parent = spans().get(span.parentSpanId);
   if (parent === undefined) return '';
   if (parent.kind === SPAN_KIND_SERVER || parent.name === 'Received Proxy Server Request') return parent.parentSpanId;
   return '';
