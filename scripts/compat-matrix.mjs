@@ -22,20 +22,21 @@ const cmpVersion = (a, b) => a.split('.').map(Number).reduce((r, n, i) => r || n
 function litellmTable() {
   const files = readDir(join(root, 'test/e2e/litellm/results'));
   if (files.length === 0) return '_No LiteLLM e2e results yet: run `npm run test:e2e`._\n';
-  const versions = files.map((f) => f.litellm_version).sort(cmpVersion);
+  const column = (e) => (!e.otel_setting || e.otel_setting === 'default' ? e.litellm_version : `${e.litellm_version} (${e.otel_setting})`);
   const cells = new Map();
   const notes = [];
   const meta = new Map();
   for (const f of files) {
     for (const e of f.entries) {
-      cells.set(`${e.route}|${e.streaming}|${e.litellm_version}`, e);
-      meta.set(e.litellm_version, `OTLP ${e.otlp_protocol}, ClickHouse ${e.clickhouse}`);
+      cells.set(`${e.route}|${e.streaming}|${column(e)}`, e);
+      meta.set(column(e), `OTLP ${e.otlp_protocol}, ClickHouse ${e.clickhouse}`);
       for (const p of e.status === 'pass' ? [] : e.problems) {
-        const note = p.startsWith('LiteLLM ') ? p : `LiteLLM ${e.litellm_version}: ${p}`;
+        const note = p.startsWith('LiteLLM ') ? p : `LiteLLM ${column(e)}: ${p}`;
         if (!notes.includes(note)) notes.push(note);
       }
     }
   }
+  const versions = [...meta.keys()].sort((a, b) => cmpVersion(a.split(' ')[0], b.split(' ')[0]) || a.localeCompare(b));
   const routes = [...new Set([...cells.values()].map((e) => e.route))].sort();
   const lines = [
     `| route → deployment | streaming | ${versions.map((v) => `LiteLLM ${v}`).join(' | ')} |`,
@@ -52,7 +53,7 @@ function litellmTable() {
   }
   lines.push('', versions.map((v) => `LiteLLM ${v}: ${meta.get(v)}.`).join(' '));
   lines.push('✅ one ClickHouse row per call with exactly the tokens the upstream returned (input, output, cache read, cache write), streaming flag, route, provider, customer and tags right, /metrics equal to the rows; ⚠️ LiteLLM itself reports the call wrong (below); ❌ tokenledger is wrong.');
-  notes.sort((a, b) => cmpVersion(a.split(' ')[1].replace(/:$/, ''), b.split(' ')[1].replace(/:$/, '')) || a.localeCompare(b));
+  notes.sort((a, b) => cmpVersion(a.split(' ')[1].split('/')[0].replace(/:$/, ''), b.split(' ')[1].split('/')[0].replace(/:$/, '')) || a.localeCompare(b));
   if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
   return lines.join('\n') + '\n';
 }

@@ -36,10 +36,11 @@ function matches(row: CallRow, ids: Set<string>): boolean {
   return false;
 }
 
-/** What a LiteLLM release itself gets wrong for a call: no usage at all, or the streaming flag. */
+/** What a LiteLLM release itself gets wrong for a call: no usage at all, the streaming flag, or no tags. */
 export interface GatewayDefects {
   usage: boolean;
   streamingFlag: boolean;
+  tags: boolean;
 }
 
 export function checkCalls(sent: SentCall[], served: ServedCall[], rows: CallRow[], defectsOf: (s: CallSpec) => GatewayDefects): { checks: CallCheck[]; unmatched: CallRow[] } {
@@ -66,7 +67,7 @@ export function checkCalls(sent: SentCall[], served: ServedCall[], rows: CallRow
         const got = { input: tokenSum(ok, (r) => r.input_tokens), output: tokenSum(ok, (r) => r.output_tokens), cache_read: tokenSum(ok, (r) => r.cache_read_tokens), cache_write: tokenSum(ok, (r) => r.cache_write_5m_tokens + r.cache_write_1h_tokens) };
         for (const k of Object.keys(want) as (keyof typeof want)[]) if (want[k] !== got[k]) problems.push(`${k} ${got[k]} != mock ${want[k]}`);
         if (ok[0].streaming !== s.spec.stream && !defects.streamingFlag) problems.push(`streaming ${String(ok[0].streaming)} != ${s.spec.stream}`);
-        problems.push(...attributionProblems(s.spec, ok[0]));
+        problems.push(...attributionProblems(s.spec, ok[0], defects.tags));
       }
     } else if (tokenSum(mine, (r) => r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_5m_tokens + r.cache_write_1h_tokens) > 0) {
       problems.push('tokens stored for a call the upstream did not serve');
@@ -82,14 +83,14 @@ const PROVIDER: Record<CallSpec['target'], string> = {
 };
 
 /** Route, provider, customer (x-litellm-customer-id, else x-litellm-end-user-id) and x-litellm-tags of a stored row. */
-function attributionProblems(spec: CallSpec, row: CallRow): string[] {
+function attributionProblems(spec: CallSpec, row: CallRow, tagsLost: boolean): string[] {
   const out: string[] = [];
   if (row.route !== spec.route) out.push(`route ${row.route} != ${spec.route}`);
   if (row.provider !== PROVIDER[spec.target]) out.push(`provider ${row.provider} != ${PROVIDER[spec.target]}`);
   const customer = spec.headers['x-litellm-customer-id'] ?? spec.headers['x-litellm-end-user-id'] ?? '';
   if (row.customer !== customer) out.push(`customer "${row.customer}" != "${customer}"`);
   const tags = (spec.headers['x-litellm-tags'] ?? '').split(',').filter((t) => t !== '');
-  const missing = tags.filter((t) => !row.tags.includes(t));
+  const missing = tagsLost ? [] : tags.filter((t) => !row.tags.includes(t));
   if (missing.length > 0) out.push(`tags ${JSON.stringify(row.tags)} lack ${missing.join(',')}`);
   return out;
 }

@@ -20,6 +20,12 @@ import { writeResults, type LitellmMatrixEntry } from './results.js';
 import { CI_VERSIONS } from './versions.mjs';
 
 const VERSIONS = process.env.TOKENLEDGER_E2E_LITELLM_VERSIONS?.split(',') ?? CI_VERSIONS;
+/** Each version with its default OTel output; the newest also with the semconv opt-in and V2. */
+const newest = VERSIONS[VERSIONS.length - 1];
+const RUNS: { version: string; setting: string }[] = [
+  ...VERSIONS.map((version) => ({ version, setting: 'default' })),
+  ...settingsFor(newest).filter((s) => s.name === 'semconv' || s.name === 'v2').map((s) => ({ version: newest, setting: s.name })),
+];
 const CLICKHOUSE_SERVER = process.env.TOKENLEDGER_E2E_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 
 const TARGET_LABEL: Record<CallSpec['target'], string> = {
@@ -43,7 +49,8 @@ const ROUTE_LABEL: Record<CallSpec['route'], string> = {
  * bill usage the gateway does not send, nor know a call was streamed when nothing says so. The
  * e2e expects exactly these, so a fixed release or a new defect both show.
  */
-interface Defect { route: CallSpec['route']; stream: boolean; kind: keyof GatewayDefects; what: string }
+/** `route` / `stream` absent: every call. */
+interface Defect { route?: CallSpec['route']; stream?: boolean; kind: keyof GatewayDefects; what: string }
 const LITELLM_DEFECTS: Record<string, Defect[]> = {
   '1.80.11': [
     { route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged with model "unknown" and no usage' },
@@ -51,11 +58,16 @@ const LITELLM_DEFECTS: Record<string, Defect[]> = {
   ],
   '1.81.3': [{ route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged with model "unknown" and no usage' }],
   '1.108.7': [{ route: 'anthropic_passthrough', stream: true, kind: 'streamingFlag', what: 'streamed /anthropic pass-through logged as llm.is_streaming "False"' }],
+  '1.108.7/v2': [
+    { kind: 'tags', what: 'V2 exports no request tags (x-litellm-tags) unless allowlisted through its baggage settings' },
+  ],
 };
-const defectsOf = (version: string, s: CallSpec): Defect[] => (LITELLM_DEFECTS[version] ?? []).filter((d) => d.route === s.route && d.stream === s.stream);
-const gatewayDefects = (version: string, s: CallSpec): GatewayDefects => {
-  const d = defectsOf(version, s);
-  return { usage: d.some((x) => x.kind === 'usage'), streamingFlag: d.some((x) => x.kind === 'streamingFlag') };
+/** Keyed by version, or version/setting where one OTel output differs from the default. */
+const defectsOf = (run: string, s: CallSpec): Defect[] =>
+  (LITELLM_DEFECTS[run] ?? LITELLM_DEFECTS[run.split('/')[0]] ?? []).filter((d) => (d.route === undefined || d.route === s.route) && (d.stream === undefined || d.stream === s.stream));
+const gatewayDefects = (run: string, s: CallSpec): GatewayDefects => {
+  const d = defectsOf(run, s);
+  return { usage: d.some((x) => x.kind === 'usage'), streamingFlag: d.some((x) => x.kind === 'streamingFlag'), tags: d.some((x) => x.kind === 'tags') };
 };
 const routeLabel = (s: CallSpec): string => `${ROUTE_LABEL[s.route]} → ${TARGET_LABEL[s.target]}`;
 
@@ -77,12 +89,13 @@ interface Run {
   restarted: boolean;
 }
 
-VERSIONS.forEach((version, index) => {
-  const restart = index % 2 === 1;
+RUNS.forEach(({ version, setting: settingName }, index) => {
+  const restart = index === 1;
+  const runName = settingName === 'default' ? version : `${version}/${settingName}`;
   const protocol = restart ? 'grpc' : 'http/protobuf';
   const ready = serviceAvailable('litellm', litellmInstalled(version) && existsSync(TOKENLEDGER_JS), `LiteLLM ${version} venv (scripts/setup-litellm.sh ${version}) and dist/ (npm run build)`);
 
-  describe.skipIf(!ready)(`LiteLLM ${version} → tokenledger (OTLP ${protocol}${restart ? ', restarted mid-traffic' : ''})`, () => {
+  describe.skipIf(!ready)(`LiteLLM ${runName} → tokenledger (OTLP ${protocol}${restart ? ', restarted mid-traffic' : ''})`, () => {
     let work = '';
     let ch: ClickhouseTarget;
     let run: Run;
@@ -94,7 +107,7 @@ VERSIONS.forEach((version, index) => {
       const mock = await startMockUpstream({ idPrefix: `e2e${version.replace(/\./g, '')}` });
       const ports = await allocatePorts();
       let tl: TokenledgerProcess = await startTokenledger(work, ports, ch, 1);
-      const setting = settingsFor(version)[0];
+      const setting = settingsFor(version).find((s) => s.name === settingName)!;
       const env = litellmEnv(mock.url, tl.httpEndpoint, setting);
       if (restart) Object.assign(env, { OTEL_EXPORTER: 'otlp_grpc', OTEL_ENDPOINT: tl.grpcEndpoint, OTEL_EXPORTER_OTLP_TIMEOUT: '60', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '60' });
       const proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env, workDir: work });
@@ -123,7 +136,7 @@ VERSIONS.forEach((version, index) => {
       expect(await tl.stop(), tl.logTail()).toBe(0);
       const served = mock.calls.filter((c) => c.api !== 'google.oauth_token');
       const rows = await readCalls(ch);
-      const { checks, unmatched } = checkCalls(sent, served, rows, (s) => gatewayDefects(version, s));
+      const { checks, unmatched } = checkCalls(sent, served, rows, (s) => gatewayDefects(runName, s));
       run = { sent, served, rows, metrics, checks, unmatched, restarted: restart };
     }, 420_000);
 
@@ -132,19 +145,19 @@ VERSIONS.forEach((version, index) => {
       const cells = new Map<string, LitellmMatrixEntry>();
       for (const c of run.checks.filter((x) => !x.spec.error && x.spec.target !== 'anthropicTimeout')) {
         const key = `${routeLabel(c.spec)}|${c.spec.stream}`;
-        const cell = cells.get(key) ?? { client: 'litellm', litellm_version: version, route: routeLabel(c.spec), streaming: c.spec.stream, otlp_protocol: protocol, clickhouse: ch.mode, status: 'pass', checks: ['one row per billable call', 'input, output, cache read, cache write tokens equal to the mock', 'streaming flag', 'route, provider', 'customer and tags from the x-litellm-* headers'], problems: [] };
+        const cell = cells.get(key) ?? { client: 'litellm', litellm_version: version, otel_setting: settingName, route: routeLabel(c.spec), streaming: c.spec.stream, otlp_protocol: protocol, clickhouse: ch.mode, status: 'pass', checks: ['one row per billable call', 'input, output, cache read, cache write tokens equal to the mock', 'streaming flag', 'route, provider', 'customer and tags from the x-litellm-* headers'], problems: [] };
         cell.problems.push(...c.problems.map((p) => `${c.spec.id} (${c.spec.cache}): ${p}`));
         const split = splitProblem(c);
         if (split) cell.problems.push(`${c.spec.id}: ${split}`);
-        for (const d of defectsOf(version, c.spec)) {
+        for (const d of defectsOf(runName, c.spec)) {
           if (cell.status === 'pass') cell.status = 'litellm-defect';
-          const note = `LiteLLM ${version}: ${d.what}`;
+          const note = `LiteLLM ${runName}: ${d.what}`;
           if (!cell.problems.includes(note)) cell.problems.push(note);
         }
         if (c.problems.length > 0) cell.status = 'fail';
         cells.set(key, cell);
       }
-      writeResults(version, [...cells.values()]);
+      writeResults(runName, [...cells.values()]);
       if (ch.mode === 'server') {
         const { createClient } = await import('@clickhouse/client');
         const client = createClient({ url: ch.url });
@@ -152,13 +165,13 @@ VERSIONS.forEach((version, index) => {
         await client.close();
       }
       if (!process.env.TOKENLEDGER_E2E_KEEP) rmSync(work, { recursive: true, force: true });
-      else process.stdout.write(`[LiteLLM ${version}] work dir kept: ${work}\n`);
+      else process.stdout.write(`[LiteLLM ${runName}] work dir kept: ${work}\n`);
     });
 
     it('stores one row per billable call with the tokens the mock served, on every route × streaming × cache case', () => {
       const billableCalls = run.checks.filter((c) => c.billable.length > 0);
       const bad = run.checks.filter((c) => c.problems.length > 0).map((c) => `${c.spec.id} ${routeLabel(c.spec)} stream=${c.spec.stream} cache=${c.spec.cache}: ${c.problems.join('; ')}`);
-      process.stdout.write(`[LiteLLM ${version}] checked ${run.checks.length} client calls (${billableCalls.length} billable, ${run.served.length} upstream requests) against ${run.rows.length} ClickHouse rows (${ch.mode}); ${bad.length} wrong\n`);
+      process.stdout.write(`[LiteLLM ${runName}] checked ${run.checks.length} client calls (${billableCalls.length} billable, ${run.served.length} upstream requests) against ${run.rows.length} ClickHouse rows (${ch.mode}); ${bad.length} wrong\n`);
       for (const b of bad) process.stdout.write(`  ✗ ${b}\n`);
       expect(bad).toEqual([]);
     });
@@ -169,9 +182,9 @@ VERSIONS.forEach((version, index) => {
       const tokenless = run.unmatched.filter((r) => Number(r.input_tokens) + Number(r.output_tokens) === 0);
       const extra = run.unmatched.filter((r) => !tokenless.includes(r)).map((r) => `${r.call_id} ${r.route} ${r.model} in=${r.input_tokens} out=${r.output_tokens}`);
       const failed = run.checks.filter((c) => c.spec.error);
-      process.stdout.write(`[LiteLLM ${version}] ${lost} call(s) LiteLLM reports without usage, ${tokenless.length} token-less row(s)\n`);
+      process.stdout.write(`[LiteLLM ${runName}] ${lost} call(s) LiteLLM reports without usage, ${tokenless.length} token-less row(s)\n`);
       expect(tokenless.length).toBeLessThanOrEqual(lost);
-      process.stdout.write(`[LiteLLM ${version}] ${failed.length} error/retry/timeout calls: statuses ${failed.map((c) => c.httpStatus).join(',')}; upstream attempts ${failed.map((c) => run.served.filter((s) => s.mockId === c.spec.id).length).join(',')}; unmatched ok rows: ${extra.length}\n`);
+      process.stdout.write(`[LiteLLM ${runName}] ${failed.length} error/retry/timeout calls: statuses ${failed.map((c) => c.httpStatus).join(',')}; upstream attempts ${failed.map((c) => run.served.filter((s) => s.mockId === c.spec.id).length).join(',')}; unmatched ok rows: ${extra.length}\n`);
       expect(extra).toEqual([]);
       const mockTotal = { output: 0 };
       for (const c of run.checks) if (!c.lostByLitellm) for (const s of c.billable) mockTotal.output += s.usage!.output;
@@ -193,14 +206,14 @@ VERSIONS.forEach((version, index) => {
       }
       const okCalls = metricSum(run.metrics, 'tokenledger_llm_calls_total', { status: 'ok', source: 'litellm' });
       expect(okCalls).toBe(run.rows.filter((r) => r.status === 'ok').length);
-      process.stdout.write(`[LiteLLM ${version}] /metrics vs ClickHouse: ${lines.join(', ')}, ok calls ${okCalls}\n`);
+      process.stdout.write(`[LiteLLM ${runName}] /metrics vs ClickHouse: ${lines.join(', ')}, ok calls ${okCalls}\n`);
     });
 
     it.runIf(restart)('ends a restart in the middle of the traffic with exactly the calls the mock served', () => {
       const served = run.checks.filter((c) => !c.lostByLitellm).reduce((a, c) => a + c.billable.length, 0);
       const ok = run.rows.filter((r) => r.status === 'ok' && Number(r.input_tokens) + Number(r.output_tokens) > 0);
       const ids = new Set(ok.map((r) => r.call_id));
-      process.stdout.write(`[LiteLLM ${version}] restart mid-traffic: mock served ${served} billable calls, ClickHouse holds ${ok.length} ok rows (${ids.size} distinct call ids)\n`);
+      process.stdout.write(`[LiteLLM ${runName}] restart mid-traffic: mock served ${served} billable calls, ClickHouse holds ${ok.length} ok rows (${ids.size} distinct call ids)\n`);
       expect(ids.size).toBe(ok.length);
       expect(ok.length).toBe(served);
     });

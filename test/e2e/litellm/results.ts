@@ -12,6 +12,8 @@ const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
 export interface LitellmMatrixEntry {
   client: 'litellm';
   litellm_version: string;
+  /** LiteLLM's OTel output: `default`, `semconv` (gen_ai_latest_experimental opt-in) or `v2` (LITELLM_OTEL_V2). */
+  otel_setting: string;
   /** The client-facing route and the deployment behind it, e.g. `/chat/completions → bedrock/ (Converse)`. */
   route: string;
   streaming: boolean;
@@ -24,8 +26,9 @@ export interface LitellmMatrixEntry {
   problems: string[];
 }
 
-export function writeResults(version: string, entries: LitellmMatrixEntry[]): void {
+/** `run` is the version, or `version/setting` for a non-default OTel output. */
+export function writeResults(run: string, entries: LitellmMatrixEntry[]): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const sorted = [...entries].sort((a, b) => `${a.route}|${a.streaming}`.localeCompare(`${b.route}|${b.streaming}`));
-  writeFileSync(join(RESULTS_DIR, `${version}.json`), JSON.stringify({ litellm_version: version, entries: sorted }, null, 2) + '\n');
+  writeFileSync(join(RESULTS_DIR, `${run.replace('/', '-')}.json`), JSON.stringify({ run, entries: sorted }, null, 2) + '\n');
 }
