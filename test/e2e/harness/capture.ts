@@ -50,16 +50,17 @@ export async function captureOne(version: string, setting: Setting, outDir: stri
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   sink.recordTo(outDir);
-  const proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env: litellmEnv(mock.url, sink.url, setting), workDir: work });
   const sent: SentCall[] = [];
+  let proxy: Awaited<ReturnType<typeof startLitellm>> | null = null;
   try {
+    proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env: litellmEnv(mock.url, sink.url, setting), workDir: work });
     for (const spec of callPlan(`${setting.name}-`)) {
       const s = await sendCall(spec, proxy.url, MASTER_KEY);
       sent.push(s);
       if (process.env.CAPTURE_VERBOSE) process.stdout.write(`${spec.id} ${spec.route}/${spec.target} stream=${spec.stream} -> ${s.status} ${s.ms}ms ${s.status === 200 ? '' : s.body.slice(0, 200)}\n`);
     }
   } finally {
-    await proxy.stop();
+    await proxy?.stop();
     await sink.close();
     await mock.close();
   }

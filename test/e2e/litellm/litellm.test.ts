@@ -99,18 +99,23 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
     let work = '';
     let ch: ClickhouseTarget;
     let run: Run;
+    /** Stops whatever is still running when beforeAll failed half-way (each stop is idempotent). */
+    const cleanup: (() => Promise<unknown>)[] = [];
 
     beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), `tl-e2e-litellm-${version}-`));
       ch = { mode: 'embedded', path: join(work, 'clickhouse') };
       if (restart && (await serverReachable())) ch = { mode: 'server', url: CLICKHOUSE_SERVER, database: `tl_e2e_${version.replace(/\./g, '_')}_${process.pid}` };
       const mock = await startMockUpstream({ idPrefix: `e2e${version.replace(/\./g, '')}` });
+      cleanup.push(() => mock.close());
       const ports = await allocatePorts();
       let tl: TokenledgerProcess = await startTokenledger(work, ports, ch, 1);
+      cleanup.push(() => tl.stop());
       const setting = settingsFor(version).find((s) => s.name === settingName)!;
       const env = litellmEnv(mock.url, tl.httpEndpoint, setting);
       if (restart) Object.assign(env, { OTEL_EXPORTER: 'otlp_grpc', OTEL_ENDPOINT: tl.grpcEndpoint, OTEL_EXPORTER_OTLP_TIMEOUT: '60', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '60' });
       const proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env, workDir: work });
+      cleanup.push(() => proxy.stop());
       const sent: SentCall[] = [];
       const plan = callPlan('e2e-');
       try {
@@ -141,6 +146,7 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
     }, 420_000);
 
     afterAll(async () => {
+      for (const stop of cleanup.reverse()) await stop();
       if (!run) return;
       const cells = new Map<string, LitellmMatrixEntry>();
       for (const c of run.checks.filter((x) => !x.spec.error && x.spec.target !== 'anthropicTimeout')) {
