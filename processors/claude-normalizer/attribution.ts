@@ -2,6 +2,7 @@ import type { LlmCall } from '../../core/llm-call.js';
 import { str } from './attrs.js';
 import type { AttributionConfig } from './config.js';
 import { splitTags } from './litellm-identity.js';
+import { parsePythonDict } from './python-repr.js';
 import type { AttributionView, LiteLLMIdentity } from './types.js';
 
 type RefKind = 'resource' | 'attribute' | 'header' | 'metadata' | 'litellm' | 'tag';
@@ -83,8 +84,15 @@ export class Attribution {
       case 'header': return v.headers?.[r.key] ?? '';
       case 'metadata': {
         if (v.metadataPrefix === '') return '';
-        const s = str(v.attrs, v.metadataPrefix + r.key);
-        return s === 'None' ? '' : s;
+        const dot = r.key.indexOf('.');
+        if (dot < 0) {
+          const s = str(v.attrs, v.metadataPrefix + r.key);
+          return s === 'None' ? '' : s;
+        }
+        // `spend_logs_metadata.project`: a key inside a dict LiteLLM logged as a Python repr.
+        const d = parsePythonDict(str(v.attrs, v.metadataPrefix + r.key.slice(0, dot)));
+        const inner = d?.[r.key.slice(dot + 1)];
+        return typeof inner === 'string' || typeof inner === 'number' ? String(inner) : '';
       }
       case 'litellm': {
         if (!v.litellm || r.key === 'tags') return '';

@@ -58,7 +58,8 @@ export const defaults: NormalizerConfig = {
 };
 
 const REF_HELP = 'Sources tried in order, first non-empty wins: `resource:KEY`, `attribute:KEY` (span, log record or data point), '
-  + '`header:NAME` (LiteLLM requester_custom_headers, lower-case), `metadata:KEY` (LiteLLM metadata.KEY / litellm.metadata.KEY), '
+  + '`header:NAME` (LiteLLM requester_custom_headers, lower-case), `metadata:KEY` (LiteLLM metadata.KEY / litellm.metadata.KEY; '
+  + '`metadata:spend_logs_metadata.project` reads a key of a logged dict), '
   + '`litellm:FIELD` (team_id, team_alias, key_alias, key_hash, user_id, user_email, end_user, org_id, session_id, tags), `tag:PREFIX` (value of a `PREFIX:value` tag).';
 
 export const schema: Record<string, unknown> = {

@@ -26,7 +26,7 @@ function litellmSpan(over: { traceId?: string; spanId?: string; parentSpanId?: s
       'metadata.user_api_key_hash': 'b3d9bbb3', 'metadata.user_api_key_alias': 'claude-code-key', 'metadata.user_api_key_team_id': 'team-7',
       'metadata.user_api_key_team_alias': 'platform-eng', 'metadata.user_api_key_user_id': 'alice',
       'metadata.user_api_key_end_user_id': `{"device_id":"d1","account_uuid":"","session_id":"${over.session ?? SESSION}"}`,
-      'metadata.user_api_key_request_route': '/v1/messages',
+      'metadata.user_api_key_request_route': '/v1/messages', 'metadata.spend_logs_metadata': "{'env': 'prod', 'n': 1}",
       'metadata.usage_object': over.usage ?? `{'completion_tokens': 42, 'prompt_tokens': 11025, 'total_tokens': 11067, 'prompt_tokens_details': {'cached_tokens': 9800, 'text_tokens': None, 'cache_creation_tokens': 1200${over.split === false ? '' : ", 'cache_creation_token_details': {'ephemeral_5m_input_tokens': 1200, 'ephemeral_1h_input_tokens': 0}"}}, 'cache_creation_input_tokens': 1200, 'cache_read_input_tokens': 9800}`,
       'metadata.requester_custom_headers': JSON.stringify(headers).replaceAll('"', "'"),
       hidden_params: '{"model_id": null, "api_base": null, "response_cost": null, "additional_headers": {}, "usage_object": null}',
@@ -43,7 +43,7 @@ const billable = (out: Batch[]) => out.flatMap((b) => b.calls);
 
 describe('the same call from LiteLLM and from Claude Code', () => {
   it('Claude Code first, LiteLLM in a later batch: one billable record, enriched by LiteLLM', async () => {
-    const { n, ctx } = normalizer({ dimensions: { project: ['tag:project'], cost_center: ['header:x-cost-center'] } });
+    const { n, ctx } = normalizer({ dimensions: { project: ['tag:project'], cost_center: ['header:x-cost-center'], env: ['metadata:spend_logs_metadata.env'] } });
     const out = [...loadScenario(HELLO), litellmSpan({ session: SESSION })].map((b) => n.process(b));
     expect(billable(out)).toHaveLength(1);
     expect(billable(out)[0]).toMatchObject({ source: 'claude_code', call_id: 'req_mock8851886cfd695c663117', input_tokens: 25, cache_write_5m_tokens: 1200 });
@@ -52,7 +52,7 @@ describe('the same call from LiteLLM and from Claude Code', () => {
       call_id: 'req_mock8851886cfd695c663117', source: 'claude_code', timestamp: '2026-11-23T05:10:18.561Z', model: 'claude-opus-5-5',
       input_tokens: 25, output_tokens: 42, cache_read_tokens: 9800, cache_write_5m_tokens: 1200, reported_cost_usd: 0.008899999999999998,
       session_id: SESSION, team: 'platform', key_alias: 'claude-code-key', customer: '',
-      tags: ['claude-code', 'project:atlas'], dimensions: { project: 'atlas', cost_center: 'cc-42' },
+      tags: ['claude-code', 'project:atlas'], dimensions: { project: 'atlas', cost_center: 'cc-42', env: 'prod' },
     });
     expect(await metricValue(ctx.registry, 'tokenledger_normalizer_joins_total', { first: 'claude_code', second: 'litellm' })).toBe(1);
     expect(await metricValue(ctx.registry, 'tokenledger_normalizer_join_token_mismatch_total')).toBe(0);
