@@ -308,14 +308,15 @@ function spanIndex(rs: ResourceSpans): Map<string, Span> {
 
 /**
  * The span id of the client's span that called LiteLLM, when the client propagated `traceparent`:
- * the parent of LiteLLM's SERVER root span, which is the LLM span itself from 1.81 on, or the
- * LLM span's parent (`Received Proxy Server Request`) when it is a `litellm_request` child.
+ * the parent of LiteLLM's SERVER root span — the LLM span itself from 1.81 on, its parent
+ * `Received Proxy Server Request` (`litellm_request` child), or a few levels up in V2
+ * (`chat …` → `fastapi.dependencies` → `POST /…`). '' when that chain is not in the batch.
  */
 function clientSpanOf(span: Span, spans: () => Map<string, Span>): string {
-  if (span.parentSpanId === '') return '';
-  if (span.kind === SPAN_KIND_SERVER) return span.parentSpanId;
-  const parent = spans().get(span.parentSpanId);
-  if (parent === undefined) return '';
-  if (parent.kind === SPAN_KIND_SERVER || parent.name === 'Received Proxy Server Request') return parent.parentSpanId;
+  let s: Span | undefined = span;
+  for (let depth = 0; depth < 8 && s !== undefined && s.parentSpanId !== ''; depth++) {
+    if (s.kind === SPAN_KIND_SERVER || s.name === 'Received Proxy Server Request') return s.parentSpanId;
+    s = spans().get(s.parentSpanId);
+  }
   return '';
 }

@@ -112,4 +112,23 @@ describe('the same call from LiteLLM and from Claude Code', () => {
       [first[0].call_id, first[0].timestamp, 25, 900, 300],
     ]);
   });
+
+  it('LiteLLM V2: the client span is found up the chain (chat → fastapi.dependencies → POST server span)', () => {
+    const trace = 'bfd4083588ad755c9c34d89063d89881';
+    const base = { traceId: trace, startTimeUnixNano: '1795410926160000000', endTimeUnixNano: '1795410926180000000', events: [], status: { code: 0, message: '' } };
+    const spans: Span[] = [
+      { ...base, spanId: 'aaaa000000000001', parentSpanId: '453758295750b412', name: 'POST /v1/messages', kind: 2, attributes: { 'http.route': '/v1/messages' } },
+      { ...base, spanId: 'aaaa000000000002', parentSpanId: 'aaaa000000000001', name: 'fastapi.dependencies', kind: 1, attributes: {} },
+      { ...base, spanId: 'aaaa000000000003', parentSpanId: 'aaaa000000000002', name: 'chat claude-opus-5-5', kind: 3, attributes: {
+        'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-opus-5-5', 'gen_ai.response.id': 'msg_v2',
+        'gen_ai.usage.input_tokens': 11025, 'gen_ai.usage.output_tokens': 42, 'gen_ai.usage.cache_read.input_tokens': 9800, 'gen_ai.usage.cache_creation.input_tokens': 1200,
+        'litellm.call_id': 'v2-call', 'litellm.call_type': 'anthropic_messages', 'litellm.request.streaming': true, 'litellm.end_user.id': 'acme',
+      } },
+    ];
+    const ll = batchOf({ resourceSpans: [{ resource: { 'service.name': 'litellm' }, scopeSpans: [{ scope: { name: 'litellm', version: '1.108.7', attributes: {} }, spans }] }] });
+    const { n } = normalizer({ dedupe: { window_seconds: 900, max_entries: 1000, fingerprint_join: false } });
+    const out = [...loadScenario(TRACEPARENT), ll].map((b) => n.process(b));
+    expect(billable(out)).toHaveLength(1);
+    expect(finalRecords(out)[0]).toMatchObject({ source: 'claude_code', customer: 'acme', team: 'platform', input_tokens: 25 });
+  });
 });
