@@ -36,7 +36,12 @@ const ROUTES = [
 interface Case {
   litellm: string;
   claude: string;
-  path: (typeof ROUTES)[number]['path'];
+  /** The LiteLLM route taken. */
+  routePath: (typeof ROUTES)[number]['path'];
+  /** Claude Code's beta traces on, with `traceparent` sent to LiteLLM: a third report of each call. */
+  traces: boolean;
+  /** routePath, with `+traces` when traces are on: the matrix's path. */
+  path: string;
   suffix: string;
   route: string;
   protocol: OtlpProtocol;
@@ -54,7 +59,7 @@ interface Case {
  * owners). Their row check is still run in full: a failure is printed as KNOWN ISSUE and the test
  * is skipped, a pass is recorded as a pass; the matrix shows which.
  */
-const KNOWN_ISSUES: { litellm: string; path: Case['path']; claude?: string; phantomRows: boolean; splitsCacheWrites: boolean; issue: string }[] = [
+const KNOWN_ISSUES: { litellm: string; path: Case['routePath']; claude?: string; phantomRows: boolean; splitsCacheWrites: boolean; issue: string }[] = [
   {
     litellm: '1.80.11', path: 'litellm-anthropic-passthrough', phantomRows: true, splitsCacheWrites: false,
     issue: 'LiteLLM 1.80.11 does not log Claude Code\'s streamed /anthropic calls reliably: no LLM span, or one with zero usage and no request id. '
@@ -68,21 +73,27 @@ const KNOWN_ISSUES: { litellm: string; path: Case['path']; claude?: string; phan
 ];
 
 function knownIssue(c: Case): (typeof KNOWN_ISSUES)[number] | undefined {
-  return KNOWN_ISSUES.find((k) => k.litellm === c.litellm && k.path === c.path && (k.claude === undefined || k.claude === c.claude));
+  return KNOWN_ISSUES.find((k) => k.litellm === c.litellm && k.path === c.routePath && (k.claude === undefined || k.claude === c.claude));
 }
 
+/** Beta traces were verified on 2.1.330 (../shared/research/claude-code.md §6); older versions run without. */
+const TRACES_FROM = '2.1.330';
+const TRACE_ENV = { CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: '1', OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_EXPORT_INTERVAL: '500', CLAUDE_CODE_PROPAGATE_TRACEPARENT: '1' };
+
 let n = 0;
-const cases: Case[] = CI_VERSIONS.flatMap((litellm) => CLAUDE_CODE_VERSIONS.flatMap((claude) => ROUTES.map((r): Case => {
+const variants = (claude: string): boolean[] => (claude === TRACES_FROM ? [false, true] : [false]);
+const cases: Case[] = CI_VERSIONS.flatMap((litellm) => CLAUDE_CODE_VERSIONS.flatMap((claude) => variants(claude).flatMap((traces) => ROUTES.map((r): Case => {
   const i = n++;
-  const slug = `${litellm}-${claude}-${r.path}`.replace(/[^a-z0-9]+/gi, '-');
+  const path = `${r.path}${traces ? '+traces' : ''}`;
+  const slug = `${litellm}-${claude}-${path}`.replace(/[^a-z0-9]+/gi, '-');
   return {
-    litellm, claude, path: r.path, suffix: r.suffix, route: r.route,
+    litellm, claude, routePath: r.path, traces, path, suffix: r.suffix, route: r.route,
     // Rotate the OTLP protocol of Claude Code's export: scenario 1 covers each one fully.
     protocol: OTLP_PROTOCOLS[i % OTLP_PROTOCOLS.length],
     id: `ll-${slug}`, customer: `cust-${slug}`, tag: `case:${slug}`,
     usage: { input: 200 + 10 * i, output: 60 + i, cacheRead: 9800, cacheWrite5m: 1200, cacheWrite1h: reportsCacheSplit(claude) ? 300 : 0 },
   };
-})));
+}))));
 
 describe.skipIf(!ready)('Claude Code → LiteLLM (/anthropic and /v1/messages) → mock Anthropic API, both reporting to tokenledger', () => {
   const results = new ScenarioResults('litellm');
@@ -154,6 +165,7 @@ describe.skipIf(!ready)('Claude Code → LiteLLM (/anthropic and /v1/messages) �
             resourceAttributes: { 'team.id': 'platform' },
             customHeaders: { 'x-litellm-customer-id': c.customer, 'x-litellm-tags': `project:acme,${c.tag}` },
             prompt: promptFor(c.id, c.usage),
+            extraEnv: c.traces ? TRACE_ENV : {},
           });
           expect(run.exitCode, run.stderr).toBe(0);
           expect(run.result.is_error).toBe(false);
