@@ -53,8 +53,14 @@ export function nanosToMs(ns: string): number {
   return Number.isFinite(us) ? us / 1000 : 0;
 }
 
+/** RFC 3339 UTC; a time JavaScript cannot represent (a corrupt timestamp) reads as the epoch. */
 export function msToIso(ms: number): string {
-  return new Date(Math.floor(ms)).toISOString();
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(Math.floor(ms)).toISOString() : '1970-01-01T00:00:00.000Z';
+}
+
+/** A duration in ms: negative or non-numeric values read as 0. */
+export function durationMs(v: number | undefined): number {
+  return v !== undefined && v > 0 ? v : 0;
 }
 
 /** Token counts must be non-negative integers; anything else reads as absent. */

@@ -1,6 +1,6 @@
 import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, LogRecord } from '../../core/telemetry.js';
-import { firstNum, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
+import { durationMs, firstNum, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
 import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-common.js';
 import type { ModelProviders } from './providers.js';
 import { applyUsage } from './tokens.js';
@@ -25,7 +25,7 @@ export function extractClaudeCodeEvent(kind: 'api_request' | 'api_error', resour
   const call = emptyCall();
   fillClaudeCodeBasics(call, resource, a, str(a, 'model'), providers);
   const endMs = nanosToMs(rec.timeUnixNano || rec.observedTimeUnixNano);
-  const duration = num(a['duration_ms']) ?? 0;
+  const duration = durationMs(num(a['duration_ms']));
   call.timestamp = msToIso(endMs - duration);
   call.duration_ms = duration;
   call.ttft_ms = num(a['ttft_ms']) ?? null;

@@ -1,6 +1,6 @@
 import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, Span } from '../../core/telemetry.js';
-import { bool, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
+import { bool, durationMs, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
 import { fillClaudeCodeBasics } from './claude-code-common.js';
 import type { ModelProviders } from './providers.js';
 import { applyUsage } from './tokens.js';
@@ -23,7 +23,7 @@ export function extractClaudeCodeSpan(resource: Attributes, span: Span, provider
   fillClaudeCodeBasics(call, resource, a, str(a, 'model') || str(a, 'gen_ai.request.model'), providers);
   const startMs = nanosToMs(span.startTimeUnixNano);
   call.timestamp = msToIso(startMs);
-  call.duration_ms = num(a['duration_ms']) ?? Math.max(0, nanosToMs(span.endTimeUnixNano) - startMs);
+  call.duration_ms = durationMs(num(a['duration_ms']) ?? nanosToMs(span.endTimeUnixNano) - startMs);
   call.ttft_ms = num(a['ttft_ms']) ?? null;
   call.trace_id = span.traceId;
   call.span_id = span.spanId;
