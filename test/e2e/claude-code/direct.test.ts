@@ -27,6 +27,9 @@ const serverReady = ready && serviceAvailable('clickhouse-server', await clickho
 interface Case {
   version: string;
   protocol: OtlpProtocol;
+  /** Beta traces on as well: each call is then reported by an api_request event and an llm_request span. */
+  traces: boolean;
+  path: 'direct' | 'direct+traces';
   id: string;
   team: string;
   usage: MockUsage;
@@ -36,16 +39,24 @@ interface Case {
   claudeCost?: number;
 }
 
-const makeCases = (): Case[] => CLAUDE_CODE_VERSIONS.flatMap((version, vi) =>
-  OTLP_PROTOCOLS.map((protocol, pi): Case => {
-    const n = vi * OTLP_PROTOCOLS.length + pi;
-    const slug = `${version}-${protocol}`.replace(/[^a-z0-9]+/gi, '-');
+/** Beta traces were verified on 2.1.330 (../shared/research/claude-code.md §6). */
+const TRACES_VERSION = '2.1.330';
+const TRACE_ENV = { CLAUDE_CODE_ENHANCED_TELEMETRY_BETA: '1', OTEL_TRACES_EXPORTER: 'otlp', OTEL_TRACES_EXPORT_INTERVAL: '500' };
+
+const makeCases = (): Case[] => {
+  const plan: [string, OtlpProtocol, boolean][] = [
+    ...CLAUDE_CODE_VERSIONS.flatMap((v) => OTLP_PROTOCOLS.map((p): [string, OtlpProtocol, boolean] => [v, p, false])),
+    ...(CLAUDE_CODE_VERSIONS.includes(TRACES_VERSION) ? [[TRACES_VERSION, 'http/protobuf', true] as [string, OtlpProtocol, boolean]] : []),
+  ];
+  return plan.map(([version, protocol, traces], n): Case => {
+    const path = traces ? 'direct+traces' : 'direct';
+    const slug = `${version}-${protocol}-${path}`.replace(/[^a-z0-9]+/gi, '-');
     return {
-      version, protocol, id: `direct-${slug}`, team: `team-${slug}`,
+      version, protocol, traces, path, id: slug, team: `team-${slug}`,
       usage: { input: 100 + 10 * n, output: 50 + n, cacheRead: 9800, cacheWrite5m: 1200, cacheWrite1h: reportsCacheSplit(version) ? 300 : 0 },
     };
-  }),
-);
+  });
+};
 
 const TARGETS: { name: ClickhouseTarget['mode']; run: boolean; target: (workDir: string) => ClickhouseTarget }[] = [
   { name: 'embedded', run: ready, target: (workDir) => ({ mode: 'embedded', path: join(workDir, 'clickhouse') }) },
@@ -71,7 +82,7 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
     tl = await startTokenledger(workDir, await allocatePorts(), ch);
     for (const c of cases) {
       results.plan({
-        client_version: c.version, path: 'direct', litellm_version: '', otlp_protocol: c.protocol, clickhouse,
+        client_version: c.version, path: c.path, litellm_version: '', otlp_protocol: c.protocol, clickhouse,
         checks: ['one billable row per api_request', 'tokens = mock usage', 'cost_usd = reported_cost_usd = Claude Code cost', 'session_id and team', '/metrics calls, tokens and cost'],
       });
     }
@@ -97,12 +108,13 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
   };
 
   for (const c of cases) {
-    it(`${c.version} over ${c.protocol}: the run's call is counted on /metrics`, track(async () => {
+    it(`${c.version} over ${c.protocol}${c.traces ? ' with traces' : ''}: the run's call is counted on /metrics`, track(async () => {
       const run = await runClaude({
         version: c.version, baseUrl: mock.url, apiKey: 'sk-ant-e2e-direct', egressProxy: trap.url,
         otlp: { protocol: c.protocol, endpoint: c.protocol === 'grpc' ? tl.grpcEndpoint : tl.httpEndpoint },
         resourceAttributes: { 'team.id': c.team },
         prompt: promptFor(c.id, c.usage),
+        extraEnv: c.traces ? TRACE_ENV : {},
       });
       expect(run.exitCode, run.stderr).toBe(0);
       expect(run.result.is_error).toBe(false);
@@ -121,7 +133,7 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
         expect(metricSum(text, 'tokenledger_llm_tokens_total', { ...team, token_type: tokenType }), tokenType).toBe(mockTokens(c.usage)[field]);
       }
       expect(metricSum(text, 'tokenledger_llm_cost_usd_total', team)).toBeCloseTo(c.claudeCost, 9);
-      process.stdout.write(`[claude-code direct ${clickhouse} ${c.version} ${c.protocol}] run ${run.durationMs} ms, session ${c.sessionId}, ${c.requestId}, cost ${c.claudeCost}: /metrics ok\n`);
+      process.stdout.write(`[claude-code ${c.path} ${clickhouse} ${c.version} ${c.protocol}] run ${run.durationMs} ms, session ${c.sessionId}, ${c.requestId}, cost ${c.claudeCost}: /metrics ok\n`);
     }), 60_000);
   }
 
@@ -154,7 +166,7 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
   }), 60_000);
 
   for (const c of cases) {
-    it(`${c.version} over ${c.protocol}: one billable row with the mock's tokens, Claude Code's cost and session`, track(async () => {
+    it(`${c.version} over ${c.protocol}${c.traces ? ' with traces' : ''}: one billable row with the mock's tokens, Claude Code's cost and session`, track(async () => {
       expect(c.sessionId, 'the run above failed').toBeDefined();
       const mine = rows.filter((r) => r.session_id === c.sessionId);
       expect(mine, JSON.stringify(mine)).toHaveLength(1);
@@ -166,8 +178,8 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
       expect(rowTokens(row)).toEqual(mockTokens(c.usage));
       expect(row.reported_cost_usd).toBeCloseTo(c.claudeCost ?? NaN, 9);
       expect(row.cost_usd).toBeCloseTo(c.claudeCost ?? NaN, 9);
-      results.pass({ client_version: c.version, path: 'direct', litellm_version: '', otlp_protocol: c.protocol, clickhouse });
-      process.stdout.write(`[claude-code direct ${clickhouse} ${c.version} ${c.protocol}] row ${row.call_id}: tokens ${JSON.stringify(rowTokens(row))}, cost ${row.cost_usd} = reported ${row.reported_cost_usd}\n`);
+      results.pass({ client_version: c.version, path: c.path, litellm_version: '', otlp_protocol: c.protocol, clickhouse });
+      process.stdout.write(`[claude-code ${c.path} ${clickhouse} ${c.version} ${c.protocol}] row ${row.call_id}: tokens ${JSON.stringify(rowTokens(row))}, cost ${row.cost_usd} = reported ${row.reported_cost_usd}\n`);
     }));
   }
 
