@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceAvailable } from '../../helpers/services.js';
 import { startMockUpstream, type ServedCall } from '../mock-upstream/server.js';
-import { callPlan, sendCall, type CallSpec, type SentCall } from '../harness/calls.js';
+import { callPlan, sendCall, SYSTEM_PROMPT, type CallSpec, type SentCall } from '../harness/calls.js';
 import { litellmInstalled, MASTER_KEY, startLitellm } from '../harness/litellm.js';
 import { litellmConfig, litellmEnv, MODELS, settingsFor } from '../harness/litellm-config.js';
 import { allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, type CallRow, type ClickhouseTarget, type TokenledgerProcess } from '../harness/tokenledger.js';
@@ -222,6 +222,15 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       process.stdout.write(`[LiteLLM ${runName}] restart mid-traffic: mock served ${served} billable calls, ClickHouse holds ${ok.length} ok rows (${ids.size} distinct call ids)\n`);
       expect(ids.size).toBe(ok.length);
       expect(ok.length).toBe(served);
+    });
+
+    it('keeps prompts, responses and the LiteLLM key out of ClickHouse and /metrics', () => {
+      // LiteLLM's spans carry the prompt (content logging is on by default) and, on the /anthropic
+      // pass-through, the client's x-api-key inside metadata.requester_custom_headers.
+      const stored = JSON.stringify(run.rows) + run.metrics;
+      const leaks = ['Say hello', SYSTEM_PROMPT.slice(0, 40), 'Mock reply', MASTER_KEY].filter((s) => stored.includes(s));
+      process.stdout.write(`[LiteLLM ${runName}] privacy: ${run.rows.length} rows and /metrics checked for prompt, response and key text: ${leaks.length === 0 ? 'none found' : leaks.join(', ')}\n`);
+      expect(leaks).toEqual([]);
     });
 
     it('names the deployments the plan used', () => {
