@@ -23,13 +23,19 @@ export interface IndexEntry {
  * reported by its second source is emitted again (README, "Exactly once").
  */
 export class JoinIndex {
-  private readonly entries = new Set<IndexEntry>();
+  /**
+   * Entries in insertion (= expiry) order: an array with a moving head, compacted now and then.
+   * A Set would do, but V8 walks the deleted slots at its head on every `values().next()`.
+   */
+  private queue: (IndexEntry | undefined)[] = [];
+  private head = 0;
+  private live = 0;
   private readonly byKey = new Map<string, IndexEntry>();
   evictions = 0;
 
   constructor(private readonly windowMs: number, private readonly maxEntries: number) {}
 
-  get size(): number { return this.entries.size; }
+  get size(): number { return this.live; }
 
   /** The entry any of `keys` points to, and the key that matched. */
   find(keys: readonly string[]): { entry: IndexEntry; key: string } | undefined {
@@ -42,12 +48,10 @@ export class JoinIndex {
 
   add(record: LlmCall, shape: Shape, keys: string[], now: number, billed: boolean, batch: number, position: number): IndexEntry {
     const entry: IndexEntry = { record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown: false, batch, position };
-    this.entries.add(entry);
+    this.queue.push(entry);
+    this.live++;
     this.addKeys(entry, keys);
-    if (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.values().next().value;
-      if (oldest !== undefined) this.remove(oldest);
-    }
+    if (this.live > this.maxEntries) this.removeOldest();
     return entry;
   }
 
@@ -61,15 +65,20 @@ export class JoinIndex {
 
   /** Drops entries whose window has passed (insertion order is expiry order: the window is fixed). */
   expire(now: number): void {
-    for (const e of this.entries) {
-      if (e.expiresAt > now) break;
-      this.remove(e);
-    }
+    for (let e = this.queue[this.head]; e !== undefined && e.expiresAt <= now; e = this.queue[this.head]) this.removeOldest();
   }
 
-  private remove(e: IndexEntry): void {
-    this.entries.delete(e);
+  private removeOldest(): void {
+    const e = this.queue[this.head];
+    if (e === undefined) return;
+    this.queue[this.head] = undefined;
+    this.head++;
+    this.live--;
     for (const k of e.keys) if (this.byKey.get(k) === e) this.byKey.delete(k);
     this.evictions++;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
   }
 }
