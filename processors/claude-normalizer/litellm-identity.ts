@@ -29,7 +29,7 @@ export function readIdentity(a: Attributes): LiteLLMIdentity {
     team_alias: val(a, 'metadata.user_api_key_team_alias') || val(a, 'metadata.team_alias') || val(a, 'litellm.team.alias'),
     key_alias: val(a, 'metadata.user_api_key_alias') || val(a, 'litellm.metadata.user_api_key_alias'),
     key_hash: val(a, 'metadata.user_api_key_hash') || val(a, 'litellm.api_key.hash'),
-    user_id: val(a, 'metadata.user_api_key_user_id') || val(a, 'litellm.metadata.user_api_key_user_id'),
+    user_id: realUser(val(a, 'metadata.user_api_key_user_id') || val(a, 'litellm.metadata.user_api_key_user_id')),
     user_email: val(a, 'metadata.user_api_key_user_email') || val(a, 'litellm.metadata.user_api_key_user_email'),
     end_user: endUser,
     org_id: val(a, 'metadata.user_api_key_org_id') || val(a, 'litellm.metadata.user_api_key_org_id'),
@@ -47,6 +47,11 @@ export function readHeaders(a: Attributes): Record<string, string> | null {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(d)) if (typeof v === 'string' || typeof v === 'number') out[k.toLowerCase()] = String(v);
   return out;
+}
+
+/** LiteLLM names requests made with the master key `default_user_id`: no one in particular. */
+function realUser(id: string): string {
+  return id === 'default_user_id' ? '' : id;
 }
 
 function val(a: Attributes, key: string): string {

@@ -123,7 +123,8 @@ describe('LiteLLM captures', () => {
             : { cache_write_5m_tokens: u.cacheWrite5m, cache_write_1h_tokens: u.cacheWrite1h };
           const headers = c.request_headers;
           expect(r, c.id).toMatchObject({
-            record_type: 'call', source: 'litellm', status: 'ok', error_type: '',
+            // Captured with the master key only (no virtual keys, teams or users): LiteLLM's `default_user_id` is no one.
+            record_type: 'call', source: 'litellm', status: 'ok', error_type: '', user: '', team: '', key_alias: '', session_id: '',
             route: c.route, provider: providerOf(c.target), model: MODEL[c.upstream_attempts[0].model],
             streaming: c.stream && !losses.has('streaming'), cache_read_tokens: u.cacheRead, ...writes,
             customer: headers['x-litellm-customer-id'] ?? headers['x-litellm-end-user-id'] ?? '',
