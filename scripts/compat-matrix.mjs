@@ -74,6 +74,10 @@ if (i === -1) {
   process.stdout.write(markdown);
 } else {
   const file = process.argv[i + 1];
+  if (!file) {
+    process.stderr.write('usage: node scripts/compat-matrix.mjs [--write FILE]\n');
+    process.exit(2);
+  }
   const text = readFileSync(file, 'utf8');
   const a = text.indexOf(START);
   const b = text.indexOf(END);
