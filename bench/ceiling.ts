@@ -49,16 +49,24 @@ const context = () => {
   return { id: 'bench', logger: createLogger('warn'), metrics: new SelfMetrics(registry), registry, host: new Host(), configDir: process.cwd() };
 };
 
-/** `count` records as the normalizer makes them from the bench payload (distinct ids, same call shape). */
-export function realisticCalls(p: Payload, count: number): LlmCall[] {
+/**
+ * `count` records as the normalizer makes them from the bench payload (distinct ids, same call
+ * shape), and the normalizer's own time per call (decode excluded).
+ */
+export function realisticCalls(p: Payload, count: number): { calls: LlmCall[]; normalizeSPerCall: number } {
   const n = new ClaudeNormalizer(structuredClone(normalizerDefaults), context());
   const out: LlmCall[] = [];
   const body = instance(p);
+  let ms = 0;
   for (let s = 1_000_000; out.length < count; s++) {
     stamp(body, p.patches, s);
-    out.push(...n.process({ ...emptyBatch({ receiver: 'bench', transport: 'bench' }), ...decodeExport('traces', body, 'protobuf') }).calls);
+    const batch = { ...emptyBatch({ receiver: 'bench', transport: 'bench' }), ...decodeExport('traces', body, 'protobuf') };
+    const t0 = performance.now();
+    const calls = n.process(batch).calls;
+    ms += performance.now() - t0;
+    for (const c of calls) out.push(c);
   }
-  return out.slice(0, count);
+  return { calls: out.slice(0, count), normalizeSPerCall: ms / 1000 / out.length };
 }
 
 /** Seconds per record of priceCalls over `calls` (best of 3 passes, after a warm-up pass). */

@@ -118,6 +118,7 @@ interface Results {
   ceiling: { decode: Rate; decodeConvert: Rate };
   largeCeiling: { decode: Rate; decodeConvert: Rate };
   pricingSPerRecord: number;
+  normalizeSPerCall: number;
   grpc: Phase; http: Phase; rateHttp: RateResult; rateGrpc: RateResult; large: Phase;
   overload: { phase: Phase; hwmBeforeMb: number; hwmAfterMb: number } | null;
   rssPeakMb: number; rssAfterMb: number;
@@ -152,7 +153,9 @@ async function main(): Promise<void> {
   const ceiling = decodeCeiling(traces, P.ceilMs);
   const largeCeiling = decodeCeiling(largeTraces, P.ceilMs);
   log(`pricing: priceCalls on ${P.pricing} records`);
-  const pricingSPerRecord = pricingSecondsPerRecord(realisticCalls(traces, P.pricing));
+  const realistic = realisticCalls(traces, P.pricing);
+  const pricingSPerRecord = pricingSecondsPerRecord(realistic.calls);
+  const normalizeSPerCall = realistic.normalizeSPerCall;
 
   const profDir = join(repo, 'dist', 'bench', 'profile');
   if (profile) mkdirSync(profDir, { recursive: true });
@@ -214,7 +217,7 @@ async function main(): Promise<void> {
       await dropServerDatabase(database);
     }
   }
-  report({ ceiling, largeCeiling, pricingSPerRecord, ...r, embeddedTable, acked, server, serverTable, traces, largeTraces });
+  report({ ceiling, largeCeiling, pricingSPerRecord, normalizeSPerCall, ...r, embeddedTable, acked, server, serverTable, traces, largeTraces });
 }
 
 function printProfile(dir: string): void {
@@ -237,6 +240,9 @@ function report(x: Results): void {
   const cpuPerCall = x.grpc.cpuSeconds / x.grpc.load.calls;
   const largeSpansPerS = x.large.load.spans / x.large.load.seconds;
   const lat = (r: RateResult, q: number): number => round(quantile(r.latencies, q), 2);
+  const spansPerCall = x.traces.items / x.traces.calls;
+  const perCall = (r: Rate): number => r.itemsPerS / spansPerCall;
+  const us = (seconds: number): number => round(seconds * 1e6, 1);
   const rows: [string, string][] = [
     ['payload', `LiteLLM 1.81.3 capture, ${x.traces.calls} calls × ${x.traces.items / x.traces.calls} spans a request, ${round(x.traces.bytes.length / x.traces.items)} B a span; + Claude Code logs/metrics every ${CC_EVERY}th request`],
     ['decode ceiling (protobuf decode, this process)', `${fmt(x.ceiling.decode.itemsPerS)} spans/s (${round(x.ceiling.decode.mibPerS)} MiB/s)`],
@@ -254,6 +260,7 @@ function report(x: Results): void {
     ['ClickHouse embedded (chDB, disk queue)', `${fmt(x.grpc.rowsPerS)} rows/s${x.grpc.drained ? '' : ' (NOT drained in time)'}`],
     ['ClickHouse server', x.server ? `${fmt(x.server.rowsPerS)} rows/s, ${fmt(x.server.load.calls / x.server.load.seconds)} calls/s acked${x.server.drained ? '' : ' (NOT drained in time)'}` : 'server: not available'],
     ['rows in ClickHouse (FINAL) / calls acked', `embedded ${fmt(x.embeddedTable.rows)} / ${fmt(x.acked)}${x.server && x.serverTable ? `; server ${fmt(x.serverTable.rows)} / ${fmt(x.server.load.calls)}` : ''}`],
+    ['CPU per call: decode / +conversion / normalizer (in process)', `${us(1 / perCall(x.ceiling.decode))} / ${us(1 / perCall(x.ceiling.decodeConvert))} / ${us(x.normalizeSPerCall)} µs, of ${us(cpuPerCall)} µs for the whole pipeline`],
     ['pricing (priceCalls) per record', `${round(x.pricingSPerRecord * 1e6, 2)} µs = ${round((100 * x.pricingSPerRecord) / cpuPerCall, 1)} % of the pipeline's CPU per call`],
     ['large content: span size', `${fmt(x.largeTraces.bytes.length / x.largeTraces.items)} B a span (${x.largeTraces.calls} calls a request)`],
     ['large content: saturation gRPC', `${fmt(largeSpansPerS)} spans/s, ${fmt(x.large.load.calls / x.large.load.seconds)} calls/s, CPU ${round((x.large.cpuSeconds / x.large.load.calls) * 1e5, 2)} s per 100k calls`],
@@ -279,6 +286,8 @@ function report(x: Results): void {
     generator_cpu_s_per_100k_calls: round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2),
     clickhouse_rows_per_s_embedded: round(x.grpc.rowsPerS), clickhouse_rows_per_s_server: x.server ? round(x.server.rowsPerS) : null,
     clickhouse_rows: x.embeddedTable.rows, calls_acked: x.acked,
+    normalizer_share_pct: round((100 * x.normalizeSPerCall) / cpuPerCall, 2),
+    decode_share_pct: round((100 * spansPerCall) / x.ceiling.decode.itemsPerS / cpuPerCall, 2),
     pricing_share_pct: round((100 * x.pricingSPerRecord) / cpuPerCall, 2),
     large_bytes_per_span: round(x.largeTraces.bytes.length / x.largeTraces.items), large_spans_per_s: round(largeSpansPerS),
     large_decode_ceiling_spans_per_s: round(x.largeCeiling.decode.itemsPerS), large_pipeline_to_decode_ratio: round(largeSpansPerS / x.largeCeiling.decode.itemsPerS, 3),
