@@ -86,7 +86,8 @@ interface Run {
   metrics: string;
   checks: CallCheck[];
   unmatched: CallRow[];
-  restarted: boolean;
+  /** Client calls that completed while tokenledger was stopping or starting again. */
+  callsWhileDown: number;
 }
 
 RUNS.forEach(({ version, setting: settingName }, index) => {
@@ -117,6 +118,7 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       const proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env, workDir: work });
       cleanup.push(() => proxy.stop());
       const sent: SentCall[] = [];
+      let callsWhileDown = 0;
       const plan = callPlan('e2e-');
       try {
         const half = restart ? Math.floor(plan.length / 2) : plan.length;
@@ -127,8 +129,10 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
             for (const spec of plan.slice(half)) sent.push(await sendCall(spec, proxy.url, MASTER_KEY));
           })();
           await new Promise((r) => setTimeout(r, 300));
+          const atStop = sent.length;
           await tl.stop();
           tl = await startTokenledger(work, ports, ch, 2);
+          callsWhileDown = sent.length - atStop;
           await rest;
         }
       } finally {
@@ -142,7 +146,7 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       const served = mock.calls.filter((c) => c.api !== 'google.oauth_token');
       const rows = await readCalls(ch);
       const { checks, unmatched } = checkCalls(sent, served, rows, (s) => gatewayDefects(runName, s));
-      run = { sent, served, rows, metrics, checks, unmatched, restarted: restart };
+      run = { sent, served, rows, metrics, checks, unmatched, callsWhileDown };
     }, 420_000);
 
     afterAll(async () => {
@@ -219,7 +223,8 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       const served = run.checks.filter((c) => !c.lostByLitellm).reduce((a, c) => a + c.billable.length, 0);
       const ok = run.rows.filter((r) => r.status === 'ok' && Number(r.input_tokens) + Number(r.output_tokens) > 0);
       const ids = new Set(ok.map((r) => r.call_id));
-      process.stdout.write(`[LiteLLM ${runName}] restart mid-traffic: mock served ${served} billable calls, ClickHouse holds ${ok.length} ok rows (${ids.size} distinct call ids)\n`);
+      process.stdout.write(`[LiteLLM ${runName}] restart mid-traffic (${run.callsWhileDown} calls completed while tokenledger was down): mock served ${served} billable calls, ClickHouse holds ${ok.length} ok rows (${ids.size} distinct call ids)\n`);
+      expect(run.callsWhileDown, 'the restart must overlap the traffic').toBeGreaterThan(0);
       expect(ids.size).toBe(ok.length);
       expect(ok.length).toBe(served);
     });
