@@ -1,5 +1,6 @@
-import { mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -13,16 +14,23 @@ import { defaults as chDefaults } from '../exporters/clickhouse/config.js';
 import { openClient } from '../exporters/clickhouse/client.js';
 
 /**
- * `npm run bench [-- --quick] [-- --profile]`: tokenledger's default pipeline as a child process
+ * `npm run bench [-- --quick] [--profile] [--node-arg=FLAG ...]`: tokenledger's default pipeline as a child process
  * under load from real LiteLLM and Claude Code payloads, against the decode ceiling measured in
  * this process on the same bytes. Prints a table, then one JSON line. Everything is bounded in
  * time; the child is killed on any error.
  */
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const args = new Set(process.argv.slice(2));
-const quick = args.has('--quick');
-const profile = args.has('--profile');
+const argv = process.argv.slice(2);
+const unknown = argv.filter((a) => a !== '--quick' && a !== '--profile' && !a.startsWith('--node-arg='));
+if (unknown.length > 0) {
+  process.stderr.write(`usage: npm run bench -- [--quick] [--profile] [--node-arg=FLAG ...]; unknown: ${unknown.join(' ')}\n`);
+  process.exit(64);
+}
+const quick = argv.includes('--quick');
+const profile = argv.includes('--profile');
+/** Extra node flags for the tokenledger child (e.g. --node-arg=--max-semi-space-size=64), to compare runtime settings. */
+const childNodeArgs = argv.filter((a) => a.startsWith('--node-arg=')).map((a) => a.slice('--node-arg='.length));
 
 const P = quick
   ? { warmS: 1, satS: 5, rateS: 4, largeS: 3, serverS: 4, ceilMs: 700, pricing: 20_000, maxCalls: 2_000_000, drainS: 15 }
@@ -121,7 +129,7 @@ interface Results {
   normalizeSPerCall: number;
   grpc: Phase; http: Phase; rateHttp: RateResult; rateGrpc: RateResult; large: Phase;
   overload: { phase: Phase; hwmBeforeMb: number; hwmAfterMb: number } | null;
-  rssPeakMb: number; rssAfterMb: number;
+  rssPeakMb: number; rssAfterMb: number; idleRssMb: number; heapMb: number;
   embeddedTable: { rows: number; withContent: number }; metricsLeak: boolean; acked: number;
   server: Phase | null; serverTable: { rows: number; withContent: number } | null;
   traces: Payload; largeTraces: Payload;
@@ -157,12 +165,12 @@ async function main(): Promise<void> {
   const pricingSPerRecord = pricingSecondsPerRecord(realistic.calls);
   const normalizeSPerCall = realistic.normalizeSPerCall;
 
-  const profDir = join(repo, 'dist', 'bench', 'profile');
-  if (profile) mkdirSync(profDir, { recursive: true });
-  const child = new TokenledgerChild({ repo, ...(profile ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profDir] } : {}) });
+  const profDir = mkdtempSync(join(tmpdir(), 'tl-bench-prof-'));
+  const child = new TokenledgerChild({ repo, nodeArgs: [...childNodeArgs, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])] });
   const r = await withChild(child, async () => {
     const grpc = grpcTransport(child.grpcPort);
     const httpT = httpTransport(child.httpPort, CONCURRENCY);
+    const idleRssMb = child.stats().rssMb;
     try {
       log('warm-up');
       const warm = await phase(child, () => saturate(grpc, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.warmS }));
@@ -183,9 +191,11 @@ async function main(): Promise<void> {
         const o = await phase(child, () => saturate(grpc, load, { concurrency: OVERLOAD_CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
         overload = { phase: o, hwmBeforeMb: before, hwmAfterMb: child.stats().hwmMb };
       }
-      const metricsLeak = (await child.metrics()).includes(CONTENT_MARKER);
+      const text = await child.metrics();
+      const metricsLeak = text.includes(CONTENT_MARKER);
+      const heapMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1048576;
       const { hwmMb, rssMb } = child.stats();
-      return { warmCalls: warm.load.calls, grpc: g, http: h, rateHttp, rateGrpc, large, overload, metricsLeak, rssPeakMb: hwmMb, rssAfterMb: rssMb };
+      return { warmCalls: warm.load.calls, grpc: g, http: h, rateHttp, rateGrpc, large, overload, metricsLeak, rssPeakMb: hwmMb, rssAfterMb: rssMb, idleRssMb, heapMb };
     } finally {
       grpc.close();
       httpT.close();
@@ -195,13 +205,14 @@ async function main(): Promise<void> {
   const acked = r.warmCalls + (r.overload?.phase.load.calls ?? 0) + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.calls + r.rateGrpc.calls;
   const embeddedTable = await tableCheck('embedded', { path: join(child.dir, 'data', 'clickhouse'), database: chDefaults.database });
   if (profile) printProfile(profDir);
+  else rmSync(profDir, { recursive: true, force: true });
   child.remove();
 
   let server: Phase | null = null;
   let serverTable: Results['serverTable'] = null;
   if (await serverAvailable()) {
     const database = `tl_bench_${process.pid}`;
-    const sChild = new TokenledgerChild({ repo, server: { url: SERVER_URL, database } });
+    const sChild = new TokenledgerChild({ repo, server: { url: SERVER_URL, database }, nodeArgs: childNodeArgs });
     try {
       server = await withChild(sChild, async () => {
         try {
@@ -221,7 +232,7 @@ async function main(): Promise<void> {
 }
 
 function printProfile(dir: string): void {
-  process.stdout.write('\nTop self time in tokenledger (node --cpu-prof, whole run):\n');
+  process.stdout.write(`\nTop self time in tokenledger (node --cpu-prof, whole run; open ${dir}/*.cpuprofile in Chrome DevTools):\n`);
   for (const f of topSelfTime(dir, repo)) process.stdout.write(`  ${String(f.selfPct).padStart(5)}%  ${f.name}  ${f.where}\n`);
 }
 
@@ -255,7 +266,7 @@ function report(x: Results): void {
     [`overload (${OVERLOAD_CONCURRENCY} in flight, full mode)`, x.overload
       ? `${fmt(x.overload.phase.load.calls / x.overload.phase.load.seconds)} calls/s, refusals ${x.overload.phase.load.refusals}, ack p99 ${round(quantile(x.overload.phase.load.latencies, 0.99))} ms, RSS peak ${round(x.overload.hwmBeforeMb)} → ${round(x.overload.hwmAfterMb)} MB`
       : 'not run (--quick)'],
-    ['RSS peak (VmHWM) / at end', `${round(x.rssPeakMb)} MB / ${round(x.rssAfterMb)} MB`],
+    ['RSS peak (VmHWM) / at end / idle after start', `${round(x.rssPeakMb)} / ${round(x.rssAfterMb)} / ${round(x.idleRssMb)} MB (V8 heap at end ${round(x.heapMb)} MB; the rest is native, mostly chDB)`],
     ['CPU per 100k calls (gRPC saturation, until written)', `${round(cpuPerCall * 1e5, 2)} s tokenledger; load generator ${round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2)} s`],
     ['ClickHouse embedded (chDB, disk queue)', `${fmt(x.grpc.rowsPerS)} rows/s${x.grpc.drained ? '' : ' (NOT drained in time)'}`],
     ['ClickHouse server', x.server ? `${fmt(x.server.rowsPerS)} rows/s, ${fmt(x.server.load.calls / x.server.load.seconds)} calls/s acked${x.server.drained ? '' : ' (NOT drained in time)'}` : 'server: not available'],
@@ -268,10 +279,10 @@ function report(x: Results): void {
     ['large content in ClickHouse rows / in /metrics', `${x.embeddedTable.withContent} rows / ${x.metricsLeak ? 'FOUND' : 'none'}`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
-  process.stdout.write(`\ntokenledger bench (${quick ? 'quick' : 'full'}), node ${process.version}\n`);
+  process.stdout.write(`\ntokenledger bench (${quick ? 'quick' : 'full'}), node ${process.version}${childNodeArgs.length ? `, child flags ${childNodeArgs.join(' ')}` : ''}\n`);
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
   const json = {
-    mode: quick ? 'quick' : 'full',
+    mode: quick ? 'quick' : 'full', child_node_args: childNodeArgs,
     spans_per_s: round(spansPerS), calls_per_s: round(callsPerS),
     spans_per_s_http: round(x.http.load.spans / x.http.load.seconds), calls_per_s_http: round(x.http.load.calls / x.http.load.seconds),
     decode_ceiling_spans_per_s: round(x.ceiling.decode.itemsPerS), decode_convert_spans_per_s: round(x.ceiling.decodeConvert.itemsPerS),
@@ -280,7 +291,7 @@ function report(x: Results): void {
     ack_p50_ms_grpc: lat(x.rateGrpc, 0.5), ack_p99_ms_grpc: lat(x.rateGrpc, 0.99),
     generator_late_ticks: x.rateHttp.lateTicks + x.rateGrpc.lateTicks,
     refusals: x.grpc.load.refusals + x.http.load.refusals + x.rateHttp.refusals + x.rateGrpc.refusals + x.large.load.refusals,
-    rss_mb: round(x.rssPeakMb), cpu_s_per_100k_calls: round(cpuPerCall * 1e5, 2),
+    rss_mb: round(x.rssPeakMb), rss_idle_mb: round(x.idleRssMb), v8_heap_mb: round(x.heapMb), cpu_s_per_100k_calls: round(cpuPerCall * 1e5, 2),
     overload_refusals: x.overload ? x.overload.phase.load.refusals : null,
     overload_rss_growth_mb: x.overload ? round(x.overload.hwmAfterMb - x.overload.hwmBeforeMb) : null,
     generator_cpu_s_per_100k_calls: round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2),
