@@ -73,7 +73,7 @@ export interface ClaudeRun {
 const kv = (o: Record<string, string>, sep: string, join_: string): string =>
   Object.entries(o).map(([k, v]) => `${k}${sep}${v}`).join(join_);
 
-export function claudeEnv(opts: ClaudeRunOptions, home: string): Record<string, string> {
+function claudeEnv(opts: ClaudeRunOptions, home: string): Record<string, string> {
   const env: Record<string, string> = {
     PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
     HOME: home,
@@ -125,7 +125,8 @@ export async function runClaude(opts: ClaudeRunOptions): Promise<ClaudeRun> {
       reject(new Error(`claude ${opts.version} did not exit within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
     }, timeoutMs);
     child.on('error', (err) => { clearTimeout(timer); reject(err); });
-    child.on('exit', (code) => { clearTimeout(timer); resolve_(code); });
+    // 'close', not 'exit': stdout must be fully read before the JSON result is parsed.
+    child.on('close', (code) => { clearTimeout(timer); resolve_(code); });
   }).finally(() => rm(root, { recursive: true, force: true }));
   let result: ClaudeResult;
   try {
