@@ -60,7 +60,7 @@ const repoRoot = (): string => {
 };
 
 export const LITELLM_CAPTURE = (): string => join(repoRoot(), 'test', 'fixtures', 'litellm', '1.81.3', 'default');
-export const CLAUDE_CODE_CAPTURE = '/work/shared/fixtures/claude-code/otlp/v2.1.330-hello-http-protobuf';
+export const CLAUDE_CODE_CAPTURE = (): string => join(repoRoot(), 'test', 'fixtures', 'claude-code', 'otlp', 'v2.1.330-hello-http-protobuf');
 
 /** String attributes that identify a call; their last 12 chars become `<seq 8 hex><copy 4 hex>`. */
 const ID_ATTRIBUTES = new Set(['gen_ai.response.id', 'llm.anthropic.id', 'litellm.call_id', 'request_id']);
@@ -194,7 +194,7 @@ function locate(bytes: Buffer, needles: Needle[]): Patch[] {
  * Claude Code's log export (one session start: settings, plugins, prompt, one `api_request`, the
  * response) repeated `copies` times in one request; each `request_id` is unique per send.
  */
-export function claudeCodeLogs(copies: number, dir = CLAUDE_CODE_CAPTURE): Payload {
+export function claudeCodeLogs(copies: number, dir = CLAUDE_CODE_CAPTURE()): Payload {
   const req = toObj(messages.logsRequest, readFileSync(join(dir, '001-logs.pb'))) as { resourceLogs: { scopeLogs: { logRecords: { attributes: KeyValue[] }[] }[] }[] };
   const scope = req.resourceLogs[0]!.scopeLogs[0]!;
   const records = scope.logRecords;
@@ -226,7 +226,7 @@ export function claudeCodeLogs(copies: number, dir = CLAUDE_CODE_CAPTURE): Paylo
  * with the default `usage_from: events` and not de-duplicated (delta points add up), so it is sent
  * as is.
  */
-export function claudeCodeMetrics(dir = CLAUDE_CODE_CAPTURE): Payload {
+export function claudeCodeMetrics(dir = CLAUDE_CODE_CAPTURE()): Payload {
   const bytes = readFileSync(join(dir, '002-metrics.pb'));
   const req = toObj(messages.metricsRequest, bytes) as { resourceMetrics: { scopeMetrics: { metrics: Obj[] }[] }[] };
   const items = req.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics)).length;
