@@ -1,6 +1,7 @@
 /**
- * Outcomes of the Claude Code end-to-end scenarios, written to results/<scenario>.json for the
- * README's compatibility matrix. No timestamps: the files change only when an outcome does.
+ * Outcomes of the Claude Code end-to-end scenarios, written to results/<scenario>.json and read by
+ * scripts/compat-matrix.mjs for the README's compatibility matrix (same status vocabulary as the
+ * LiteLLM results). No timestamps: the files change only when an outcome does.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,11 +19,12 @@ export interface MatrixEntry {
   otlp_protocol: string;
   /** The clickhouse exporter's mode: embedded chDB or a ClickHouse server. */
   clickhouse: 'embedded' | 'server';
-  status: 'pass' | 'fail';
+  /** `litellm-defect`: LiteLLM itself reports these calls wrong (see `problems`). */
+  status: 'pass' | 'fail' | 'litellm-defect';
   /** What the scenario checked, one short phrase per check. */
   checks: string[];
-  /** Why a combination is not green, when the cause is known. */
-  note?: string;
+  /** Each known problem behind a status other than pass. */
+  problems: string[];
 }
 
 /** Collects entries, each `fail` until marked passed; written once at the end of the file. */
@@ -35,8 +37,8 @@ export class ScenarioResults {
     return `${e.client_version}|${e.path}|${e.litellm_version}|${e.otlp_protocol}|${e.clickhouse}`;
   }
 
-  plan(e: Omit<MatrixEntry, 'client' | 'status' | 'note'>): void {
-    this.entries.set(ScenarioResults.key(e), { client: 'claude-code', ...e, status: 'fail' });
+  plan(e: Omit<MatrixEntry, 'client' | 'status' | 'problems'>): void {
+    this.entries.set(ScenarioResults.key(e), { client: 'claude-code', ...e, status: 'fail', problems: [] });
   }
 
   pass(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol' | 'clickhouse'>): void {
@@ -45,10 +47,12 @@ export class ScenarioResults {
     entry.status = 'pass';
   }
 
-  note(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol' | 'clickhouse'>, note: string): void {
+  /** Records a known cause of failure; `litellm` when LiteLLM itself reports the call wrong. */
+  problem(e: Pick<MatrixEntry, 'client_version' | 'path' | 'litellm_version' | 'otlp_protocol' | 'clickhouse'>, problem: string, litellm: boolean): void {
     const entry = this.entries.get(ScenarioResults.key(e));
     if (!entry) throw new Error(`results: ${ScenarioResults.key(e)} was not planned`);
-    entry.note = note;
+    entry.status = litellm ? 'litellm-defect' : 'fail';
+    entry.problems.push(problem);
   }
 
   write(): void {
