@@ -51,6 +51,8 @@ interface Phase<L extends LoadResult = LoadResult> {
   load: L; rowsPerS: number; drained: boolean;
   /** CPU of tokenledger, and of this process (the load generator), from load start until all rows were written. */
   cpuSeconds: number; generatorCpuSeconds: number;
+  /** tokenledger's event-loop delay p99 and max during the load (prom-client resets them at every scrape). */
+  loopP99Ms: number; loopMaxMs: number;
 }
 
 const log = (msg: string): void => { process.stderr.write(`bench: ${msg}\n`); };
@@ -68,7 +70,10 @@ async function phase<L extends LoadResult>(child: TokenledgerChild, run: () => P
   const t0 = performance.now();
   const load = await run();
   const deadline = performance.now() + P.drainS * 1000;
-  let rows = await sentRows(child);
+  const text = await child.metrics();
+  const loopP99Ms = metricSum(text, 'nodejs_eventloop_lag_p99_seconds') * 1000;
+  const loopMaxMs = metricSum(text, 'nodejs_eventloop_lag_max_seconds') * 1000;
+  let rows = metricSum(text, 'tokenledger_exporter_sent_rows_total', 'exporter="clickhouse"');
   while (rows - rows0 < load.calls && performance.now() < deadline) {
     await sleep(100);
     rows = await sentRows(child);
@@ -77,7 +82,7 @@ async function phase<L extends LoadResult>(child: TokenledgerChild, run: () => P
   const gen = process.cpuUsage(gen0);
   return {
     load, rowsPerS: (rows - rows0) / seconds, drained: rows - rows0 >= load.calls,
-    cpuSeconds: child.stats().cpuSeconds - cpu0, generatorCpuSeconds: (gen.user + gen.system) / 1e6,
+    cpuSeconds: child.stats().cpuSeconds - cpu0, generatorCpuSeconds: (gen.user + gen.system) / 1e6, loopP99Ms, loopMaxMs,
   };
 }
 
@@ -127,7 +132,7 @@ interface Results {
   largeCeiling: { decode: Rate; decodeConvert: Rate };
   pricingSPerRecord: number;
   normalizeSPerCall: number;
-  grpc: Phase; http: Phase; rateHttp: RateResult; rateGrpc: RateResult; large: Phase;
+  grpc: Phase; http: Phase; rateHttp: Phase<RateResult>; rateGrpc: Phase<RateResult>; large: Phase;
   overload: { phase: Phase; hwmBeforeMb: number; hwmAfterMb: number } | null;
   rssPeakMb: number; rssAfterMb: number; idleRssMb: number; heapMb: number;
   embeddedTable: { rows: number; withContent: number }; metricsLeak: boolean; acked: number;
@@ -180,8 +185,8 @@ async function main(): Promise<void> {
       const h = await phase(child, () => saturate(httpT, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
       const rateLoad: Load = { traces: rateTraces, ...cc, ccEvery: 0 };
       log(`fixed rate ${RATE_CALLS_PER_S} calls/s over HTTP and gRPC, ${P.rateS} s each`);
-      const rateHttp = (await phase(child, () => fixedRate(httpT, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }))).load;
-      const rateGrpc = (await phase(child, () => fixedRate(grpc, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }))).load;
+      const rateHttp = await phase(child, () => fixedRate(httpT, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }));
+      const rateGrpc = await phase(child, () => fixedRate(grpc, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }));
       log(`large content (${Math.round(largeTraces.bytes.length / largeTraces.items / 1024)} KB a span) over gRPC, ${P.largeS} s`);
       const large = await phase(child, () => saturate(grpc, { traces: largeTraces, ccEvery: 0 }, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.largeS }));
       let overload: Results['overload'] = null;
@@ -202,7 +207,7 @@ async function main(): Promise<void> {
       await child.stop();
     }
   });
-  const acked = r.warmCalls + (r.overload?.phase.load.calls ?? 0) + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.calls + r.rateGrpc.calls;
+  const acked = r.warmCalls + (r.overload?.phase.load.calls ?? 0) + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.load.calls + r.rateGrpc.load.calls;
   const embeddedTable = await tableCheck('embedded', { path: join(child.dir, 'data', 'clickhouse'), database: chDefaults.database });
   if (profile) printProfile(profDir);
   else rmSync(profDir, { recursive: true, force: true });
@@ -236,9 +241,11 @@ function printProfile(dir: string): void {
   for (const f of topSelfTime(dir, repo)) process.stdout.write(`  ${String(f.selfPct).padStart(5)}%  ${f.name}  ${f.where}\n`);
 }
 
-function rateLine(r: RateResult): string {
+function rateLine(p: Phase<RateResult>): string {
+  const r = p.load;
   const q = (v: number): number => round(quantile(r.latencies, v), 1);
-  return `p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms; ${fmt(r.calls / r.seconds)} calls/s acked, `
+  return `p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${q(1)} ms; ${fmt(r.calls / r.seconds)} calls/s acked; `
+    + `tokenledger event loop delay p99 ${round(p.loopP99Ms, 1)} ms, max ${round(p.loopMaxMs, 1)} ms; `
     + `generator late ticks ${r.lateTicks} (max lag ${round(r.maxLagMs)} ms), skipped ${r.skippedTicks}, refusals ${r.refusals}`;
 }
 
@@ -250,7 +257,7 @@ function report(x: Results): void {
   const callsPerS = x.grpc.load.calls / x.grpc.load.seconds;
   const cpuPerCall = x.grpc.cpuSeconds / x.grpc.load.calls;
   const largeSpansPerS = x.large.load.spans / x.large.load.seconds;
-  const lat = (r: RateResult, q: number): number => round(quantile(r.latencies, q), 2);
+  const lat = (p: Phase<RateResult>, q: number): number => round(quantile(p.load.latencies, q), 2);
   const spansPerCall = x.traces.items / x.traces.calls;
   const perCall = (r: Rate): number => r.itemsPerS / spansPerCall;
   const us = (seconds: number): number => round(seconds * 1e6, 1);
@@ -289,8 +296,10 @@ function report(x: Results): void {
     pipeline_to_decode_ratio: round(spansPerS / x.ceiling.decode.itemsPerS, 3),
     ack_p50_ms: lat(x.rateHttp, 0.5), ack_p99_ms: lat(x.rateHttp, 0.99),
     ack_p50_ms_grpc: lat(x.rateGrpc, 0.5), ack_p99_ms_grpc: lat(x.rateGrpc, 0.99),
-    generator_late_ticks: x.rateHttp.lateTicks + x.rateGrpc.lateTicks,
-    refusals: x.grpc.load.refusals + x.http.load.refusals + x.rateHttp.refusals + x.rateGrpc.refusals + x.large.load.refusals,
+    ack_rate_calls_per_s: round(x.rateHttp.load.calls / x.rateHttp.load.seconds),
+    event_loop_p99_ms: round(x.rateHttp.loopP99Ms, 1), event_loop_max_ms: round(x.rateHttp.loopMaxMs, 1),
+    generator_late_ticks: x.rateHttp.load.lateTicks + x.rateGrpc.load.lateTicks,
+    refusals: x.grpc.load.refusals + x.http.load.refusals + x.rateHttp.load.refusals + x.rateGrpc.load.refusals + x.large.load.refusals,
     rss_mb: round(x.rssPeakMb), rss_idle_mb: round(x.idleRssMb), v8_heap_mb: round(x.heapMb), cpu_s_per_100k_calls: round(cpuPerCall * 1e5, 2),
     overload_refusals: x.overload ? x.overload.phase.load.refusals : null,
     overload_rss_growth_mb: x.overload ? round(x.overload.hwmAfterMb - x.overload.hwmBeforeMb) : null,
