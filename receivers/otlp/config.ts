@@ -118,7 +118,7 @@ export const schema: Record<string, unknown> = {
       type: 'object', additionalProperties: { type: 'string', minLength: 1 }, default: {},
       description: 'Request headers (gRPC metadata) copied into the resource attributes of the data, as `header-name: attribute.key` (e.g. `x-tenant-id: tenant.id`). The header wins over an attribute the client set.',
     },
-    max_in_flight_mib: { type: 'number', exclusiveMinimum: 0, default: defaults.max_in_flight_mib, description: 'Request bytes (decompressed) held at once, received but not yet acknowledged by the pipeline; beyond it requests get a retryable refusal (HTTP 429, gRPC RESOURCE_EXHAUSTED).' },
+    max_in_flight_mib: { type: 'number', exclusiveMinimum: 0, default: defaults.max_in_flight_mib, description: 'Request bytes (decompressed) held at once, received but not yet acknowledged by the pipeline; beyond it requests get a retryable refusal (HTTP 503, gRPC UNAVAILABLE).' },
     retry_after: duration(defaults.retry_after, 'Retry-After given with a refusal for the in-flight limit (pipeline refusals carry the delay the pipeline names).'),
     drain_timeout: duration(defaults.drain_timeout, 'On shutdown, how long to wait for requests in flight to be acknowledged before closing their connections.'),
   },

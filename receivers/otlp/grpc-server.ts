@@ -107,7 +107,7 @@ export class OtlpGrpcServer {
     }
     const body = call.request;
     if (!inFlight.tryAcquire(body.length)) {
-      return refuse(failure('in_flight_limit', GrpcCode.RESOURCE_EXHAUSTED, 429, 'too much data in flight, retry later', this.deps.retryAfterSeconds));
+      return refuse(failure('in_flight_limit', GrpcCode.UNAVAILABLE, 503, 'too much data in flight, retry later', this.deps.retryAfterSeconds));
     }
     const labels = { receiver: this.deps.receiverId, transport: 'grpc', signal } as const;
     try {

@@ -17,7 +17,7 @@ export interface Body { bytes: Buffer; held: number }
 
 const tooLarge = (max: number) => failure('too_large', GrpcCode.RESOURCE_EXHAUSTED, 413, `request body exceeds ${max} bytes`);
 const inFlightFull = (retryAfter: number) =>
-  failure('in_flight_limit', GrpcCode.RESOURCE_EXHAUSTED, 429, 'too much data in flight, retry later', retryAfter);
+  failure('in_flight_limit', GrpcCode.UNAVAILABLE, 503, 'too much data in flight, retry later', retryAfter);
 
 /**
  * Reads a request body, Content-Length or chunked, refusing as soon as it passes `maxBytes` or

@@ -146,7 +146,7 @@ export class OtlpHttpServer {
     if (f.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer');
     if (f.httpStatus === 405) res.setHeader('Allow', 'POST');
     // Refused before the body was read (or while reading it): close rather than read the rest.
-    if (f.httpStatus === 413 || f.httpStatus === 429) res.setHeader('Connection', 'close');
+    if (f.httpStatus === 413 || f.reason === 'in_flight_limit') res.setHeader('Connection', 'close');
     this.send(res, f.httpStatus, encoding, encodeStatus(encoding, f.code, f.message, f.retryAfterSeconds));
   }
 

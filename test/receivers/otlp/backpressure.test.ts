@@ -76,7 +76,7 @@ test('full queue: retryable refusals, then every acknowledged span delivered exa
     + await metricValue(rx.ctx.registry, 'tokenledger_receiver_accepted_items_total', { transport: 'grpc', signal: 'traces' })).toBe(12);
 });
 
-test('hanging pipeline: requests wait for the acknowledgement; past max_in_flight they are refused with 429 / RESOURCE_EXHAUSTED', async () => {
+test('hanging pipeline: requests wait for the acknowledgement; past max_in_flight they are refused with 503 / UNAVAILABLE (what every OTLP exporter retries)', async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => { release = r; });
   const delivered: string[] = [];
@@ -86,11 +86,11 @@ test('hanging pipeline: requests wait for the acknowledgement; past max_in_fligh
   const first = ['a', 'b', 'c'].map((n) => post(`${rx!.httpUrl}/v1/traces`, spanJson(n), { 'content-type': 'application/json' }));
   await sleep(200);
   const refused = await post(`${rx.httpUrl}/v1/traces`, spanJson('d'), { 'content-type': 'application/json' });
-  expect(refused.status).toBe(429);
+  expect(refused.status).toBe(503);
   expect(refused.headers['retry-after']).toBe('5');
   expect(JSON.parse(refused.body.toString()).message).toBe('too much data in flight, retry later');
   const g = await grpcExport(rx.grpcTarget, 'traces', spanPb('e', body.length));
-  expect(!g.ok && g.error.code).toBe(8);
+  expect(!g.ok && g.error.code).toBe(14);
   expect(delivered).toEqual([]);
   release();
   expect((await Promise.all(first)).map((r) => r.status)).toEqual([200, 200, 200]);
