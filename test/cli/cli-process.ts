@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+
+export { freePort } from '../helpers/net.js';
 
 /** The built CLI (npm test builds dist/ first). */
 export const CLI = fileURLToPath(new URL('../../dist/bin/tokenledger.js', import.meta.url));
@@ -39,13 +40,4 @@ export class RunningCli {
     if (this.child.exitCode === null) this.child.kill(signal);
     return this.exited;
   }
-}
-
-/** A port that was free a moment ago (for configs that must name their ports up front). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
 }

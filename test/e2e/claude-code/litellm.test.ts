@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceAvailable } from '../../helpers/services.js';
 import { MASTER_KEY, litellmInstalled, startLitellm, type LitellmProxy } from '../harness/litellm.js';
-import { allocatePorts, metricSum, readCalls, startTokenledger, type ClickhouseTarget, type TokenledgerProcess } from '../harness/tokenledger.js';
+import { acceptedSpans, allocatePorts, metricSum, readCalls, startTokenledger, type ClickhouseTarget, type TokenledgerProcess } from '../harness/tokenledger.js';
 import { litellmConfig, litellmEnv, settingsFor } from '../harness/litellm-config.js';
 import { CI_VERSIONS } from '../litellm/versions.mjs';
 import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
@@ -20,7 +20,6 @@ import { startEgressTrap, type EgressTrap } from './egress-trap.js';
 import { ScenarioResults } from './results.js';
 import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CcRow, type Tokens } from './rows.js';
 import { tokenledgerBuilt } from './services.js';
-import { until } from './wait.js';
 
 const missingClaude = CLAUDE_CODE_VERSIONS.filter((v) => !claudeBinary(v));
 const missingLitellm = CI_VERSIONS.filter((v) => !litellmInstalled(v));
@@ -152,13 +151,10 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
         const config = litellmConfig(mock.url, setting, MASTER_KEY);
         // Claude Code asks /v1/messages for the dated model id: route it to the mock like the alias.
         (config.model_list as unknown[]).push({ model_name: E2E_MODEL, litellm_params: { model: `anthropic/${E2E_MODEL}`, api_base: mock.url, api_key: 'sk-ant-mock' } });
-        proxy = await startLitellm({ version: litellmVersion, config, env: litellmEnv(mock.url, tl.httpEndpoint, setting), workDir: dir });
+        proxy = await startLitellm({ version: litellmVersion, config, env: litellmEnv(mock.url, tl.httpEndpoint, setting), workDir: dir, delivered: () => acceptedSpans(tl) });
       });
 
-      // LiteLLM exports spans in the background (batch span processor, 200 ms) and does not always
-      // flush on SIGTERM: wait until tokenledger has received no spans for a second, then stop it.
       afterAll(async () => {
-        if (tl !== undefined) await tracesQuiet(tl, 1000, 15_000);
         await proxy?.stop();
       });
 
@@ -257,21 +253,6 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
     expect(trap.attempts).toEqual([]);
   }));
 });
-
-/** Resolves once tokenledger's count of accepted spans has not changed for `quietMs`. */
-async function tracesQuiet(tl: TokenledgerProcess, quietMs: number, timeoutMs: number): Promise<void> {
-  const spans = async (): Promise<number> => metricSum(await tl.metrics(), 'tokenledger_receiver_accepted_items_total', { signal: 'traces' });
-  let last = await spans();
-  let since = Date.now();
-  await until('no new spans at tokenledger for a second', async () => {
-    const now = await spans();
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    }
-    return Date.now() - since >= quietMs;
-  }, timeoutMs, 100);
-}
 
 /** Claude Code's result usage, without the 5m/1h split. */
 function rowTokensOfResult(u: { input_tokens: number; output_tokens: number; cache_read_input_tokens: number; cache_creation_input_tokens: number }): Tokens {

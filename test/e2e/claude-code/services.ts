@@ -1,5 +1,6 @@
 /** What the Claude Code scenarios need besides the CLI: a built tokenledger and, for server mode, a ClickHouse server. */
 import { existsSync } from 'node:fs';
+import { answers } from '../../helpers/net.js';
 import { TOKENLEDGER_JS } from '../harness/tokenledger.js';
 
 export const CLICKHOUSE_SERVER_URL = process.env.TOKENLEDGER_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
@@ -10,7 +11,7 @@ export function tokenledgerBuilt(): boolean {
 
 /** Whether a ClickHouse server answers /ping (a refused connection means no). */
 export function clickhouseServerUp(url = CLICKHOUSE_SERVER_URL): Promise<boolean> {
-  return fetch(`${url}/ping`, { signal: AbortSignal.timeout(2000) }).then((r) => r.ok, () => false);
+  return answers(`${url}/ping`);
 }
 
 export async function dropDatabase(url: string, database: string): Promise<void> {

@@ -53,7 +53,7 @@ export async function captureOne(version: string, setting: Setting, outDir: stri
   const sent: SentCall[] = [];
   let proxy: Awaited<ReturnType<typeof startLitellm>> | null = null;
   try {
-    proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env: litellmEnv(mock.url, sink.url, setting), workDir: work });
+    proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env: litellmEnv(mock.url, sink.url, setting), workDir: work, delivered: () => sink.requests.length });
     for (const spec of callPlan(`${setting.name}-`)) {
       const s = await sendCall(spec, proxy.url, MASTER_KEY);
       sent.push(s);

@@ -10,7 +10,7 @@ import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { REPO_ROOT } from './litellm.js';
-import { freePort, waitForHttp } from './net.js';
+import { freePort, waitForHttp } from '../../helpers/net.js';
 
 /** The built CLI; TOKENLEDGER_E2E_BIN points elsewhere (e.g. a build of a clean checkout). */
 export const TOKENLEDGER_JS = process.env.TOKENLEDGER_E2E_BIN ?? join(REPO_ROOT, 'dist/bin/tokenledger.js');
@@ -150,6 +150,11 @@ function normalizeRow(raw: Record<string, unknown>): CallRow {
   for (const k of NUMERIC) row[k] = Number(raw[k]) as never;
   row.streaming = raw.streaming === true || raw.streaming === 1 || raw.streaming === '1' || raw.streaming === 'true';
   return row;
+}
+
+/** The spans tokenledger's OTLP receiver has accepted so far: what a LiteLLM proxy exporting to it has delivered. */
+export async function acceptedSpans(tl: TokenledgerProcess): Promise<number> {
+  return metricSum(await tl.metrics(), 'tokenledger_receiver_accepted_items_total', { signal: 'traces' });
 }
 
 /** Sum of the samples of a Prometheus metric whose labels include `match`. */

@@ -9,12 +9,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { answers } from '../../helpers/net.js';
 import { serviceAvailable } from '../../helpers/services.js';
 import { startMockUpstream, type ServedCall } from '../mock-upstream/server.js';
 import { callPlan, sendCall, SYSTEM_PROMPT, type CallSpec, type SentCall } from '../harness/calls.js';
 import { litellmInstalled, MASTER_KEY, startLitellm } from '../harness/litellm.js';
 import { litellmConfig, litellmEnv, MODELS, settingsFor } from '../harness/litellm-config.js';
-import { allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, type CallRow, type ClickhouseTarget, type TokenledgerProcess } from '../harness/tokenledger.js';
+import { acceptedSpans, allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, type CallRow, type ClickhouseTarget, type TokenledgerProcess } from '../harness/tokenledger.js';
 import { checkCalls, splitProblem, type CallCheck, type GatewayDefects } from '../harness/verify.js';
 import { writeResults, type LitellmMatrixEntry } from './results.js';
 import { CI_VERSIONS } from './versions.mjs';
@@ -71,14 +72,6 @@ const gatewayDefects = (run: string, s: CallSpec): GatewayDefects => {
 };
 const routeLabel = (s: CallSpec): string => `${ROUTE_LABEL[s.route]} → ${TARGET_LABEL[s.target]}`;
 
-async function serverReachable(): Promise<boolean> {
-  try {
-    return (await fetch(`${CLICKHOUSE_SERVER}/ping`, { signal: AbortSignal.timeout(2000) })).ok;
-  } catch {
-    return false; // not reachable: the caller decides whether that skips or fails
-  }
-}
-
 interface Run {
   sent: SentCall[];
   served: ServedCall[];
@@ -106,7 +99,7 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
     beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), `tl-e2e-litellm-${version}-`));
       ch = { mode: 'embedded', path: join(work, 'clickhouse') };
-      if (restart && (await serverReachable())) ch = { mode: 'server', url: CLICKHOUSE_SERVER, database: `tl_e2e_${version.replace(/\./g, '_')}_${process.pid}` };
+      if (restart && (await answers(`${CLICKHOUSE_SERVER}/ping`))) ch = { mode: 'server', url: CLICKHOUSE_SERVER, database: `tl_e2e_${version.replace(/\./g, '_')}_${process.pid}` };
       const mock = await startMockUpstream({ idPrefix: `e2e${version.replace(/\./g, '')}` });
       cleanup.push(() => mock.close());
       const ports = await allocatePorts();
@@ -115,7 +108,8 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       const setting = settingsFor(version).find((s) => s.name === settingName)!;
       const env = litellmEnv(mock.url, tl.httpEndpoint, setting);
       if (restart) Object.assign(env, { OTEL_EXPORTER: 'otlp_grpc', OTEL_ENDPOINT: tl.grpcEndpoint, OTEL_EXPORTER_OTLP_TIMEOUT: '60', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '60' });
-      const proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env, workDir: work });
+      // Reads `tl` when stopping: after a restart, the second tokenledger.
+      const proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env, workDir: work, delivered: () => acceptedSpans(tl) });
       cleanup.push(() => proxy.stop());
       const sent: SentCall[] = [];
       let callsWhileDown = 0;
@@ -136,11 +130,9 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
           await rest;
         }
       } finally {
-        await proxy.stop(); // SIGTERM: LiteLLM's batch span processor flushes on shutdown
+        await proxy.stop(); // once tokenledger has accepted LiteLLM's last span
         await mock.close();
       }
-      // Let the last exports land and the exporter flush before reading /metrics.
-      await new Promise((r) => setTimeout(r, 2000));
       const metrics = await tl.metrics();
       expect(await tl.stop(), tl.logTail()).toBe(0);
       const served = mock.calls.filter((c) => c.api !== 'google.oauth_token');

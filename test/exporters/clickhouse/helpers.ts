@@ -1,11 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { emptyCall, type LlmCall } from '../../../core/llm-call.js';
 import { defaults, type ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
+import { answers, freePort } from '../../helpers/net.js';
 
 export const SERVER_URL = process.env.TOKENLEDGER_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 
@@ -43,14 +43,7 @@ export function serverConfig(database: string, over: Partial<ClickhouseConfig> =
   };
 }
 
-export async function serverUp(url: string = SERVER_URL): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/ping`, { signal: AbortSignal.timeout(2000) });
-    return res.ok;
-  } catch {
-    return false; // unreachable is the answer, not an error
-  }
-}
+export const serverUp = (url: string = SERVER_URL): Promise<boolean> => answers(`${url}/ping`);
 
 export async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
   const rs = await client.query({ query, format: 'JSONEachRow' });
@@ -61,18 +54,6 @@ export async function rows<T>(client: ClickHouseClient, query: string): Promise<
 export async function totals(client: ClickHouseClient, db: string, table = 'llm_calls'): Promise<{ n: number; ids: number; cost: number }> {
   const [r] = await rows<{ n: string; ids: string; cost: number }>(client, `SELECT count() AS n, uniqExact(call_id) AS ids, sum(cost_usd) AS cost FROM ${db}.${table} FINAL`);
   return { n: Number(r.n), ids: Number(r.ids), cost: Number(r.cost) };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Debian puts clickhouse-server in /usr/sbin, which a non-root PATH may lack. */

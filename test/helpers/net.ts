@@ -1,6 +1,7 @@
+/** Loopback helpers for tests that start servers and child processes. */
 import { createServer } from 'node:net';
 
-/** A port free on 127.0.0.1 right now (for programs that cannot listen on port 0 and report it). */
+/** A port free on 127.0.0.1 right now (for programs and configs that must name their port up front). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -11,6 +12,15 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Whether `url` answers 2xx within 2 s; a refused connection or a timeout means no. */
+export async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(2000) })).ok;
+  } catch {
+    return false; // unreachable is the answer, not an error
+  }
 }
 
 /** Polls `url` until it answers 2xx; fails early when `exited` resolves (the process died). */
