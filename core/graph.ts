@@ -3,7 +3,7 @@ import type { ComponentContext, Consumer, Exporter, Factory, Lifecycle, Processo
 import { componentType, SECTION_KIND, type PipelineConfig, type PipelineSpec, type Section } from './config/types.js';
 import { isRetryable } from './errors.js';
 
-type BaseContext = Omit<ComponentContext, 'id' | 'logger'> & { logger: ComponentContext['logger'] };
+type BaseContext = Omit<ComponentContext, 'id'>;
 
 /**
  * The running components of one configuration, wired as its pipelines say: each receiver feeds
