@@ -2,14 +2,15 @@
 // Renders the compatibility matrix from the e2e results (test/e2e/litellm/results/*.json and
 // test/e2e/claude-code/results/*.json) as Markdown. With --write FILE it replaces the text between
 // `<!-- compat-matrix:start -->` and `<!-- compat-matrix:end -->` in FILE (the README), so the
-// matrix cannot drift from what the e2e last proved.
+// matrix cannot drift from what the e2e last proved. test/docs.test.ts imports renderMatrix and
+// replaceSection to check that the README holds what the committed results render.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const START = '<!-- compat-matrix:start -->';
-const END = '<!-- compat-matrix:end -->';
+export const START = '<!-- compat-matrix:start -->';
+export const END = '<!-- compat-matrix:end -->';
 const MARK = { pass: '✅', fail: '❌', 'litellm-defect': '⚠️' };
 
 function readDir(dir) {
@@ -58,33 +59,62 @@ function litellmTable() {
   return lines.join('\n') + '\n';
 }
 
+/** Claude Code entries in a stable order: version, path, LiteLLM version, protocol, ClickHouse mode. */
+const ccOrder = (a, b) =>
+  cmpVersion(a.client_version, b.client_version) || a.path.localeCompare(b.path)
+  || cmpVersion(a.litellm_version || '0', b.litellm_version || '0') || a.otlp_protocol.localeCompare(b.otlp_protocol) || a.clickhouse.localeCompare(b.clickhouse);
+
 function claudeCodeTable() {
-  const files = readDir(join(root, 'test/e2e/claude-code/results'));
-  const entries = files.flatMap((f) => f.entries ?? []);
+  const entries = readDir(join(root, 'test/e2e/claude-code/results')).flatMap((f) => f.entries ?? []).sort(ccOrder);
   if (entries.length === 0) return '';
-  const lines = ['| Claude Code | path | LiteLLM | OTLP | result |', '| --- | --- | --- | --- | --- |'];
-  for (const e of entries) lines.push(`| ${e.client_version} | ${e.path} | ${e.litellm_version || '—'} | ${e.otlp_protocol} | ${MARK[e.status] ?? e.status} |`);
+  // Each distinct problem is numbered once; the cells of the entries it explains refer to it.
+  const notes = [];
+  const lines = ['| Claude Code | path | LiteLLM | OTLP | ClickHouse | result |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const e of entries) {
+    const refs = (e.status === 'pass' ? [] : e.problems).map((p) => {
+      if (!notes.includes(p)) notes.push(p);
+      return `(${notes.indexOf(p) + 1})`;
+    });
+    const result = [MARK[e.status] ?? e.status, ...refs].join(' ');
+    lines.push(`| ${e.client_version} | ${e.path} | ${e.litellm_version || '—'} | ${e.otlp_protocol} | ${e.clickhouse} | ${result} |`);
+  }
+  lines.push('', '✅ one billable ClickHouse row per call with the upstream\'s tokens, Claude Code\'s cost and session (and, through LiteLLM, its customer and tags), /metrics agreeing; ⚠️ LiteLLM itself reports the call wrong; ❌ tokenledger is wrong.');
+  if (notes.length > 0) lines.push('', ...notes.map((n, k) => `${k + 1}. ${n}`));
   return lines.join('\n') + '\n';
 }
 
-const markdown = [`### LiteLLM proxy`, '', litellmTable(), claudeCodeTable() ? `### Claude Code\n\n${claudeCodeTable()}` : ''].join('\n').trimEnd() + '\n';
+/** The Markdown that goes between the markers, from the result files under `root`. */
+export function renderMatrix() {
+  const cc = claudeCodeTable();
+  return ['### LiteLLM proxy', '', litellmTable(), cc ? `### Claude Code\n\n${cc}` : ''].join('\n').trimEnd() + '\n';
+}
 
-const i = process.argv.indexOf('--write');
-if (i === -1) {
-  process.stdout.write(markdown);
-} else {
+/** `text` with the marked section replaced by `markdown`; null when `text` has no such section. */
+export function replaceSection(text, markdown) {
+  const a = text.indexOf(START);
+  const b = text.indexOf(END);
+  if (a === -1 || b < a) return null;
+  return `${text.slice(0, a + START.length)}\n${markdown}${text.slice(b)}`;
+}
+
+function main() {
+  const i = process.argv.indexOf('--write');
+  if (i === -1) {
+    process.stdout.write(renderMatrix());
+    return;
+  }
   const file = process.argv[i + 1];
   if (!file) {
     process.stderr.write('usage: node scripts/compat-matrix.mjs [--write FILE]\n');
     process.exit(2);
   }
-  const text = readFileSync(file, 'utf8');
-  const a = text.indexOf(START);
-  const b = text.indexOf(END);
-  if (a === -1 || b < a) {
+  const updated = replaceSection(readFileSync(file, 'utf8'), renderMatrix());
+  if (updated === null) {
     process.stderr.write(`compat-matrix: ${file} has no ${START} … ${END} section\n`);
     process.exit(1);
   }
-  writeFileSync(file, `${text.slice(0, a + START.length)}\n${markdown}${text.slice(b)}`);
+  writeFileSync(file, updated);
   process.stdout.write(`compat-matrix: updated ${file}\n`);
 }
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

@@ -57,7 +57,7 @@ interface Case {
 /**
  * Combinations where a strict check fails for a reason outside this harness (reported to the
  * owners). Their row check is still run in full: a failure is printed as KNOWN ISSUE and the test
- * is skipped, a pass is recorded as a pass; the matrix shows which. The file-wide checks hold the
+ * is skipped; either way the results (and the matrix) record the issue. The file-wide checks hold the
  * other cases exactly and these to consistency between ClickHouse and /metrics.
  */
 const KNOWN_ISSUES: { litellm: string; path: Case['routePath']; claude?: string; litellmDefect: boolean; issue: string }[] = [
@@ -224,7 +224,10 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
         ctx.skip(`known issue: ${known.issue}`);
         return;
       }
-      results.pass(key);
+      // An intermittent known issue stays in the results when it did not show this time, so that
+      // every green run writes the same results (test/docs.test.ts compares the README with them).
+      if (known) results.problem(key, known.issue, known.litellmDefect);
+      else results.pass(key);
       process.stdout.write(`[claude-code ${c.path} litellm ${c.litellm} claude ${c.claude}] row ${row.call_id} (${row.source}, ${row.route}): tokens ${JSON.stringify(rowTokens(row))}, cost ${row.cost_usd}, customer ${row.customer}, tags ${row.tags.join('|')}${known ? ' (known issue did not reproduce this time)' : ''}\n`);
     });
   }

@@ -3,9 +3,9 @@
  * scripts/compat-matrix.mjs for the README's compatibility matrix (same status vocabulary as the
  * LiteLLM results). No timestamps: the files change only when an outcome does.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeResultsFile } from '../harness/results-file.js';
 
 const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -56,8 +56,7 @@ export class ScenarioResults {
   }
 
   write(): void {
-    mkdirSync(RESULTS_DIR, { recursive: true });
     const entries = [...this.entries.values()].sort((a, b) => ScenarioResults.key(a).localeCompare(ScenarioResults.key(b)));
-    writeFileSync(join(RESULTS_DIR, `${this.scenario}.json`), JSON.stringify({ scenario: this.scenario, entries }, null, 2) + '\n');
+    writeResultsFile(join(RESULTS_DIR, `${this.scenario}.json`), { scenario: this.scenario, entries });
   }
 }

@@ -3,9 +3,9 @@
  * scripts/compat-matrix.mjs for the README's compatibility matrix. No timestamps: a file changes
  * only when an outcome does.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeResultsFile } from '../harness/results-file.js';
 
 const RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'results');
 
@@ -28,7 +28,6 @@ export interface LitellmMatrixEntry {
 
 /** `run` is the version, or `version/setting` for a non-default OTel output. */
 export function writeResults(run: string, entries: LitellmMatrixEntry[]): void {
-  mkdirSync(RESULTS_DIR, { recursive: true });
   const sorted = [...entries].sort((a, b) => `${a.route}|${a.streaming}`.localeCompare(`${b.route}|${b.streaming}`));
-  writeFileSync(join(RESULTS_DIR, `${run.replace('/', '-')}.json`), JSON.stringify({ run, entries: sorted }, null, 2) + '\n');
+  writeResultsFile(join(RESULTS_DIR, `${run.replace('/', '-')}.json`), { run, entries: sorted });
 }
