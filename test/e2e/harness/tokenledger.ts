@@ -37,11 +37,18 @@ export async function allocatePorts(): Promise<TokenledgerPorts> {
   return { grpc: await freePort(), http: await freePort(), admin: await freePort() };
 }
 
-function pipeline(ports: TokenledgerPorts, ch: ClickhouseTarget, queuePath: string): Record<string, unknown> {
+export interface TokenledgerOptions {
+  /** Numbers the log file, so that restarts keep the earlier logs. */
+  run?: number;
+  /** Config blocks of the pipeline's processors, e.g. `{ 'claude-normalizer': { claude_code: { usage_from: 'metrics' } } }`. */
+  processors?: { 'claude-normalizer'?: Record<string, unknown>; 'cost-enrichment'?: Record<string, unknown> };
+}
+
+function pipeline(ports: TokenledgerPorts, ch: ClickhouseTarget, queuePath: string, processors: TokenledgerOptions['processors'] = {}): Record<string, unknown> {
   const clickhouse = ch.mode === 'embedded' ? { mode: 'embedded', path: ch.path } : { mode: 'server', url: ch.url, database: ch.database };
   return {
     receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${ports.grpc}` }, http: { endpoint: `127.0.0.1:${ports.http}` } } } },
-    processors: { 'claude-normalizer': {}, 'cost-enrichment': {} },
+    processors: { 'claude-normalizer': processors['claude-normalizer'] ?? {}, 'cost-enrichment': processors['cost-enrichment'] ?? {} },
     // A disk queue, as in the shipped pipeline.yaml: what was acknowledged survives a restart.
     exporters: { clickhouse: { ...clickhouse, queue: { type: 'disk', path: queuePath } }, prometheus: {} },
     service: {
@@ -51,10 +58,11 @@ function pipeline(ports: TokenledgerPorts, ch: ClickhouseTarget, queuePath: stri
   };
 }
 
-/** Starts tokenledger; `run` numbers the log file so that restarts keep the earlier logs. */
-export async function startTokenledger(workDir: string, ports: TokenledgerPorts, ch: ClickhouseTarget, run = 1): Promise<TokenledgerProcess> {
+/** Starts tokenledger with the shipped pipeline shape, its processors configured by `opts.processors`. */
+export async function startTokenledger(workDir: string, ports: TokenledgerPorts, ch: ClickhouseTarget, opts: TokenledgerOptions = {}): Promise<TokenledgerProcess> {
+  const run = opts.run ?? 1;
   const configPath = join(workDir, 'pipeline.yaml');
-  writeFileSync(configPath, stringify(pipeline(ports, ch, join(workDir, 'queue'))));
+  writeFileSync(configPath, stringify(pipeline(ports, ch, join(workDir, 'queue'), opts.processors)));
   const logFile = join(workDir, `tokenledger.${run}.log`);
   const log = createWriteStream(logFile);
   const child: ChildProcess = spawn(process.execPath, [TOKENLEDGER_JS, 'run', '-c', configPath], {

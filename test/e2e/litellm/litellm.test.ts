@@ -103,7 +103,7 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       const mock = await startMockUpstream({ idPrefix: `e2e${version.replace(/\./g, '')}` });
       cleanup.push(() => mock.close());
       const ports = await allocatePorts();
-      let tl: TokenledgerProcess = await startTokenledger(work, ports, ch, 1);
+      let tl: TokenledgerProcess = await startTokenledger(work, ports, ch);
       cleanup.push(() => tl.stop());
       const setting = settingsFor(version).find((s) => s.name === settingName)!;
       const env = litellmEnv(mock.url, tl.httpEndpoint, setting);
@@ -125,7 +125,7 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
           await new Promise((r) => setTimeout(r, 300));
           const atStop = sent.length;
           await tl.stop();
-          tl = await startTokenledger(work, ports, ch, 2);
+          tl = await startTokenledger(work, ports, ch, { run: 2 });
           callsWhileDown = sent.length - atStop;
           await rest;
         }
