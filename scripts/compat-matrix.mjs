@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const START = '<!-- compat-matrix:start -->';
 export const END = '<!-- compat-matrix:end -->';
 const MARK = { pass: '✅', fail: '❌', 'litellm-defect': '⚠️' };
@@ -20,7 +20,7 @@ function readDir(dir) {
 
 const cmpVersion = (a, b) => a.split('.').map(Number).reduce((r, n, i) => r || n - Number(b.split('.')[i] ?? 0), 0);
 
-function litellmTable() {
+function litellmTable(root) {
   const files = readDir(join(root, 'test/e2e/litellm/results'));
   if (files.length === 0) return '_No LiteLLM e2e results yet: run `npm run test:e2e`._\n';
   const column = (e) => (!e.otel_setting || e.otel_setting === 'default' ? e.litellm_version : `${e.litellm_version} (${e.otel_setting})`);
@@ -64,7 +64,7 @@ const ccOrder = (a, b) =>
   cmpVersion(a.client_version, b.client_version) || a.path.localeCompare(b.path)
   || cmpVersion(a.litellm_version || '0', b.litellm_version || '0') || a.otlp_protocol.localeCompare(b.otlp_protocol) || a.clickhouse.localeCompare(b.clickhouse);
 
-function claudeCodeTable() {
+function claudeCodeTable(root) {
   const entries = readDir(join(root, 'test/e2e/claude-code/results')).flatMap((f) => f.entries ?? []).sort(ccOrder);
   if (entries.length === 0) return '';
   // Each distinct problem is numbered once; the cells of the entries it explains refer to it.
@@ -83,10 +83,10 @@ function claudeCodeTable() {
   return lines.join('\n') + '\n';
 }
 
-/** The Markdown that goes between the markers, from the result files under `root`. */
-export function renderMatrix() {
-  const cc = claudeCodeTable();
-  return ['### LiteLLM proxy', '', litellmTable(), cc ? `### Claude Code\n\n${cc}` : ''].join('\n').trimEnd() + '\n';
+/** The Markdown that goes between the markers, from the result files under `root` (the repository). */
+export function renderMatrix(root = repoRoot) {
+  const cc = claudeCodeTable(root);
+  return ['### LiteLLM proxy', '', litellmTable(root), cc ? `### Claude Code\n\n${cc}` : ''].join('\n').trimEnd() + '\n';
 }
 
 /** `text` with the marked section replaced by `markdown`; null when `text` has no such section. */

@@ -1,8 +1,9 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { renderMatrix } from '../../../scripts/compat-matrix.mjs';
 import { REPO_ROOT } from '../harness/litellm.js';
 
 const SCRIPT = join(REPO_ROOT, 'scripts/compat-matrix.mjs');
@@ -20,6 +21,30 @@ describe('scripts/compat-matrix.mjs', () => {
     const rows = md.split('\n').filter((l) => /^\| \/.* \| (yes|no) \|/.test(l));
     expect(rows.length).toBeGreaterThanOrEqual(10); // ≥ 5 routes × streaming on/off
     for (const r of rows) expect(r.split('|').length).toBe(header!.split('|').length);
+  });
+
+  it('lists each Claude Code entry once, with its ClickHouse mode, and numbers each distinct problem once', () => {
+    const root = join(dir, 'repo');
+    mkdirSync(join(root, 'test/e2e/claude-code/results'), { recursive: true });
+    const entry = (clickhouse: string, litellm: string, status: string, problems: string[]) => ({
+      client: 'claude-code', client_version: '2.1.330', path: litellm ? 'litellm-v1-messages' : 'direct', litellm_version: litellm,
+      otlp_protocol: 'grpc', clickhouse, status, checks: [], problems,
+    });
+    const write = (name: string, entries: unknown[]) => writeFileSync(join(root, 'test/e2e/claude-code/results', `${name}.json`), JSON.stringify({ scenario: name, entries }));
+    write('direct', [entry('embedded', '', 'pass', [])]);
+    write('direct-clickhouse-server', [entry('server', '', 'pass', [])]);
+    write('litellm', [entry('embedded', '1.80.11', 'litellm-defect', ['drops spans']), entry('embedded', '1.81.3', 'litellm-defect', ['drops spans']), entry('embedded', '1.108.7', 'fail', ['splits wrong'])]);
+    const md = renderMatrix(root);
+    expect(md).toContain([
+      '| Claude Code | path | LiteLLM | OTLP | ClickHouse | result |',
+      '| --- | --- | --- | --- | --- | --- |',
+      '| 2.1.330 | direct | — | grpc | embedded | ✅ |',
+      '| 2.1.330 | direct | — | grpc | server | ✅ |',
+      '| 2.1.330 | litellm-v1-messages | 1.80.11 | grpc | embedded | ⚠️ (1) |',
+      '| 2.1.330 | litellm-v1-messages | 1.81.3 | grpc | embedded | ⚠️ (1) |',
+      '| 2.1.330 | litellm-v1-messages | 1.108.7 | grpc | embedded | ❌ (2) |',
+    ].join('\n'));
+    expect(md.endsWith('\n1. drops spans\n2. splits wrong\n')).toBe(true);
   });
 
   it('replaces only the marked section of a file, and twice gives the same file', () => {
