@@ -15,6 +15,42 @@ export interface IndexEntry {
   /** Batch sequence and position when first emitted, so a join within the same batch replaces it in place. */
   batch: number;
   position: number;
+  /** Link-only reports after the first, merged into the record once a billable report arrives. */
+  pending: LlmCall[];
+  /** The session group holding the entry, if any, and the session it is held under. */
+  group: SessionGroup | null;
+  groupSession: string;
+}
+
+/**
+ * Entries by session id, for reports of one call that share no id and no tokens: a gateway span
+ * without usage (LiteLLM 1.80 streamed `/anthropic`) and the client's report of the call.
+ */
+export class SessionGroup {
+  private readonly bySession = new Map<string, IndexEntry[]>();
+
+  add(e: IndexEntry): void {
+    const session = e.record.session_id;
+    const list = this.bySession.get(session);
+    if (list === undefined) this.bySession.set(session, [e]);
+    else list.push(e);
+    e.group = this;
+    e.groupSession = session;
+  }
+
+  get(session: string): readonly IndexEntry[] {
+    return this.bySession.get(session) ?? [];
+  }
+
+  remove(e: IndexEntry): void {
+    if (e.group !== this) return;
+    e.group = null;
+    const list = this.bySession.get(e.groupSession);
+    if (list === undefined) return;
+    const i = list.indexOf(e);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.bySession.delete(e.groupSession);
+  }
 }
 
 /**
@@ -32,8 +68,13 @@ export class JoinIndex {
   private live = 0;
   private readonly byKey = new Map<string, IndexEntry>();
   evictions = 0;
+  /** Usage-less gateway links waiting for the client's report of their call. */
+  readonly links = new SessionGroup();
+  /** Billed client (Claude Code) calls no gateway report has joined yet. */
+  readonly clientCalls = new SessionGroup();
 
-  constructor(private readonly windowMs: number, private readonly maxEntries: number) {}
+  /** `onEvict` sees every entry leaving the index (window passed or bound reached). */
+  constructor(private readonly windowMs: number, private readonly maxEntries: number, private readonly onEvict: (e: IndexEntry) => void = () => {}) {}
 
   get size(): number { return this.live; }
 
@@ -47,7 +88,7 @@ export class JoinIndex {
   }
 
   add(record: LlmCall, shape: Shape, keys: string[], now: number, billed: boolean, batch: number, position: number): IndexEntry {
-    const entry: IndexEntry = { record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown: false, batch, position };
+    const entry: IndexEntry = { record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown: false, batch, position, pending: [], group: null, groupSession: '' };
     this.queue.push(entry);
     this.live++;
     this.addKeys(entry, keys);
@@ -75,7 +116,9 @@ export class JoinIndex {
     this.head++;
     this.live--;
     for (const k of e.keys) if (this.byKey.get(k) === e) this.byKey.delete(k);
+    e.group?.remove(e);
     this.evictions++;
+    this.onEvict(e);
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;

@@ -1,14 +1,30 @@
 import type { LlmCall } from '../../core/llm-call.js';
 
+/** The source whose report is the gateway's view of a call. */
+export const GATEWAY_SOURCE = 'litellm';
+
+/** What the gateway knows better than its client: the API called, who served it where, the key and its team. */
+const GATEWAY_FIELDS = ['route', 'provider', 'region', 'key_alias', 'team'] as const;
+
 /**
  * The record `base` enriched with what `other` (another source's report of the same call) adds:
- * empty attribution and context fields filled, tags and dimensions united. Identity, time, model and
- * tokens stay `base`'s, since that is what was billed. Returns null when `other` adds nothing.
+ * empty attribution and context fields filled, tags and dimensions united; the gateway's (LiteLLM's)
+ * route, provider, region, key alias and team win over the client's whichever arrived first.
+ * Identity (`call_id`), time and model stay `base`'s — they are the row's sort key — and so do the
+ * tokens, since that is what was billed. Returns null when `other` adds nothing.
  */
 export function mergeCall(base: LlmCall, other: LlmCall, maxAttributes: number): LlmCall | null {
   const m: LlmCall = { ...base };
   let changed = false;
-  for (const f of ['user', 'team', 'key_alias', 'customer', 'session_id', 'region', 'provider'] as const) {
+  const gatewayWins = other.source === GATEWAY_SOURCE && base.source !== GATEWAY_SOURCE;
+  for (const f of GATEWAY_FIELDS) {
+    if (other[f] !== '' && other[f] !== 'unknown' && m[f] !== other[f] && (gatewayWins || m[f] === '' || m[f] === 'unknown')) {
+      m[f] = other[f];
+      if (f === 'provider') m.provider_inferred = other.provider_inferred;
+      changed = true;
+    }
+  }
+  for (const f of ['user', 'customer', 'session_id'] as const) {
     if (m[f] === '' && other[f] !== '') { m[f] = other[f]; changed = true; }
   }
   if (m.trace_id === '' && other.trace_id !== '') { m.trace_id = other.trace_id; m.span_id = other.span_id; changed = true; }
@@ -34,6 +50,20 @@ export function mergeCall(base: LlmCall, other: LlmCall, maxAttributes: number):
     }
   }
   return changed ? m : null;
+}
+
+/**
+ * The 5m/1h cache-write split `base` should carry when `other`, a report of the same call with the
+ * same tokens, splits them differently; null to keep `base`'s. A source that lost the split reports
+ * every write as 5m, so a known split beats an unknown one, and a non-zero 1h count beats an all-5m
+ * reading (LiteLLM 1.80 /v1/messages says 1500/0 where Claude Code says 1200/300).
+ */
+export function betterSplit(base: LlmCall, baseKnown: boolean, other: LlmCall, otherKnown: boolean): { m5: number; h1: number } | null {
+  if (tokensDiffer(base, other) || base.cache_write_1h_tokens === other.cache_write_1h_tokens) return null;
+  if ((otherKnown && !baseKnown) || (base.cache_write_1h_tokens === 0 && other.cache_write_1h_tokens > 0)) {
+    return { m5: other.cache_write_5m_tokens, h1: other.cache_write_1h_tokens };
+  }
+  return null;
 }
 
 /** Whether two reports of one call disagree on tokens. */

@@ -10,20 +10,26 @@ import { extractClaudeCodeSpan, isClaudeCodeLlmSpan } from './claude-code-traces
 import type { NormalizerConfig } from './config.js';
 import { CumulativeState } from './cumulative.js';
 import { classifyGenAI, extractGenAI } from './genai-semconv.js';
-import { JoinIndex } from './join-index.js';
+import { JoinIndex, type IndexEntry, type SessionGroup } from './join-index.js';
 import { extractLiteLLM, type LiteLLMLayout, type LiteLLMOptions } from './litellm-common.js';
 import { litellmLegacy } from './litellm-legacy.js';
 import { litellmSemconv } from './litellm-semconv.js';
 import { litellmV2 } from './litellm-v2.js';
-import { mergeCall, tokensDiffer } from './merge.js';
+import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
 import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
 import { hasTokens } from './tokens.js';
-import type { Extracted } from './types.js';
+import type { Extracted, Shape } from './types.js';
 
 /** Most specific first: a V2 span also carries the semconv keys, a semconv span the legacy ones. */
 const LITELLM_LAYOUTS: readonly LiteLLMLayout[] = [litellmV2, litellmSemconv, litellmLegacy];
+
+/**
+ * How far apart in time a usage-less gateway span and the client's report of a call may start to be
+ * joined by session alone: the same call starts milliseconds apart at both, plus clock skew.
+ */
+const SESSION_MATCH_MS = 60_000;
 const SPAN_KIND_SERVER = 2;
 
 interface Metrics {
@@ -40,6 +46,7 @@ interface Metrics {
   indexEvictions: Counter;
   cumulativeSeries: Gauge;
   cumulativeResets: Counter;
+  unjoinedLinks: Counter<'source' | 'shape'>;
 }
 
 /** The processor: decoded telemetry in, one LlmCall per real model call out (README.md). */
@@ -61,7 +68,9 @@ export class ClaudeNormalizer implements Processor {
     this.attribution = new Attribution(cfg.attribution, cfg.dimensions);
     this.filter = new AttributeFilter(cfg.attributes.include, cfg.attributes.max_count, cfg.attributes.max_value_length);
     this.litellmOpts = { providers: this.providers, promptTokensInclude: cfg.litellm.prompt_tokens_include };
-    this.index = new JoinIndex(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries);
+    this.index = new JoinIndex(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries, (e) => {
+      if (!e.billed) this.unjoinedLink(e.record, e.shapes[0]);
+    });
     this.cumulative = new CumulativeState(cfg.cumulative.max_series);
     const mt = ctx.metrics;
     this.m = {
@@ -78,6 +87,7 @@ export class ClaudeNormalizer implements Processor {
       indexEvictions: mt.counter('tokenledger_normalizer_index_evictions_total', 'Calls dropped from the join index (window passed or bound reached).'),
       cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
       cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
+      unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
     };
   }
 
@@ -172,17 +182,32 @@ export class ClaudeNormalizer implements Processor {
       this.ctx.logger.debug('inconsistent tokens', { call_id: call.call_id, shape: x.shape, reason: x.tokenIssue });
     }
     if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprint(call));
+    // A successful gateway span without usage (LiteLLM 1.80 streamed /anthropic): never billed, only
+    // a carrier of the gateway's attribution for the client's report of the call.
+    const usageless = x.linkOnly === true && call.record_type === 'call' && !hasTokens(call);
     const found = x.keys.length > 0 ? this.index.find(x.keys) : undefined;
-    // A fingerprint only joins two sources that have no id in common that contradicts it.
-    const entry = found && (!found.key.startsWith('fp:') || (found.entry.record.source !== call.source && !idsConflict(found.entry.keys, x.keys)))
-      ? found.entry : undefined;
+    const entry = (found && (!found.key.startsWith('fp:') || fingerprintJoins(found.entry, x, call)) ? found.entry : undefined)
+      ?? (usageless ? this.closest(this.index.clientCalls, call) : undefined);
     if (entry === undefined) {
       if (x.linkOnly) {
-        if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, false, this.batchSeq, -1);
+        const grouped = usageless && call.session_id !== '';
+        if (x.keys.length > 0 || grouped) {
+          const link = this.index.add(call, x.shape, x.keys, now, false, this.batchSeq, -1);
+          if (grouped) this.index.links.add(link);
+        } else {
+          this.unjoinedLink(call, x.shape);
+        }
         return;
       }
-      if (x.keys.length > 0) this.index.add(call, x.shape, x.keys, now, true, this.batchSeq, calls.length).splitKnown = x.cacheSplitKnown === true;
-      this.emit(call, x, calls);
+      const link = this.gatewayLinkFor(call);
+      const billed = link === undefined ? call : mergeCall(call, link.record, this.cfg.attributes.max_count) ?? call;
+      if (x.keys.length > 0 || link !== undefined || this.awaitsGateway(call)) {
+        const added = this.index.add(billed, x.shape, x.keys, now, true, this.batchSeq, calls.length);
+        added.splitKnown = x.cacheSplitKnown === true;
+        if (link !== undefined) this.absorb(added, link, call);
+        else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);
+      }
+      this.emit(billed, x, calls);
       return;
     }
     const first = entry.record;
@@ -193,32 +218,48 @@ export class ClaudeNormalizer implements Processor {
     }
     this.index.addKeys(entry, x.keys);
     entry.shapes.push(x.shape);
+    // The gateway has reported this call: no usage-less gateway span is looking for it any more.
+    if (call.source === GATEWAY_SOURCE) this.index.clientCalls.remove(entry);
     if (!entry.billed) {
-      if (x.linkOnly) return;
-      // The first billable report of a call only linked so far: billed now, with what the link knew.
-      const billed = mergeCall(call, first, this.cfg.attributes.max_count) ?? call;
+      if (x.linkOnly) {
+        entry.pending.push(call);
+        return;
+      }
+      // The first billable report of a call only linked so far: billed now, with what the links knew.
+      this.index.links.remove(entry);
+      let billed = call;
+      for (const known of [first, ...entry.pending]) billed = mergeCall(billed, known, this.cfg.attributes.max_count) ?? billed;
+      const link = entry.shapes.some(isGatewayShape) ? undefined : this.gatewayLinkFor(call);
+      if (link !== undefined) billed = mergeCall(billed, link.record, this.cfg.attributes.max_count) ?? billed;
+      entry.pending = [];
       entry.record = billed;
       entry.billed = true;
       entry.splitKnown = x.cacheSplitKnown === true;
       entry.batch = this.batchSeq;
       entry.position = calls.length;
+      if (link !== undefined) this.absorb(entry, link, call);
+      else if (this.awaitsGateway(call) && !entry.shapes.some(isGatewayShape)) this.index.clientCalls.add(entry);
       this.m.joins.inc({ first: first.source, second: call.source });
       this.emit(billed, x, calls);
       return;
     }
     this.m.joins.inc({ first: first.source, second: call.source });
-    if (tokensDiffer(first, call)) {
-      this.m.joinMismatch.inc({ first: first.source, second: call.source });
-      this.ctx.logger.debug('joined reports disagree on tokens', { call_id: first.call_id, shape: x.shape });
-    }
     let merged = mergeCall(first, call, this.cfg.attributes.max_count);
-    // The one token change a join may make: the second source knows the 5m/1h split the first lost
-    // (LiteLLM streams), for the same total. Row stores then price the 1h writes right.
-    if (!entry.splitKnown && x.cacheSplitKnown === true && sameTokensButSplit(first, call)) {
-      merged ??= { ...first };
-      merged.cache_write_5m_tokens = call.cache_write_5m_tokens;
-      merged.cache_write_1h_tokens = call.cache_write_1h_tokens;
-      entry.splitKnown = true;
+    if (!usageless) {
+      if (tokensDiffer(first, call)) {
+        this.m.joinMismatch.inc({ first: first.source, second: call.source });
+        this.ctx.logger.debug('joined reports disagree on tokens', { call_id: first.call_id, shape: x.shape });
+      }
+      // The one token change a join may make: the 5m/1h split of the same total, from the report that
+      // knows it (LiteLLM 1.80 says 1500/0 where Claude Code says 1200/300). Row stores then price the
+      // 1h writes right; /metrics already counted the first report's split (README, "Exactly once").
+      const split = betterSplit(first, entry.splitKnown, call, x.cacheSplitKnown === true);
+      if (split !== null) {
+        merged ??= { ...first };
+        merged.cache_write_5m_tokens = split.m5;
+        merged.cache_write_1h_tokens = split.h1;
+        entry.splitKnown = true;
+      }
     }
     if (merged === null) return;
     entry.record = merged;
@@ -228,6 +269,51 @@ export class ClaudeNormalizer implements Processor {
       updates.push(merged);
       this.m.updates.inc({ source: call.source });
     }
+  }
+
+  /** A billed client call that a usage-less gateway span of its session may still join. */
+  private awaitsGateway(call: LlmCall): boolean {
+    return call.source === 'claude_code' && call.record_type === 'call' && call.session_id !== '';
+  }
+
+  /** A usage-less gateway span waiting for this client call, if any. */
+  private gatewayLinkFor(call: LlmCall): IndexEntry | undefined {
+    return this.awaitsGateway(call) ? this.closest(this.index.links, call) : undefined;
+  }
+
+  /** The usage-less gateway span's keys and shapes now lead to the client call's entry. */
+  private absorb(entry: IndexEntry, link: IndexEntry, call: LlmCall): void {
+    this.index.links.remove(link);
+    this.index.addKeys(entry, link.keys);
+    for (const shape of link.shapes) if (!entry.shapes.includes(shape)) entry.shapes.push(shape);
+    link.billed = true; // joined: not an unjoined link when it leaves the index
+    this.m.joins.inc({ first: link.record.source, second: call.source });
+  }
+
+  /**
+   * The entry of `group` with the same session and model (or a model the gateway could not name)
+   * that started closest to `call`, within SESSION_MATCH_MS: how a usage-less gateway span and the
+   * client's report of its call, which share no id and no tokens, find each other.
+   */
+  private closest(group: SessionGroup, call: LlmCall): IndexEntry | undefined {
+    if (call.session_id === '' || call.record_type !== 'call') return undefined;
+    const candidates = group.get(call.session_id);
+    if (candidates.length === 0) return undefined;
+    const t = Date.parse(call.timestamp);
+    let best: IndexEntry | undefined;
+    let bestGap = SESSION_MATCH_MS;
+    for (const e of candidates) {
+      if (!modelsMatch(e.record.model, call.model)) continue;
+      const gap = Math.abs(Date.parse(e.record.timestamp) - t);
+      if (gap <= bestGap) { best = e; bestGap = gap; }
+    }
+    return best;
+  }
+
+  /** A link-only report no billable report joined: nothing was billed for it here. */
+  private unjoinedLink(call: LlmCall, shape: Shape): void {
+    this.m.unjoinedLinks.inc({ source: call.source, shape });
+    this.ctx.logger.debug('link-only report joined no billable report', { call_id: call.call_id, shape, session_id: call.session_id });
   }
 
   private emit(call: LlmCall, x: Extracted, calls: LlmCall[]): void {
@@ -282,8 +368,24 @@ function fingerprint(c: LlmCall): string {
   return `fp:${c.session_id}:${c.model}:${c.input_tokens}:${c.output_tokens}:${c.cache_read_tokens}:${c.cache_write_5m_tokens + c.cache_write_1h_tokens}`;
 }
 
-function sameTokensButSplit(a: LlmCall, b: LlmCall): boolean {
-  return !tokensDiffer(a, b) && a.cache_write_1h_tokens !== b.cache_write_1h_tokens;
+/**
+ * Whether a fingerprint match joins: two sources whose ids do not contradict it, or two shapes of
+ * one source in the same trace (Claude Code's api_request event and its llm_request span, when
+ * neither carries a request id: /v1/messages through LiteLLM 1.80 and 1.81).
+ */
+function fingerprintJoins(e: IndexEntry, x: Extracted, call: LlmCall): boolean {
+  if (idsConflict(e.keys, x.keys)) return false;
+  if (e.record.source !== call.source) return true;
+  return call.trace_id !== '' && e.record.trace_id === call.trace_id && !e.shapes.includes(x.shape);
+}
+
+function isGatewayShape(shape: Shape): boolean {
+  return shape.startsWith('litellm');
+}
+
+/** A model the gateway could not name (`unknown` on LiteLLM 1.80's pass-through spans) matches any. */
+function modelsMatch(a: string, b: string): boolean {
+  return a === b || a === '' || b === '' || a === 'unknown' || b === 'unknown';
 }
 
 /** Two reports carry the same kind of id (request, response, LiteLLM call id) with different values. */

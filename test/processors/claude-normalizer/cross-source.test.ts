@@ -42,7 +42,7 @@ function litellmSpan(over: { traceId?: string; spanId?: string; parentSpanId?: s
 const billable = (out: Batch[]) => out.flatMap((b) => b.calls);
 
 describe('the same call from LiteLLM and from Claude Code', () => {
-  it('Claude Code first, LiteLLM in a later batch: one billable record, enriched by LiteLLM', async () => {
+  it('Claude Code first, LiteLLM in a later batch: one billable record, enriched by LiteLLM, whose route, key and team win', async () => {
     const { n, ctx } = normalizer({ dimensions: { project: ['tag:project'], cost_center: ['header:x-cost-center'], env: ['metadata:spend_logs_metadata.env'] } });
     const out = [...loadScenario(HELLO), litellmSpan({ session: SESSION })].map((b) => n.process(b));
     expect(billable(out)).toHaveLength(1);
@@ -51,7 +51,7 @@ describe('the same call from LiteLLM and from Claude Code', () => {
     expect(final).toMatchObject({
       call_id: 'req_mock8851886cfd695c663117', source: 'claude_code', timestamp: '2026-11-23T05:10:18.561Z', model: 'claude-opus-5-5',
       input_tokens: 25, output_tokens: 42, cache_read_tokens: 9800, cache_write_5m_tokens: 1200, reported_cost_usd: 0.008899999999999998,
-      session_id: SESSION, team: 'platform', key_alias: 'claude-code-key', customer: '',
+      route: 'anthropic_messages', session_id: SESSION, team: 'platform-eng', key_alias: 'claude-code-key', customer: '',
       tags: ['claude-code', 'project:atlas'], dimensions: { project: 'atlas', cost_center: 'cc-42', env: 'prod' },
     });
     expect(await metricValue(ctx.registry, 'tokenledger_normalizer_joins_total', { first: 'claude_code', second: 'litellm' })).toBe(1);
