@@ -172,46 +172,53 @@ async function main(): Promise<void> {
 
   const profDir = mkdtempSync(join(tmpdir(), 'tl-bench-prof-'));
   const child = new TokenledgerChild({ repo, nodeArgs: [...childNodeArgs, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])] });
-  const r = await withChild(child, async () => {
-    const grpc = grpcTransport(child.grpcPort);
-    const httpT = httpTransport(child.httpPort, CONCURRENCY);
-    const idleRssMb = child.stats().rssMb;
+  // An IIFE so that the data directory goes away on every path, after the table was read.
+  const embedded = await (async () => {
     try {
-      log('warm-up');
-      const warm = await phase(child, () => saturate(grpc, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.warmS }));
-      log(`saturation over gRPC, ${CONCURRENCY} in flight, ${P.satS} s`);
-      const g = await phase(child, () => saturate(grpc, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
-      log(`saturation over HTTP, ${CONCURRENCY} in flight, ${P.satS} s`);
-      const h = await phase(child, () => saturate(httpT, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
-      const rateLoad: Load = { traces: rateTraces, ...cc, ccEvery: 0 };
-      log(`fixed rate ${RATE_CALLS_PER_S} calls/s over HTTP and gRPC, ${P.rateS} s each`);
-      const rateHttp = await phase(child, () => fixedRate(httpT, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }));
-      const rateGrpc = await phase(child, () => fixedRate(grpc, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }));
-      log(`large content (${Math.round(largeTraces.bytes.length / largeTraces.items / 1024)} KB a span) over gRPC, ${P.largeS} s`);
-      const large = await phase(child, () => saturate(grpc, { traces: largeTraces, ccEvery: 0 }, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.largeS }));
-      let overload: Results['overload'] = null;
-      if (!quick) {
-        const before = child.stats().hwmMb;
-        log(`overload: ${OVERLOAD_CONCURRENCY} in flight over gRPC, ${P.satS} s`);
-        const o = await phase(child, () => saturate(grpc, load, { concurrency: OVERLOAD_CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
-        overload = { phase: o, hwmBeforeMb: before, hwmAfterMb: child.stats().hwmMb };
-      }
-      const text = await child.metrics();
-      const metricsLeak = text.includes(CONTENT_MARKER);
-      const heapMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1048576;
-      const { hwmMb, rssMb } = child.stats();
-      return { warmCalls: warm.load.calls, grpc: g, http: h, rateHttp, rateGrpc, large, overload, metricsLeak, rssPeakMb: hwmMb, rssAfterMb: rssMb, idleRssMb, heapMb };
+      const r = await withChild(child, async () => {
+        const grpc = grpcTransport(child.grpcPort);
+        const httpT = httpTransport(child.httpPort, CONCURRENCY);
+        const idleRssMb = child.stats().rssMb;
+        try {
+          log('warm-up');
+          const warm = await phase(child, () => saturate(grpc, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.warmS }));
+          log(`saturation over gRPC, ${CONCURRENCY} in flight, ${P.satS} s`);
+          const g = await phase(child, () => saturate(grpc, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
+          log(`saturation over HTTP, ${CONCURRENCY} in flight, ${P.satS} s`);
+          const h = await phase(child, () => saturate(httpT, load, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
+          const rateLoad: Load = { traces: rateTraces, ...cc, ccEvery: 0 };
+          log(`fixed rate ${RATE_CALLS_PER_S} calls/s over HTTP and gRPC, ${P.rateS} s each`);
+          const rateHttp = await phase(child, () => fixedRate(httpT, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }));
+          const rateGrpc = await phase(child, () => fixedRate(grpc, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }));
+          log(`large content (${Math.round(largeTraces.bytes.length / largeTraces.items / 1024)} KB a span) over gRPC, ${P.largeS} s`);
+          const large = await phase(child, () => saturate(grpc, { traces: largeTraces, ccEvery: 0 }, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.largeS }));
+          let overload: Results['overload'] = null;
+          if (!quick) {
+            const before = child.stats().hwmMb;
+            log(`overload: ${OVERLOAD_CONCURRENCY} in flight over gRPC, ${P.satS} s`);
+            const o = await phase(child, () => saturate(grpc, load, { concurrency: OVERLOAD_CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
+            overload = { phase: o, hwmBeforeMb: before, hwmAfterMb: child.stats().hwmMb };
+          }
+          const text = await child.metrics();
+          const metricsLeak = text.includes(CONTENT_MARKER);
+          const heapMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1048576;
+          const { hwmMb, rssMb } = child.stats();
+          return { warmCalls: warm.load.calls, grpc: g, http: h, rateHttp, rateGrpc, large, overload, metricsLeak, rssPeakMb: hwmMb, rssAfterMb: rssMb, idleRssMb, heapMb };
+        } finally {
+          grpc.close();
+          httpT.close();
+          await child.stop();
+        }
+      });
+      const acked = r.warmCalls + (r.overload?.phase.load.calls ?? 0) + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.load.calls + r.rateGrpc.load.calls;
+      const embeddedTable = await tableCheck('embedded', { path: join(child.dir, 'data', 'clickhouse'), database: chDefaults.database });
+      if (profile) printProfile(profDir);
+      return { ...r, acked, embeddedTable };
     } finally {
-      grpc.close();
-      httpT.close();
-      await child.stop();
+      child.remove();
+      if (!profile) rmSync(profDir, { recursive: true, force: true });
     }
-  });
-  const acked = r.warmCalls + (r.overload?.phase.load.calls ?? 0) + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.load.calls + r.rateGrpc.load.calls;
-  const embeddedTable = await tableCheck('embedded', { path: join(child.dir, 'data', 'clickhouse'), database: chDefaults.database });
-  if (profile) printProfile(profDir);
-  else rmSync(profDir, { recursive: true, force: true });
-  child.remove();
+  })();
 
   let server: Phase | null = null;
   let serverTable: Results['serverTable'] = null;
@@ -233,7 +240,7 @@ async function main(): Promise<void> {
       await dropServerDatabase(database);
     }
   }
-  report({ ceiling, largeCeiling, pricingSPerRecord, normalizeSPerCall, ...r, embeddedTable, acked, server, serverTable, traces, largeTraces });
+  report({ ceiling, largeCeiling, pricingSPerRecord, normalizeSPerCall, ...embedded, server, serverTable, traces, largeTraces });
 }
 
 function printProfile(dir: string): void {
@@ -248,6 +255,9 @@ function rateLine(p: Phase<RateResult>): string {
     + `tokenledger event loop delay p99 ${round(p.loopP99Ms, 1)} ms, max ${round(p.loopMaxMs, 1)} ms; `
     + `generator late ticks ${r.lateTicks} (max lag ${round(r.maxLagMs)} ms), skipped ${r.skippedTicks}, refusals ${r.refusals}`;
 }
+
+/** Every acknowledged call must be exactly one row: say so loudly when not. */
+const mismatch = (rows: number, acked: number): string => (rows === acked ? '' : ` — MISMATCH: ${rows > acked ? 'duplicates' : 'lost calls'}`);
 
 const round = (v: number, digits = 0): number => Math.round(v * 10 ** digits) / 10 ** digits;
 const fmt = (v: number): string => Math.round(v).toLocaleString('en-US');
@@ -277,7 +287,8 @@ function report(x: Results): void {
     ['CPU per 100k calls (gRPC saturation, until written)', `${round(cpuPerCall * 1e5, 2)} s tokenledger; load generator ${round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2)} s`],
     ['ClickHouse embedded (chDB, disk queue)', `${fmt(x.grpc.rowsPerS)} rows/s${x.grpc.drained ? '' : ' (NOT drained in time)'}`],
     ['ClickHouse server', x.server ? `${fmt(x.server.rowsPerS)} rows/s, ${fmt(x.server.load.calls / x.server.load.seconds)} calls/s acked${x.server.drained ? '' : ' (NOT drained in time)'}` : 'server: not available'],
-    ['rows in ClickHouse (FINAL) / calls acked', `embedded ${fmt(x.embeddedTable.rows)} / ${fmt(x.acked)}${x.server && x.serverTable ? `; server ${fmt(x.serverTable.rows)} / ${fmt(x.server.load.calls)}` : ''}`],
+    ['rows in ClickHouse (FINAL) / calls acked', `embedded ${fmt(x.embeddedTable.rows)} / ${fmt(x.acked)}${mismatch(x.embeddedTable.rows, x.acked)}`
+      + (x.server && x.serverTable ? `; server ${fmt(x.serverTable.rows)} / ${fmt(x.server.load.calls)}${mismatch(x.serverTable.rows, x.server.load.calls)}` : '')],
     ['CPU per call: decode / +conversion / normalizer (in process)', `${us(1 / perCall(x.ceiling.decode))} / ${us(1 / perCall(x.ceiling.decodeConvert))} / ${us(x.normalizeSPerCall)} µs, of ${us(cpuPerCall)} µs for the whole pipeline`],
     ['pricing (priceCalls) per record', `${round(x.pricingSPerRecord * 1e6, 2)} µs = ${round((100 * x.pricingSPerRecord) / cpuPerCall, 1)} % of the pipeline's CPU per call`],
     ['large content: span size', `${fmt(x.largeTraces.bytes.length / x.largeTraces.items)} B a span (${x.largeTraces.calls} calls a request)`],
@@ -305,7 +316,7 @@ function report(x: Results): void {
     overload_rss_growth_mb: x.overload ? round(x.overload.hwmAfterMb - x.overload.hwmBeforeMb) : null,
     generator_cpu_s_per_100k_calls: round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2),
     clickhouse_rows_per_s_embedded: round(x.grpc.rowsPerS), clickhouse_rows_per_s_server: x.server ? round(x.server.rowsPerS) : null,
-    clickhouse_rows: x.embeddedTable.rows, calls_acked: x.acked,
+    clickhouse_rows: x.embeddedTable.rows, calls_acked: x.acked, rows_match_acked: x.embeddedTable.rows === x.acked && (x.serverTable === null || x.serverTable.rows === x.server?.load.calls),
     normalizer_share_pct: round((100 * x.normalizeSPerCall) / cpuPerCall, 2),
     decode_share_pct: round((100 * spansPerCall) / x.ceiling.decode.itemsPerS / cpuPerCall, 2),
     pricing_share_pct: round((100 * x.pricingSPerRecord) / cpuPerCall, 2),
