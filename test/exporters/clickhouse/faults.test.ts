@@ -110,6 +110,39 @@ describe('clickhouse exporter fault tolerance', () => {
         await client.close();
       }
     }, 60_000);
+    it('ClickHouse down for two minutes under a steady stream, default retry settings: every acknowledged call once', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tl-long-outage-'));
+      const ctx = testContext('clickhouse');
+      // The shipped retry settings (500 ms doubling to 30 s, never giving up): the backoff is at its
+      // ceiling long before the server returns, which is what an hours-long outage looks like too.
+      const config = serverConfig('tl_long_outage', { url: server.url, queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 } });
+      const exporter = new ClickhouseExporter(config, { ...ctx, configDir: dir });
+      await exporter.start();
+      let acked = 0;
+      const send = async (n: number) => {
+        await exporter.consume(batchOf({ calls: range(acked, acked + n).map((i) => makeCall(i)) }));
+        acked += n;
+      };
+      await send(20);
+      await server.kill();
+      const downUntil = Date.now() + 120_000;
+      while (Date.now() < downUntil) {
+        await send(10);
+        await sleep(1000);
+      }
+      expect(await metricValue(ctx.registry, 'tokenledger_exporter_queue_rows', { exporter: 'clickhouse' })).toBeGreaterThanOrEqual(1000);
+      await server.start();
+      await send(20);
+      await exporter.flush();
+      await exporter.shutdown();
+      const client = createClient({ url: server.url });
+      try {
+        expect(await totals(client, 'tl_long_outage')).toEqual({ n: acked, ids: acked, cost: expect.closeTo(expectedCost(range(0, acked)), 6) });
+      } finally {
+        await client.close();
+      }
+    }, 240_000);
+
     it('starts while ClickHouse is down: calls are acknowledged from the queue and delivered once it is up', async () => {
       await server.kill();
       const dir = mkdtempSync(join(tmpdir(), 'tl-late-'));
