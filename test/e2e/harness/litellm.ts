@@ -93,25 +93,31 @@ export async function startLitellm(opts: LitellmOptions): Promise<LitellmProxy> 
     child.kill('SIGKILL');
     throw new Error(`LiteLLM ${opts.version} did not start (log: ${logFile}): ${(err as Error).message}`);
   }
+  let stopping: Promise<number | null> | undefined;
+  async function stop(graceMs: number): Promise<number | null> {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    if (opts.delivered) {
+      try {
+        await settled(opts.delivered);
+      } catch (err) {
+        // Stopping goes on regardless: the scenario's own checks show what did not arrive.
+        process.stderr.write(`LiteLLM ${opts.version}: stopping without a quiet export period: ${(err as Error).message}\n`);
+      }
+    }
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  }
   return {
     url,
     version: opts.version,
     logFile,
-    async stop(graceMs = 15_000) {
-      if (child.exitCode !== null) return child.exitCode;
-      if (opts.delivered) {
-        try {
-          await settled(opts.delivered);
-        } catch (err) {
-          // Stopping goes on regardless: the scenario's own checks show what did not arrive.
-          process.stderr.write(`LiteLLM ${opts.version}: stopping without a quiet export period: ${(err as Error).message}\n`);
-        }
-      }
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+    stop(graceMs = 15_000) {
+      // Idempotent: a cleanup hook may stop a proxy the scenario has already stopped.
+      stopping ??= stop(graceMs);
+      return stopping;
     },
   };
 }
