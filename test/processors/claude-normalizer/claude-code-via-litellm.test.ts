@@ -75,7 +75,7 @@ describe.each(RUNS)('Claude Code via LiteLLM, real capture %s', (file) => {
     for (const c of captured) expect(c.batches.length, c.session).toBeLessThanOrEqual(4);
   });
 
-  it('in the captured order, through one normalizer: one billable record per served call, LiteLLM's route wherever LiteLLM reported it', async () => {
+  it('in the captured order, through one normalizer: one billable record per served call, the route LiteLLM logged wherever LiteLLM reported it', async () => {
     const { n: norm, ctx } = normalizer();
     const out = load(file).map((b) => norm.process(b));
     const billed = out.flatMap((b) => b.calls);
