@@ -63,14 +63,8 @@ interface Case {
 const KNOWN_ISSUES: { litellm: string; path: Case['routePath']; claude?: string; litellmDefect: boolean; issue: string }[] = [
   {
     litellm: '1.80.11', path: 'litellm-anthropic-passthrough', litellmDefect: true,
-    issue: 'LiteLLM 1.80.11 does not log streamed /anthropic pass-through calls reliably (a plain streaming client gets no LLM span either): no span, or now and then '
-      + 'one with zero usage and no request id. No customer/tags reach the row, and the zero-usage span becomes a second, empty `call` row (claude-normalizer bills it).',
-  },
-  {
-    litellm: '1.80.11', path: 'litellm-v1-messages', claude: '2.1.330', litellmDefect: false,
-    issue: 'LiteLLM 1.80.11 reports cache creation without the 5m/1h split (1500/0 where Claude Code says 1200/300). Depending on arrival order the merged row keeps '
-      + 'LiteLLM\'s split (cost_usd misses the 1h premium; /metrics counts the first report), or the two reports are not joined at all: two billable rows with the '
-      + 'same trace_id, session, input/output/cache_read (claude-normalizer\'s fingerprint seems to compare 5m and 1h separately).',
+    issue: 'LiteLLM 1.80.11 does not log streamed /anthropic pass-through calls reliably (a plain streaming client gets no LLM span either): now and then no LLM span '
+      + 'at all, and then no customer/tags can reach the row (the call is still billed once, from Claude Code). A span without usage does reach it (claude-normalizer joins it by session).',
   },
 ];
 
@@ -198,9 +192,8 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
       record_type: 'call', session_id: c.sessionId, customer: c.customer, provider: 'anthropic',
       model: 'claude-sonnet-4-5', status: 'ok', team: 'platform',
     });
-    // The first report to arrive fixes the record's identity (claude-normalizer merge.ts), so the
-    // route is LiteLLM's when its span came first and `claude_code` when Claude Code's event did.
-    expect([c.route, 'claude_code']).toContain(row.route);
+    // LiteLLM's route wins the join whichever report arrived first (claude-normalizer merge.ts).
+    expect(row.route).toBe(c.route);
     expect(row.tags).toEqual(expect.arrayContaining(['project:acme', c.tag]));
     expect(rowTokens(row)).toEqual(mockTokens(c.usage));
     expect(row.cost_usd).toBeCloseTo(c.claudeCost ?? NaN, 9);
@@ -245,8 +238,9 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
     if (extra !== 0) process.stdout.write(`*** KNOWN ISSUE: ${extra} row(s) more than the calls served for the known-issue cases\n`);
 
     // /metrics agrees with ClickHouse: every row counted once. /metrics counts a call's first
-    // report, so with known-issue cases in the run cache writes compare as 5m + 1h.
-    const fold = (t: Tokens): Tokens => (known.length > 0 ? { ...t, cacheWrite5m: t.cacheWrite5m + t.cacheWrite1h, cacheWrite1h: 0 } : t);
+    // report: when LiteLLM 1.80.11's (1500/0) came before Claude Code's (1200/300), the row gets the
+    // split by an update and /metrics keeps 1500/0 (claude-normalizer README), so cache writes compare as 5m + 1h.
+    const fold = (t: Tokens): Tokens => ({ ...t, cacheWrite5m: t.cacheWrite5m + t.cacheWrite1h, cacheWrite1h: 0 });
     const calls = metricsText.split('\n').filter((l) => l.startsWith('tokenledger_llm_calls_total{')).join('\n');
     expect(metricSum(metricsText, 'tokenledger_llm_calls_total'), calls).toBe(rows.length);
     const byType = (field: keyof Tokens): number => metricSum(metricsText, 'tokenledger_llm_tokens_total', { token_type: TOKEN_TYPE_LABELS[field] });
