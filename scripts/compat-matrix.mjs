@@ -32,8 +32,8 @@ function litellmTable(root) {
       cells.set(`${e.route}|${e.streaming}|${column(e)}`, e);
       meta.set(column(e), `OTLP ${e.otlp_protocol}, ClickHouse ${e.clickhouse}`);
       for (const p of e.status === 'pass' ? [] : e.problems) {
-        const note = p.startsWith('LiteLLM ') ? p : `LiteLLM ${column(e)}: ${p}`;
-        if (!notes.includes(note)) notes.push(note);
+        const text = p.startsWith('LiteLLM ') ? p : `LiteLLM ${column(e)}: ${p}`;
+        if (!notes.some((n) => n.text === text)) notes.push({ column: column(e), text });
       }
     }
   }
@@ -54,8 +54,9 @@ function litellmTable(root) {
   }
   lines.push('', versions.map((v) => `LiteLLM ${v}: ${meta.get(v)}.`).join(' '));
   lines.push('✅ one ClickHouse row per call with exactly the tokens the upstream returned (input, output, cache read, cache write), streaming flag, route, provider, customer and tags right, /metrics equal to the rows; ⚠️ LiteLLM itself reports the call wrong (below); ❌ tokenledger is wrong.');
-  notes.sort((a, b) => cmpVersion(a.split(' ')[1].split('/')[0].replace(/:$/, ''), b.split(' ')[1].split('/')[0].replace(/:$/, '')) || a.localeCompare(b));
-  if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n}`));
+  // In column order, then alphabetically.
+  notes.sort((a, b) => versions.indexOf(a.column) - versions.indexOf(b.column) || a.text.localeCompare(b.text));
+  if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n.text}`));
   return lines.join('\n') + '\n';
 }
 

@@ -86,6 +86,8 @@ interface Run {
 RUNS.forEach(({ version, setting: settingName }, index) => {
   const restart = index === 1;
   const runName = settingName === 'default' ? version : `${version}/${settingName}`;
+  /** As the matrix names the run's column. */
+  const runLabel = settingName === 'default' ? version : `${version} (${settingName})`;
   const protocol = restart ? 'grpc' : 'http/protobuf';
   const ready = serviceAvailable('litellm', litellmInstalled(version) && existsSync(TOKENLEDGER_JS), `LiteLLM ${version} venv (scripts/setup-litellm.sh ${version}) and dist/ (npm run build)`);
 
@@ -149,13 +151,15 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
         const key = `${routeLabel(c.spec)}|${c.spec.stream}`;
         const cell = cells.get(key) ?? { client: 'litellm', litellm_version: version, otel_setting: settingName, route: routeLabel(c.spec), streaming: c.spec.stream, otlp_protocol: protocol, clickhouse: ch.mode, status: 'pass', checks: ['one row per billable call', 'input, output, cache read, cache write tokens equal to the mock', 'streaming flag', 'route, provider', 'customer and tags from the x-litellm-* headers'], problems: [] };
         cell.problems.push(...c.problems.map((p) => `${c.spec.id} (${c.spec.cache}): ${p}`));
+        // One note per run, not per call: the matrix stays readable; the figures go to the log.
+        const notes = defectsOf(runName, c.spec).map((d) => `LiteLLM ${runLabel}: ${d.what}`);
         const split = splitProblem(c);
-        if (split) cell.problems.push(`${c.spec.id}: ${split}`);
-        for (const d of defectsOf(runName, c.spec)) {
-          if (cell.status === 'pass') cell.status = 'litellm-defect';
-          const note = `LiteLLM ${runName}: ${d.what}`;
-          if (!cell.problems.includes(note)) cell.problems.push(note);
+        if (split) {
+          process.stdout.write(`[LiteLLM ${runName}] ${c.spec.id} ${routeLabel(c.spec)} stream=${c.spec.stream}: ${split}\n`);
+          notes.push(`LiteLLM ${runLabel}: on some calls the 5m/1h cache-write split does not reach tokenledger (stored as 5m; the total is right)`);
         }
+        if (cell.status === 'pass' && defectsOf(runName, c.spec).length > 0) cell.status = 'litellm-defect';
+        for (const note of notes) if (!cell.problems.includes(note)) cell.problems.push(note);
         if (c.problems.length > 0) cell.status = 'fail';
         cells.set(key, cell);
       }
