@@ -30,6 +30,7 @@ const LITELLM_LAYOUTS: readonly LiteLLMLayout[] = [litellmV2, litellmSemconv, li
  * joined by session alone: the same call starts milliseconds apart at both, plus clock skew.
  */
 const SESSION_MATCH_MS = 60_000;
+
 const SPAN_KIND_SERVER = 2;
 
 interface Metrics {
