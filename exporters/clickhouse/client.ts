@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
-import type { ClickhouseConfig } from './config.js';
+import type { ClickhouseConfig, EmbeddedConfig } from './config.js';
 
 export interface OpenClient {
   client: ClickHouseClient;
@@ -22,16 +22,23 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
   if (cfg.mode === 'embedded') {
     const path = resolve(configDir, cfg.path);
     const { createChdbConnection } = await import('chdb/connection');
+    const { Session, drainPending } = await import('chdb');
     let connection;
+    let bounds;
     try {
+      // chdb/connection takes no engine arguments; connections to one path share one engine,
+      // configured by whichever opens it first: this session, held open until close().
+      bounds = new Session(path, { connectionArgs: engineArgs(cfg.embedded) });
       connection = createChdbConnection({ path });
     } catch (err) {
       const detail = errorText(err);
       const hint = /lock|another server instance/i.test(detail)
         ? 'another process (a running tokenledger?) holds it; stop it, or use mode: server to share one database'
         : /one active data directory/i.test(detail) ? 'this process already has another embedded path open; all clickhouse exporters in one process must share one path' : '';
+      bounds?.close();
       throw new Error(`cannot open embedded ClickHouse at ${path}${hint ? `: ${hint}` : ''} (${detail})`, { cause: err });
     }
+    const engine = bounds;
     // chdb types its connection against its own copy of @clickhouse/client-common; the interface is
     // the same (chdb's stated contract), only the declarations are two files.
     const client = createClient({ connection: connection as unknown as ClickHouseClientConfigOptions['connection'], log: QUIET });
@@ -40,7 +47,7 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
       where: path,
       close: async () => {
         await client.close();
-        const { drainPending } = await import('chdb');
+        engine.close();
         await drainPending();
       },
     };
@@ -58,6 +65,22 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
     application: 'tokenledger', log: QUIET, ...(tls ? { tls } : {}),
   });
   return { client, where: redact(cfg.url), close: () => client.close() };
+}
+
+/**
+ * Server settings bounding chDB's memory. ClickHouse sizes its defaults for a dedicated host (90 %
+ * of RAM; 5 GiB mark, primary-key and skip-index caches), a sidecar shares its host.
+ */
+export function engineArgs(e: EmbeddedConfig): string[] {
+  const mib = (n: number): number => n * 1024 * 1024;
+  const cache = mib(e.cache_mib);
+  return [
+    `--max_server_memory_usage=${mib(e.max_memory_mib)}`,
+    `--mark_cache_size=${cache}`,
+    `--primary_index_cache_size=${cache}`,
+    `--index_mark_cache_size=${cache}`,
+    `--query_condition_cache_size=${cache}`,
+  ];
 }
 
 /** The URL for logs: credentials written into it are not. */

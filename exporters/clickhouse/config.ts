@@ -6,9 +6,16 @@ export interface TlsConfig {
   key_file?: string;
 }
 
+/** Embedded mode: bounds on chDB's native memory (server settings, fixed when the data directory is opened). */
+export interface EmbeddedConfig {
+  max_memory_mib: number;
+  cache_mib: number;
+}
+
 export interface ClickhouseConfig {
   mode: 'embedded' | 'server';
   path: string;
+  embedded: EmbeddedConfig;
   url: string;
   username: string;
   password: string;
@@ -33,6 +40,7 @@ export const DEFAULT_TABLE = 'llm_calls';
 export const defaults: ClickhouseConfig = {
   mode: 'embedded',
   path: DEFAULT_EMBEDDED_PATH,
+  embedded: { max_memory_mib: 1024, cache_mib: 64 },
   url: 'http://127.0.0.1:8123',
   username: 'default',
   password: '',
@@ -58,6 +66,16 @@ export const schema = {
   properties: {
     mode: { enum: ['embedded', 'server'], default: defaults.mode, description: '`embedded`: chDB inside this process, data under `path`. `server`: a ClickHouse server at `url`.' },
     path: { type: 'string', minLength: 1, default: defaults.path, description: 'Embedded mode: data directory, relative to the config file. Only one process can open it at a time.' },
+    embedded: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      description: "Embedded mode: bounds on chDB's own memory. ClickHouse sizes them for a dedicated server (90 % of RAM, 5 GiB caches); a sidecar needs far less. Applied when the process opens the data directory: a change takes effect on restart or reload.",
+      properties: {
+        max_memory_mib: { type: 'integer', minimum: 64, default: defaults.embedded.max_memory_mib, description: 'Most memory chDB may hold for all its inserts, merges and queries together (ClickHouse `max_server_memory_usage`). An insert that would exceed it fails and is retried; its rows wait in the queue.' },
+        cache_mib: { type: 'integer', minimum: 0, default: defaults.embedded.cache_mib, description: "Size of each of chDB's mark, primary-key, skip-index and query-condition caches (ClickHouse defaults: 5 GiB, 5 GiB, 5 GiB, 100 MiB), which otherwise grow as spend queries read an ever larger table." },
+      },
+    },
     url: { type: 'string', pattern: '^https?://', default: defaults.url, description: 'Server mode: HTTP(S) endpoint of ClickHouse.' },
     username: { type: 'string', default: defaults.username, description: 'Server mode: user name.' },
     password: { type: 'string', default: defaults.password, description: 'Server mode: password; write `${env:CLICKHOUSE_PASSWORD}` rather than the secret itself.' },

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openClient, type OpenClient } from '../../../exporters/clickhouse/client.js';
+import { engineArgs, openClient, type OpenClient } from '../../../exporters/clickhouse/client.js';
 import { defaults, type ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
 import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
 import { RetryableError } from '../../../core/errors.js';
@@ -41,6 +41,24 @@ describe('clickhouse exporter on embedded chDB', () => {
     await e.shutdown();
     expect(err).toBeInstanceOf(RetryableError);
     expect(await metricValue(ctx.registry, 'tokenledger_exporter_enqueue_refused_rows_total', { exporter: 'clickhouse' })).toBe(100);
+  });
+
+  it('bounds chDB memory with the embedded settings, not ClickHouse\'s dedicated-server defaults (90 % of RAM, 5 GiB caches)', async () => {
+    const rs = await conn.client.query({
+      query: `SELECT name, value FROM system.server_settings WHERE name IN ('max_server_memory_usage', 'mark_cache_size', 'primary_index_cache_size', 'index_mark_cache_size', 'query_condition_cache_size') ORDER BY name`,
+      format: 'JSONEachRow',
+    });
+    const mib = 1024 * 1024;
+    expect(await rs.json<{ name: string; value: string }>()).toEqual([
+      { name: 'index_mark_cache_size', value: String(64 * mib) },
+      { name: 'mark_cache_size', value: String(64 * mib) },
+      { name: 'max_server_memory_usage', value: String(1024 * mib) },
+      { name: 'primary_index_cache_size', value: String(64 * mib) },
+      { name: 'query_condition_cache_size', value: String(64 * mib) },
+    ]);
+    expect(engineArgs({ max_memory_mib: 300, cache_mib: 0 })).toEqual([
+      `--max_server_memory_usage=${300 * mib}`, '--mark_cache_size=0', '--primary_index_cache_size=0', '--index_mark_cache_size=0', '--query_condition_cache_size=0',
+    ]);
   });
 
   it('refuses a second embedded path in the same process with a clear error', async () => {
