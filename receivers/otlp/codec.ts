@@ -1,8 +1,8 @@
 import type { Batch } from '../../core/batch.js';
 import { OtlpDecodeError } from './errors.js';
 import { jsonResourceLogs, jsonResourceMetrics, jsonResourceSpans, parseJsonRequest } from './from-json.js';
-import { resourceLogsOf, resourceMetricsOf, resourceSpansOf } from './from-proto.js';
-import { messages, type PbLogsRequest, type PbMetricsRequest, type PbTraceRequest } from './proto.js';
+import { decodeProtobufRequest } from './from-wire.js';
+import { messages } from './proto.js';
 import { Rejections } from './rejections.js';
 
 /**
@@ -23,7 +23,6 @@ export interface DecodedExport {
   rejectedMessage: string;
 }
 
-const REQUEST_TYPES = { traces: messages.traceRequest, metrics: messages.metricsRequest, logs: messages.logsRequest } as const;
 const RESPONSE_TYPES = { traces: messages.traceResponse, metrics: messages.metricsResponse, logs: messages.logsResponse } as const;
 const REJECTED_FIELD = { traces: 'rejectedSpans', metrics: 'rejectedDataPoints', logs: 'rejectedLogRecords' } as const;
 
@@ -31,37 +30,28 @@ function asBuffer(body: Uint8Array): Buffer {
   return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
-function decodeProtobuf(signal: Signal, body: Uint8Array): unknown {
-  const type = REQUEST_TYPES[signal];
-  try {
-    // A Buffer input makes protobufjs decode strings natively and bytes fields as zero-copy slices.
-    return type.decode(asBuffer(body));
-  } catch (err) {
-    throw new OtlpDecodeError(`invalid protobuf ${type.name}: ${(err as Error).message}`);
-  }
-}
-
-/** Decodes one Export*ServiceRequest body (already decompressed) into core/telemetry.ts form. */
-export function decodeExportRequest(signal: Signal, body: Uint8Array, encoding: Encoding): DecodedExport {
-  const rejections = new Rejections();
+function decodeJson(signal: Signal, body: Uint8Array, rejections: Rejections): TelemetryPart {
   const part: TelemetryPart = { resourceSpans: [], resourceMetrics: [], resourceLogs: [] };
   try {
-    if (encoding === 'protobuf') {
-      const msg = decodeProtobuf(signal, body);
-      if (signal === 'traces') part.resourceSpans = resourceSpansOf(msg as PbTraceRequest);
-      else if (signal === 'metrics') part.resourceMetrics = resourceMetricsOf(msg as PbMetricsRequest, rejections);
-      else part.resourceLogs = resourceLogsOf(msg as PbLogsRequest);
-    } else {
-      const req = parseJsonRequest(body);
-      if (signal === 'traces') part.resourceSpans = jsonResourceSpans(req);
-      else if (signal === 'metrics') part.resourceMetrics = jsonResourceMetrics(req, rejections);
-      else part.resourceLogs = jsonResourceLogs(req);
-    }
+    const req = parseJsonRequest(body);
+    if (signal === 'traces') part.resourceSpans = jsonResourceSpans(req);
+    else if (signal === 'metrics') part.resourceMetrics = jsonResourceMetrics(req, rejections);
+    else part.resourceLogs = jsonResourceLogs(req);
   } catch (err) {
     if (err instanceof OtlpDecodeError) throw err;
     // e.g. RangeError from absurdly deep AnyValue nesting: still the client's bad input.
     throw new OtlpDecodeError(`undecodable ${signal} request: ${(err as Error).message}`);
   }
+  return part;
+}
+
+/** Decodes one Export*ServiceRequest body (already decompressed) into core/telemetry.ts form. */
+export function decodeExportRequest(signal: Signal, body: Uint8Array, encoding: Encoding): DecodedExport {
+  const rejections = new Rejections();
+  const part = encoding === 'protobuf'
+    // A Buffer, so that strings decode natively and ids hex-encode straight from the body.
+    ? decodeProtobufRequest(signal, asBuffer(body), rejections)
+    : decodeJson(signal, body, rejections);
   return { part, rejected: rejections.count, rejectedMessage: rejections.message };
 }
 

@@ -1,6 +1,5 @@
 import { OtlpDecodeError } from './errors.js';
 import type { AnyValue, Attributes } from '../../core/telemetry.js';
-import type { Int64, PbBytes } from './proto.js';
 
 /**
  * Conversions of OTLP scalars to their core/telemetry.ts form, shared by the protobuf and JSON
@@ -30,23 +29,6 @@ export function uint64Decimal(low: number, high: number): string {
   c += Math.floor(b / 1e7);
   b %= 1e7;
   return String(c) + pad7(b) + pad7(a); // c > 0 here, since the value is at least 2^53
-}
-
-/** A fixed64 timestamp as decimal nanoseconds. */
-export function nanosOf(v: Int64): string {
-  return typeof v === 'number' ? String(v) : uint64Decimal(v.low, v.high);
-}
-
-export function int64Number(v: Int64): number {
-  return typeof v === 'number' ? v : v.toNumber();
-}
-
-/** Trace and span ids: lowercase hex, '' when absent; any other length than the spec's is an error. */
-export function idHex(bytes: PbBytes, size: 8 | 16, field: string): string {
-  const n = bytes.length;
-  if (n === 0) return '';
-  if (n !== size) throw new OtlpDecodeError(`${field} must be ${size} bytes, got ${n}`);
-  return Buffer.isBuffer(bytes) ? bytes.toString('hex') : Buffer.from(bytes).toString('hex');
 }
 
 const DIGITS = /^[0-9]{1,20}$/;

@@ -1,0 +1,106 @@
+import type { AnyValue, Attributes, Scope } from '../../core/telemetry.js';
+import { setAttribute } from './scalars.js';
+import { bytesStart, enter, int64Number, leave, type Wire } from './wire-reader.js';
+
+/**
+ * common.proto's messages (AnyValue, KeyValue, Resource, InstrumentationScope) read from the wire.
+ * Every function reads one length-delimited message `depth` levels below the request.
+ */
+
+/**
+ * An AnyValue. When several oneof members are set, the one kept is the first of string, int,
+ * bool, double, array, kvlist, bytes (the last on the wire among equals), as the former
+ * protobufjs-based decoder chose; each member is still read in full.
+ */
+export function anyValue(w: Wire, depth: number): AnyValue {
+  const r = w.r;
+  const outer = enter(r, depth);
+  let value: AnyValue = null;
+  let rank = 7; // of `value`, in the order above; 7: none
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1: value = r.string(); rank = 0; break;
+      case 3: { const v = int64Number(r); if (rank >= 1) { value = v; rank = 1; } break; }
+      case 2: { const v = r.bool(); if (rank >= 2) { value = v; rank = 2; } break; }
+      case 4: { const v = r.double(); if (rank >= 3) { value = v; rank = 3; } break; }
+      case 5: { const v = arrayValue(w, depth + 1); if (rank >= 4) { value = v; rank = 4; } break; }
+      case 6: { const v = keyValueList(w, depth + 1); if (rank >= 5) { value = v; rank = 5; } break; }
+      case 7: {
+        const start = bytesStart(r);
+        // A copy, so that the value does not keep the whole request body alive.
+        if (rank >= 6) { value = Uint8Array.from(w.body.subarray(start, r.pos)); rank = 6; }
+        break;
+      }
+      default: r.skipType(t & 7, depth);
+    }
+  }
+  leave(r, outer);
+  return value;
+}
+
+function arrayValue(w: Wire, depth: number): AnyValue[] {
+  const r = w.r;
+  const outer = enter(r, depth);
+  const values: AnyValue[] = [];
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    if (t >>> 3 === 1) values.push(anyValue(w, depth + 1));
+    else r.skipType(t & 7, depth);
+  }
+  leave(r, outer);
+  return values;
+}
+
+/** A KeyValueList, a Resource: a message whose field 1 is `repeated KeyValue`. */
+export function keyValueList(w: Wire, depth: number): Attributes {
+  const r = w.r;
+  const outer = enter(r, depth);
+  const out: Attributes = {};
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    if (t >>> 3 === 1) keyValue(w, out, depth + 1);
+    else r.skipType(t & 7, depth);
+  }
+  leave(r, outer);
+  return out;
+}
+
+/** One KeyValue, set into `out` (a later equal key overwrites). */
+export function keyValue(w: Wire, out: Attributes, depth: number): void {
+  const r = w.r;
+  const outer = enter(r, depth);
+  let key = '';
+  let value: AnyValue = null;
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1: key = r.string(); break;
+      case 2: value = anyValue(w, depth + 1); break;
+      default: r.skipType(t & 7, depth);
+    }
+  }
+  leave(r, outer);
+  setAttribute(out, key, value);
+}
+
+export const emptyScope = (): Scope => ({ name: '', version: '', attributes: {} });
+
+export function scope(w: Wire, depth: number): Scope {
+  const r = w.r;
+  const outer = enter(r, depth);
+  let name = '';
+  let version = '';
+  const attributes: Attributes = {};
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1: name = r.string(); break;
+      case 2: version = r.string(); break;
+      case 3: keyValue(w, attributes, depth + 1); break;
+      default: r.skipType(t & 7, depth);
+    }
+  }
+  leave(r, outer);
+  return { name, version, attributes };
+}
