@@ -13,6 +13,7 @@ import { allocatePorts, metricSum, readCalls, startTokenledger, type ClickhouseT
 import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
 import { CLAUDE_CODE_VERSIONS, OTLP_PROTOCOLS, claudeBinary, runClaude, type OtlpProtocol } from './cli.js';
 import { startEgressTrap, type EgressTrap } from './egress-trap.js';
+import { FailureTracker } from './failures.js';
 import { ScenarioResults } from './results.js';
 import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CcRow, type Tokens } from './rows.js';
 import { CLICKHOUSE_SERVER_URL, clickhouseServerUp, dropDatabase, tokenledgerBuilt } from './services.js';
@@ -72,7 +73,8 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
   let ch: ClickhouseTarget;
   let tl: TokenledgerProcess;
   let rows: CcRow[] = [];
-  let failed = false;
+  const failures = new FailureTracker();
+  const { track } = failures;
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'tokenledger-e2e-cc-direct-'));
@@ -90,22 +92,14 @@ for (const { name: clickhouse, run: runIt, target } of TARGETS) describe.skipIf(
 
   afterAll(async () => {
     await tl?.stop();
-    if (!failed && ch?.mode === 'server') await dropDatabase(ch.url, ch.database);
+    if (!failures.failed && ch?.mode === 'server') await dropDatabase(ch.url, ch.database);
     await mock?.close();
     await trap?.close();
     results.write();
-    if (failed) process.stderr.write(`claude-code direct e2e (${clickhouse}): kept ${workDir} (tokenledger.log, pipeline.yaml, clickhouse/)${ch?.mode === 'server' ? ` and database ${ch.database}` : ''}\n`);
+    if (failures.failed) process.stderr.write(`claude-code direct e2e (${clickhouse}): kept ${workDir} (tokenledger.1.log, pipeline.yaml, clickhouse/)${ch?.mode === 'server' ? ` and database ${ch.database}` : ''}\n`);
     else if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  const track = (fn: () => Promise<void>) => async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  };
 
   for (const c of cases) {
     it(`${c.version} over ${c.protocol}${c.traces ? ' with traces' : ''}: the run's call is counted on /metrics`, track(async () => {

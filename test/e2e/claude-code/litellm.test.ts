@@ -17,6 +17,7 @@ import { CI_VERSIONS } from '../litellm/versions.mjs';
 import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
 import { CLAUDE_CODE_VERSIONS, E2E_MODEL, OTLP_PROTOCOLS, claudeBinary, runClaude, type OtlpProtocol } from './cli.js';
 import { startEgressTrap, type EgressTrap } from './egress-trap.js';
+import { FailureTracker } from './failures.js';
 import { ScenarioResults } from './results.js';
 import { TOKEN_TYPE_LABELS, mockTokens, promptFor, reportsCacheSplit, rowTokens, sumTokens, type CcRow, type Tokens } from './rows.js';
 import { tokenledgerBuilt } from './services.js';
@@ -100,7 +101,8 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
   let tl: TokenledgerProcess;
   let rows: CcRow[] = [];
   let metricsText = '';
-  let failed = false;
+  const failures = new FailureTracker();
+  const { track } = failures;
 
   beforeAll(async () => {
     workDir = mkdtempSync(join(tmpdir(), 'tokenledger-e2e-cc-litellm-'));
@@ -121,18 +123,10 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
     await mock?.close();
     await trap?.close();
     results.write();
-    if (failed) process.stderr.write(`claude-code litellm e2e: kept ${workDir} (tokenledger.log, litellm-*/litellm.log, clickhouse/)\n`);
+    if (failures.failed) process.stderr.write(`claude-code litellm e2e: kept ${workDir} (tokenledger.1.log, litellm-*/litellm.log, clickhouse/)\n`);
     else if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  const track = (fn: () => Promise<void>) => async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  };
 
   for (const litellmVersion of CI_VERSIONS) {
     describe(`LiteLLM ${litellmVersion}`, () => {
@@ -209,7 +203,7 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
         row = checkRow(c);
       } catch (err) {
         if (!known) {
-          failed = true;
+          failures.failed = true;
           throw err;
         }
         results.problem(key, known.issue, known.litellmDefect);

@@ -13,6 +13,7 @@ import { allocatePorts, metricSum, readCalls, startTokenledger, type ClickhouseT
 import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
 import { claudeBinary, runClaude } from './cli.js';
 import { startEgressTrap, type EgressTrap } from './egress-trap.js';
+import { FailureTracker } from './failures.js';
 import { ScenarioResults } from './results.js';
 import { TOKEN_TYPE_LABELS, mockTokens, promptFor, rowTokens, sumTokens, type CcRow, type Tokens } from './rows.js';
 import { tokenledgerBuilt } from './services.js';
@@ -36,7 +37,8 @@ describe.skipIf(!ready)(`Claude Code ${VERSION} → mock Anthropic API, OTel met
   let trap: EgressTrap;
   let ch: ClickhouseTarget;
   let tl: TokenledgerProcess;
-  let failed = false;
+  const failures = new FailureTracker();
+  const { track } = failures;
   let sessionId = '';
   let claudeCost = NaN;
   let metricsText = '';
@@ -56,18 +58,10 @@ describe.skipIf(!ready)(`Claude Code ${VERSION} → mock Anthropic API, OTel met
     await mock?.close();
     await trap?.close();
     results.write();
-    if (failed) process.stderr.write(`claude-code metrics-only e2e: kept ${workDir} (tokenledger.1.log, pipeline.yaml, clickhouse/)\n`);
+    if (failures.failed) process.stderr.write(`claude-code metrics-only e2e: kept ${workDir} (tokenledger.1.log, pipeline.yaml, clickhouse/)\n`);
     else if (workDir) rmSync(workDir, { recursive: true, force: true });
   });
 
-  const track = (fn: () => Promise<void>) => async () => {
-    try {
-      await fn();
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  };
 
   /** What the metrics can report: cache creation without the 5m/1h split. */
   const expected: Tokens = { ...mockTokens(USAGE), cacheWrite5m: USAGE.cacheWrite5m + USAGE.cacheWrite1h, cacheWrite1h: 0 };
