@@ -12,6 +12,7 @@ import { PrometheusExporter } from '../../../exporters/prometheus/exporter.js';
 import { costEnrichmentFactory } from '../../../processors/cost-enrichment/index.js';
 import { receiverMetrics } from '../../../receivers/otlp/metrics.js';
 import { batchOf, testContext } from '../../helpers/context.js';
+import { freePort } from '../../helpers/net.js';
 import { serviceAvailable } from '../../helpers/services.js';
 import { configOf, llmCall } from './helpers.js';
 
@@ -38,14 +39,6 @@ function fixtureCalls(): LlmCall[] {
     { team: 'platform', model: 'mystery-model-x', model_raw: 'mystery-model-x', provider: 'acme-ai', route: 'openai_chat', input_tokens: 100, output_tokens: 10 },
   ];
   return Array.from({ length: 24 }, (_, i) => llmCall({ ...shapes[i % shapes.length], timestamp: at(i), duration_ms: 300 + 250 * (i % 7) }));
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
