@@ -8,13 +8,13 @@ import { batchOf, metricValue } from '../../helpers/context.js';
 import { finalRecords, normalizer } from './helpers.js';
 
 /**
- * Real captures of the Claude Code → LiteLLM end-to-end run (captures/README.md): each served call
+ * Real captures of the Claude Code → LiteLLM end-to-end run (test/fixtures/claude-code-via-litellm/README.md): each served call
  * reported by Claude Code's api_request event, by LiteLLM's span (or, on 1.80.11's streamed
  * /anthropic, a span without usage, or nothing), and with beta traces by Claude Code's llm_request
  * span. Whatever order those reports arrive in, each call is one billable record with Claude Code's
  * tokens (its 5m/1h split), LiteLLM's route, customer and tags, Claude Code's session.
  */
-const CAPTURES = join(import.meta.dirname, 'captures');
+const CAPTURES = join(import.meta.dirname, '../../fixtures/claude-code-via-litellm');
 const RUNS = ['claude-code-via-litellm-1.80.11.jsonl', 'claude-code-via-litellm-1.80.11-and-1.108.7.jsonl'];
 
 function load(file: string): Batch[] {

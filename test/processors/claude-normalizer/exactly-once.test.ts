@@ -6,7 +6,7 @@ import { finalRecords, normalizer } from './helpers.js';
 
 /**
  * Exactly-once between Claude Code and LiteLLM, in the shapes the Claude Code → LiteLLM e2e
- * captured (captures/), cut down to what each case needs.
+ * captured (test/fixtures/claude-code-via-litellm/), cut down to what each case needs.
  */
 const SESSION = '5bf46ebe-91e3-4794-9a43-d0dd82667da3';
 const T0 = 1795545564000;
