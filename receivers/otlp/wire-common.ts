@@ -1,6 +1,6 @@
 import type { AnyValue, Attributes, Scope } from '../../core/telemetry.js';
 import { setAttribute } from './scalars.js';
-import { bytesStart, enter, int64Number, leave, type Wire } from './wire-reader.js';
+import { bytesStart, cachedString, enter, int64Number, leave, type Wire } from './wire-reader.js';
 
 /**
  * common.proto's messages (AnyValue, KeyValue, Resource, InstrumentationScope) read from the wire.
@@ -75,7 +75,7 @@ export function keyValue(w: Wire, out: Attributes, depth: number): void {
   while (r.pos < r.len) {
     const t = r.uint32();
     switch (t >>> 3) {
-      case 1: key = r.string(); break;
+      case 1: key = cachedString(w); break;
       case 2: value = anyValue(w, depth + 1); break;
       default: r.skipType(t & 7, depth);
     }

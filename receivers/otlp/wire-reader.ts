@@ -142,3 +142,36 @@ export function int64Number(r: Reader): number {
   }
   throw Error('invalid varint encoding');
 }
+
+// Attribute keys, and many short values (model names, team ids), repeat in every span. A small
+// cache from their bytes to the string saves the native UTF-8 decode (a JS→C++ call, ~75 ns even
+// for a short key) and lets property stores reuse a string V8 has already internalized.
+const CACHE_SLOTS = 4096; // a power of two
+const MAX_CACHED_BYTES = 64;
+const cachedBytes: (Uint8Array | undefined)[] = new Array(CACHE_SLOTS);
+const cachedStrings: string[] = new Array(CACHE_SLOTS);
+
+/** Reader.string(), through the cache for short strings; the same string for the same bytes. */
+export function cachedString(w: Wire): string {
+  const r = w.r;
+  const length = r.uint32();
+  const start = r.pos;
+  const end = Math.min(start + length, r.len); // as BufferReader.string(): a cut string is not an error
+  r.pos = end;
+  const buf = w.body;
+  const n = end - start;
+  if (n > MAX_CACHED_BYTES) return buf.toString('utf8', start, end);
+  let h = 0x811c9dc5 ^ n; // FNV-1a
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i], 16777619);
+  const slot = (h >>> 8) & (CACHE_SLOTS - 1);
+  const bytes = cachedBytes[slot];
+  if (bytes !== undefined && bytes.length === n) {
+    let i = 0;
+    while (i < n && bytes[i] === buf[start + i]) i++;
+    if (i === n) return cachedStrings[slot];
+  }
+  const s = buf.toString('utf8', start, end);
+  cachedBytes[slot] = Uint8Array.prototype.slice.call(buf, start, end);
+  cachedStrings[slot] = s;
+  return s;
+}

@@ -158,6 +158,22 @@ describe('generated requests', () => {
   });
 });
 
+describe('attribute keys through the decoder\'s string cache', () => {
+  test('thousands of distinct keys (evicting one another), repeated, and invalid UTF-8: the same strings', () => {
+    const keys = fc.sample(fc.string({ minLength: 0, maxLength: 70, unit: 'binary' }), { numRuns: 12_000, seed: 42 });
+    const attributes = [...keys, ...keys.slice(0, 3000).reverse()].map((key, i) => ({ key, value: { intValue: i } }));
+    const body = encoded('logs', { resourceLogs: [{ scopeLogs: [{ logRecords: [{ attributes }, { attributes: attributes.slice(5000) }] }] }] });
+    expectSame('logs', body);
+    // Keys whose bytes are not UTF-8 (0xff, a lone continuation byte, a cut sequence), each twice.
+    const raw = [Buffer.from([0xff]), Buffer.from([0x61, 0x80]), Buffer.from([0xe2, 0x82])];
+    const kv = (k: Buffer) => Buffer.concat([Buffer.from([0x32, k.length + 2, 0x0a, k.length]), k]); // LogRecord.attributes (6) = KeyValue{key}
+    const record = Buffer.concat([...raw, ...raw].map(kv));
+    const request = Buffer.concat([Buffer.from([0x0a, record.length + 4, 0x12, record.length + 2, 0x12, record.length]), record]);
+    const out = expectSame('logs', request);
+    expect(out).toHaveProperty(['ok', 'part', 'resourceLogs', '0', 'scopeLogs', '0', 'logRecords', '0', 'attributes'], { '\ufffd': null, 'a\ufffd': null });
+  });
+});
+
 describe('wire forms protobufjs does not write', () => {
   const tag = (field: number, wire: number) => Buffer.from(lengthVarint((field << 3) | wire));
   const len = (b: Buffer) => Buffer.concat([Buffer.from(lengthVarint(b.length)), b]);
