@@ -54,6 +54,8 @@ export class ClickhouseExporter implements Exporter {
   private layout: Layout | undefined;
   private connecting: Promise<Ready> | undefined;
   private rollupTimer: NodeJS.Timeout | undefined;
+  /** Cleared when the engine cannot release memory (a chDB built without jemalloc). */
+  private releasing = true;
 
   constructor(private readonly cfg: ClickhouseConfig, private readonly ctx: ComponentContext) {
     this.queue = cfg.queue.type === 'disk'
@@ -166,7 +168,19 @@ export class ClickhouseExporter implements Exporter {
     }
     dropped += await this.insertIsolating(ready, rows);
     ready.rollup.mark(days);
+    await this.release(ready.conn);
     return dropped;
+  }
+
+  /** After an embedded insert: the memory it and the merges it caused freed goes back to the OS now. */
+  private async release(conn: OpenClient): Promise<void> {
+    if (!conn.release || !this.releasing) return;
+    try {
+      await conn.release();
+    } catch (err) {
+      this.releasing = false;
+      this.ctx.logger.warn('embedded ClickHouse cannot release freed memory; its memory use may stay higher', { err: errorText(err) });
+    }
   }
 
   /**

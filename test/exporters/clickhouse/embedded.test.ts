@@ -61,6 +61,13 @@ describe('clickhouse exporter on embedded chDB', () => {
     ]);
   });
 
+  it('can hand freed memory back (SYSTEM JEMALLOC PURGE: this chDB build has jemalloc), and the engine still answers', async () => {
+    expect(conn.release).toBeDefined();
+    await conn.release?.();
+    const rs = await conn.client.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' });
+    expect(await rs.json()).toEqual([{ one: 1 }]);
+  });
+
   it('refuses a second embedded path in the same process with a clear error', async () => {
     await expect(openClient({ ...base, path: join(dir, 'other') }, dir)).rejects.toThrow(/cannot open embedded ClickHouse at .*other: this process already has another embedded path open/);
   });
