@@ -4,9 +4,9 @@ import { uint64Decimal } from './scalars.js';
 
 /**
  * The protobuf wire primitives the OTLP decoder (from-wire.ts) needs beyond protobufjs's Reader:
- * message framing and 64-bit integers read straight into their core/telemetry.ts form. Each one
- * consumes the same bytes and throws the same errors as what protobufjs's generated decoders
- * would do, without the Long objects they allocate per 64-bit value.
+ * message framing, 64-bit integers read straight into their core/telemetry.ts form, ids as hex
+ * and cached attribute-key strings. Each one consumes the same bytes and throws the same errors as
+ * protobufjs's generated decoders would, without the Long objects they allocate per 64-bit value.
  */
 
 export type Reader = protobuf.Reader;
