@@ -1,26 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { Logger } from '../../core/logger.js';
-import type { Authenticator } from './auth.js';
 import { encodeStatus, GrpcCode, type Signal } from './codec.js';
 import type { GrpcConfig } from './config.js';
 import { parseDuration } from '../../core/config/duration.js';
 import { parseEndpoint, type BoundAddress } from './endpoint.js';
-import { failure, type ExportFailure, type ExportHandler } from './export-handler.js';
-import type { InFlightBytes } from './in-flight.js';
-import type { ReceiverMetrics } from './metrics.js';
-
-export interface GrpcDeps {
-  handler: ExportHandler;
-  auth: Authenticator | null;
-  inFlight: InFlightBytes;
-  metrics: ReceiverMetrics;
-  logger: Logger;
-  receiverId: string;
-  configDir: string;
-  retryAfterSeconds: number;
-}
+import { failure, type ExportFailure } from './export-handler.js';
+import type { TransportDeps } from './transport-deps.js';
 
 const SERVICES: Record<Signal, string> = {
   traces: 'opentelemetry.proto.collector.trace.v1.TraceService',
@@ -50,7 +36,7 @@ export class OtlpGrpcServer {
   private readonly server: grpc.Server;
   private closing = false;
 
-  constructor(private readonly config: GrpcConfig, private readonly deps: GrpcDeps) {
+  constructor(private readonly config: GrpcConfig, private readonly deps: TransportDeps) {
     this.server = new grpc.Server({
       'grpc.max_receive_message_length': Math.floor(config.max_recv_msg_size_mib * 1024 * 1024),
       'grpc.keepalive_time_ms': parseDuration(config.keepalive.time),

@@ -3,26 +3,12 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import type { Logger } from '../../core/logger.js';
-import type { Authenticator } from './auth.js';
 import { encodeStatus, GrpcCode, type Encoding, type Signal } from './codec.js';
 import type { HttpConfig } from './config.js';
 import { parseEndpoint, type BoundAddress } from './endpoint.js';
-import { failure, type ExportFailure, type ExportHandler } from './export-handler.js';
+import { failure, type ExportFailure } from './export-handler.js';
 import { readBody, type ContentCoding } from './http-body.js';
-import type { InFlightBytes } from './in-flight.js';
-import type { ReceiverMetrics } from './metrics.js';
-
-export interface HttpDeps {
-  handler: ExportHandler;
-  auth: Authenticator | null;
-  inFlight: InFlightBytes;
-  metrics: ReceiverMetrics;
-  logger: Logger;
-  receiverId: string;
-  configDir: string;
-  retryAfterSeconds: number;
-}
+import type { TransportDeps } from './transport-deps.js';
 
 const CONTENT_TYPE: Record<Encoding, string> = { protobuf: 'application/x-protobuf', json: 'application/json' };
 
@@ -50,7 +36,7 @@ export class OtlpHttpServer {
   private readonly active = new Set<Promise<void>>();
   private closing = false;
 
-  constructor(private readonly config: HttpConfig, private readonly deps: HttpDeps) {
+  constructor(private readonly config: HttpConfig, private readonly deps: TransportDeps) {
     this.routes = new Map([[config.traces_url_path, 'traces'], [config.metrics_url_path, 'metrics'], [config.logs_url_path, 'logs']]);
     this.maxBytes = Math.floor(config.max_request_body_size_mib * 1024 * 1024);
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {

@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import type { LlmCall } from '../../../core/llm-call.js';
 import { REPO_ROOT } from './litellm.js';
 import { freePort, waitForHttp } from '../../helpers/net.js';
 
@@ -104,28 +105,10 @@ export async function startTokenledger(workDir: string, ports: TokenledgerPorts,
   };
 }
 
-export interface CallRow {
-  call_id: string;
-  route: string;
-  provider: string;
-  model: string;
-  model_raw: string;
-  input_tokens: number;
-  output_tokens: number;
-  cache_read_tokens: number;
-  cache_write_5m_tokens: number;
-  cache_write_1h_tokens: number;
-  cost_usd: number;
-  reported_cost_usd: number | null;
-  status: string;
-  error_type: string;
-  streaming: boolean;
-  customer: string;
-  user: string;
-  tags: string[];
-  source_version: string;
-  attributes?: Record<string, string>;
-}
+/** A stored row as the e2e reads it (18.16 returns the timestamp and maps in its own types, so only these). */
+export type CallRow = Pick<LlmCall, 'call_id' | 'route' | 'provider' | 'model' | 'model_raw' | 'input_tokens' | 'output_tokens'
+  | 'cache_read_tokens' | 'cache_write_5m_tokens' | 'cache_write_1h_tokens' | 'cost_usd' | 'reported_cost_usd' | 'status'
+  | 'error_type' | 'streaming' | 'customer' | 'user' | 'tags' | 'source_version'> & { attributes?: Record<string, string> };
 
 const SELECT = (db: string): string => `SELECT * FROM ${db}.llm_calls FINAL ORDER BY call_id`;
 
