@@ -104,3 +104,56 @@ export function scope(w: Wire, depth: number): Scope {
   leave(r, outer);
   return { name, version, attributes };
 }
+
+/** One Resource{Spans,Metrics,Logs} read by `readResources`, before it gets its signal's key names. */
+export interface ResourceBlock<I> { resource: Attributes; scoped: { scope: Scope; items: I[] }[] }
+
+/**
+ * The envelope every Export request shares: repeated Resource{Spans,Metrics,Logs} (1: resource,
+ * 2: Scope{Spans,Metrics,Logs}), each scope block (1: scope, 2: item). `item` reads one span, metric
+ * or log record; a null is left out.
+ */
+export function readResources<I>(w: Wire, item: (w: Wire, depth: number) => I | null): ResourceBlock<I>[] {
+  const r = w.r;
+  const out: ResourceBlock<I>[] = [];
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    if (t >>> 3 === 1) out.push(resourceBlock(w, item, 1));
+    else r.skipType(t & 7, 0);
+  }
+  return out;
+}
+
+function resourceBlock<I>(w: Wire, item: (w: Wire, depth: number) => I | null, depth: number): ResourceBlock<I> {
+  const r = w.r;
+  const outer = enter(r, depth);
+  let resource: Attributes = {};
+  const scoped: ResourceBlock<I>['scoped'] = [];
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1: resource = keyValueList(w, depth + 1); break;
+      case 2: scoped.push(scopeBlock(w, item, depth + 1)); break;
+      default: r.skipType(t & 7, depth);
+    }
+  }
+  leave(r, outer);
+  return { resource, scoped };
+}
+
+function scopeBlock<I>(w: Wire, item: (w: Wire, depth: number) => I | null, depth: number): ResourceBlock<I>['scoped'][number] {
+  const r = w.r;
+  const outer = enter(r, depth);
+  let sc: Scope | null = null;
+  const items: I[] = [];
+  while (r.pos < r.len) {
+    const t = r.uint32();
+    switch (t >>> 3) {
+      case 1: sc = scope(w, depth + 1); break;
+      case 2: { const it = item(w, depth + 1); if (it !== null) items.push(it); break; }
+      default: r.skipType(t & 7, depth);
+    }
+  }
+  leave(r, outer);
+  return { scope: sc ?? emptyScope(), items };
+}

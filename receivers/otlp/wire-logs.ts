@@ -1,52 +1,11 @@
-import type { AnyValue, Attributes, LogRecord, ResourceLogs, Scope } from '../../core/telemetry.js';
-import { anyValue, emptyScope, keyValue, keyValueList, scope } from './wire-common.js';
+import type { AnyValue, Attributes, LogRecord, ResourceLogs } from '../../core/telemetry.js';
+import { anyValue, keyValue, readResources } from './wire-common.js';
 import { bytesStart, enter, fixed64Decimal, idHex, leave, type Wire } from './wire-reader.js';
 
 /** logs.proto's ExportLogsServiceRequest read from the wire into core/telemetry.ts log records. */
 
 export function logsRequest(w: Wire): ResourceLogs[] {
-  const r = w.r;
-  const out: ResourceLogs[] = [];
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    if (t >>> 3 === 1) out.push(resourceLogs(w, 1));
-    else r.skipType(t & 7, 0);
-  }
-  return out;
-}
-
-function resourceLogs(w: Wire, depth: number): ResourceLogs {
-  const r = w.r;
-  const outer = enter(r, depth);
-  let resource: Attributes = {};
-  const scopeLogs: ResourceLogs['scopeLogs'] = [];
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    switch (t >>> 3) {
-      case 1: resource = keyValueList(w, depth + 1); break;
-      case 2: scopeLogs.push(scopeLogsOf(w, depth + 1)); break;
-      default: r.skipType(t & 7, depth);
-    }
-  }
-  leave(r, outer);
-  return { resource, scopeLogs };
-}
-
-function scopeLogsOf(w: Wire, depth: number): ResourceLogs['scopeLogs'][number] {
-  const r = w.r;
-  const outer = enter(r, depth);
-  let sc: Scope | null = null;
-  const logRecords: LogRecord[] = [];
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    switch (t >>> 3) {
-      case 1: sc = scope(w, depth + 1); break;
-      case 2: logRecords.push(logRecord(w, depth + 1)); break;
-      default: r.skipType(t & 7, depth);
-    }
-  }
-  leave(r, outer);
-  return { scope: sc ?? emptyScope(), logRecords };
+  return readResources(w, logRecord).map(({ resource, scoped }) => ({ resource, scopeLogs: scoped.map(({ scope, items }) => ({ scope, logRecords: items })) }));
 }
 
 function logRecord(w: Wire, depth: number): LogRecord {

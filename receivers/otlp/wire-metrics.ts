@@ -1,6 +1,6 @@
-import type { Attributes, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, Scope } from '../../core/telemetry.js';
+import type { Attributes, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics } from '../../core/telemetry.js';
 import type { Rejections } from './rejections.js';
-import { emptyScope, keyValue, keyValueList, scope } from './wire-common.js';
+import { keyValue, readResources } from './wire-common.js';
 import { enter, fixed64Decimal, fixed64Number, leave, readRepeated, sfixed64Number, type Reader, type Wire } from './wire-reader.js';
 
 /**
@@ -10,48 +10,8 @@ import { enter, fixed64Decimal, fixed64Number, leave, readRepeated, sfixed64Numb
  */
 
 export function metricsRequest(w: Wire, rejections: Rejections): ResourceMetrics[] {
-  const r = w.r;
-  const out: ResourceMetrics[] = [];
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    if (t >>> 3 === 1) out.push(resourceMetrics(w, rejections, 1));
-    else r.skipType(t & 7, 0);
-  }
-  return out;
-}
-
-function resourceMetrics(w: Wire, rejections: Rejections, depth: number): ResourceMetrics {
-  const r = w.r;
-  const outer = enter(r, depth);
-  let resource: Attributes = {};
-  const scopeMetrics: ResourceMetrics['scopeMetrics'] = [];
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    switch (t >>> 3) {
-      case 1: resource = keyValueList(w, depth + 1); break;
-      case 2: scopeMetrics.push(scopeMetricsOf(w, rejections, depth + 1)); break;
-      default: r.skipType(t & 7, depth);
-    }
-  }
-  leave(r, outer);
-  return { resource, scopeMetrics };
-}
-
-function scopeMetricsOf(w: Wire, rejections: Rejections, depth: number): ResourceMetrics['scopeMetrics'][number] {
-  const r = w.r;
-  const outer = enter(r, depth);
-  let sc: Scope | null = null;
-  const metrics: Metric[] = [];
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    switch (t >>> 3) {
-      case 1: sc = scope(w, depth + 1); break;
-      case 2: { const m = metric(w, rejections, depth + 1); if (m !== null) metrics.push(m); break; }
-      default: r.skipType(t & 7, depth);
-    }
-  }
-  leave(r, outer);
-  return { scope: sc ?? emptyScope(), metrics };
+  return readResources(w, (wire, depth) => metric(wire, rejections, depth))
+    .map(({ resource, scoped }) => ({ resource, scopeMetrics: scoped.map(({ scope, items }) => ({ scope, metrics: items })) }));
 }
 
 type Data =

@@ -1,52 +1,11 @@
-import type { Attributes, ResourceSpans, Scope, Span, SpanEvent } from '../../core/telemetry.js';
-import { emptyScope, keyValue, keyValueList, scope } from './wire-common.js';
+import type { Attributes, ResourceSpans, Span, SpanEvent } from '../../core/telemetry.js';
+import { keyValue, readResources } from './wire-common.js';
 import { bytesStart, enter, fixed64Decimal, idHex, leave, type Wire } from './wire-reader.js';
 
 /** trace.proto's ExportTraceServiceRequest read from the wire into core/telemetry.ts spans. */
 
 export function traceRequest(w: Wire): ResourceSpans[] {
-  const r = w.r;
-  const out: ResourceSpans[] = [];
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    if (t >>> 3 === 1) out.push(resourceSpans(w, 1));
-    else r.skipType(t & 7, 0);
-  }
-  return out;
-}
-
-function resourceSpans(w: Wire, depth: number): ResourceSpans {
-  const r = w.r;
-  const outer = enter(r, depth);
-  let resource: Attributes = {};
-  const scopeSpans: ResourceSpans['scopeSpans'] = [];
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    switch (t >>> 3) {
-      case 1: resource = keyValueList(w, depth + 1); break;
-      case 2: scopeSpans.push(scopeSpansOf(w, depth + 1)); break;
-      default: r.skipType(t & 7, depth);
-    }
-  }
-  leave(r, outer);
-  return { resource, scopeSpans };
-}
-
-function scopeSpansOf(w: Wire, depth: number): ResourceSpans['scopeSpans'][number] {
-  const r = w.r;
-  const outer = enter(r, depth);
-  let sc: Scope | null = null;
-  const spans: Span[] = [];
-  while (r.pos < r.len) {
-    const t = r.uint32();
-    switch (t >>> 3) {
-      case 1: sc = scope(w, depth + 1); break;
-      case 2: spans.push(span(w, depth + 1)); break;
-      default: r.skipType(t & 7, depth);
-    }
-  }
-  leave(r, outer);
-  return { scope: sc ?? emptyScope(), spans };
+  return readResources(w, span).map(({ resource, scoped }) => ({ resource, scopeSpans: scoped.map(({ scope, items }) => ({ scope, spans: items })) }));
 }
 
 function span(w: Wire, depth: number): Span {
