@@ -19,6 +19,7 @@ import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js
 import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
+import { logRecordKey, spanRecordKey } from './record-key.js';
 import { hasTokens } from './tokens.js';
 import type { Extracted, Shape } from './types.js';
 
@@ -114,7 +115,7 @@ export class ClaudeNormalizer implements Processor {
         const a = span.attributes;
         if (isClaudeCodeLlmSpan(span)) {
           // The api_request event bills the call; the span only links it (to LiteLLM through traceparent).
-          if (!usageFromMetrics) this.accept({ ...extractClaudeCodeSpan(rs.resource, span, this.providers), linkOnly: true }, calls, updates, now);
+          if (!usageFromMetrics) this.accept({ ...extractClaudeCodeSpan(rs.resource, span, this.providers), linkOnly: true }, spanRecordKey(span), calls, updates, now);
           continue;
         }
         if (ss.scope.name.startsWith('com.anthropic.claude_code')) continue;
@@ -127,16 +128,16 @@ export class ClaudeNormalizer implements Processor {
             x.tokenIssue ||= 'missing_usage';
             x.linkOnly = true;
           }
-          this.accept(x, calls, updates, now);
+          this.accept(x, spanRecordKey(span), calls, updates, now);
           continue;
         }
         if (isOpenInferenceLlm(a)) {
-          this.accept(extractOpenInference(rs.resource, span, this.providers), calls, updates, now);
+          this.accept(extractOpenInference(rs.resource, span, this.providers), spanRecordKey(span), calls, updates, now);
           continue;
         }
         const verdict = classifyGenAI(a);
         if (verdict === 'call' || (verdict === 'no_usage' && span.status.code === 2)) {
-          this.accept(extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), calls, updates, now);
+          this.accept(extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), spanRecordKey(span), calls, updates, now);
         } else if (verdict === 'no_model' || verdict === 'no_usage') {
           this.unknown('traces', `genai_${verdict}`, span.name, a);
         }
@@ -157,7 +158,7 @@ export class ClaudeNormalizer implements Processor {
         }
         const x = extractClaudeCodeEvent(kind, rl.resource, rec, this.providers);
         if (kind === 'api_request') this.countClaudeCode('events', x.call);
-        if (!usageFromMetrics) this.accept(x, calls, updates, now);
+        if (!usageFromMetrics) this.accept(x, logRecordKey(rec), calls, updates, now);
       }
     }
   }
@@ -169,13 +170,21 @@ export class ClaudeNormalizer implements Processor {
       const { call, view } = usageIntervalCall(iv, this.providers);
       this.countClaudeCode('metrics', call);
       if (!usageFromMetrics) continue;
-      this.accept({ call, view, shape: 'claude_code_metrics', keys: [`uiv:${call.call_id}`], tokenIssue: intervalIssue(iv) }, calls, updates, now);
+      this.accept({ call, view, shape: 'claude_code_metrics', keys: [], tokenIssue: intervalIssue(iv) }, `uiv:${call.call_id}`, calls, updates, now);
     }
   }
 
-  /** Attribution, kept attributes, then exactly-once: new call, re-send (dropped) or second source (joined). */
-  private accept(x: Extracted, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  /**
+   * Attribution, kept attributes, then exactly-once: re-sent record or second report of a shape
+   * (dropped), new call, or second source (joined). `record` is the identity of the telemetry record
+   * read (record-key.ts): a record seen before is a re-send whatever ids it carries.
+   */
+  private accept(x: Extracted, record: string, calls: LlmCall[], updates: LlmCall[], now: number): void {
     const call = x.call;
+    if (this.index.find([record]) !== undefined) {
+      this.duplicate(call, x.shape);
+      return;
+    }
     this.attribution.apply(call, x.view);
     call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
     if (x.tokenIssue !== '') {
@@ -189,35 +198,30 @@ export class ClaudeNormalizer implements Processor {
     const found = x.keys.length > 0 ? this.index.find(x.keys) : undefined;
     const entry = (found && (!found.key.startsWith('fp:') || fingerprintJoins(found.entry, x, call)) ? found.entry : undefined)
       ?? (usageless ? this.closest(this.index.clientCalls, call) : undefined);
+    const keys = [...x.keys, record];
     if (entry === undefined) {
+      // Every report is indexed, if only by its record key, so that a re-send of it is recognised.
       if (x.linkOnly) {
-        const grouped = usageless && call.session_id !== '';
-        if (x.keys.length > 0 || grouped) {
-          const link = this.index.add(call, x.shape, x.keys, now, false, this.batchSeq, -1);
-          if (grouped) this.index.links.add(link);
-        } else {
-          this.unjoinedLink(call, x.shape);
-        }
+        const link = this.index.add(call, x.shape, keys, now, false, this.batchSeq, -1);
+        if (usageless && call.session_id !== '') this.index.links.add(link);
         return;
       }
       const link = this.gatewayLinkFor(call);
       const billed = link === undefined ? call : mergeCall(call, link.record, this.cfg.attributes.max_count) ?? call;
-      if (x.keys.length > 0 || link !== undefined || this.awaitsGateway(call)) {
-        const added = this.index.add(billed, x.shape, x.keys, now, true, this.batchSeq, calls.length);
-        added.splitKnown = x.cacheSplitKnown === true;
-        if (link !== undefined) this.absorb(added, link, call);
-        else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);
-      }
+      const added = this.index.add(billed, x.shape, keys, now, true, this.batchSeq, calls.length);
+      added.splitKnown = x.cacheSplitKnown === true;
+      if (link !== undefined) this.absorb(added, link, call);
+      else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);
       this.emit(billed, x, calls);
       return;
     }
     const first = entry.record;
     if (entry.shapes.includes(x.shape)) {
-      this.m.duplicates.inc({ source: call.source });
-      this.ctx.logger.debug('duplicate report dropped', { call_id: first.call_id, shape: x.shape });
+      this.index.addKeys(entry, [record]);
+      this.duplicate(first, x.shape);
       return;
     }
-    this.index.addKeys(entry, x.keys);
+    this.index.addKeys(entry, keys);
     entry.shapes.push(x.shape);
     // The gateway has reported this call: no usage-less gateway span is looking for it any more.
     if (call.source === GATEWAY_SOURCE) this.index.clientCalls.remove(entry);
@@ -311,6 +315,11 @@ export class ClaudeNormalizer implements Processor {
     return best;
   }
 
+  private duplicate(call: LlmCall, shape: Shape): void {
+    this.m.duplicates.inc({ source: call.source });
+    this.ctx.logger.debug('duplicate report dropped', { call_id: call.call_id, shape });
+  }
+
   /** A link-only report no billable report joined: nothing was billed for it here. */
   private unjoinedLink(call: LlmCall, shape: Shape): void {
     this.m.unjoinedLinks.inc({ source: call.source, shape });
@@ -393,7 +402,7 @@ function modelsMatch(a: string, b: string): boolean {
 function idsConflict(a: readonly string[], b: readonly string[]): boolean {
   for (const ka of a) {
     const kind = ka.slice(0, ka.indexOf(':') + 1);
-    if (kind === 'fp:' || kind === 'span:') continue;
+    if (kind === 'fp:' || kind === 'span:' || kind === 'rec:') continue;
     for (const kb of b) if (kb.startsWith(kind) && kb !== ka) return true;
   }
   return false;

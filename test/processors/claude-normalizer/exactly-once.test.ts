@@ -131,3 +131,46 @@ describe('exactly once between Claude Code and LiteLLM', () => {
     expect(ctx.logs.some((l) => l['msg'] === 'link-only report joined no billable report')).toBe(true);
   });
 });
+
+/** The batch with its one span changed by `edit` (a copy: the helpers' batches stay as built). */
+function editSpan(b: Batch, edit: (s: Span) => void): Batch {
+  const copy = structuredClone(b);
+  edit(copy.resourceSpans[0].scopeSpans[0].spans[0]);
+  return copy;
+}
+
+describe('a re-sent report is billed once, whatever ids it carries', () => {
+  /** LiteLLM's report of a failed upstream call: no provider request or response id, no call id. */
+  const errorSpan = (spanId: string) => editSpan(litellmSpan({ startMs: T0, route: '/anthropic/v1/messages' }), (s) => {
+    s.spanId = spanId;
+    s.status = { code: 2, message: 'overloaded' };
+    s.attributes['error.code'] = '529';
+  });
+
+  it('a span, an event and a link-only span with no id, each re-sent in any order, give the records of one sending', async () => {
+    const reports = [errorSpan('e100000000000001'), ccEvent({ startMs: T0 + 60_000, seq: 7, session: 'no-gateway' }), litellmSpan({ startMs: T0 + 120_000, route: '/anthropic/v1/messages', session: 'no-client' })];
+    const once = normalizer();
+    const expected = reports.map((b) => once.n.process(b)).flatMap((b) => b.calls);
+    expect(expected.map((c) => [c.source, c.status])).toEqual([['litellm', 'error'], ['claude_code', 'ok']]);
+    for (const order of permutations([...reports, ...reports])) {
+      const { n, ctx } = normalizer();
+      const out = order.map((b) => n.process(b));
+      expect(out.flatMap((b) => b.calls).map((c) => c.call_id).sort()).toEqual(expected.map((c) => c.call_id).sort());
+      expect(out.flatMap((b) => b.updates)).toEqual([]);
+      expect(await metricValue(ctx.registry, 'tokenledger_normalizer_duplicates_total', { source: 'litellm' })).toBe(2);
+      expect(await metricValue(ctx.registry, 'tokenledger_normalizer_duplicates_total', { source: 'claude_code' })).toBe(1);
+    }
+  });
+
+  it('two spans alike in everything but their span id are two calls', () => {
+    const { n } = normalizer();
+    const calls = [errorSpan('e100000000000001'), errorSpan('e100000000000002')].flatMap((b) => n.process(b).calls);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('two log records alike but for their time are two calls', () => {
+    const { n } = normalizer();
+    const calls = [ccEvent({ startMs: T0, seq: 7, session: 'alone' }), ccEvent({ startMs: T0 + 1, seq: 7, session: 'alone' })].flatMap((b) => n.process(b).calls);
+    expect(calls).toHaveLength(2);
+  });
+});
