@@ -78,7 +78,7 @@ export class ClaudeNormalizer implements Processor {
     this.m = {
       records: mt.counter('tokenledger_normalizer_records_total', 'LlmCall records emitted, by source and telemetry shape.', ['source', 'shape', 'record_type']),
       unknown: mt.counter('tokenledger_normalizer_unknown_shapes_total', 'LLM-looking telemetry the normalizer did not understand and skipped.', ['signal', 'reason']),
-      duplicates: mt.counter('tokenledger_normalizer_duplicates_total', 'Re-sent reports of an already emitted call, dropped.', ['source']),
+      duplicates: mt.counter('tokenledger_normalizer_duplicates_total', 'Re-sent reports (of a call, or of Claude Code usage only counted against the billed reports) and repeated reports of one call by one shape, dropped.', ['source']),
       joins: mt.counter('tokenledger_normalizer_joins_total', 'Reports of an already emitted call from another source or shape, joined to it.', ['first', 'second']),
       updates: mt.counter('tokenledger_normalizer_updates_total', 'Updates emitted for already emitted calls a join enriched.', ['source']),
       joinMismatch: mt.counter('tokenledger_normalizer_join_token_mismatch_total', 'Joined reports of one call whose tokens disagree (the first report is kept).', ['first', 'second']),
@@ -157,8 +157,9 @@ export class ClaudeNormalizer implements Processor {
           continue;
         }
         const x = extractClaudeCodeEvent(kind, rl.resource, rec, this.providers);
-        if (kind === 'api_request') this.countClaudeCode('events', x.call);
-        if (!usageFromMetrics) this.accept(x, logRecordKey(rec), calls, updates, now);
+        const record = logRecordKey(rec);
+        const fresh = usageFromMetrics ? this.firstSight(x, record, now) : this.accept(x, record, calls, updates, now);
+        if (fresh && kind === 'api_request') this.countClaudeCode('events', x.call);
       }
     }
   }
@@ -168,22 +169,23 @@ export class ClaudeNormalizer implements Processor {
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     for (const iv of readUsageIntervals(rm, this.cumulative)) {
       const { call, view } = usageIntervalCall(iv, this.providers);
-      this.countClaudeCode('metrics', call);
-      if (!usageFromMetrics) continue;
-      this.accept({ call, view, shape: 'claude_code_metrics', keys: [], tokenIssue: intervalIssue(iv) }, `uiv:${call.call_id}`, calls, updates, now);
+      const x: Extracted = { call, view, shape: 'claude_code_metrics', keys: [], tokenIssue: intervalIssue(iv) };
+      const record = `uiv:${call.call_id}`;
+      const fresh = usageFromMetrics ? this.accept(x, record, calls, updates, now) : this.firstSight(x, record, now);
+      if (fresh) this.countClaudeCode('metrics', call);
     }
   }
 
   /**
    * Attribution, kept attributes, then exactly-once: re-sent record or second report of a shape
    * (dropped), new call, or second source (joined). `record` is the identity of the telemetry record
-   * read (record-key.ts): a record seen before is a re-send whatever ids it carries.
+   * read (record-key.ts): a record seen before is a re-send whatever ids it carries. False for a re-send.
    */
-  private accept(x: Extracted, record: string, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  private accept(x: Extracted, record: string, calls: LlmCall[], updates: LlmCall[], now: number): boolean {
     const call = x.call;
     if (this.index.find([record]) !== undefined) {
       this.duplicate(call, x.shape);
-      return;
+      return false;
     }
     this.attribution.apply(call, x.view);
     call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
@@ -204,7 +206,7 @@ export class ClaudeNormalizer implements Processor {
       if (x.linkOnly) {
         const link = this.index.add(call, x.shape, keys, now, false, this.batchSeq, -1);
         if (usageless && call.session_id !== '') this.index.links.add(link);
-        return;
+        return true;
       }
       const link = this.gatewayLinkFor(call);
       const billed = link === undefined ? call : mergeCall(call, link.record, this.cfg.attributes.max_count) ?? call;
@@ -213,13 +215,13 @@ export class ClaudeNormalizer implements Processor {
       if (link !== undefined) this.absorb(added, link, call);
       else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);
       this.emit(billed, x, calls);
-      return;
+      return true;
     }
     const first = entry.record;
     if (entry.shapes.includes(x.shape)) {
       this.index.addKeys(entry, [record]);
       this.duplicate(first, x.shape);
-      return;
+      return true;
     }
     this.index.addKeys(entry, keys);
     entry.shapes.push(x.shape);
@@ -228,7 +230,7 @@ export class ClaudeNormalizer implements Processor {
     if (!entry.billed) {
       if (x.linkOnly) {
         entry.pending.push(call);
-        return;
+        return true;
       }
       // The first billable report of a call only linked so far: billed now, with what the links knew.
       this.index.links.remove(entry);
@@ -246,7 +248,7 @@ export class ClaudeNormalizer implements Processor {
       else if (this.awaitsGateway(call) && !entry.shapes.some(isGatewayShape)) this.index.clientCalls.add(entry);
       this.m.joins.inc({ first: first.source, second: call.source });
       this.emit(billed, x, calls);
-      return;
+      return true;
     }
     this.m.joins.inc({ first: first.source, second: call.source });
     let merged = mergeCall(first, call, this.cfg.attributes.max_count);
@@ -266,7 +268,7 @@ export class ClaudeNormalizer implements Processor {
         entry.splitKnown = true;
       }
     }
-    if (merged === null) return;
+    if (merged === null) return true;
     entry.record = merged;
     if (entry.batch === this.batchSeq && calls[entry.position] === first) {
       calls[entry.position] = merged;
@@ -274,6 +276,7 @@ export class ClaudeNormalizer implements Processor {
       updates.push(merged);
       this.m.updates.inc({ source: call.source });
     }
+    return true;
   }
 
   /** A billed client call that a usage-less gateway span of its session may still join. */
@@ -313,6 +316,20 @@ export class ClaudeNormalizer implements Processor {
       if (gap <= bestGap) { best = e; bestGap = gap; }
     }
     return best;
+  }
+
+  /**
+   * For the Claude Code report this mode does not bill (events when billing metrics, usage intervals
+   * when billing events), only counted against the other: whether its record is new, remembered in
+   * the index by its record key alone so that a re-send neither counts twice nor joins anything.
+   */
+  private firstSight(x: Extracted, record: string, now: number): boolean {
+    if (this.index.find([record]) !== undefined) {
+      this.duplicate(x.call, x.shape);
+      return false;
+    }
+    this.index.add(x.call, x.shape, [record], now, true, this.batchSeq, -1);
+    return true;
   }
 
   private duplicate(call: LlmCall, shape: Shape): void {

@@ -1,8 +1,10 @@
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../../core/batch.js';
 import type { Attributes, Span } from '../../../core/telemetry.js';
 import { batchOf, metricValue } from '../../helpers/context.js';
-import { finalRecords, normalizer } from './helpers.js';
+import { finalRecords, FIXTURES, loadScenario, normalizer, runAll } from './helpers.js';
 
 /**
  * Exactly-once between Claude Code and LiteLLM, in the shapes the Claude Code → LiteLLM e2e
@@ -172,5 +174,28 @@ describe('a re-sent report is billed once, whatever ids it carries', () => {
     const { n } = normalizer();
     const calls = [ccEvent({ startMs: T0, seq: 7, session: 'alone' }), ccEvent({ startMs: T0 + 1, seq: 7, session: 'alone' })].flatMap((b) => n.process(b).calls);
     expect(calls).toHaveLength(2);
+  });
+});
+
+describe('re-sent Claude Code exports do not move its token counters', () => {
+  const scenario = () => loadScenario(join(FIXTURES, 'claude-code/otlp/v2.1.330-delta-multi-export'));
+  const counters = async (registry: Registry) => {
+    const out: Record<string, number> = {};
+    for (const from of ['events', 'metrics']) for (const type of ['input', 'output', 'cache_read', 'cache_write_5m']) {
+      out[`${from}/${type}`] = await metricValue(registry, 'tokenledger_normalizer_claude_code_tokens_total', { from, type });
+    }
+    out.drift = await metricValue(registry, 'tokenledger_normalizer_claude_code_drift_tokens', { type: 'input' });
+    return out;
+  };
+
+  it.each(['events', 'metrics'] as const)('usage from %s: events and metrics counted once, no drift', async (usageFrom) => {
+    const once = normalizer({ claude_code: { usage_from: usageFrom } });
+    runAll(once.n, scenario());
+    const expected = await counters(once.ctx.registry);
+    expect(expected['events/input']).toBeGreaterThan(0);
+    expect(expected['metrics/input']).toBe(expected['events/input']);
+    const twice = normalizer({ claude_code: { usage_from: usageFrom } });
+    runAll(twice.n, [...scenario(), ...scenario()]);
+    expect(await counters(twice.ctx.registry)).toEqual(expected);
   });
 });
