@@ -6,6 +6,7 @@ import type { Batch } from '../../core/batch.js';
 import type { LlmCall } from '../../core/llm-call.js';
 import { createProcessors, readExport, runProcessors } from '../../bin/commands/process.js';
 import { batchOf } from '../helpers/context.js';
+import { runCli } from './cli-process.js';
 
 /**
  * An OTLP exporter re-sends a request whose acknowledgement it did not see: `tokenledger process F F`
@@ -111,6 +112,16 @@ describe('process F F = process F (re-sent exports are billed once)', () => {
     const twice = await processAll([...set.batches(), ...set.batches()], config);
     expect(summary(twice.printed)).toEqual(summary(once.printed));
     expect([...twice.final.values()]).toEqual([...once.final.values()]);
+  }, 60_000);
+
+  it('the built CLI: `process F F` prints what `process F` prints (LiteLLM 1.81.3, whose Bedrock pass-through and error spans carry no id)', () => {
+    const dir = join(FIXTURES, 'litellm/1.81.3/default');
+    const files = readdirSync(dir).filter((f) => EXPORT_FILE.test(f)).sort().map((f) => join(dir, f));
+    const once = runCli(['process', ...files]);
+    const twice = runCli(['process', ...files, ...files]);
+    expect([once.status, twice.status]).toEqual([0, 0]);
+    expect(once.stdout.trim().split('\n').length).toBeGreaterThan(50);
+    expect(twice.stdout).toBe(once.stdout);
   }, 60_000);
 
   it('usage from metrics bills usage intervals in the captures that export token usage', async () => {
