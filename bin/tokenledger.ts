@@ -31,7 +31,7 @@ program.command('validate')
 program.command('process')
   .description('run OTLP export files (JSON or protobuf) through the processors and print one LlmCall JSON object a line')
   .argument('<files...>', 'one OTLP Export request per file')
-  .option('-c, --config <file>', 'use the processors of this pipeline.yaml (default: claude-normalizer and cost-enrichment with their defaults)')
+  .option('-c, --config <file>', 'use the processors of this pipeline.yaml (default: ./pipeline.yaml, as run does; without it claude-normalizer and cost-enrichment with their defaults)')
   .option('-p, --pipeline <name>', 'which pipeline of the config (default: the first with processors)')
   .addOption(new Option('-s, --signal <signal>', 'signal of every file (default: from the file name or content)').choices(['traces', 'metrics', 'logs']))
   .action(async (files: string[], opts: ProcessOptions) => { process.exitCode = await processCommand(files, opts); });

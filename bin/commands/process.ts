@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { Registry } from 'prom-client';
 import { factories } from '../components.js';
@@ -19,8 +19,17 @@ export interface ProcessOptions {
   signal?: Signal;
 }
 
-/** What runs when no --config is given: the shipped processors with their defaults. */
+/** The config `run` reads when none is named: `process` uses it too, so both price alike. */
+const DEFAULT_CONFIG = 'pipeline.yaml';
+
+/** What runs when no --config is given and there is no ./pipeline.yaml: the shipped processors with their defaults. */
 const DEFAULT_PROCESSORS = ['claude-normalizer', 'cost-enrichment'];
+
+/** The processors of one pipeline, in order, and where they came from (for the user). */
+export interface ProcessPipeline {
+  processors: Processor[];
+  origin: string;
+}
 
 /**
  * Runs OTLP export files (one Export request each, JSON or protobuf, like the test fixtures)
@@ -28,14 +37,15 @@ const DEFAULT_PROCESSORS = ['claude-normalizer', 'cost-enrichment'];
  * processed in order through the same processor instances, so joins across files apply.
  */
 export async function processCommand(files: string[], opts: ProcessOptions, out: (line: string) => void = (l) => process.stdout.write(l + '\n')): Promise<number> {
-  let processors: Processor[];
+  let pipeline: ProcessPipeline;
   try {
-    processors = await createProcessors(opts);
+    pipeline = await createProcessors(opts);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
     return EXIT.invalidConfig;
   }
+  process.stderr.write(`tokenledger process: processors of ${pipeline.origin}\n`);
   let failed = 0;
   let calls = 0;
   let updates = 0;
@@ -48,36 +58,49 @@ export async function processCommand(files: string[], opts: ProcessOptions, out:
       process.stderr.write(`tokenledger process: ${file}: ${(err as Error).message}\n`);
       continue;
     }
-    for (const p of processors) batch = await p.process(batch);
+    batch = await runProcessors(pipeline.processors, batch);
     for (const call of batch.calls) out(JSON.stringify(call));
     calls += batch.calls.length;
     updates += batch.updates.length;
   }
-  for (const p of processors) await p.shutdown?.();
+  for (const p of pipeline.processors) await p.shutdown?.();
   process.stderr.write(`tokenledger process: ${files.length - failed} file(s), ${calls} call record(s), ${updates} merged into earlier records${failed ? `, ${failed} file(s) failed` : ''}\n`);
   return failed ? EXIT.usage : EXIT.ok;
 }
 
-async function createProcessors(opts: ProcessOptions): Promise<Processor[]> {
+export async function runProcessors(processors: readonly Processor[], batch: Batch): Promise<Batch> {
+  for (const p of processors) batch = await p.process(batch);
+  return batch;
+}
+
+/**
+ * The processors of `--config`, else of ./pipeline.yaml when it exists (what `run` reads), else the
+ * shipped defaults: `process` and `run` in one folder must price with the same overrides.
+ */
+export async function createProcessors(opts: ProcessOptions): Promise<ProcessPipeline> {
   const logger = createLogger('warn', { command: 'process' });
   const registry = new Registry();
   const base = { metrics: new SelfMetrics(registry), registry, host: new Host() };
   let ids: string[];
   let configs: Record<string, unknown>;
   let configDir = process.cwd();
-  if (opts.config) {
-    const { config } = loadConfigFile(opts.config, factories);
-    configDir = dirname(resolve(opts.config));
+  let origin: string;
+  const file = opts.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+  if (file !== undefined) {
+    const { config } = loadConfigFile(file, factories);
+    configDir = dirname(resolve(file));
     const names = Object.keys(config.service.pipelines);
     const name = opts.pipeline ?? names.find((n) => config.service.pipelines[n].processors.length > 0) ?? names[0];
     const spec = config.service.pipelines[name];
-    if (!spec) throw new ConfigError([{ severity: 'error', file: opts.config, line: 0, col: 0, path: `service.pipelines.${name}`, message: `no pipeline named '${name}'; pipelines: ${names.join(', ')}` }]);
+    if (!spec) throw new ConfigError([{ severity: 'error', file, line: 0, col: 0, path: `service.pipelines.${name}`, message: `no pipeline named '${name}'; pipelines: ${names.join(', ')}` }]);
     ids = spec.processors;
     configs = config.processors;
+    origin = `${file}, pipeline ${name}: ${ids.join(', ') || 'none'}`;
   } else {
     const defaults = factories.filter((f) => f.kind === 'processor' && DEFAULT_PROCESSORS.includes(f.type));
     ids = defaults.map((f) => f.type);
     configs = Object.fromEntries(defaults.map((f) => [f.type, structuredClone(f.defaults)]));
+    origin = `the built-in defaults (no --config, no ./${DEFAULT_CONFIG}): ${ids.join(', ')}`;
   }
   const processors: Processor[] = [];
   for (const id of ids) {
@@ -87,11 +110,11 @@ async function createProcessors(opts: ProcessOptions): Promise<Processor[]> {
     await p.start?.();
     processors.push(p);
   }
-  return processors;
+  return { processors, origin };
 }
 
 /** Signal from --signal, the file name (`001-logs.json`) or the JSON's top-level key; encoding from the content. */
-function readExport(file: string, signal?: Signal): Batch {
+export function readExport(file: string, signal?: Signal): Batch {
   let body: Buffer;
   try {
     body = readFileSync(file);

@@ -13,9 +13,14 @@ export class CumulativeState {
 
   get size(): number { return this.series.size; }
 
-  /** Delta since the last point of this series, and the time that delta starts at; null for a repeated point. */
+  /**
+   * Delta since the last point of this series, and the time that delta starts at; null for a point
+   * already counted: the same point re-sent, or an older one of the same run re-sent late (an
+   * exporter retrying a request whose acknowledgement it missed), which must not move the series back.
+   */
   delta(key: string, start: string, time: string, value: number): { value: number; from: string } | null {
     const prev = this.series.get(key);
+    if (prev !== undefined && prev.start === start && !nanosAfter(time, prev.time)) return null;
     if (prev !== undefined) this.series.delete(key);
     this.series.set(key, { start, value, time });
     if (this.series.size > this.maxSeries) {
@@ -28,8 +33,11 @@ export class CumulativeState {
       this.resets++;
       return { value, from: start };
     }
-    // A re-sent export repeats a point already counted.
-    if (time === prev.time) return null;
     return { value: value - prev.value, from: prev.time };
   }
+}
+
+/** Whether decimal nanosecond timestamp `a` is later than `b` (too large for a double to compare exactly). */
+function nanosAfter(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length > b.length : a > b;
 }

@@ -54,7 +54,8 @@ export class SessionGroup {
 }
 
 /**
- * Emitted calls by join key, for exactly-once: bounded by a time window and an entry count (oldest
+ * Reports seen, by join key and by record key (record-key.ts), for exactly-once: emitted calls, links
+ * waiting for a billable report, and records only counted. Bounded by a time window and an entry count (oldest
  * evicted first, in insertion order). It lives in memory only: after a restart, a call re-sent or
  * reported by its second source is emitted again (README, "Exactly once").
  */

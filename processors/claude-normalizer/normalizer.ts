@@ -19,6 +19,7 @@ import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js
 import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
+import { logRecordKey, spanRecordKey } from './record-key.js';
 import { hasTokens } from './tokens.js';
 import type { Extracted, Shape } from './types.js';
 
@@ -77,7 +78,7 @@ export class ClaudeNormalizer implements Processor {
     this.m = {
       records: mt.counter('tokenledger_normalizer_records_total', 'LlmCall records emitted, by source and telemetry shape.', ['source', 'shape', 'record_type']),
       unknown: mt.counter('tokenledger_normalizer_unknown_shapes_total', 'LLM-looking telemetry the normalizer did not understand and skipped.', ['signal', 'reason']),
-      duplicates: mt.counter('tokenledger_normalizer_duplicates_total', 'Re-sent reports of an already emitted call, dropped.', ['source']),
+      duplicates: mt.counter('tokenledger_normalizer_duplicates_total', 'Re-sent reports (of a call, or of Claude Code usage only counted against the billed reports) and repeated reports of one call by one shape, dropped.', ['source']),
       joins: mt.counter('tokenledger_normalizer_joins_total', 'Reports of an already emitted call from another source or shape, joined to it.', ['first', 'second']),
       updates: mt.counter('tokenledger_normalizer_updates_total', 'Updates emitted for already emitted calls a join enriched.', ['source']),
       joinMismatch: mt.counter('tokenledger_normalizer_join_token_mismatch_total', 'Joined reports of one call whose tokens disagree (the first report is kept).', ['first', 'second']),
@@ -114,7 +115,7 @@ export class ClaudeNormalizer implements Processor {
         const a = span.attributes;
         if (isClaudeCodeLlmSpan(span)) {
           // The api_request event bills the call; the span only links it (to LiteLLM through traceparent).
-          if (!usageFromMetrics) this.accept({ ...extractClaudeCodeSpan(rs.resource, span, this.providers), linkOnly: true }, calls, updates, now);
+          if (!usageFromMetrics) this.accept({ ...extractClaudeCodeSpan(rs.resource, span, this.providers), linkOnly: true }, spanRecordKey(span), calls, updates, now);
           continue;
         }
         if (ss.scope.name.startsWith('com.anthropic.claude_code')) continue;
@@ -127,16 +128,16 @@ export class ClaudeNormalizer implements Processor {
             x.tokenIssue ||= 'missing_usage';
             x.linkOnly = true;
           }
-          this.accept(x, calls, updates, now);
+          this.accept(x, spanRecordKey(span), calls, updates, now);
           continue;
         }
         if (isOpenInferenceLlm(a)) {
-          this.accept(extractOpenInference(rs.resource, span, this.providers), calls, updates, now);
+          this.accept(extractOpenInference(rs.resource, span, this.providers), spanRecordKey(span), calls, updates, now);
           continue;
         }
         const verdict = classifyGenAI(a);
         if (verdict === 'call' || (verdict === 'no_usage' && span.status.code === 2)) {
-          this.accept(extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), calls, updates, now);
+          this.accept(extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), spanRecordKey(span), calls, updates, now);
         } else if (verdict === 'no_model' || verdict === 'no_usage') {
           this.unknown('traces', `genai_${verdict}`, span.name, a);
         }
@@ -156,8 +157,9 @@ export class ClaudeNormalizer implements Processor {
           continue;
         }
         const x = extractClaudeCodeEvent(kind, rl.resource, rec, this.providers);
-        if (kind === 'api_request') this.countClaudeCode('events', x.call);
-        if (!usageFromMetrics) this.accept(x, calls, updates, now);
+        const record = logRecordKey(rec);
+        const fresh = usageFromMetrics ? this.firstSight(x, record, now) : this.accept(x, record, calls, updates, now);
+        if (fresh && kind === 'api_request') this.countClaudeCode('events', x.call);
       }
     }
   }
@@ -167,15 +169,24 @@ export class ClaudeNormalizer implements Processor {
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     for (const iv of readUsageIntervals(rm, this.cumulative)) {
       const { call, view } = usageIntervalCall(iv, this.providers);
-      this.countClaudeCode('metrics', call);
-      if (!usageFromMetrics) continue;
-      this.accept({ call, view, shape: 'claude_code_metrics', keys: [`uiv:${call.call_id}`], tokenIssue: intervalIssue(iv) }, calls, updates, now);
+      const x: Extracted = { call, view, shape: 'claude_code_metrics', keys: [], tokenIssue: intervalIssue(iv) };
+      const record = `uiv:${call.call_id}`;
+      const fresh = usageFromMetrics ? this.accept(x, record, calls, updates, now) : this.firstSight(x, record, now);
+      if (fresh) this.countClaudeCode('metrics', call);
     }
   }
 
-  /** Attribution, kept attributes, then exactly-once: new call, re-send (dropped) or second source (joined). */
-  private accept(x: Extracted, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  /**
+   * Attribution, kept attributes, then exactly-once: re-sent record or second report of a shape
+   * (dropped), new call, or second source (joined). `record` is the identity of the telemetry record
+   * read (record-key.ts): a record seen before is a re-send whatever ids it carries. False for a re-send.
+   */
+  private accept(x: Extracted, record: string, calls: LlmCall[], updates: LlmCall[], now: number): boolean {
     const call = x.call;
+    if (this.index.find([record]) !== undefined) {
+      this.duplicate(call, x.shape);
+      return false;
+    }
     this.attribution.apply(call, x.view);
     call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
     if (x.tokenIssue !== '') {
@@ -189,42 +200,37 @@ export class ClaudeNormalizer implements Processor {
     const found = x.keys.length > 0 ? this.index.find(x.keys) : undefined;
     const entry = (found && (!found.key.startsWith('fp:') || fingerprintJoins(found.entry, x, call)) ? found.entry : undefined)
       ?? (usageless ? this.closest(this.index.clientCalls, call) : undefined);
+    const keys = [...x.keys, record];
     if (entry === undefined) {
+      // Every report is indexed, if only by its record key, so that a re-send of it is recognised.
       if (x.linkOnly) {
-        const grouped = usageless && call.session_id !== '';
-        if (x.keys.length > 0 || grouped) {
-          const link = this.index.add(call, x.shape, x.keys, now, false, this.batchSeq, -1);
-          if (grouped) this.index.links.add(link);
-        } else {
-          this.unjoinedLink(call, x.shape);
-        }
-        return;
+        const link = this.index.add(call, x.shape, keys, now, false, this.batchSeq, -1);
+        if (usageless && call.session_id !== '') this.index.links.add(link);
+        return true;
       }
       const link = this.gatewayLinkFor(call);
       const billed = link === undefined ? call : mergeCall(call, link.record, this.cfg.attributes.max_count) ?? call;
-      if (x.keys.length > 0 || link !== undefined || this.awaitsGateway(call)) {
-        const added = this.index.add(billed, x.shape, x.keys, now, true, this.batchSeq, calls.length);
-        added.splitKnown = x.cacheSplitKnown === true;
-        if (link !== undefined) this.absorb(added, link, call);
-        else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);
-      }
+      const added = this.index.add(billed, x.shape, keys, now, true, this.batchSeq, calls.length);
+      added.splitKnown = x.cacheSplitKnown === true;
+      if (link !== undefined) this.absorb(added, link, call);
+      else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);
       this.emit(billed, x, calls);
-      return;
+      return true;
     }
     const first = entry.record;
     if (entry.shapes.includes(x.shape)) {
-      this.m.duplicates.inc({ source: call.source });
-      this.ctx.logger.debug('duplicate report dropped', { call_id: first.call_id, shape: x.shape });
-      return;
+      this.index.addKeys(entry, [record]);
+      this.duplicate(first, x.shape);
+      return true;
     }
-    this.index.addKeys(entry, x.keys);
+    this.index.addKeys(entry, keys);
     entry.shapes.push(x.shape);
     // The gateway has reported this call: no usage-less gateway span is looking for it any more.
     if (call.source === GATEWAY_SOURCE) this.index.clientCalls.remove(entry);
     if (!entry.billed) {
       if (x.linkOnly) {
         entry.pending.push(call);
-        return;
+        return true;
       }
       // The first billable report of a call only linked so far: billed now, with what the links knew.
       this.index.links.remove(entry);
@@ -242,7 +248,7 @@ export class ClaudeNormalizer implements Processor {
       else if (this.awaitsGateway(call) && !entry.shapes.some(isGatewayShape)) this.index.clientCalls.add(entry);
       this.m.joins.inc({ first: first.source, second: call.source });
       this.emit(billed, x, calls);
-      return;
+      return true;
     }
     this.m.joins.inc({ first: first.source, second: call.source });
     let merged = mergeCall(first, call, this.cfg.attributes.max_count);
@@ -262,7 +268,7 @@ export class ClaudeNormalizer implements Processor {
         entry.splitKnown = true;
       }
     }
-    if (merged === null) return;
+    if (merged === null) return true;
     entry.record = merged;
     if (entry.batch === this.batchSeq && calls[entry.position] === first) {
       calls[entry.position] = merged;
@@ -270,6 +276,7 @@ export class ClaudeNormalizer implements Processor {
       updates.push(merged);
       this.m.updates.inc({ source: call.source });
     }
+    return true;
   }
 
   /** A billed client call that a usage-less gateway span of its session may still join. */
@@ -309,6 +316,25 @@ export class ClaudeNormalizer implements Processor {
       if (gap <= bestGap) { best = e; bestGap = gap; }
     }
     return best;
+  }
+
+  /**
+   * For the Claude Code report this mode does not bill (events when billing metrics, usage intervals
+   * when billing events), only counted against the other: whether its record is new, remembered in
+   * the index by its record key alone so that a re-send neither counts twice nor joins anything.
+   */
+  private firstSight(x: Extracted, record: string, now: number): boolean {
+    if (this.index.find([record]) !== undefined) {
+      this.duplicate(x.call, x.shape);
+      return false;
+    }
+    this.index.add(x.call, x.shape, [record], now, true, this.batchSeq, -1);
+    return true;
+  }
+
+  private duplicate(call: LlmCall, shape: Shape): void {
+    this.m.duplicates.inc({ source: call.source });
+    this.ctx.logger.debug('duplicate report dropped', { call_id: call.call_id, shape });
   }
 
   /** A link-only report no billable report joined: nothing was billed for it here. */
@@ -393,7 +419,7 @@ function modelsMatch(a: string, b: string): boolean {
 function idsConflict(a: readonly string[], b: readonly string[]): boolean {
   for (const ka of a) {
     const kind = ka.slice(0, ka.indexOf(':') + 1);
-    if (kind === 'fp:' || kind === 'span:') continue;
+    if (kind === 'fp:' || kind === 'span:' || kind === 'rec:') continue;
     for (const kb of b) if (kb.startsWith(kind) && kb !== ka) return true;
   }
   return false;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { calcPrice, findProvider, type ModelInfo, type ModelPrice, type Provider } from '@pydantic/genai-prices';
+import { sameModel } from './model-alias.js';
 
 /**
  * The price catalog: @pydantic/genai-prices' bundled data, or a newer copy of its published
@@ -74,25 +75,30 @@ function isProvider(p: unknown): p is Provider {
 const ZERO_USAGE = { input_tokens: 0, output_tokens: 0 };
 const withoutFallback = new WeakMap<Provider, Provider>();
 
+/** What a lookup found: an entry of the same model, or else the other models the catalog's patterns offered. */
+export interface LookupResult {
+  entry?: CatalogEntry;
+  /** `provider/entry` ids matched but refused as another model (model-alias.ts). */
+  refused: string[];
+}
+
 /**
  * The entry for a model at a time, trying the provider's own models, then its fallback providers
  * (Vertex → Anthropic, Azure → OpenAI, ...) once, as genai-prices does, but within this catalog.
- * calcPrice does the matching (model rules, -YYYYMMDD rewriting) and picks the dated price.
+ * calcPrice does the matching (model rules, -YYYYMMDD rewriting) and picks the dated price; an entry
+ * of another model that its patterns caught (`claude-sonnet-5` for `claude-sonnet-5-5`) is refused.
  */
-export function lookup(catalog: Catalog, providerId: string, modelId: string, at: Date): CatalogEntry | undefined {
+export function lookup(catalog: Catalog, providerId: string, modelId: string, at: Date, refused: string[] = []): LookupResult {
   const provider = catalog.provider(providerId);
-  if (!provider) return undefined;
-  const own = match(provider, modelId, at);
-  if (own) return own;
-  for (const fb of provider.fallback_model_providers ?? []) {
-    const other = catalog.provider(fb);
-    const hit = other && match(other, modelId, at);
-    if (hit) return hit;
+  if (!provider) return { refused };
+  for (const p of [provider, ...(provider.fallback_model_providers ?? []).map((fb) => catalog.provider(fb))]) {
+    const entry = p && match(p, modelId, at, refused);
+    if (entry) return { entry, refused };
   }
-  return undefined;
+  return { refused };
 }
 
-function match(provider: Provider, modelId: string, at: Date): CatalogEntry | undefined {
+function match(provider: Provider, modelId: string, at: Date, refused: string[]): CatalogEntry | undefined {
   let bare = withoutFallback.get(provider);
   if (!bare) {
     bare = { ...provider, fallback_model_providers: [] };
@@ -100,6 +106,10 @@ function match(provider: Provider, modelId: string, at: Date): CatalogEntry | un
   }
   const r = calcPrice(ZERO_USAGE, modelId, { provider: bare, timestamp: at });
   if (!r) return undefined;
+  if (!sameModel(modelId, r.model)) {
+    refused.push(`${provider.id}/${r.model.id}`);
+    return undefined;
+  }
   return { providerId: provider.id, modelId: r.model.id, prices: r.model_price, timeOfDay: timeOfDayOf(r.model) };
 }
 

@@ -1,5 +1,5 @@
 import type { LlmCall } from '../../core/llm-call.js';
-import { catalogProviderId, lookup, type Catalog, type CatalogEntry } from './catalog.js';
+import { catalogProviderId, lookup, type Catalog, type LookupResult } from './catalog.js';
 import { adjust, coversSpeed, priceOverride, type Override, type OverrideKey } from './overrides.js';
 import { KeyCache } from './key-cache.js';
 import { costPico, picoToUsd } from './rates.js';
@@ -95,8 +95,11 @@ export class Pricer {
       } else {
         const providerId = catalogProviderId(call.provider);
         if (!this.catalog.provider(providerId)) return { reason: 'unknown_provider', detail: `no ${providerId} provider in the ${this.catalog.source} catalog` };
-        const entry = this.find(providerId, lookupIds(model, call.model_raw), new Date(call.timestamp));
-        if (!entry) return { reason: 'unknown_model', detail: `no ${providerId} entry matches ${model} in the ${this.catalog.source} catalog` };
+        const { entry, refused } = this.find(providerId, lookupIds(model, call.model_raw), new Date(call.timestamp));
+        if (!entry) {
+          const near = refused.length > 0 ? ` (its patterns match ${[...new Set(refused)].join(', ')}: another model, not priced as it; add an override)` : '';
+          return { reason: 'unknown_model', detail: `no ${providerId} entry matches ${model} in the ${this.catalog.source} catalog${near}` };
+        }
         tariff = tariffFromCatalog(`genai-prices:${entry.providerId}/${entry.modelId}`, entry.prices, entry.timeOfDay);
         entryProvider = entry.providerId;
       }
@@ -109,18 +112,15 @@ export class Pricer {
     }
   }
 
-  private find(providerId: string, ids: readonly string[], at: Date): CatalogEntry | undefined {
-    for (const id of ids) {
-      const hit = lookup(this.catalog, providerId, id, at);
-      if (hit) return hit;
+  private find(providerId: string, ids: readonly string[], at: Date): LookupResult {
+    const refused: string[] = [];
+    for (const provider of EXTRA_FALLBACK[providerId] ? [providerId, EXTRA_FALLBACK[providerId]] : [providerId]) {
+      for (const id of ids) {
+        const r = lookup(this.catalog, provider, id, at, refused);
+        if (r.entry) return r;
+      }
     }
-    const extra = EXTRA_FALLBACK[providerId];
-    if (!extra) return undefined;
-    for (const id of ids) {
-      const hit = lookup(this.catalog, extra, id, at);
-      if (hit) return hit;
-    }
-    return undefined;
+    return { refused };
   }
 }
 

@@ -6,8 +6,8 @@ export { freePort } from '../helpers/net.js';
 /** The built CLI (npm test builds dist/ first). */
 export const CLI = fileURLToPath(new URL('../../dist/bin/tokenledger.js', import.meta.url));
 
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000 });
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 30_000, cwd });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -41,6 +41,53 @@ describe('tokenledger process', () => {
   });
 });
 
+describe('tokenledger process prices as run does in the same folder', () => {
+  /** The capture's calls as a model the bundled catalog lacks, which genai-prices would prefix-match to Sonnet 5. */
+  function sonnet55Capture(dir: string): string {
+    const file = join(dir, 'sonnet-5-5-logs.json');
+    const body = readFileSync(`${CAPTURE}/002-logs.json`, 'utf8');
+    expect(body).toContain('"claude-opus-5-5"');
+    writeFileSync(file, body.replaceAll('"claude-opus-5-5"', '"claude-sonnet-5-5"'));
+    return file;
+  }
+  const processIn = (cwd: string, args: string[]) => {
+    const r = runCli(['process', ...args], {}, cwd);
+    expect(r.status, r.stderr).toBe(0);
+    return { stderr: r.stderr, calls: r.stdout.trim().split('\n').map((l) => JSON.parse(l) as LlmCall) };
+  };
+
+  it('without -c it uses ./pipeline.yaml and its price overrides; with no ./pipeline.yaml the defaults, which leave Sonnet 5.5 unpriced', () => {
+    const events = apiRequests(`${CAPTURE}/002-logs.json`);
+    const withConfig = mkdtempSync(join(tmpdir(), 'tl-process-cfg-'));
+    writeFileSync(join(withConfig, 'pipeline.yaml'), readFileSync('pipeline.yaml'));
+    const input = sonnet55Capture(withConfig);
+
+    const configured = processIn(withConfig, [input]);
+    expect(configured.stderr).toContain('tokenledger process: processors of pipeline.yaml, pipeline llm: claude-normalizer, cost-enrichment');
+    expect(configured.calls).toHaveLength(events.length);
+    for (const [i, e] of events.entries()) {
+      // pipeline.yaml's Sonnet 5.5 price from 2026-10-07, per million tokens: input 2, output 10, cache read 0.10, 5m write 2.50, 1h write 4.
+      const usd = (Number(e.input_tokens) * 2 + Number(e.output_tokens) * 10 + Number(e.cache_read_tokens) * 0.1 + Number(e.cache_creation_5m_tokens) * 2.5 + Number(e.cache_creation_1h_tokens) * 4) / 1e6;
+      expect(configured.calls[i]).toMatchObject({ model: 'claude-sonnet-5-5', price_ref: 'override:claude-sonnet-5-5-from-2026-10-07' });
+      expect(configured.calls[i].cost_usd).toBeCloseTo(usd, 12);
+    }
+    expect(processIn(mkdtempSync(join(tmpdir(), 'tl-process-elsewhere-')), ['-c', join(withConfig, 'pipeline.yaml'), input]).calls).toEqual(configured.calls);
+
+    const bare = processIn(mkdtempSync(join(tmpdir(), 'tl-process-bare-')), [input]);
+    expect(bare.stderr).toContain('tokenledger process: processors of the built-in defaults (no --config, no ./pipeline.yaml)');
+    expect(bare.calls.map((c) => [c.model, c.cost_usd, c.price_ref])).toEqual(events.map(() => ['claude-sonnet-5-5', 0, '']));
+  });
+
+  it('an invalid ./pipeline.yaml is reported, not skipped', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-process-bad-'));
+    writeFileSync(join(dir, 'pipeline.yaml'), 'processors:\n  cost-enrichment:\n    overrides: 7\n');
+    const r = runCli(['process', `${CAPTURE}/002-logs.json`], {}, dir);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('pipeline.yaml');
+    expect(r.stdout).toBe('');
+  });
+});
+
 describe('tokenledger report', () => {
   it('reports what a run of the pipeline stored, from its embedded ClickHouse', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tl-report-'));

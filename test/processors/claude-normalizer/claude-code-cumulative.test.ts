@@ -57,6 +57,20 @@ describe('Claude Code cumulative metrics', () => {
     expect(runAll(n, metricsOnly(cum)).flatMap((b) => b.calls)).toEqual([]);
   });
 
+  it('an older export re-sent after a newer one is no reset, and the next export still counts only its own calls', async () => {
+    const { n, ctx } = normalizer({ claude_code: { usage_from: 'metrics' } });
+    // Three exports with usage: the captured two, and the last one's calls again a minute later.
+    const usage = metricsOnly(delta()).filter((b) => JSON.stringify(b).includes('claude_code.token.usage'));
+    const cum = toCumulative([...usage, shiftStart(usage[usage.length - 1], 60_000_000_000n)]);
+    expect(cum).toHaveLength(3);
+    const first = sum(runAll(n, cum.slice(0, -1)).flatMap((b) => b.calls));
+    expect(runAll(n, cum.slice(0, 1)).flatMap((b) => b.calls)).toEqual([]);
+    const last = sum(runAll(n, cum.slice(-1)).flatMap((b) => b.calls));
+    const all = sum(runAll(normalizer({ claude_code: { usage_from: 'metrics' } }).n, cum).flatMap((b) => b.calls));
+    expect({ input: first.input + last.input, output: first.output + last.output, cache_read: first.cache_read + last.cache_read, cache_write: first.cache_write + last.cache_write }).toEqual(all);
+    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_cumulative_resets_total')).toBe(0);
+  });
+
   it('a reset (client restart: new start time, lower value) counts the new total from zero', async () => {
     const { n, ctx } = normalizer({ claude_code: { usage_from: 'metrics' } });
     const cum = metricsOnly(toCumulative(delta()));

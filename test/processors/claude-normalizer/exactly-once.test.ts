@@ -1,8 +1,10 @@
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../../core/batch.js';
 import type { Attributes, Span } from '../../../core/telemetry.js';
 import { batchOf, metricValue } from '../../helpers/context.js';
-import { finalRecords, normalizer } from './helpers.js';
+import { finalRecords, FIXTURES, loadScenario, normalizer, runAll } from './helpers.js';
 
 /**
  * Exactly-once between Claude Code and LiteLLM, in the shapes the Claude Code → LiteLLM e2e
@@ -129,5 +131,71 @@ describe('exactly once between Claude Code and LiteLLM', () => {
     expect(n.process(batchOf({})).calls).toEqual([]);
     expect(await metricValue(ctx.registry, 'tokenledger_normalizer_unjoined_links_total', { source: 'litellm', shape: 'litellm_legacy' })).toBe(1);
     expect(ctx.logs.some((l) => l['msg'] === 'link-only report joined no billable report')).toBe(true);
+  });
+});
+
+/** The batch with its one span changed by `edit` (a copy: the helpers' batches stay as built). */
+function editSpan(b: Batch, edit: (s: Span) => void): Batch {
+  const copy = structuredClone(b);
+  edit(copy.resourceSpans[0].scopeSpans[0].spans[0]);
+  return copy;
+}
+
+describe('a re-sent report is billed once, whatever ids it carries', () => {
+  /** LiteLLM's report of a failed upstream call: no provider request or response id, no call id. */
+  const errorSpan = (spanId: string) => editSpan(litellmSpan({ startMs: T0, route: '/anthropic/v1/messages' }), (s) => {
+    s.spanId = spanId;
+    s.status = { code: 2, message: 'overloaded' };
+    s.attributes['error.code'] = '529';
+  });
+
+  it('a span, an event and a link-only span with no id, each re-sent in any order, give the records of one sending', async () => {
+    const reports = [errorSpan('e100000000000001'), ccEvent({ startMs: T0 + 60_000, seq: 7, session: 'no-gateway' }), litellmSpan({ startMs: T0 + 120_000, route: '/anthropic/v1/messages', session: 'no-client' })];
+    const once = normalizer();
+    const expected = reports.map((b) => once.n.process(b)).flatMap((b) => b.calls);
+    expect(expected.map((c) => [c.source, c.status])).toEqual([['litellm', 'error'], ['claude_code', 'ok']]);
+    for (const order of permutations([...reports, ...reports])) {
+      const { n, ctx } = normalizer();
+      const out = order.map((b) => n.process(b));
+      expect(out.flatMap((b) => b.calls).map((c) => c.call_id).sort()).toEqual(expected.map((c) => c.call_id).sort());
+      expect(out.flatMap((b) => b.updates)).toEqual([]);
+      expect(await metricValue(ctx.registry, 'tokenledger_normalizer_duplicates_total', { source: 'litellm' })).toBe(2);
+      expect(await metricValue(ctx.registry, 'tokenledger_normalizer_duplicates_total', { source: 'claude_code' })).toBe(1);
+    }
+  });
+
+  it('two spans alike in everything but their span id are two calls', () => {
+    const { n } = normalizer();
+    const calls = [errorSpan('e100000000000001'), errorSpan('e100000000000002')].flatMap((b) => n.process(b).calls);
+    expect(calls).toHaveLength(2);
+  });
+
+  it('two log records alike but for their time are two calls', () => {
+    const { n } = normalizer();
+    const calls = [ccEvent({ startMs: T0, seq: 7, session: 'alone' }), ccEvent({ startMs: T0 + 1, seq: 7, session: 'alone' })].flatMap((b) => n.process(b).calls);
+    expect(calls).toHaveLength(2);
+  });
+});
+
+describe('re-sent Claude Code exports do not move its token counters', () => {
+  const scenario = () => loadScenario(join(FIXTURES, 'claude-code/otlp/v2.1.330-delta-multi-export'));
+  const counters = async (registry: Registry) => {
+    const out: Record<string, number> = {};
+    for (const from of ['events', 'metrics']) for (const type of ['input', 'output', 'cache_read', 'cache_write_5m']) {
+      out[`${from}/${type}`] = await metricValue(registry, 'tokenledger_normalizer_claude_code_tokens_total', { from, type });
+    }
+    out.drift = await metricValue(registry, 'tokenledger_normalizer_claude_code_drift_tokens', { type: 'input' });
+    return out;
+  };
+
+  it.each(['events', 'metrics'] as const)('usage from %s: events and metrics counted once, no drift', async (usageFrom) => {
+    const once = normalizer({ claude_code: { usage_from: usageFrom } });
+    runAll(once.n, scenario());
+    const expected = await counters(once.ctx.registry);
+    expect(expected['events/input']).toBeGreaterThan(0);
+    expect(expected['metrics/input']).toBe(expected['events/input']);
+    const twice = normalizer({ claude_code: { usage_from: usageFrom } });
+    runAll(twice.n, [...scenario(), ...scenario()]);
+    expect(await counters(twice.ctx.registry)).toEqual(expected);
   });
 });

@@ -23,9 +23,11 @@ describe('default overrides (the shipped pipeline.yaml block)', () => {
     near(r.costUsd, 0.085);
   });
 
-  it('shows the catalog gap the overrides close: Sonnet 5.5 would prefix-match Sonnet 5, Haiku 5.5 would be unpriced', () => {
+  it('shows the catalog gap the overrides close: without them Sonnet 5.5 (which genai-prices prefix-matches to Sonnet 5) and Haiku 5.5 are unpriced', () => {
     const bare = pricer();
-    expect(bare.price(call({ ...sonnet55 })).ref).toBe('genai-prices:anthropic/claude-sonnet-5');
+    const sonnet = bare.price(call({ ...sonnet55 }));
+    expect([sonnet.unpriced, sonnet.ref, sonnet.costUsd]).toEqual(['unknown_model', '', 0]);
+    expect(sonnet.detail).toContain('anthropic/claude-sonnet-5');
     expect(bare.price(call({ provider: 'anthropic', model: 'claude-haiku-5-5', input_tokens: 1 })).unpriced).toBe('unknown_model');
   });
 
