@@ -18,6 +18,7 @@ import { litellmV2 } from './litellm-v2.js';
 import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
 import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
 import { PlausibilityGate } from './plausibility-gate.js';
+import { tokenVerdict } from './plausibility.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
 import { hasTokens } from './tokens.js';
@@ -328,6 +329,8 @@ export class ClaudeNormalizer implements Processor {
   }
 
   private countClaudeCode(from: 'events' | 'metrics', call: LlmCall): void {
+    // Impossible counts (a negative delta, NaN) would throw in or poison the counters; the gate counts them.
+    if (tokenVerdict(call) === 'invalid_tokens') return;
     const totals = this.ccTotals[from];
     const add = (type: TokenType, n: number) => {
       if (n === 0) return;
