@@ -28,16 +28,16 @@ function event(over: Attributes, resource: Attributes = { 'service.name': 'claud
   });
 }
 
-/** Claude Code metrics (delta) for one series over [from, to] seconds after T0, usage_from: metrics. */
-function interval(fromS: number, toS: number, tokens: Record<string, number>): Batch {
+/** Claude Code metrics for one series over [from, to] seconds after T0 (delta unless `cumulative`). */
+function interval(fromS: number, toS: number, tokens: Record<string, number>, cumulative = false, session = 'sess-m'): Batch {
   const point = (type: string, value: number) => ({
-    attributes: { 'session.id': 'sess-m', model: 'claude-sonnet-4-5-20250929', type } as Attributes,
+    attributes: { 'session.id': session, model: 'claude-sonnet-4-5-20250929', type } as Attributes,
     startTimeUnixNano: `${T0 + fromS * 1000}000000`, timeUnixNano: `${T0 + toS * 1000}000000`, value,
   });
   return batchOf({
     resourceMetrics: [{ resource: { 'service.name': 'claude-code' }, scopeMetrics: [{ scope: { name: 'com.anthropic.claude_code', version: '2.1.330', attributes: {} }, metrics: [{
       name: 'claude_code.token.usage', description: '', unit: 'tokens',
-      sum: { aggregationTemporality: 1, isMonotonic: true, dataPoints: Object.entries(tokens).map(([t, v]) => point(t, v)) },
+      sum: { aggregationTemporality: cumulative ? 2 : 1, isMonotonic: true, dataPoints: Object.entries(tokens).map(([t, v]) => point(t, v)) },
     }] }] }],
   });
 }
@@ -151,6 +151,16 @@ describe('strings that become labels and columns are capped, and the cut is coun
     const [first] = n.process(event({ request_id: id })).calls;
     expect(first.call_id).toBe(boundString(id, MAX_STRING_LENGTH));
     expect(n.process(event({ request_id: id })).calls).toEqual([]);
+  });
+
+  it('a cumulative Claude Code series with a megabyte attribute is still one series (its state key is capped, not the identity)', () => {
+    const { n } = normalizer({ claude_code: { usage_from: 'metrics' } });
+    const session = big('s');
+    const first = n.process(interval(0, 60, { input: 100 }, true, session)).calls;
+    const second = n.process(interval(0, 120, { input: 150 }, true, session)).calls;
+    const other = n.process(interval(0, 120, { input: 150 }, true, `${session}x`)).calls;
+    expect([first[0].input_tokens, second[0].input_tokens, other[0].input_tokens]).toEqual([100, 50, 150]);
+    expect(second[0].session_id).toHaveLength(MAX_STRING_LENGTH);
   });
 
   it('tags are capped in number and length; kept attribute values at attributes.max_value_length, counted', async () => {
