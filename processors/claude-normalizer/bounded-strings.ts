@@ -111,6 +111,7 @@ function copyMap(m: Record<string, string>): Record<string, string> {
   return out;
 }
 
-function copy(s: string): string {
+/** A string that shares no memory with `s` (V8 makes a slice of 13 characters or more a view of its parent). */
+export function copy(s: string): string {
   return Buffer.from(s, 'utf16le').toString('utf16le');
 }
