@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../../core/batch.js';
 import { emptyCall, type LlmCall } from '../../../core/llm-call.js';
@@ -8,7 +10,7 @@ import {
   costCeilingUsd, MAX_CALL_OUTPUT_TOKENS, MAX_CALL_PROMPT_TOKENS, reportedCostVerdict, tokenVerdict,
 } from '../../../processors/claude-normalizer/plausibility.js';
 import { batchOf, metricValue } from '../../helpers/context.js';
-import { normalizer } from './helpers.js';
+import { FIXTURES, loadScenario, normalizer, runAll } from './helpers.js';
 
 const T0 = 1_795_000_000_000;
 let seq = 0;
@@ -171,5 +173,28 @@ describe('strings that become labels and columns are capped, and the cut is coun
     expect(c.attributes.query_source).toBe('q'.repeat(256));
     expect(await metricValue(ctx.registry, 'tokenledger_normalizer_truncated_values_total', { field: 'tags' })).toBe(1);
     expect(await metricValue(ctx.registry, 'tokenledger_normalizer_truncated_values_total', { field: 'attributes' })).toBe(1);
+  });
+});
+
+describe('real captures', () => {
+  // OTLP/HTTP captures (gRPC ones hold framed messages; the same exports were captured over HTTP too).
+  const scenarios = (readdirSync(FIXTURES, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('index.jsonl') && !readFileSync(join(FIXTURES, f), 'utf8').includes('"transport":"grpc"'))
+    .map((f) => join(FIXTURES, dirname(f)));
+
+  it('none trips a bound, a cost check or a length cap (Claude Code events and metrics, every LiteLLM release captured)', async () => {
+    expect(scenarios.length).toBeGreaterThan(10);
+    for (const usage_from of ['events', 'metrics'] as const) {
+      for (const dir of scenarios) {
+        const { n, ctx } = normalizer({ claude_code: { usage_from } });
+        const billed = runAll(n, loadScenario(dir)).flatMap((b) => b.calls);
+        for (const name of ['tokenledger_normalizer_quarantined_total', 'tokenledger_normalizer_untrusted_reported_costs_total', 'tokenledger_normalizer_truncated_values_total']) {
+          const metric = ctx.registry.getSingleMetric(name);
+          const total = metric ? (await metric.get()).values.reduce((a, v) => a + v.value, 0) : 0;
+          expect(total, `${name} on ${dir} (${usage_from})`).toBe(0);
+        }
+        expect(billed.every((c) => c.reported_cost_usd === null || c.reported_cost_usd <= costCeilingUsd(c)), dir).toBe(true);
+      }
+    }
   });
 });
