@@ -63,8 +63,11 @@ export function durationMs(v: number | undefined): number {
   return v !== undefined && v > 0 ? v : 0;
 }
 
-/** Token counts must be non-negative integers; anything else reads as absent. */
+/**
+ * A token count as reported: undefined when absent, NaN when present but not a count (negative or
+ * fractional), so that the record is quarantined (plausibility.ts) rather than billed without it.
+ */
 export function tokenCount(v: number | undefined): number | undefined {
-  if (v === undefined || v < 0) return undefined;
-  return Math.round(v);
+  if (v === undefined) return undefined;
+  return Number.isSafeInteger(v) && v >= 0 ? v : Number.NaN;
 }

@@ -1,6 +1,7 @@
 import { emptyCall, type LlmCall } from '../../core/llm-call.js';
 import type { Attributes, Metric, ResourceMetrics } from '../../core/telemetry.js';
 import { msToIso, nanosToMs, str } from './attrs.js';
+import { boundString, MAX_STRING_LENGTH } from './bounded-strings.js';
 import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-common.js';
 import type { CumulativeState } from './cumulative.js';
 import type { ModelProviders } from './providers.js';
@@ -82,11 +83,15 @@ function readMetric(resource: Attributes, m: Metric, state: CumulativeState, out
   }
 }
 
-/** Every attribute but `type`, in a stable order: one series across the token types and the cost metric. */
+/**
+ * Every attribute but `type`, in a stable order: one series across the token types and the cost
+ * metric. Long values are capped (with a hash, so series stay distinct): cumulative state keeps the
+ * key until the series is evicted.
+ */
 function seriesKeyOf(attrs: Attributes): string {
   const keys = Object.keys(attrs).filter((k) => k !== 'type').sort();
   let s = '';
-  for (const k of keys) s += `${k}=${String(attrs[k])};`;
+  for (const k of keys) s += `${boundString(k, MAX_STRING_LENGTH)}=${boundString(String(attrs[k]), MAX_STRING_LENGTH)};`;
   return s;
 }
 

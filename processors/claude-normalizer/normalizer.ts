@@ -17,6 +17,8 @@ import { litellmSemconv } from './litellm-semconv.js';
 import { litellmV2 } from './litellm-v2.js';
 import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
 import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
+import { PlausibilityGate } from './plausibility-gate.js';
+import { tokenVerdict } from './plausibility.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
 import { logRecordKey, spanRecordKey } from './record-key.js';
@@ -56,6 +58,7 @@ export class ClaudeNormalizer implements Processor {
   private readonly providers: ModelProviders;
   private readonly attribution: Attribution;
   private readonly filter: AttributeFilter;
+  private readonly gate: PlausibilityGate;
   private readonly litellmOpts: LiteLLMOptions;
   private readonly index: JoinIndex;
   private readonly cumulative: CumulativeState;
@@ -68,7 +71,8 @@ export class ClaudeNormalizer implements Processor {
   constructor(private readonly cfg: NormalizerConfig, private readonly ctx: ComponentContext, private readonly now: () => number = Date.now) {
     this.providers = new ModelProviders(cfg.model_providers);
     this.attribution = new Attribution(cfg.attribution, cfg.dimensions);
-    this.filter = new AttributeFilter(cfg.attributes.include, cfg.attributes.max_count, cfg.attributes.max_value_length);
+    this.gate = new PlausibilityGate(ctx);
+    this.filter = new AttributeFilter(cfg.attributes.include, cfg.attributes.max_count, cfg.attributes.max_value_length, () => this.gate.truncated('attributes'));
     this.litellmOpts = { providers: this.providers, promptTokensInclude: cfg.litellm.prompt_tokens_include };
     this.index = new JoinIndex(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries, (e) => {
       if (!e.billed) this.unjoinedLink(e.record, e.shapes[0]);
@@ -193,6 +197,8 @@ export class ClaudeNormalizer implements Processor {
       this.m.inconsistent.inc({ source: call.source, reason: x.tokenIssue });
       this.ctx.logger.debug('inconsistent tokens', { call_id: call.call_id, shape: x.shape, reason: x.tokenIssue });
     }
+    // Before the index: a quarantined report is never billed nor joined, and no multi-megabyte value is held.
+    if (!this.gate.admit(x)) return;
     if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprint(call));
     // A successful gateway span without usage (LiteLLM 1.80 streamed /anthropic): never billed, only
     // a carrier of the gateway's attribution for the client's report of the call.
@@ -349,6 +355,8 @@ export class ClaudeNormalizer implements Processor {
   }
 
   private countClaudeCode(from: 'events' | 'metrics', call: LlmCall): void {
+    // Impossible counts (a negative delta, NaN) would throw in or poison the counters; the gate counts them.
+    if (tokenVerdict(call) === 'invalid_tokens') return;
     const totals = this.ccTotals[from];
     const add = (type: TokenType, n: number) => {
       if (n === 0) return;

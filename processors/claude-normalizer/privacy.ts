@@ -1,4 +1,5 @@
 import type { AnyValue, Attributes } from '../../core/telemetry.js';
+import { headOf } from './bounded-strings.js';
 
 /**
  * Which source attributes a record keeps for audit. Only listed keys are kept, and content keys
@@ -29,7 +30,8 @@ export class AttributeFilter {
   private readonly exact: string[] = [];
   private readonly prefixes: string[] = [];
 
-  constructor(include: string[], private readonly maxCount: number, private readonly maxLength: number) {
+  /** `truncated` is told of every value cut to `maxLength`. */
+  constructor(include: string[], private readonly maxCount: number, private readonly maxLength: number, private readonly truncated: () => void = () => {}) {
     for (const k of include) {
       if (k.endsWith('*')) this.prefixes.push(k.slice(0, -1));
       else if (!isContentKey(k)) this.exact.push(k);
@@ -44,23 +46,25 @@ export class AttributeFilter {
       for (const k of this.exact) {
         if (n >= this.maxCount) return out;
         if (k in out) continue;
-        const v = render(src[k], this.maxLength);
+        const v = this.render(src[k]);
         if (v !== '') { out[k] = v; n++; }
       }
       if (this.prefixes.length === 0) continue;
       for (const k of Object.keys(src)) {
         if (n >= this.maxCount) return out;
         if (k in out || isContentKey(k) || !this.prefixes.some((p) => k.startsWith(p))) continue;
-        const v = render(src[k], this.maxLength);
+        const v = this.render(src[k]);
         if (v !== '') { out[k] = v; n++; }
       }
     }
     return out;
   }
-}
 
-function render(v: AnyValue | undefined, max: number): string {
-  if (v === undefined || v === null || v instanceof Uint8Array) return '';
-  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return s.length > max ? s.slice(0, max) : s;
+  private render(v: AnyValue | undefined): string {
+    if (v === undefined || v === null || v instanceof Uint8Array) return '';
+    const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    if (s.length <= this.maxLength) return s;
+    this.truncated();
+    return headOf(s, this.maxLength);
+  }
 }

@@ -1,3 +1,5 @@
+import { copy } from './bounded-strings.js';
+
 /**
  * Reader for Python `repr()` literals. LiteLLM v1 writes dict-valued metadata (usage_object,
  * requester_custom_headers, requester_metadata) with `str(value)`, not JSON: single quotes,
@@ -5,6 +7,9 @@
  * `Usage(...)`) yields undefined, never a guess.
  */
 export type PyValue = string | number | boolean | null | PyValue[] | { [key: string]: PyValue };
+
+/** Past this many characters, parsed strings are copies instead of slices of the text. */
+const LARGE_TEXT = 64 * 1024;
 
 export function parsePythonLiteral(text: string): PyValue | undefined {
   const p = new Parser(text);
@@ -94,7 +99,8 @@ class Parser {
     if (end < 0) throw new SyntaxError('unterminated string');
     const bs = this.s.indexOf('\\', this.i);
     if (bs < 0 || bs > end) {
-      const out = this.s.slice(this.i, end);
+      // A value out of a large blob is copied: the record (held in the join index) would keep the blob alive.
+      const out = this.s.length > LARGE_TEXT ? copy(this.s.slice(this.i, end)) : this.s.slice(this.i, end);
       this.i = end + 1;
       return out;
     }
