@@ -183,7 +183,8 @@ export class ClaudeNormalizer implements Processor {
   /**
    * Attribution, kept attributes, then exactly-once: re-sent record or second report of a shape
    * (dropped), new call, or second source (joined). `record` is the identity of the telemetry record
-   * read (record-key.ts): a record seen before is a re-send whatever ids it carries. False for a re-send.
+   * read (record-key.ts): a record seen before is a re-send whatever ids it carries. False for a re-send
+   * or a quarantined report (neither is counted again).
    */
   private accept(x: Extracted, record: string, calls: LlmCall[], updates: LlmCall[], now: number): boolean {
     const call = x.call;
@@ -198,7 +199,7 @@ export class ClaudeNormalizer implements Processor {
       this.ctx.logger.debug('inconsistent tokens', { call_id: call.call_id, shape: x.shape, reason: x.tokenIssue });
     }
     // Before the index: a quarantined report is never billed nor joined, and no multi-megabyte value is held.
-    if (!this.gate.admit(x)) return;
+    if (!this.gate.admit(x)) return false;
     if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprint(call));
     // A successful gateway span without usage (LiteLLM 1.80 streamed /anthropic): never billed, only
     // a carrier of the gateway's attribution for the client's report of the call.
