@@ -4,6 +4,7 @@ import type { ComponentContext, Processor } from '../../core/component.js';
 import type { LlmCall, TokenType } from '../../core/llm-call.js';
 import type { Attributes, ResourceLogs, ResourceMetrics, ResourceSpans, Span } from '../../core/telemetry.js';
 import { Attribution } from './attribution.js';
+import { str } from './attrs.js';
 import { extractClaudeCodeEvent, isClaudeCodeEvent } from './claude-code-events.js';
 import { isClaudeCodeMetrics, readUsageIntervals, usageIntervalCall, type UsageInterval } from './claude-code-metrics.js';
 import { extractClaudeCodeSpan, isClaudeCodeLlmSpan } from './claude-code-traces.js';
@@ -12,6 +13,7 @@ import { CumulativeState } from './cumulative.js';
 import { classifyGenAI, extractGenAI } from './genai-semconv.js';
 import { JoinIndex, type IndexEntry, type SessionGroup } from './join-index.js';
 import { extractLiteLLM, type LiteLLMLayout, type LiteLLMOptions } from './litellm-common.js';
+import { BARE_SPANS_MAX, BareRequestSpans, ENDED_SPAN_FIX, RAW_REQUEST_SPAN, recoverFromRawSpan } from './litellm-ended-span.js';
 import { litellmLegacy } from './litellm-legacy.js';
 import { litellmSemconv } from './litellm-semconv.js';
 import { litellmV2 } from './litellm-v2.js';
@@ -48,7 +50,11 @@ interface Metrics {
   cumulativeSeries: Gauge;
   cumulativeResets: Counter;
   unjoinedLinks: Counter<'source' | 'shape'>;
+  endedSpans: Counter<'outcome'>;
 }
+
+/** How often the warning about LiteLLM's spans without usage is repeated while they keep coming. */
+const ENDED_SPAN_WARN_MS = 60_000;
 
 /** The processor: decoded telemetry in, one LlmCall per real model call out (README.md). */
 export class ClaudeNormalizer implements Processor {
@@ -58,6 +64,8 @@ export class ClaudeNormalizer implements Processor {
   private readonly litellmOpts: LiteLLMOptions;
   private readonly index: JoinIndex;
   private readonly cumulative: CumulativeState;
+  private readonly bareRequests = new BareRequestSpans(BARE_SPANS_MAX);
+  private endedSpanWarnedAt = -Infinity;
   private readonly m: Metrics;
   private readonly ccTotals = { events: new Map<TokenType, number>(), metrics: new Map<TokenType, number>() };
   private batchSeq = 0;
@@ -89,6 +97,8 @@ export class ClaudeNormalizer implements Processor {
       cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
       cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
       unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
+      endedSpans: mt.counter('tokenledger_normalizer_litellm_spans_without_usage_total',
+        `LiteLLM calls exported without usage because LiteLLM set it on an already ended span (fix: ${ENDED_SPAN_FIX}): outcome recovered (exactly, from the provider usage on raw_gen_ai_request) or lost.`, ['outcome']),
     };
   }
 
@@ -109,6 +119,8 @@ export class ClaudeNormalizer implements Processor {
   private spans(rs: ResourceSpans, calls: LlmCall[], updates: LlmCall[], now: number): void {
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     let byId: Map<string, Span> | undefined;
+    // Judged once the whole request is read: the raw span's parent may come later in it.
+    const raws: { span: Span; scopeVersion: string }[] = [];
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) {
         const a = span.attributes;
@@ -130,6 +142,8 @@ export class ClaudeNormalizer implements Processor {
           this.accept(x, calls, updates, now);
           continue;
         }
+        if (span.name === RAW_REQUEST_SPAN) raws.push({ span, scopeVersion: ss.scope.version });
+        else this.bareRequests.note(span);
         if (isOpenInferenceLlm(a)) {
           this.accept(extractOpenInference(rs.resource, span, this.providers), calls, updates, now);
           continue;
@@ -141,6 +155,23 @@ export class ClaudeNormalizer implements Processor {
           this.unknown('traces', `genai_${verdict}`, span.name, a);
         }
       }
+    }
+    for (const raw of raws) this.endedSpanCall(rs, raw.span, raw.scopeVersion, calls, updates, now);
+  }
+
+  /** A raw_gen_ai_request span whose parent went out without LLM attributes: recovered when exact, else lost; loudly either way. */
+  private endedSpanCall(rs: ResourceSpans, raw: Span, scopeVersion: string, calls: LlmCall[], updates: LlmCall[], now: number): void {
+    const parentRoute = this.bareRequests.parentOf(raw);
+    if (parentRoute === undefined) return;
+    const x = recoverFromRawSpan(rs.resource, scopeVersion, raw, parentRoute, this.providers);
+    const outcome = x === null ? 'lost' : 'recovered';
+    this.m.endedSpans.inc({ outcome });
+    if (x !== null) this.accept(x, calls, updates, now);
+    if (now - this.endedSpanWarnedAt >= ENDED_SPAN_WARN_MS) {
+      this.endedSpanWarnedAt = now;
+      this.ctx.logger.warn(`LiteLLM sent spans without usage: it set the LLM attributes on a request span that had already ended. Set ${ENDED_SPAN_FIX} in LiteLLM's environment.`, {
+        outcome, trace_id: raw.traceId, service_name: str(rs.resource, 'service.name'), metric: 'tokenledger_normalizer_litellm_spans_without_usage_total',
+      });
     }
   }
 
