@@ -19,45 +19,12 @@ import type { Extracted } from './types.js';
  * provider's response fields as `llm.<provider>.<field>`, usage included on non-streamed calls.
  *
  * Such a call is told apart exactly: its raw span's parent is a span seen without LLM attributes
- * (a well-formed export puts them on that very parent). The parent ends first, so it arrives in
- * the same or an earlier export; a bounded memory of spans covers the latter.
+ * (a well-formed export puts them on that very parent; litellm-request-spans.ts remembers them).
+ * With content capture off there is no raw span: the request's FastAPI span is all there is, and
+ * litellm-request-spans.ts counts it as lost when no LLM span below it arrives.
  */
 export const RAW_REQUEST_SPAN = 'raw_gen_ai_request';
 export const ENDED_SPAN_FIX = 'USE_OTEL_LITELLM_REQUEST_SPAN=true';
-
-/** A parent is exported at most a few seconds (export intervals) before its raw child: a few thousand requests' spans. */
-export const BARE_SPANS_MAX = 20_000;
-
-/**
- * Spans seen without LLM attributes (`trace:span` → parent id and `http.route`), oldest evicted
- * first. LiteLLM's request span is whichever span was current: the FastAPI `POST /…` server span
- * for streamed calls, its `fastapi.endpoint` child otherwise, so every span is remembered.
- */
-export class BareRequestSpans {
-  private readonly spans = new Map<string, { parent: string; route: string }>();
-
-  constructor(private readonly max: number) {}
-
-  note(span: Span): void {
-    if (this.spans.size >= this.max) this.spans.delete(this.spans.keys().next().value as string);
-    this.spans.set(`${span.traceId}:${span.spanId}`, { parent: span.parentSpanId, route: str(span.attributes, 'http.route') });
-  }
-
-  /**
-   * When the raw span's parent is a bare span: the `http.route` of it or of its nearest remembered
-   * ancestor ('' when none has one). Undefined when the parent is unknown or was an LLM span.
-   */
-  parentOf(raw: Span): string | undefined {
-    let s = this.spans.get(`${raw.traceId}:${raw.parentSpanId}`);
-    if (s === undefined) return undefined;
-    for (let depth = 0; depth < 4 && s.route === '' && s.parent !== ''; depth++) {
-      const up = this.spans.get(`${raw.traceId}:${s.parent}`);
-      if (up === undefined) break;
-      s = up;
-    }
-    return s.route;
-  }
-}
 
 /**
  * The call a raw span describes, when its provider usage gives every token count and the model

@@ -13,7 +13,8 @@ import { CumulativeState } from './cumulative.js';
 import { classifyGenAI, extractGenAI } from './genai-semconv.js';
 import { JoinIndex, type IndexEntry, type SessionGroup } from './join-index.js';
 import { extractLiteLLM, type LiteLLMLayout, type LiteLLMOptions } from './litellm-common.js';
-import { BARE_SPANS_MAX, BareRequestSpans, ENDED_SPAN_FIX, RAW_REQUEST_SPAN, recoverFromRawSpan } from './litellm-ended-span.js';
+import { ENDED_SPAN_FIX, RAW_REQUEST_SPAN, recoverFromRawSpan } from './litellm-ended-span.js';
+import { RequestSpans } from './litellm-request-spans.js';
 import { litellmLegacy } from './litellm-legacy.js';
 import { litellmSemconv } from './litellm-semconv.js';
 import { litellmV2 } from './litellm-v2.js';
@@ -64,8 +65,9 @@ export class ClaudeNormalizer implements Processor {
   private readonly litellmOpts: LiteLLMOptions;
   private readonly index: JoinIndex;
   private readonly cumulative: CumulativeState;
-  private readonly bareRequests = new BareRequestSpans(BARE_SPANS_MAX);
+  private readonly requests = new RequestSpans();
   private endedSpanWarnedAt = -Infinity;
+  private unverifiedSeen = 0;
   private readonly m: Metrics;
   private readonly ccTotals = { events: new Map<TokenType, number>(), metrics: new Map<TokenType, number>() };
   private batchSeq = 0;
@@ -98,7 +100,7 @@ export class ClaudeNormalizer implements Processor {
       cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
       unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
       endedSpans: mt.counter('tokenledger_normalizer_litellm_spans_without_usage_total',
-        `LiteLLM calls exported without usage because LiteLLM set it on an already ended span (fix: ${ENDED_SPAN_FIX}): outcome recovered (exactly, from the provider usage on raw_gen_ai_request) or lost.`, ['outcome']),
+        `LiteLLM calls exported without usage because LiteLLM set it on an already ended span (fix: ${ENDED_SPAN_FIX}): outcome recovered (exactly, from the provider usage on raw_gen_ai_request), lost, or unverified (a request span dropped from a full watch list).`, ['outcome']),
     };
   }
 
@@ -106,6 +108,8 @@ export class ClaudeNormalizer implements Processor {
     const now = this.now();
     this.batchSeq++;
     this.index.expire(now);
+    const unreported = this.requests.expire(now);
+    if (unreported > 0) this.spansWithoutUsage('lost', unreported, now, {});
     const calls: LlmCall[] = [];
     const updates: LlmCall[] = [];
     for (const rs of batch.resourceSpans) this.spans(rs, calls, updates, now);
@@ -140,10 +144,15 @@ export class ClaudeNormalizer implements Processor {
             x.linkOnly = true;
           }
           this.accept(x, calls, updates, now);
+          this.requests.noteReported(span);
           continue;
         }
-        if (span.name === RAW_REQUEST_SPAN) raws.push({ span, scopeVersion: ss.scope.version });
-        else this.bareRequests.note(span);
+        if (span.name === RAW_REQUEST_SPAN) {
+          raws.push({ span, scopeVersion: ss.scope.version });
+          this.requests.noteReported(span);
+        } else {
+          this.requests.noteBare(span, now);
+        }
         if (isOpenInferenceLlm(a)) {
           this.accept(extractOpenInference(rs.resource, span, this.providers), calls, updates, now);
           continue;
@@ -161,18 +170,21 @@ export class ClaudeNormalizer implements Processor {
 
   /** A raw_gen_ai_request span whose parent went out without LLM attributes: recovered when exact, else lost; loudly either way. */
   private endedSpanCall(rs: ResourceSpans, raw: Span, scopeVersion: string, calls: LlmCall[], updates: LlmCall[], now: number): void {
-    const parentRoute = this.bareRequests.parentOf(raw);
+    const parentRoute = this.requests.bareParentRoute(raw);
     if (parentRoute === undefined) return;
     const x = recoverFromRawSpan(rs.resource, scopeVersion, raw, parentRoute, this.providers);
-    const outcome = x === null ? 'lost' : 'recovered';
-    this.m.endedSpans.inc({ outcome });
     if (x !== null) this.accept(x, calls, updates, now);
-    if (now - this.endedSpanWarnedAt >= ENDED_SPAN_WARN_MS) {
-      this.endedSpanWarnedAt = now;
-      this.ctx.logger.warn(`LiteLLM sent spans without usage: it set the LLM attributes on a request span that had already ended. Set ${ENDED_SPAN_FIX} in LiteLLM's environment.`, {
-        outcome, trace_id: raw.traceId, service_name: str(rs.resource, 'service.name'), metric: 'tokenledger_normalizer_litellm_spans_without_usage_total',
-      });
-    }
+    this.spansWithoutUsage(x === null ? 'lost' : 'recovered', 1, now, { trace_id: raw.traceId, service_name: str(rs.resource, 'service.name') });
+  }
+
+  /** Counts calls LiteLLM sent without usage; the warning naming the fix is repeated at most every ENDED_SPAN_WARN_MS. */
+  private spansWithoutUsage(outcome: 'recovered' | 'lost' | 'unverified', n: number, now: number, fields: Record<string, string>): void {
+    this.m.endedSpans.inc({ outcome }, n);
+    if (now - this.endedSpanWarnedAt < ENDED_SPAN_WARN_MS) return;
+    this.endedSpanWarnedAt = now;
+    this.ctx.logger.warn(`LiteLLM sent spans without usage: it set the LLM attributes on a request span that had already ended. Set ${ENDED_SPAN_FIX} in LiteLLM's environment.`, {
+      outcome, calls: n, ...fields, metric: 'tokenledger_normalizer_litellm_spans_without_usage_total',
+    });
   }
 
   private logs(rl: ResourceLogs, calls: LlmCall[], updates: LlmCall[], now: number): void {
@@ -376,6 +388,10 @@ export class ClaudeNormalizer implements Processor {
 
   private gauges(): void {
     this.m.indexEntries.set(this.index.size);
+    if (this.requests.unverified > this.unverifiedSeen) {
+      this.m.endedSpans.inc({ outcome: 'unverified' }, this.requests.unverified - this.unverifiedSeen);
+      this.unverifiedSeen = this.requests.unverified;
+    }
     if (this.index.evictions > this.evictionsSeen) {
       this.m.indexEvictions.inc(this.index.evictions - this.evictionsSeen);
       this.evictionsSeen = this.index.evictions;

@@ -46,6 +46,10 @@ const CUSTOM_AUTH: Setting = {
  * With custom_auth, 1.108 sets most calls' LLM attributes on a FastAPI span that has already ended
  * (1.80 and 1.81 make a root litellm_request span instead): its fix, USE_OTEL_LITELLM_REQUEST_SPAN, is captured there too.
  */
+/** The same with content capture off (as the README recommends): LiteLLM then leaves not even a raw_gen_ai_request span. */
+const CUSTOM_AUTH_CONTENT_OFF: Setting = {
+  name: 'custom-auth-content-off', description: 'custom-auth with litellm_settings.turn_off_message_logging: true', contentOff: true, env: {}, customAuth: true,
+};
 const CUSTOM_AUTH_REQUEST_SPAN: Setting = {
   name: 'custom-auth-request-span', description: 'custom-auth with USE_OTEL_LITELLM_REQUEST_SPAN=true (a litellm_request span per call)', contentOff: false,
   env: { USE_OTEL_LITELLM_REQUEST_SPAN: 'true' }, customAuth: true,
@@ -61,6 +65,7 @@ export function settingsFor(version: string): Setting[] {
   return [
     ...base,
     CUSTOM_AUTH,
+    CUSTOM_AUTH_CONTENT_OFF,
     CUSTOM_AUTH_REQUEST_SPAN,
     { name: 'semconv', description: 'OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental', contentOff: false, env: { OTEL_SEMCONV_STABILITY_OPT_IN: 'gen_ai_latest_experimental' } },
     { name: 'v2', description: 'LITELLM_OTEL_V2=true (the typed V2 integration; content capture off by default)', contentOff: false, env: { LITELLM_OTEL_V2: 'true' } },

@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../../core/llm-call.js';
-import { metricValue } from '../../helpers/context.js';
+import { UNREPORTED_AFTER_MS } from '../../../processors/claude-normalizer/litellm-request-spans.js';
+import { batchOf, metricValue } from '../../helpers/context.js';
 import { finalRecords, FIXTURES, loadScenario, normalizer, runAll } from './helpers.js';
 
 /**
@@ -65,6 +66,14 @@ const ENDED_SPAN_1_108: Loss[] = [
   { setting: 'custom-auth', route: 'openai_chat', target: 'bedrockConverse', stream: false, what: 'ended_span_lost' },
   { setting: 'custom-auth', target: 'bedrockConversePassthrough', stream: false, what: 'ended_span_lost' },
 ];
+/**
+ * The same with content capture off: no raw_gen_ai_request span either, so nothing is recovered;
+ * the requests' FastAPI spans, which no LLM span comes below, are counted as lost.
+ */
+const ENDED_SPAN_1_108_CONTENT_OFF: Loss[] = [
+  ...['openai_chat', 'anthropic_messages', 'anthropic_passthrough', 'bedrock_passthrough'].map((route): Loss => ({ setting: 'custom-auth-content-off', route, stream: false, what: 'ended_span_lost' })),
+  ...['anthropic_messages', 'anthropic_passthrough', 'bedrock_passthrough'].map((route): Loss => ({ setting: 'custom-auth-content-off', route, stream: true, what: 'ended_span_race' })),
+];
 const KNOWN_LOSSES: Record<string, Loss[]> = {
   // The Bedrock pass-through span has llm.is_streaming=False and an empty request route: nothing tells a stream.
   // Nor does it carry the key's identity: every metadata.user_api_key_* is empty.
@@ -74,6 +83,7 @@ const KNOWN_LOSSES: Record<string, Loss[]> = {
     // The legacy callback marks streamed /anthropic pass-through calls llm.is_streaming=False, with nothing else to tell.
     ...['default', 'content-off', 'semconv', 'custom-auth-request-span'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'streaming' })),
     ...ENDED_SPAN_1_108,
+    ...ENDED_SPAN_1_108_CONTENT_OFF,
     { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
     { target: 'bedrockConversePassthrough', what: 'cache_split' },
     // V2 has only gen_ai.usage.cache_creation.input_tokens (never a 5m/1h split), and does not
@@ -146,8 +156,13 @@ describe('LiteLLM captures', () => {
     describe(`${cap.version}/${cap.setting}`, () => {
       const manifest = JSON.parse(readFileSync(join(cap.dir, 'manifest.json'), 'utf8')) as Manifest;
       const run = () => {
-        const { n, ctx } = normalizer({ dimensions: { cost_center: ['header:x-cost-center'], org: ['litellm:org_id'] } });
-        return { records: finalRecords(runAll(n, loadScenario(cap.dir))), ctx };
+        let now = Date.now();
+        const { n, ctx } = normalizer({ dimensions: { cost_center: ['header:x-cost-center'], org: ['litellm:org_id'] } }, () => now);
+        const out = runAll(n, loadScenario(cap.dir));
+        // Time passes: a request still without its LLM span is judged.
+        now += UNREPORTED_AFTER_MS;
+        out.push(n.process(batchOf({})));
+        return { records: finalRecords(out), ctx };
       };
 
       it('one record per billable call, with the upstream tokens in Anthropic meaning and the call\'s route, provider, model and attribution', () => {

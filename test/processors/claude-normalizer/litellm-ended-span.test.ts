@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../../core/batch.js';
 import type { Attributes, Span } from '../../../core/telemetry.js';
+import { RequestSpans, UNREPORTED_AFTER_MS } from '../../../processors/claude-normalizer/litellm-request-spans.js';
 import { batchOf, metricValue } from '../../helpers/context.js';
 import { normalizer } from './helpers.js';
 
@@ -21,7 +22,8 @@ function exportOf(...scopes: [string, Span[]][]): Batch {
   return batchOf({ resourceSpans: [{ resource: { 'service.name': 'litellm-proxy', 'service.version': '1.108.7' }, scopeSpans: scopes.map(([name, spans]) => ({ scope: { name, version: '', attributes: {} }, spans })) }] });
 }
 
-const server = (id: string, route: string) => span(id, '', `POST ${route}`, { 'http.route': route, 'http.request.method': 'POST' }, 2);
+const server = (id: string, route: string, status = 200) =>
+  span(id, '', `POST ${route}`, { 'http.route': route, 'url.path': route, 'http.request.method': 'POST', 'http.response.status_code': status }, 2);
 const endpoint = (id: string, parent: string) => span(id, parent, 'fastapi.endpoint', { 'fastapi.endpoint': 'x' });
 const TEAM = { 'metadata.user_api_key_team_id': 'team-4f1e-alpha', 'metadata.user_api_key_team_alias': 'alpha' };
 const ANTHROPIC_USAGE = "{'input_tokens': 102, 'cache_creation_input_tokens': 1204, 'cache_read_input_tokens': 3002, 'cache_creation': {'ephemeral_5m_input_tokens': 502, 'ephemeral_1h_input_tokens': 702}, 'output_tokens': 22, 'service_tier': 'standard'}";
@@ -101,5 +103,46 @@ describe('LiteLLM spans without usage (LLM attributes set on an ended span)', ()
     expect(n.process(request).calls.map((c) => c.route)).toEqual(['anthropic_passthrough']);
     expect(n.process(request).calls).toEqual([]);
     expect(await metricValue(ctx.registry, 'tokenledger_normalizer_duplicates_total', { source: 'litellm' })).toBe(1);
+  });
+
+  describe('with content capture off (no raw span): a model request no LLM span comes below', () => {
+    const llmBelow = (id: string, parent: string) => span(id, parent, 'Received Proxy Server Request', {
+      'gen_ai.system': 'anthropic', 'llm.is_streaming': 'False', 'gen_ai.request.model': 'claude-sonnet-4-5-20250929', 'litellm.call_id': `call-${id}`,
+      'metadata.user_api_key_request_route': '/v1/messages', 'gen_ai.usage.input_tokens': 10, 'gen_ai.usage.output_tokens': 2,
+    });
+
+    it('is counted lost once it has waited UNREPORTED_AFTER_MS, with the warning', async () => {
+      let now = 1_000_000;
+      const { n, ctx } = normalizer({}, () => now);
+      n.process(exportOf(['fastapi', [endpoint('e9', 's9'), server('s9', '/v1/messages'), server('s10', '/chat/completions', 429)]]));
+      now += UNREPORTED_AFTER_MS - 1;
+      n.process(batchOf({}));
+      expect(await metricValue(ctx.registry, METRIC, { outcome: 'lost' })).toBe(0);
+      now += 1;
+      n.process(batchOf({}));
+      // The 429 answered no model call.
+      expect(await metricValue(ctx.registry, METRIC, { outcome: 'lost' })).toBe(1);
+      expect(ctx.logs.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([expect.stringContaining('USE_OTEL_LITELLM_REQUEST_SPAN=true')]);
+    });
+
+    it('is not counted when its LLM span arrives, before or after it, through the spans between them', async () => {
+      let now = 1_000_000;
+      const { n, ctx } = normalizer({}, () => now);
+      n.process(exportOf(['litellm', [llmBelow('l11', 'e11')]]));
+      n.process(exportOf(['fastapi', [endpoint('e11', 's11'), server('s11', '/v1/messages')]]));
+      n.process(exportOf(['fastapi', [server('s12', '/v1/messages'), endpoint('e12', 's12')]]));
+      n.process(exportOf(['litellm', [llmBelow('l12', 'e12')]]));
+      now += UNREPORTED_AFTER_MS;
+      n.process(batchOf({}));
+      expect(await metricValue(ctx.registry, METRIC, { outcome: 'lost' })).toBe(0);
+      expect(ctx.logs.filter((l) => l.level === 'warn')).toEqual([]);
+    });
+  });
+
+  it('keeps its watch list bounded: a request dropped unjudged is counted unverified, never lost', () => {
+    const w = new RequestSpans(2);
+    for (const id of ['s13', 's14', 's15']) w.noteBare(server(id, '/v1/messages'), 0);
+    expect(w.unverified).toBe(1);
+    expect(w.expire(UNREPORTED_AFTER_MS)).toBe(2);
   });
 });
