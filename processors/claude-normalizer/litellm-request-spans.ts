@@ -1,4 +1,4 @@
-import type { Span } from '../../core/telemetry.js';
+import type { Attributes, Span } from '../../core/telemetry.js';
 import { str } from './attrs.js';
 
 /** Spans kept: a parent is exported at most a few export intervals before its children, a few thousand requests' spans. */
@@ -21,8 +21,8 @@ interface Bare { parent: string; route: string }
  * 1.108 exports the FastAPI spans of each request too):
  * - spans seen without LLM attributes (`trace:span` → parent and `http.route`), so that a
  *   `raw_gen_ai_request` span can tell that its parent went out without them;
- * - successful `POST` server spans of model routes that no LLM or raw span has appeared below
- *   yet. In every release captured, each such request has one; one still without it after
+ * - successful `POST` server spans of model routes, from a LiteLLM resource, that no LLM or raw
+ *   span has appeared below yet. In every release captured, each such request has one; one still without it after
  *   UNREPORTED_AFTER_MS is a call LiteLLM sent no usage for (its attributes set on an ended span
  *   with content capture off, so not even a raw span is left).
  * All three maps are bounded, oldest first out.
@@ -38,14 +38,14 @@ export class RequestSpans {
 
   constructor(private readonly max = REQUEST_SPANS_MAX) {}
 
-  /** A span without LLM attributes. */
-  noteBare(span: Span, now: number): void {
+  /** A span without LLM attributes; `fromLiteLLM`: its resource is a LiteLLM proxy's (isLiteLLMResource). */
+  noteBare(span: Span, now: number, fromLiteLLM: boolean): void {
     const id = `${span.traceId}:${span.spanId}`;
     bounded(this.bare, this.max);
     this.bare.set(id, { parent: span.parentSpanId, route: str(span.attributes, 'http.route') });
     // Its LLM span came first: what is above it is covered too.
     if (this.covered.has(id)) this.cover(span.traceId, span.parentSpanId);
-    else if (isModelRequest(span)) {
+    else if (fromLiteLLM && isModelRequest(span)) {
       if (this.pending.size >= this.max) {
         this.pending.delete(this.pending.keys().next().value as string);
         this.unverified++;
@@ -94,6 +94,14 @@ export class RequestSpans {
       spanId = this.bare.get(id)?.parent ?? '';
     }
   }
+}
+
+/**
+ * LiteLLM's OTel resource always has `model_id` (its OTEL_MODEL_ID, else the service name): other
+ * OpenAI-compatible servers' request spans are not judged by what LiteLLM should have sent.
+ */
+export function isLiteLLMResource(resource: Attributes): boolean {
+  return str(resource, 'model_id') !== '';
 }
 
 function bounded(m: Map<string, unknown> | Set<string>, max: number): void {

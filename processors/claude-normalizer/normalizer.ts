@@ -14,7 +14,7 @@ import { classifyGenAI, extractGenAI } from './genai-semconv.js';
 import { JoinIndex, type IndexEntry, type SessionGroup } from './join-index.js';
 import { extractLiteLLM, type LiteLLMLayout, type LiteLLMOptions } from './litellm-common.js';
 import { ENDED_SPAN_FIX, RAW_REQUEST_SPAN, recoverFromRawSpan } from './litellm-ended-span.js';
-import { RequestSpans } from './litellm-request-spans.js';
+import { isLiteLLMResource, RequestSpans } from './litellm-request-spans.js';
 import { litellmLegacy } from './litellm-legacy.js';
 import { litellmSemconv } from './litellm-semconv.js';
 import { litellmV2 } from './litellm-v2.js';
@@ -125,6 +125,7 @@ export class ClaudeNormalizer implements Processor {
     let byId: Map<string, Span> | undefined;
     // Judged once the whole request is read: the raw span's parent may come later in it.
     const raws: { span: Span; scopeVersion: string }[] = [];
+    const fromLiteLLM = isLiteLLMResource(rs.resource);
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) {
         const a = span.attributes;
@@ -151,7 +152,7 @@ export class ClaudeNormalizer implements Processor {
           raws.push({ span, scopeVersion: ss.scope.version });
           this.requests.noteReported(span);
         } else {
-          this.requests.noteBare(span, now);
+          this.requests.noteBare(span, now, fromLiteLLM);
         }
         if (isOpenInferenceLlm(a)) {
           this.accept(extractOpenInference(rs.resource, span, this.providers), calls, updates, now);
@@ -178,7 +179,7 @@ export class ClaudeNormalizer implements Processor {
   }
 
   /** Counts calls LiteLLM sent without usage; the warning naming the fix is repeated at most every ENDED_SPAN_WARN_MS. */
-  private spansWithoutUsage(outcome: 'recovered' | 'lost' | 'unverified', n: number, now: number, fields: Record<string, string>): void {
+  private spansWithoutUsage(outcome: 'recovered' | 'lost', n: number, now: number, fields: Record<string, string>): void {
     this.m.endedSpans.inc({ outcome }, n);
     if (now - this.endedSpanWarnedAt < ENDED_SPAN_WARN_MS) return;
     this.endedSpanWarnedAt = now;

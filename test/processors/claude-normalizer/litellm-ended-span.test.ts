@@ -19,7 +19,7 @@ function span(spanId: string, parentSpanId: string, name: string, attributes: At
 
 /** One export request: each group of spans under its own instrumentation scope, in that order. */
 function exportOf(...scopes: [string, Span[]][]): Batch {
-  return batchOf({ resourceSpans: [{ resource: { 'service.name': 'litellm-proxy', 'service.version': '1.108.7' }, scopeSpans: scopes.map(([name, spans]) => ({ scope: { name, version: '', attributes: {} }, spans })) }] });
+  return batchOf({ resourceSpans: [{ resource: { 'service.name': 'litellm-proxy', 'service.version': '1.108.7', 'model_id': 'litellm-proxy' }, scopeSpans: scopes.map(([name, spans]) => ({ scope: { name, version: '', attributes: {} }, spans })) }] });
 }
 
 const server = (id: string, route: string, status = 200) =>
@@ -125,6 +125,17 @@ describe('LiteLLM spans without usage (LLM attributes set on an ended span)', ()
       expect(ctx.logs.filter((l) => l.level === 'warn').map((l) => l.msg)).toEqual([expect.stringContaining('USE_OTEL_LITELLM_REQUEST_SPAN=true')]);
     });
 
+    it('is not judged when it comes from another OpenAI-compatible server (no LiteLLM resource)', async () => {
+      let now = 1_000_000;
+      const { n, ctx } = normalizer({}, () => now);
+      const other = exportOf(['fastapi', [server('s16', '/v1/chat/completions')]]);
+      delete other.resourceSpans[0].resource['model_id'];
+      n.process(other);
+      now += UNREPORTED_AFTER_MS;
+      n.process(batchOf({}));
+      expect(await metricValue(ctx.registry, METRIC, { outcome: 'lost' })).toBe(0);
+    });
+
     it('is not counted when its LLM span arrives, before or after it, through the spans between them', async () => {
       let now = 1_000_000;
       const { n, ctx } = normalizer({}, () => now);
@@ -141,7 +152,7 @@ describe('LiteLLM spans without usage (LLM attributes set on an ended span)', ()
 
   it('keeps its watch list bounded: a request dropped unjudged is counted unverified, never lost', () => {
     const w = new RequestSpans(2);
-    for (const id of ['s13', 's14', 's15']) w.noteBare(server(id, '/v1/messages'), 0);
+    for (const id of ['s13', 's14', 's15']) w.noteBare(server(id, '/v1/messages'), 0, true);
     expect(w.unverified).toBe(1);
     expect(w.expire(UNREPORTED_AFTER_MS)).toBe(2);
   });
