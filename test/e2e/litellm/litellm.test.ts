@@ -30,7 +30,8 @@ const newest = VERSIONS[VERSIONS.length - 1];
 const RUNS: { version: string; setting: string }[] = [
   ...VERSIONS.map((version) => ({ version, setting: 'default' })),
   ...settingsFor(newest).filter((s) => s.name === 'semconv' || s.name === 'v2').map((s) => ({ version: newest, setting: s.name })),
-  ...VERSIONS.flatMap((version) => settingsFor(version).filter((s) => s.customAuth && (s.name === 'custom-auth' || version === newest)).map((s) => ({ version, setting: s.name }))),
+  ...VERSIONS.map((version) => ({ version, setting: 'custom-auth' })),
+  ...settingsFor(newest).filter((s) => s.name === 'custom-auth-request-span').map((s) => ({ version: newest, setting: s.name })),
 ];
 const ENDED_SPAN_METRIC = 'tokenledger_normalizer_litellm_spans_without_usage_total';
 const CLICKHOUSE_SERVER = process.env.TOKENLEDGER_E2E_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
