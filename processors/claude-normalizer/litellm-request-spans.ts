@@ -19,13 +19,14 @@ interface Bare { parent: string; route: string }
 /**
  * What the normalizer knows of LiteLLM's request spans beyond the LLM spans themselves (LiteLLM
  * 1.108 exports the FastAPI spans of each request too):
- * - spans seen without LLM attributes (`trace:span` → parent and `http.route`), so that a
+ * - spans seen without LLM attributes (span id → parent and `http.route`), so that a
  *   `raw_gen_ai_request` span can tell that its parent went out without them;
  * - successful `POST` server spans of model routes, from a LiteLLM resource, that no LLM or raw
  *   span has appeared below yet. In every release captured, each such request has one; one still without it after
  *   UNREPORTED_AFTER_MS is a call LiteLLM sent no usage for (its attributes set on an ended span
  *   with content capture off, so not even a raw span is left).
- * All three maps are bounded, oldest first out.
+ * All three are bounded, oldest first out, and keyed by span id alone: random 64-bit ids, whose
+ * strings the decoder already made (and V8 hashes once), where `trace:span` keys cost an allocation a span.
  */
 export class RequestSpans {
   private readonly bare = new Map<string, Bare>();
@@ -40,11 +41,11 @@ export class RequestSpans {
 
   /** A span without LLM attributes; `fromLiteLLM`: its resource is a LiteLLM proxy's (isLiteLLMResource). */
   noteBare(span: Span, now: number, fromLiteLLM: boolean): void {
-    const id = `${span.traceId}:${span.spanId}`;
+    const id = span.spanId;
     bounded(this.bare, this.max);
     this.bare.set(id, { parent: span.parentSpanId, route: str(span.attributes, 'http.route') });
     // Its LLM span came first: what is above it is covered too.
-    if (this.covered.has(id)) this.cover(span.traceId, span.parentSpanId);
+    if (this.covered.has(id)) this.cover(span.parentSpanId);
     else if (fromLiteLLM && isModelRequest(span)) {
       if (this.pending.size >= this.max) {
         this.pending.delete(this.pending.keys().next().value as string);
@@ -56,7 +57,7 @@ export class RequestSpans {
 
   /** An LLM span or a raw span: every span above it reported its call. */
   noteReported(span: Span): void {
-    this.cover(span.traceId, span.parentSpanId);
+    this.cover(span.parentSpanId);
   }
 
   /**
@@ -64,10 +65,10 @@ export class RequestSpans {
    * ancestor ('' when none has one). Undefined when the parent is unknown or was an LLM span.
    */
   bareParentRoute(raw: Span): string | undefined {
-    let s = this.bare.get(`${raw.traceId}:${raw.parentSpanId}`);
+    let s = this.bare.get(raw.parentSpanId);
     if (s === undefined) return undefined;
     for (let depth = 0; depth < 4 && s.route === '' && s.parent !== ''; depth++) {
-      const up = this.bare.get(`${raw.traceId}:${s.parent}`);
+      const up = this.bare.get(s.parent);
       if (up === undefined) break;
       s = up;
     }
@@ -85,13 +86,12 @@ export class RequestSpans {
     return n;
   }
 
-  private cover(traceId: string, spanId: string): void {
+  private cover(spanId: string): void {
     for (let depth = 0; depth < 8 && spanId !== ''; depth++) {
-      const id = `${traceId}:${spanId}`;
       bounded(this.covered, this.max);
-      this.covered.add(id);
-      this.pending.delete(id);
-      spanId = this.bare.get(id)?.parent ?? '';
+      this.covered.add(spanId);
+      this.pending.delete(spanId);
+      spanId = this.bare.get(spanId)?.parent ?? '';
     }
   }
 }
