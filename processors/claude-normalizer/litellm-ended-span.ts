@@ -11,8 +11,8 @@ import type { Extracted } from './types.js';
 
 /**
  * LiteLLM calls whose LLM attributes went to a span that had already ended. With
- * `general_settings.custom_auth`, LiteLLM 1.108.7 takes the FastAPI `POST /…` server span as its
- * request span; that span ends when the response is sent, before the success callback sets the
+ * `general_settings.custom_auth`, LiteLLM 1.108.7 takes the request's current FastAPI span (`POST /…`,
+ * or its `fastapi.endpoint` child) as its request span; it ends when the response is sent, before the success callback sets the
  * usage on it ("Setting attribute on ended span" in LiteLLM's log), so the export has the span
  * without any LLM attribute (USE_OTEL_LITELLM_REQUEST_SPAN=true gives each call its own span).
  * What is left is the `raw_gen_ai_request` child LiteLLM still makes (content capture on): the
