@@ -53,7 +53,7 @@ function litellmTable(root) {
     }
   }
   lines.push('', versions.map((v) => `LiteLLM ${v}: ${meta.get(v)}.`).join(' '));
-  lines.push('✅ one ClickHouse row per call with exactly the tokens the upstream returned (input, output, cache read, cache write), streaming flag, route, provider, customer and tags right, /metrics equal to the rows; ⚠️ LiteLLM itself reports the call wrong (below); ❌ tokenledger is wrong.');
+  lines.push('✅ one ClickHouse row per call with exactly the tokens the upstream returned (input, output, cache read, cache write), streaming flag, route, provider, customer and tags right (in the custom-auth columns also the virtual key\'s key alias, team, user and org), /metrics equal to the rows; ⚠️ LiteLLM itself reports the call wrong (below); ❌ tokenledger is wrong.');
   // In column order, then alphabetically.
   notes.sort((a, b) => versions.indexOf(a.column) - versions.indexOf(b.column) || a.text.localeCompare(b.text));
   if (notes.length > 0) lines.push('', ...notes.map((n) => `- ${n.text}`));

@@ -4,6 +4,7 @@ import type { ComponentContext, Processor } from '../../core/component.js';
 import type { LlmCall, TokenType } from '../../core/llm-call.js';
 import type { Attributes, ResourceLogs, ResourceMetrics, ResourceSpans, Span } from '../../core/telemetry.js';
 import { Attribution } from './attribution.js';
+import { str } from './attrs.js';
 import { extractClaudeCodeEvent, isClaudeCodeEvent } from './claude-code-events.js';
 import { isClaudeCodeMetrics, readUsageIntervals, usageIntervalCall, type UsageInterval } from './claude-code-metrics.js';
 import { extractClaudeCodeSpan, isClaudeCodeLlmSpan } from './claude-code-traces.js';
@@ -12,6 +13,8 @@ import { CumulativeState } from './cumulative.js';
 import { classifyGenAI, extractGenAI } from './genai-semconv.js';
 import { JoinIndex, type IndexEntry, type SessionGroup } from './join-index.js';
 import { extractLiteLLM, type LiteLLMLayout, type LiteLLMOptions } from './litellm-common.js';
+import { ENDED_SPAN_FIX, RAW_REQUEST_SPAN, recoverFromRawSpan } from './litellm-ended-span.js';
+import { isLiteLLMResource, RequestSpans } from './litellm-request-spans.js';
 import { litellmLegacy } from './litellm-legacy.js';
 import { litellmSemconv } from './litellm-semconv.js';
 import { litellmV2 } from './litellm-v2.js';
@@ -51,7 +54,11 @@ interface Metrics {
   cumulativeSeries: Gauge;
   cumulativeResets: Counter;
   unjoinedLinks: Counter<'source' | 'shape'>;
+  endedSpans: Counter<'outcome'>;
 }
+
+/** How often the warning about LiteLLM's spans without usage is repeated while they keep coming. */
+const ENDED_SPAN_WARN_MS = 60_000;
 
 /** The processor: decoded telemetry in, one LlmCall per real model call out (README.md). */
 export class ClaudeNormalizer implements Processor {
@@ -62,6 +69,9 @@ export class ClaudeNormalizer implements Processor {
   private readonly litellmOpts: LiteLLMOptions;
   private readonly index: JoinIndex;
   private readonly cumulative: CumulativeState;
+  private readonly requests = new RequestSpans();
+  private endedSpanWarnedAt = -Infinity;
+  private unverifiedSeen = 0;
   private readonly m: Metrics;
   private readonly ccTotals = { events: new Map<TokenType, number>(), metrics: new Map<TokenType, number>() };
   private batchSeq = 0;
@@ -94,6 +104,8 @@ export class ClaudeNormalizer implements Processor {
       cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
       cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
       unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
+      endedSpans: mt.counter('tokenledger_normalizer_litellm_spans_without_usage_total',
+        `LiteLLM calls exported without usage because LiteLLM set it on an already ended span (fix: ${ENDED_SPAN_FIX}): outcome recovered (exactly, from the provider usage on raw_gen_ai_request), lost, or unverified (a request span dropped from a full watch list).`, ['outcome']),
     };
   }
 
@@ -101,6 +113,8 @@ export class ClaudeNormalizer implements Processor {
     const now = this.now();
     this.batchSeq++;
     this.index.expire(now);
+    const unreported = this.requests.expire(now);
+    if (unreported > 0) this.spansWithoutUsage('lost', unreported, now, {});
     const calls: LlmCall[] = [];
     const updates: LlmCall[] = [];
     for (const rs of batch.resourceSpans) this.spans(rs, calls, updates, now);
@@ -114,6 +128,9 @@ export class ClaudeNormalizer implements Processor {
   private spans(rs: ResourceSpans, calls: LlmCall[], updates: LlmCall[], now: number): void {
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     let byId: Map<string, Span> | undefined;
+    // Judged once the whole request is read: the raw span's parent may come later in it.
+    const raws: { span: Span; scopeVersion: string }[] = [];
+    const fromLiteLLM = isLiteLLMResource(rs.resource);
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) {
         const a = span.attributes;
@@ -133,7 +150,14 @@ export class ClaudeNormalizer implements Processor {
             x.linkOnly = true;
           }
           this.accept(x, spanRecordKey(span), calls, updates, now);
+          this.requests.noteReported(span);
           continue;
+        }
+        if (span.name === RAW_REQUEST_SPAN) {
+          raws.push({ span, scopeVersion: ss.scope.version });
+          this.requests.noteReported(span);
+        } else {
+          this.requests.noteBare(span, now, fromLiteLLM);
         }
         if (isOpenInferenceLlm(a)) {
           this.accept(extractOpenInference(rs.resource, span, this.providers), spanRecordKey(span), calls, updates, now);
@@ -147,6 +171,27 @@ export class ClaudeNormalizer implements Processor {
         }
       }
     }
+    for (const raw of raws) this.endedSpanCall(rs, raw.span, raw.scopeVersion, calls, updates, now);
+  }
+
+  /** A raw_gen_ai_request span whose parent went out without LLM attributes: recovered when exact, else lost; loudly either way. */
+  private endedSpanCall(rs: ResourceSpans, raw: Span, scopeVersion: string, calls: LlmCall[], updates: LlmCall[], now: number): void {
+    const parentRoute = this.requests.bareParentRoute(raw);
+    if (parentRoute === undefined) return;
+    const x = recoverFromRawSpan(rs.resource, scopeVersion, raw, parentRoute, this.providers);
+    // A re-sent raw span is billed and counted once (its record key).
+    if (x !== null && !this.accept(x, spanRecordKey(raw), calls, updates, now)) return;
+    this.spansWithoutUsage(x === null ? 'lost' : 'recovered', 1, now, { trace_id: raw.traceId, service_name: str(rs.resource, 'service.name') });
+  }
+
+  /** Counts calls LiteLLM sent without usage; the warning naming the fix is repeated at most every ENDED_SPAN_WARN_MS. */
+  private spansWithoutUsage(outcome: 'recovered' | 'lost', n: number, now: number, fields: Record<string, string>): void {
+    this.m.endedSpans.inc({ outcome }, n);
+    if (now - this.endedSpanWarnedAt < ENDED_SPAN_WARN_MS) return;
+    this.endedSpanWarnedAt = now;
+    this.ctx.logger.warn(`LiteLLM sent spans without usage: it set the LLM attributes on a request span that had already ended. Set ${ENDED_SPAN_FIX} in LiteLLM's environment.`, {
+      outcome, calls: n, ...fields, metric: 'tokenledger_normalizer_litellm_spans_without_usage_total',
+    });
   }
 
   private logs(rl: ResourceLogs, calls: LlmCall[], updates: LlmCall[], now: number): void {
@@ -380,6 +425,10 @@ export class ClaudeNormalizer implements Processor {
 
   private gauges(): void {
     this.m.indexEntries.set(this.index.size);
+    if (this.requests.unverified > this.unverifiedSeen) {
+      this.m.endedSpans.inc({ outcome: 'unverified' }, this.requests.unverified - this.unverifiedSeen);
+      this.unverifiedSeen = this.requests.unverified;
+    }
     if (this.index.evictions > this.evictionsSeen) {
       this.m.indexEvictions.inc(this.index.evictions - this.evictionsSeen);
       this.evictionsSeen = this.index.evictions;

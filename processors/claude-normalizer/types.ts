@@ -3,7 +3,7 @@ import type { Attributes } from '../../core/telemetry.js';
 
 /** The telemetry shapes the normalizer understands; a label value of its self-metrics. */
 export type Shape =
-  | 'litellm_legacy' | 'litellm_semconv' | 'litellm_v2'
+  | 'litellm_legacy' | 'litellm_semconv' | 'litellm_v2' | 'litellm_raw'
   | 'claude_code_event' | 'claude_code_metrics' | 'claude_code_trace'
   | 'genai_semconv' | 'openinference';
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startMockUpstream, type ServedCall } from '../mock-upstream/server.js';
 import { callPlan, sendCall, type SentCall } from './calls.js';
+import { installCustomAuth, VIRTUAL_KEYS, virtualKeyFor } from './custom-auth.js';
 import { MASTER_KEY, startLitellm } from './litellm.js';
 import { litellmConfig, litellmEnv, MODELS, type Setting } from './litellm-config.js';
 import { startOtlpSink } from './otlp-sink.js';
@@ -19,7 +20,7 @@ export interface CaptureResult {
   exports: number;
 }
 
-function manifestCall(s: SentCall, served: ServedCall[]) {
+function manifestCall(s: SentCall, served: ServedCall[], key: string) {
   const attempts = served.filter((c) => c.mockId === s.spec.id);
   const billed = attempts.filter((c) => c.status === 200 && c.usage !== null);
   const target = s.spec.target in MODELS ? MODELS[s.spec.target as keyof typeof MODELS] : null;
@@ -31,6 +32,8 @@ function manifestCall(s: SentCall, served: ServedCall[]) {
     stream: s.spec.stream,
     cache: s.spec.cache,
     request_headers: s.spec.headers,
+    // The identity the custom_auth hook gave the call's virtual key; null with the master key.
+    key_identity: VIRTUAL_KEYS[key] ?? null,
     injected_error: s.spec.error ?? null,
     http_status: s.status,
     litellm_call_id: s.litellmCallId,
@@ -51,12 +54,16 @@ export async function captureOne(version: string, setting: Setting, outDir: stri
   mkdirSync(outDir, { recursive: true });
   sink.recordTo(outDir);
   const sent: SentCall[] = [];
+  const keys: string[] = [];
+  if (setting.customAuth) installCustomAuth(work);
   let proxy: Awaited<ReturnType<typeof startLitellm>> | null = null;
   try {
     proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env: litellmEnv(mock.url, sink.url, setting), workDir: work, delivered: () => sink.requests.length });
-    for (const spec of callPlan(`${setting.name}-`)) {
-      const s = await sendCall(spec, proxy.url, MASTER_KEY);
+    for (const [n, spec] of callPlan(`${setting.name}-`).entries()) {
+      const key = setting.customAuth ? virtualKeyFor(n) : MASTER_KEY;
+      const s = await sendCall(spec, proxy.url, key);
       sent.push(s);
+      keys.push(key);
       if (process.env.CAPTURE_VERBOSE) process.stdout.write(`${spec.id} ${spec.route}/${spec.target} stream=${spec.stream} -> ${s.status} ${s.ms}ms ${s.status === 200 ? '' : s.body.slice(0, 200)}\n`);
     }
   } finally {
@@ -66,7 +73,7 @@ export async function captureOne(version: string, setting: Setting, outDir: stri
   }
   const served = mock.calls.filter((c) => c.api !== 'google.oauth_token');
   writeFileSync(join(outDir, 'mock-requests.jsonl'), served.map((c) => JSON.stringify({ ...c, body: undefined })).join('\n') + '\n');
-  const calls = sent.map((s) => manifestCall(s, served));
+  const calls = sent.map((s, n) => manifestCall(s, served, keys[n]));
   const billable = served.filter((c) => c.status === 200 && c.usage !== null);
   const sum = (f: (c: ServedCall) => number): number => billable.reduce((a, c) => a + f(c), 0);
   writeFileSync(

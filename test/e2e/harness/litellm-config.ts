@@ -1,5 +1,6 @@
 /** The LiteLLM proxy config and environment used by the captures and the e2e: every route points at the mock upstream. */
 import { generateKeyPairSync } from 'node:crypto';
+import { CUSTOM_AUTH_SETTING } from './custom-auth.js';
 
 export const MODELS = {
   anthropic: { alias: 'claude-sonnet-4-5', model: 'anthropic/claude-sonnet-4-5-20250929', upstream: 'claude-sonnet-4-5-20250929' },
@@ -33,17 +34,39 @@ export interface Setting {
   description: string;
   contentOff: boolean;
   env: Record<string, string>;
+  /** Calls carry virtual keys that the custom_auth hook (custom-auth.ts) maps to key, team, user and org. */
+  customAuth?: boolean;
 }
 
-/** The OTel settings captured: default, content off, and (newest only) the semconv opt-in and V2. */
+/** Virtual keys, teams, users and orgs through `general_settings.custom_auth`, on every release. */
+const CUSTOM_AUTH: Setting = {
+  name: 'custom-auth', description: 'callbacks: [otel], general_settings.custom_auth (virtual keys, teams, users, orgs without a database)', contentOff: false, env: {}, customAuth: true,
+};
+/**
+ * With custom_auth, 1.108 sets most calls' LLM attributes on a FastAPI span that has already ended
+ * (1.80 and 1.81 make a root litellm_request span instead): its fix, USE_OTEL_LITELLM_REQUEST_SPAN, is captured there too.
+ */
+/** The same with content capture off (as the README recommends): LiteLLM then leaves not even a raw_gen_ai_request span. */
+const CUSTOM_AUTH_CONTENT_OFF: Setting = {
+  name: 'custom-auth-content-off', description: 'custom-auth with litellm_settings.turn_off_message_logging: true', contentOff: true, env: {}, customAuth: true,
+};
+const CUSTOM_AUTH_REQUEST_SPAN: Setting = {
+  name: 'custom-auth-request-span', description: 'custom-auth with USE_OTEL_LITELLM_REQUEST_SPAN=true (a litellm_request span per call)', contentOff: false,
+  env: { USE_OTEL_LITELLM_REQUEST_SPAN: 'true' }, customAuth: true,
+};
+
+/** The OTel settings captured: default, content off, custom auth (and its request-span fix where it matters), and (newest only) the semconv opt-in and V2. */
 export function settingsFor(version: string): Setting[] {
   const base: Setting[] = [
     { name: 'default', description: 'callbacks: [otel], content logging on (the default)', contentOff: false, env: {} },
     { name: 'content-off', description: 'callbacks: [otel] with litellm_settings.turn_off_message_logging: true', contentOff: true, env: {} },
   ];
-  if (version.startsWith('1.80.') || version.startsWith('1.81.')) return base;
+  if (version.startsWith('1.80.') || version.startsWith('1.81.')) return [...base, CUSTOM_AUTH];
   return [
     ...base,
+    CUSTOM_AUTH,
+    CUSTOM_AUTH_CONTENT_OFF,
+    CUSTOM_AUTH_REQUEST_SPAN,
     { name: 'semconv', description: 'OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental', contentOff: false, env: { OTEL_SEMCONV_STABILITY_OPT_IN: 'gen_ai_latest_experimental' } },
     { name: 'v2', description: 'LITELLM_OTEL_V2=true (the typed V2 integration; content capture off by default)', contentOff: false, env: { LITELLM_OTEL_V2: 'true' } },
   ];
@@ -72,7 +95,7 @@ export function litellmConfig(mockUrl: string, setting: Setting, masterKey: stri
       { model_name: MODELS.openai.alias, litellm_params: { model: MODELS.openai.model, api_base: `${mockUrl}/v1`, api_key: 'sk-openai-mock' } },
     ],
     litellm_settings: { callbacks: ['otel'], turn_off_message_logging: setting.contentOff, num_retries: 0, request_timeout: 60 },
-    general_settings: { master_key: masterKey },
+    general_settings: { master_key: masterKey, ...(setting.customAuth ? { custom_auth: CUSTOM_AUTH_SETTING } : {}) },
   };
 }
 

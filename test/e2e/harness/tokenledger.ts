@@ -108,7 +108,7 @@ export async function startTokenledger(workDir: string, ports: TokenledgerPorts,
 /** A stored row as the e2e reads it (18.16 returns the timestamp and maps in its own types, so only these). */
 export type CallRow = Pick<LlmCall, 'call_id' | 'route' | 'provider' | 'model' | 'model_raw' | 'input_tokens' | 'output_tokens'
   | 'cache_read_tokens' | 'cache_write_5m_tokens' | 'cache_write_1h_tokens' | 'cost_usd' | 'reported_cost_usd' | 'status'
-  | 'error_type' | 'streaming' | 'customer' | 'user' | 'tags' | 'source_version'> & { attributes?: Record<string, string> };
+  | 'error_type' | 'streaming' | 'customer' | 'user' | 'team' | 'key_alias' | 'tags' | 'source_version'> & { attributes?: Record<string, string>; dimensions?: Record<string, string> };
 
 const SELECT = (db: string): string => `SELECT * FROM ${db}.llm_calls FINAL ORDER BY call_id`;
 

@@ -36,14 +36,31 @@ function matches(row: CallRow, ids: Set<string>): boolean {
   return false;
 }
 
-/** What a LiteLLM release itself gets wrong for a call: no usage at all, the streaming flag, or no tags. */
+/**
+ * What a LiteLLM release itself gets wrong for a call: no usage at all, the streaming flag, no
+ * tags, no key identity, or (`endedSpan`) LLM attributes set on an already ended span: the row
+ * is then one tokenledger recovered from the raw_gen_ai_request span (exact tokens, the team only,
+ * no client headers), or none, the call counted as lost.
+ */
 export interface GatewayDefects {
   usage: boolean;
   streamingFlag: boolean;
   tags: boolean;
+  identity?: boolean;
+  endedSpan?: boolean;
 }
 
-export function checkCalls(sent: SentCall[], served: ServedCall[], rows: CallRow[], defectsOf: (s: CallSpec) => GatewayDefects): { checks: CallCheck[]; unmatched: CallRow[] } {
+/** Attribution a virtual key's calls must get (tokenledger's defaults over the custom_auth identity). */
+export interface ExpectedIdentity { user: string; team: string; key_alias: string; org_id: string }
+
+/** A row recovered from a raw_gen_ai_request span: the raw span carries the team but not the key. */
+export function recoveredRow(row: CallRow): boolean {
+  return row.key_alias === '' && row.team !== '';
+}
+
+export function checkCalls(
+  sent: SentCall[], served: ServedCall[], rows: CallRow[], defectsOf: (s: CallSpec) => GatewayDefects, identityOf: (s: SentCall) => ExpectedIdentity | null = () => null,
+): { checks: CallCheck[]; unmatched: CallRow[] } {
   const claimed = new Set<CallRow>();
   const checks: CallCheck[] = [];
   for (const s of sent) {
@@ -56,7 +73,8 @@ export function checkCalls(sent: SentCall[], served: ServedCall[], rows: CallRow
     const problems: string[] = [];
     const ok = mine.filter((r) => r.status === 'ok');
     const defects = defectsOf(s.spec);
-    const lost = billable.length > 0 && defects.usage;
+    // A call whose attributes went to an ended span and could not be recovered has no row: lost, and counted by tokenledger.
+    const lost = billable.length > 0 && (defects.usage || (defects.endedSpan === true && ok.length === 0));
     if (lost) {
       if (ok.some((r) => r.output_tokens > 0)) problems.push('LiteLLM reports no usage here, yet tokens were stored: the known loss is gone, update the list');
     } else if (billable.length > 0) {
@@ -67,7 +85,10 @@ export function checkCalls(sent: SentCall[], served: ServedCall[], rows: CallRow
         const got = { input: tokenSum(ok, (r) => r.input_tokens), output: tokenSum(ok, (r) => r.output_tokens), cache_read: tokenSum(ok, (r) => r.cache_read_tokens), cache_write: tokenSum(ok, (r) => r.cache_write_5m_tokens + r.cache_write_1h_tokens) };
         for (const k of Object.keys(want) as (keyof typeof want)[]) if (want[k] !== got[k]) problems.push(`${k} ${got[k]} != mock ${want[k]}`);
         if (ok[0].streaming !== s.spec.stream && !defects.streamingFlag) problems.push(`streaming ${String(ok[0].streaming)} != ${s.spec.stream}`);
-        problems.push(...attributionProblems(s.spec, ok[0], defects.tags));
+        const recovered = defects.endedSpan === true && recoveredRow(ok[0]);
+        problems.push(...attributionProblems(s.spec, ok[0], defects.tags || recovered, recovered));
+        const id = identityOf(s);
+        if (id) problems.push(...identityProblems(ok[0], defects.identity ? { user: '', team: '', key_alias: '', org_id: '' } : recovered ? { user: '', team: id.team, key_alias: '', org_id: '' } : id));
       }
     } else if (tokenSum(mine, (r) => r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_5m_tokens + r.cache_write_1h_tokens) > 0) {
       problems.push('tokens stored for a call the upstream did not serve');
@@ -83,16 +104,22 @@ const PROVIDER: Record<CallSpec['target'], string> = {
 };
 
 /** Route, provider, customer (x-litellm-customer-id, else x-litellm-end-user-id) and x-litellm-tags of a stored row. */
-function attributionProblems(spec: CallSpec, row: CallRow, tagsLost: boolean): string[] {
+function attributionProblems(spec: CallSpec, row: CallRow, tagsLost: boolean, headersLost: boolean): string[] {
   const out: string[] = [];
   if (row.route !== spec.route) out.push(`route ${row.route} != ${spec.route}`);
   if (row.provider !== PROVIDER[spec.target]) out.push(`provider ${row.provider} != ${PROVIDER[spec.target]}`);
-  const customer = spec.headers['x-litellm-customer-id'] ?? spec.headers['x-litellm-end-user-id'] ?? '';
+  const customer = headersLost ? '' : spec.headers['x-litellm-customer-id'] ?? spec.headers['x-litellm-end-user-id'] ?? '';
   if (row.customer !== customer) out.push(`customer "${row.customer}" != "${customer}"`);
   const tags = (spec.headers['x-litellm-tags'] ?? '').split(',').filter((t) => t !== '');
   const missing = tagsLost ? [] : tags.filter((t) => !row.tags.includes(t));
   if (missing.length > 0) out.push(`tags ${JSON.stringify(row.tags)} lack ${missing.join(',')}`);
   return out;
+}
+
+/** Key alias, team, user and org (the `org` dimension, from litellm:org_id) of a stored row. */
+function identityProblems(row: CallRow, want: ExpectedIdentity): string[] {
+  const got: ExpectedIdentity = { user: row.user, team: row.team, key_alias: row.key_alias, org_id: row.dimensions?.['org'] ?? '' };
+  return (Object.keys(want) as (keyof ExpectedIdentity)[]).filter((k) => got[k] !== want[k]).map((k) => `${k} "${got[k]}" != "${want[k]}"`);
 }
 
 /** The 5m / 1h split of cache writes, reported apart because some LiteLLM paths drop it. */

@@ -14,19 +14,26 @@ import { serviceAvailable } from '../../helpers/services.js';
 import { startMockUpstream, type ServedCall } from '../mock-upstream/server.js';
 import { callPlan, sendCall, SYSTEM_PROMPT, type CallSpec, type SentCall } from '../harness/calls.js';
 import { litellmInstalled, MASTER_KEY, startLitellm } from '../harness/litellm.js';
+import { installCustomAuth, VIRTUAL_KEYS, virtualKeyFor, expectedAttribution } from '../harness/custom-auth.js';
 import { litellmConfig, litellmEnv, MODELS, settingsFor } from '../harness/litellm-config.js';
 import { acceptedSpans, allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, type CallRow, type ClickhouseTarget, type TokenledgerProcess } from '../harness/tokenledger.js';
-import { checkCalls, splitProblem, type CallCheck, type GatewayDefects } from '../harness/verify.js';
+import { checkCalls, recoveredRow, splitProblem, type CallCheck, type GatewayDefects } from '../harness/verify.js';
 import { writeResults, type LitellmMatrixEntry } from './results.js';
 import { CI_VERSIONS } from './versions.mjs';
 
 const VERSIONS = process.env.TOKENLEDGER_E2E_LITELLM_VERSIONS?.split(',') ?? CI_VERSIONS;
-/** Each version with its default OTel output; the newest also with the semconv opt-in and V2. */
+/**
+ * Each version with its default OTel output and with virtual keys (custom_auth); the newest also with
+ * the semconv opt-in, V2, and custom_auth with USE_OTEL_LITELLM_REQUEST_SPAN=true.
+ */
 const newest = VERSIONS[VERSIONS.length - 1];
 const RUNS: { version: string; setting: string }[] = [
   ...VERSIONS.map((version) => ({ version, setting: 'default' })),
   ...settingsFor(newest).filter((s) => s.name === 'semconv' || s.name === 'v2').map((s) => ({ version: newest, setting: s.name })),
+  ...VERSIONS.map((version) => ({ version, setting: 'custom-auth' })),
+  ...settingsFor(newest).filter((s) => s.name === 'custom-auth-request-span').map((s) => ({ version: newest, setting: s.name })),
 ];
+const ENDED_SPAN_METRIC = 'tokenledger_normalizer_litellm_spans_without_usage_total';
 const CLICKHOUSE_SERVER = process.env.TOKENLEDGER_E2E_CLICKHOUSE_URL ?? 'http://127.0.0.1:8123';
 
 const TARGET_LABEL: Record<CallSpec['target'], string> = {
@@ -63,12 +70,26 @@ const LITELLM_DEFECTS: Record<string, Defect[]> = {
     { kind: 'tags', what: 'V2 exports no request tags (x-litellm-tags) unless allowlisted through its baggage settings' },
   ],
 };
+LITELLM_DEFECTS['1.80.11/custom-auth'] = [
+  ...LITELLM_DEFECTS['1.80.11'],
+  { route: 'bedrock_passthrough', kind: 'identity', what: '/bedrock pass-through spans carry no key identity (every metadata.user_api_key_* empty)' },
+];
+/** Only a streamed /chat/completions call reliably sets its attributes before the FastAPI span ends (test/fixtures/litellm/1.108.7/custom-auth). */
+const ENDED_SPAN_WHAT = 'with custom_auth, LLM attributes set on an already ended span ("Setting attribute on ended span"; USE_OTEL_LITELLM_REQUEST_SPAN=true fixes it): tokenledger recovers non-streamed calls from raw_gen_ai_request (tokens exact, team only) and counts the rest as lost';
+LITELLM_DEFECTS['1.108.7/custom-auth'] = [
+  ...LITELLM_DEFECTS['1.108.7'],
+  { route: 'openai_chat', stream: false, kind: 'endedSpan', what: ENDED_SPAN_WHAT },
+  ...(['anthropic_messages', 'anthropic_passthrough', 'bedrock_passthrough'] as const).map((route): Defect => ({ route, kind: 'endedSpan', what: ENDED_SPAN_WHAT })),
+];
 /** Keyed by version, or version/setting where one OTel output differs from the default. */
 const defectsOf = (run: string, s: CallSpec): Defect[] =>
   (LITELLM_DEFECTS[run] ?? LITELLM_DEFECTS[run.split('/')[0]] ?? []).filter((d) => (d.route === undefined || d.route === s.route) && (d.stream === undefined || d.stream === s.stream));
 const gatewayDefects = (run: string, s: CallSpec): GatewayDefects => {
   const d = defectsOf(run, s);
-  return { usage: d.some((x) => x.kind === 'usage'), streamingFlag: d.some((x) => x.kind === 'streamingFlag'), tags: d.some((x) => x.kind === 'tags') };
+  return {
+    usage: d.some((x) => x.kind === 'usage'), streamingFlag: d.some((x) => x.kind === 'streamingFlag'), tags: d.some((x) => x.kind === 'tags'),
+    identity: d.some((x) => x.kind === 'identity'), endedSpan: d.some((x) => x.kind === 'endedSpan'),
+  };
 };
 const routeLabel = (s: CallSpec): string => `${ROUTE_LABEL[s.route]} → ${TARGET_LABEL[s.target]}`;
 
@@ -81,6 +102,8 @@ interface Run {
   unmatched: CallRow[];
   /** Client calls that completed while tokenledger was stopping or starting again. */
   callsWhileDown: number;
+  /** tokenledger's log lines. */
+  log: string;
 }
 
 RUNS.forEach(({ version, setting: settingName }, index) => {
@@ -105,29 +128,39 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       const mock = await startMockUpstream({ idPrefix: `e2e${version.replace(/\./g, '')}` });
       cleanup.push(() => mock.close());
       const ports = await allocatePorts();
-      let tl: TokenledgerProcess = await startTokenledger(work, ports, ch);
-      cleanup.push(() => tl.stop());
       const setting = settingsFor(version).find((s) => s.name === settingName)!;
+      // The key's org reaches a record as a configured dimension.
+      const tlOpts = setting.customAuth ? { processors: { 'claude-normalizer': { dimensions: { org: ['litellm:org_id'] } } } } : {};
+      let tl: TokenledgerProcess = await startTokenledger(work, ports, ch, tlOpts);
+      cleanup.push(() => tl.stop());
+      if (setting.customAuth) installCustomAuth(work);
       const env = litellmEnv(mock.url, tl.httpEndpoint, setting);
       if (restart) Object.assign(env, { OTEL_EXPORTER: 'otlp_grpc', OTEL_ENDPOINT: tl.grpcEndpoint, OTEL_EXPORTER_OTLP_TIMEOUT: '60', OTEL_EXPORTER_OTLP_TRACES_TIMEOUT: '60' });
       // Reads `tl` when stopping: after a restart, the second tokenledger.
       const proxy = await startLitellm({ version, config: litellmConfig(mock.url, setting, MASTER_KEY), env, workDir: work, delivered: () => acceptedSpans(tl) });
       cleanup.push(() => proxy.stop());
       const sent: SentCall[] = [];
+      const keyOf = new Map<SentCall, string>();
+      const send = async (spec: CallSpec): Promise<void> => {
+        const key = setting.customAuth ? virtualKeyFor(plan.indexOf(spec)) : MASTER_KEY;
+        const s = await sendCall(spec, proxy.url, key);
+        keyOf.set(s, key);
+        sent.push(s);
+      };
       let callsWhileDown = 0;
       const plan = callPlan('e2e-');
       try {
         const half = restart ? Math.floor(plan.length / 2) : plan.length;
-        for (const spec of plan.slice(0, half)) sent.push(await sendCall(spec, proxy.url, MASTER_KEY));
+        for (const spec of plan.slice(0, half)) await send(spec);
         if (restart) {
           // The rest of the traffic goes on while tokenledger stops (draining) and starts again.
           const rest = (async () => {
-            for (const spec of plan.slice(half)) sent.push(await sendCall(spec, proxy.url, MASTER_KEY));
+            for (const spec of plan.slice(half)) await send(spec);
           })();
           await new Promise((r) => setTimeout(r, 300));
           const atStop = sent.length;
           await tl.stop();
-          tl = await startTokenledger(work, ports, ch, { run: 2 });
+          tl = await startTokenledger(work, ports, ch, { ...tlOpts, run: 2 });
           callsWhileDown = sent.length - atStop;
           await rest;
         }
@@ -137,10 +170,12 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       }
       const metrics = await tl.metrics();
       expect(await tl.stop(), tl.logTail()).toBe(0);
+      const log = tl.logTail(Number.MAX_SAFE_INTEGER);
       const served = mock.calls.filter((c) => c.api !== 'google.oauth_token');
       const rows = await readCalls(ch);
-      const { checks, unmatched } = checkCalls(sent, served, rows, (s) => gatewayDefects(runName, s));
-      run = { sent, served, rows, metrics, checks, unmatched, callsWhileDown };
+      const identityOf = (s: SentCall) => (setting.customAuth ? expectedAttribution(keyOf.get(s)!) : null);
+      const { checks, unmatched } = checkCalls(sent, served, rows, (s) => gatewayDefects(runName, s), identityOf);
+      run = { sent, served, rows, metrics, checks, unmatched, callsWhileDown, log };
     }, 420_000);
 
     afterAll(async () => {
@@ -149,7 +184,9 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       const cells = new Map<string, LitellmMatrixEntry>();
       for (const c of run.checks.filter((x) => !x.spec.error && x.spec.target !== 'anthropicTimeout')) {
         const key = `${routeLabel(c.spec)}|${c.spec.stream}`;
-        const cell = cells.get(key) ?? { client: 'litellm', litellm_version: version, otel_setting: settingName, route: routeLabel(c.spec), streaming: c.spec.stream, otlp_protocol: protocol, clickhouse: ch.mode, status: 'pass', checks: ['one row per billable call', 'input, output, cache read, cache write tokens equal to the mock', 'streaming flag', 'route, provider', 'customer and tags from the x-litellm-* headers'], problems: [] };
+        const checked = ['one row per billable call', 'input, output, cache read, cache write tokens equal to the mock', 'streaming flag', 'route, provider', 'customer and tags from the x-litellm-* headers'];
+        if (settingName.startsWith('custom-auth')) checked.push('key alias, team, user and org of the virtual key (custom_auth)');
+        const cell = cells.get(key) ?? { client: 'litellm', litellm_version: version, otel_setting: settingName, route: routeLabel(c.spec), streaming: c.spec.stream, otlp_protocol: protocol, clickhouse: ch.mode, status: 'pass', checks: checked, problems: [] };
         cell.problems.push(...c.problems.map((p) => `${c.spec.id} (${c.spec.cache}): ${p}`));
         // One note per run, not per call: the matrix stays readable; the figures go to the log.
         const notes = defectsOf(runName, c.spec).map((d) => `LiteLLM ${runLabel}: ${d.what}`);
@@ -229,9 +266,20 @@ RUNS.forEach(({ version, setting: settingName }, index) => {
       // LiteLLM's spans carry the prompt (content logging is on by default) and, on the /anthropic
       // pass-through, the client's x-api-key inside metadata.requester_custom_headers.
       const stored = JSON.stringify(run.rows) + run.metrics;
-      const leaks = ['Say hello', SYSTEM_PROMPT.slice(0, 40), 'Mock reply', MASTER_KEY].filter((s) => stored.includes(s));
+      const leaks = ['Say hello', SYSTEM_PROMPT.slice(0, 40), 'Mock reply', MASTER_KEY, ...Object.keys(VIRTUAL_KEYS)].filter((s) => stored.includes(s));
       process.stdout.write(`[LiteLLM ${runName}] privacy: ${run.rows.length} rows and /metrics checked for prompt, response and key text: ${leaks.length === 0 ? 'none found' : leaks.join(', ')}\n`);
       expect(leaks).toEqual([]);
+    });
+
+    it('counts and logs LiteLLM spans without usage exactly when LiteLLM sent them: every ended-span call recovered or counted lost', () => {
+      const ended = run.checks.filter((c) => c.billable.length > 0 && gatewayDefects(runName, c.spec).endedSpan);
+      const lost = ended.filter((c) => c.lostByLitellm).length;
+      const recovered = ended.filter((c) => c.rows.some((r) => r.status === 'ok' && recoveredRow(r))).length;
+      const metric = { lost: metricSum(run.metrics, ENDED_SPAN_METRIC, { outcome: 'lost' }), recovered: metricSum(run.metrics, ENDED_SPAN_METRIC, { outcome: 'recovered' }) };
+      process.stdout.write(`[LiteLLM ${runName}] spans without usage: ${ended.length} calls exposed, ${recovered} recovered, ${lost} lost; /metrics ${JSON.stringify(metric)}\n`);
+      expect(metric).toEqual({ lost, recovered });
+      const warned = run.log.includes('LiteLLM sent spans without usage') && run.log.includes('USE_OTEL_LITELLM_REQUEST_SPAN=true');
+      expect(warned, 'warning naming USE_OTEL_LITELLM_REQUEST_SPAN in tokenledger\'s log').toBe(lost + recovered > 0);
     });
 
     it('names the deployments the plan used', () => {

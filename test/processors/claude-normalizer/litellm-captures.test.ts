@@ -2,7 +2,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../../core/llm-call.js';
-import { metricValue } from '../../helpers/context.js';
+import { UNREPORTED_AFTER_MS } from '../../../processors/claude-normalizer/litellm-request-spans.js';
+import { batchOf, metricValue } from '../../helpers/context.js';
 import { finalRecords, FIXTURES, loadScenario, normalizer, runAll } from './helpers.js';
 
 /**
@@ -13,8 +14,10 @@ import { finalRecords, FIXTURES, loadScenario, normalizer, runAll } from './help
  * LiteLLM itself failed to report (listed below, each one a LiteLLM defect seen in the capture).
  */
 interface Usage { input: number; output: number; cacheRead: number; cacheWrite5m: number; cacheWrite1h: number }
+/** What the custom_auth hook returned for the call's virtual key (test/e2e/harness/custom-auth.ts); null with the master key. */
+interface KeyIdentity { key_alias: string; team_id: string; team_alias: string | null; user_id: string; user_email: string | null; org_id: string }
 interface ManifestCall {
-  id: string; route: string; target: string; stream: boolean; http_status: number; injected_error: unknown;
+  id: string; route: string; target: string; stream: boolean; http_status: number; injected_error: unknown; key_identity?: KeyIdentity | null;
   request_headers: Record<string, string>; x_litellm_response_cost: string; billable_upstream_calls: number;
   upstream_attempts: { status: number; usage: Usage | null; model: string; request_id: string }[];
 }
@@ -29,8 +32,17 @@ const MODEL: Record<string, string> = {
   'us.anthropic.claude-haiku-4-5-20251001-v1:0': 'claude-haiku-4-5', 'claude-sonnet-4-5@20250929': 'claude-sonnet-4-5', 'gpt-4o-mini': 'gpt-4o-mini',
 };
 
-/** What a LiteLLM release loses, as observed in its captures: the normalizer cannot restore it. */
-interface Loss { setting?: string; route?: string; target?: string; stream?: boolean; what: 'usage' | 'cache_split' | 'headers' | 'streaming' }
+/**
+ * What a LiteLLM release loses, as observed in its captures: the normalizer cannot restore it.
+ * `identity`: no key, team, user or org. `ended_span`: the LLM attributes went to an already ended
+ * span; the call is recovered from the provider usage on its raw_gen_ai_request span (tokens,
+ * model, route and team; no key, user, org, client headers or LiteLLM cost), or, `ended_span_lost`,
+ * is not recoverable exactly (no usage on a streamed call's raw span, no model in a Converse response).
+ */
+interface Loss {
+  setting?: string; route?: string; target?: string; stream?: boolean;
+  what: 'usage' | 'cache_split' | 'headers' | 'streaming' | 'identity' | 'ended_span' | 'ended_span_lost' | 'ended_span_race';
+}
 const BEFORE_1_108: Loss[] = [
   // Streaming pass-through is logged with model "unknown" and no usage at all.
   { route: 'anthropic_passthrough', stream: true, what: 'usage' },
@@ -40,13 +52,38 @@ const BEFORE_1_108: Loss[] = [
   { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
   { target: 'bedrockConversePassthrough', what: 'cache_split' },
 ];
+/**
+ * 1.108.7 with custom_auth (the `custom-auth` capture): LiteLLM takes the FastAPI span as its request
+ * span, and that span ends with the response. A non-streamed call's attributes always come too
+ * late; a streamed call's come in time when the stream outlives the span, a race (`ended_span_race`:
+ * a full record or a lost one). Streamed /chat/completions won it on every call captured.
+ * USE_OTEL_LITELLM_REQUEST_SPAN=true (`custom-auth-request-span`) avoids it all.
+ */
+const ENDED_SPAN_1_108: Loss[] = [
+  ...['openai_chat', 'anthropic_messages', 'anthropic_passthrough', 'bedrock_passthrough'].map((route): Loss => ({ setting: 'custom-auth', route, stream: false, what: 'ended_span' })),
+  ...['anthropic_messages', 'anthropic_passthrough', 'bedrock_passthrough'].map((route): Loss => ({ setting: 'custom-auth', route, stream: true, what: 'ended_span_race' })),
+  // A Converse response names no model: its raw usage cannot be priced.
+  { setting: 'custom-auth', route: 'openai_chat', target: 'bedrockConverse', stream: false, what: 'ended_span_lost' },
+  { setting: 'custom-auth', target: 'bedrockConversePassthrough', stream: false, what: 'ended_span_lost' },
+];
+/**
+ * The same with content capture off: no raw_gen_ai_request span either, so nothing is recovered;
+ * the requests' FastAPI spans, which no LLM span comes below, are counted as lost.
+ */
+const ENDED_SPAN_1_108_CONTENT_OFF: Loss[] = [
+  ...['openai_chat', 'anthropic_messages', 'anthropic_passthrough', 'bedrock_passthrough'].map((route): Loss => ({ setting: 'custom-auth-content-off', route, stream: false, what: 'ended_span_lost' })),
+  ...['anthropic_messages', 'anthropic_passthrough', 'bedrock_passthrough'].map((route): Loss => ({ setting: 'custom-auth-content-off', route, stream: true, what: 'ended_span_race' })),
+];
 const KNOWN_LOSSES: Record<string, Loss[]> = {
   // The Bedrock pass-through span has llm.is_streaming=False and an empty request route: nothing tells a stream.
-  '1.80.11': [...BEFORE_1_108, { route: 'bedrock_passthrough', stream: true, what: 'streaming' }],
+  // Nor does it carry the key's identity: every metadata.user_api_key_* is empty.
+  '1.80.11': [...BEFORE_1_108, { route: 'bedrock_passthrough', stream: true, what: 'streaming' }, { route: 'bedrock_passthrough', what: 'identity' }],
   '1.81.3': BEFORE_1_108,
   '1.108.7': [
     // The legacy callback marks streamed /anthropic pass-through calls llm.is_streaming=False, with nothing else to tell.
-    ...['default', 'content-off', 'semconv'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'streaming' })),
+    ...['default', 'content-off', 'semconv', 'custom-auth-request-span'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'streaming' })),
+    ...ENDED_SPAN_1_108,
+    ...ENDED_SPAN_1_108_CONTENT_OFF,
     { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
     { target: 'bedrockConversePassthrough', what: 'cache_split' },
     // V2 has only gen_ai.usage.cache_creation.input_tokens (never a 5m/1h split), and does not
@@ -74,9 +111,28 @@ function captures(): { version: string; setting: string; dir: string }[] {
 }
 
 function lossesOf(version: string, setting: string, c: ManifestCall): Set<Loss['what']> {
-  return new Set((KNOWN_LOSSES[version] ?? []).filter((l) => (l.setting === undefined || l.setting === setting) &&
+  const losses = new Set((KNOWN_LOSSES[version] ?? []).filter((l) => (l.setting === undefined || l.setting === setting) &&
     (l.route === undefined || l.route === c.route) && (l.target === undefined || l.target === c.target) && (l.stream === undefined || l.stream === c.stream))
     .map((l) => l.what));
+  if (losses.has('ended_span_lost')) losses.delete('ended_span');
+  return losses;
+}
+
+/** The attribution tokenledger's defaults give the call's key: user = email else id, team = alias else id; '' with the master key. */
+function identityOf(c: ManifestCall, losses: Set<Loss['what']>): { user: string; team: string; key_alias: string; org: string } {
+  const id = c.key_identity;
+  if (!id || losses.has('identity')) return { user: '', team: '', key_alias: '', org: '' };
+  const team = id.team_alias ?? id.team_id;
+  // LiteLLM stamps only the team on the raw_gen_ai_request span.
+  if (losses.has('ended_span')) return { user: '', team, key_alias: '', org: '' };
+  return { user: id.user_email ?? id.user_id, team, key_alias: id.key_alias, org: id.org_id };
+}
+
+/** A call whose streamed attributes lost the race to its ended span: no record has its tokens. */
+function lostRace(records: LlmCall[], c: ManifestCall, losses: Set<Loss['what']>): boolean {
+  if (!losses.has('ended_span_race') || c.billable_upstream_calls === 0) return false;
+  const u = upstreamUsage(c);
+  return !records.some((r) => r.status === 'ok' && r.input_tokens === u.input && r.output_tokens === u.output);
 }
 
 function upstreamUsage(c: ManifestCall): Usage {
@@ -100,8 +156,13 @@ describe('LiteLLM captures', () => {
     describe(`${cap.version}/${cap.setting}`, () => {
       const manifest = JSON.parse(readFileSync(join(cap.dir, 'manifest.json'), 'utf8')) as Manifest;
       const run = () => {
-        const { n, ctx } = normalizer({ dimensions: { cost_center: ['header:x-cost-center'] } });
-        return { records: finalRecords(runAll(n, loadScenario(cap.dir))), ctx };
+        let now = Date.now();
+        const { n, ctx } = normalizer({ dimensions: { cost_center: ['header:x-cost-center'], org: ['litellm:org_id'] } }, () => now);
+        const out = runAll(n, loadScenario(cap.dir));
+        // Time passes: a request still without its LLM span is judged.
+        now += UNREPORTED_AFTER_MS;
+        out.push(n.process(batchOf({})));
+        return { records: finalRecords(out), ctx };
       };
 
       it('one record per billable call, with the upstream tokens in Anthropic meaning and the call\'s route, provider, model and attribution', () => {
@@ -114,7 +175,8 @@ describe('LiteLLM captures', () => {
           const u = upstreamUsage(c);
           const losses = lossesOf(cap.version, cap.setting, c);
           const hits = ok.filter((r) => r.input_tokens === u.input && r.output_tokens === u.output);
-          if (losses.has('usage')) { expect(hits, c.id).toHaveLength(0); continue; }
+          if (losses.has('usage') || losses.has('ended_span_lost')) { expect(hits, c.id).toHaveLength(0); continue; }
+          if (losses.has('ended_span_race') && hits.length === 0) continue;
           expect(hits, `${c.id}: one record with input ${u.input}, output ${u.output}`).toHaveLength(1);
           const r = hits[0];
           used.add(r);
@@ -122,16 +184,19 @@ describe('LiteLLM captures', () => {
             ? { cache_write_5m_tokens: u.cacheWrite5m + u.cacheWrite1h, cache_write_1h_tokens: 0 }
             : { cache_write_5m_tokens: u.cacheWrite5m, cache_write_1h_tokens: u.cacheWrite1h };
           const headers = c.request_headers;
+          const ended = losses.has('ended_span');
+          const noHeaders = losses.has('headers') || ended;
+          const who = identityOf(c, losses);
           expect(r, c.id).toMatchObject({
-            // Captured with the master key only (no virtual keys, teams or users): LiteLLM's `default_user_id` is no one.
-            record_type: 'call', source: 'litellm', status: 'ok', error_type: '', user: '', team: '', key_alias: '', session_id: '',
+            record_type: 'call', source: 'litellm', status: 'ok', error_type: '', session_id: '', user: who.user, team: who.team, key_alias: who.key_alias,
             route: c.route, provider: providerOf(c.target), model: MODEL[c.upstream_attempts[0].model],
             streaming: c.stream && !losses.has('streaming'), cache_read_tokens: u.cacheRead, ...writes,
-            customer: headers['x-litellm-customer-id'] ?? headers['x-litellm-end-user-id'] ?? '',
-            tags: losses.has('headers') ? [] : headers['x-litellm-tags'].split(','),
-            dimensions: losses.has('headers') ? {} : { cost_center: headers['x-cost-center'] },
+            customer: ended ? '' : headers['x-litellm-customer-id'] ?? headers['x-litellm-end-user-id'] ?? '',
+            tags: noHeaders ? [] : headers['x-litellm-tags'].split(','),
+            dimensions: { ...(noHeaders ? {} : { cost_center: headers['x-cost-center'] }), ...(who.org === '' ? {} : { org: who.org }) },
           });
-          if (c.x_litellm_response_cost !== '') expect(r.reported_cost_usd, c.id).toBeCloseTo(Number(c.x_litellm_response_cost), 12);
+          if (ended) expect(r.reported_cost_usd, c.id).toBeNull();
+          else if (c.x_litellm_response_cost !== '') expect(r.reported_cost_usd, c.id).toBeCloseTo(Number(c.x_litellm_response_cost), 12);
           expect(r.trace_id, c.id).toMatch(/^[0-9a-f]{32}$/);
           // Pricing reads the service tier; only 1.108's non-streamed usage object carries it.
           if (cap.version === '1.108.7' && cap.setting !== 'v2' && c.target === 'anthropic' && !c.stream) expect(r.attributes['service_tier'], c.id).toBe('standard');
@@ -152,7 +217,10 @@ describe('LiteLLM captures', () => {
         };
         const t = manifest.mock_totals;
         add({ input: t.input, output: t.output, cacheRead: t.cache_read, cacheWrite5m: t.cache_write_5m, cacheWrite1h: t.cache_write_1h }, 1);
-        for (const c of manifest.calls) if (lossesOf(cap.version, cap.setting, c).has('usage') && c.billable_upstream_calls > 0) add(upstreamUsage(c), -1);
+        for (const c of manifest.calls) {
+          const losses = lossesOf(cap.version, cap.setting, c);
+          if ((losses.has('usage') || losses.has('ended_span_lost') || lostRace(records, c, losses)) && c.billable_upstream_calls > 0) add(upstreamUsage(c), -1);
+        }
         const got = records.reduce((s, r) => ({
           input: s.input + r.input_tokens, output: s.output + r.output_tokens, cache_read: s.cache_read + r.cache_read_tokens,
           cache_write: s.cache_write + r.cache_write_5m_tokens + r.cache_write_1h_tokens,
@@ -166,8 +234,16 @@ describe('LiteLLM captures', () => {
         const failed = manifest.calls.filter((c) => c.http_status !== 200);
         if (failed.length > 0) expect(errors.length).toBeGreaterThanOrEqual(1);
         for (const e of errors) expect([e.input_tokens, e.output_tokens, e.cache_read_tokens, e.error_type !== '']).toEqual([0, 0, 0, true]);
-        const lost = manifest.calls.filter((c) => c.billable_upstream_calls > 0 && lossesOf(cap.version, cap.setting, c).has('usage')).length;
-        expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'missing_usage' })).toBe(lost);
+        const billed = manifest.calls.filter((c) => c.billable_upstream_calls > 0);
+        const count = (what: Loss['what']) => billed.filter((c) => lossesOf(cap.version, cap.setting, c).has(what)).length;
+        expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'missing_usage' })).toBe(count('usage'));
+        // Spans whose LLM attributes LiteLLM set after they ended: each recovered or lost call counted, never silent.
+        const endedMetric = 'tokenledger_normalizer_litellm_spans_without_usage_total';
+        expect(await metricValue(ctx.registry, endedMetric, { outcome: 'recovered' })).toBe(count('ended_span'));
+        const racesLost = billed.filter((c) => lostRace(records, c, lossesOf(cap.version, cap.setting, c))).length;
+        expect(await metricValue(ctx.registry, endedMetric, { outcome: 'lost' })).toBe(count('ended_span_lost') + racesLost);
+        const warned = ctx.logs.filter((l) => l.level === 'warn' && String(l.msg).includes('USE_OTEL_LITELLM_REQUEST_SPAN=true'));
+        expect(warned.length).toBe(count('ended_span') + count('ended_span_lost') + racesLost > 0 ? 1 : 0);
         // Every span of a real capture is understood: a call, or known not to be one.
         expect(await metricValue(ctx.registry, 'tokenledger_normalizer_unknown_shapes_total')).toBe(0);
       });
@@ -175,7 +251,7 @@ describe('LiteLLM captures', () => {
       it('no prompt or response content in any record', () => {
         const { records } = run();
         const text = JSON.stringify(records);
-        for (const needle of ['Mock reply', 'Say hello', 'mock id=', 'end-to-end test assistant', 'sk-tokenledger']) expect(text).not.toContain(needle);
+        for (const needle of ['Mock reply', 'Say hello', 'mock id=', 'end-to-end test assistant', 'sk-tokenledger', 'sk-tl-e2e']) expect(text).not.toContain(needle);
       });
     });
   }
