@@ -1,5 +1,5 @@
 import type { ExporterFactory } from '../../core/component.js';
-import { checkConfig, defaults, schema, type PrometheusExporterConfig } from './config.js';
+import { defaults, schema, validatePrometheus, type PrometheusExporterConfig } from './config.js';
 import { PrometheusExporter } from './exporter.js';
 
 export type { PrometheusExporterConfig } from './config.js';
@@ -9,12 +9,6 @@ export const prometheusExporterFactory: ExporterFactory<PrometheusExporterConfig
   type: 'prometheus',
   schema,
   defaults,
-  create(config, ctx) {
-    try {
-      checkConfig(config);
-    } catch (err) {
-      throw new Error(`${ctx.id}: ${(err as Error).message}`, { cause: err });
-    }
-    return new PrometheusExporter(config, ctx);
-  },
+  validate: validatePrometheus,
+  create: (config, ctx) => new PrometheusExporter(config, ctx),
 };
