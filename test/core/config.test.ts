@@ -44,7 +44,7 @@ describe('loading pipeline.yaml', () => {
     expect(config.receivers.push).toEqual({ endpoint: '127.0.0.1:0', tokens: [] });
     expect(config.exporters['memory/archive']).toEqual({ mode: 'slow' });
     expect(config.service.shutdown_timeout).toBe('30s');
-    expect(config.service.telemetry).toEqual({ logs: { level: 'info' }, admin: { endpoint: '0.0.0.0:9464' } });
+    expect(config.service.telemetry).toEqual({ logs: { level: 'info' }, admin: { endpoint: '0.0.0.0:9464', auth: { bearer_tokens: [], bearer_tokens_env: '' } } });
     expect(config.service.pipelines.b).toEqual({ receivers: ['push'], processors: [], exporters: ['memory'] });
   });
 
