@@ -68,6 +68,11 @@ interface FactoryBase<C> {
    * create() and start() may rely on what it accepts. No side effects; it may read files the config names.
    */
   validate?(config: C, ctx: ValidateContext): ConfigProblem[];
+  /**
+   * Checks across the instances of this type that pipelines use (one process, one registry, one
+   * embedded database...): each problem names the instance it is reported at.
+   */
+  validateInstances?(instances: { id: string; config: C }[], ctx: Omit<ValidateContext, 'id'>): (ConfigProblem & { id: string })[];
 }
 
 export interface ReceiverFactory<C = any> extends FactoryBase<C> {

@@ -43,7 +43,10 @@ export function loadConfigText(text: string, file: string, factories: readonly F
   const invalid = validateSchema(src, data, factories);
   validateComponents(src, data, factories, invalid, env);
   if (!invalid.has('') && !invalid.has('service')) validateService(src, data as unknown as PipelineConfig, env);
-  if (pipelinesWellFormed(data)) checkPipelines(src, data as unknown as PipelineConfig);
+  if (pipelinesWellFormed(data)) {
+    checkPipelines(src, data as unknown as PipelineConfig);
+    validateInstances(src, data as unknown as PipelineConfig, factories, invalid, env);
+  }
   if (src.diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(src.diagnostics);
   return { config: data as unknown as PipelineConfig, warnings: src.diagnostics };
 }
@@ -118,6 +121,21 @@ function validateComponents(src: YamlSource, data: Json, factories: readonly Fac
         problems = [{ path: [], message: `validation failed: ${(err as Error).message}` }];
       }
       report(src, [section, id], problems);
+    }
+  }
+}
+
+/** Each factory's checks across the instances of its type that pipelines use. */
+function validateInstances(src: YamlSource, config: PipelineConfig, factories: readonly Factory[], invalid: Set<string>, env: NodeJS.ProcessEnv): void {
+  const ctx = { configDir: dirname(resolve(src.file)), env };
+  for (const section of SECTIONS) {
+    const used = new Set(Object.values(config.service.pipelines).flatMap((p) => p[section]));
+    for (const factory of factories.filter((f) => f.kind === SECTION_KIND[section] && f.validateInstances)) {
+      const instances = [...used]
+        .filter((id) => id in config[section] && !invalid.has(`${section}/${id}`) && COMPONENT_ID.exec(id)?.[1] === factory.type)
+        .map((id) => ({ id, config: config[section][id] }));
+      if (instances.length < 2) continue;
+      for (const { id, ...problem } of factory.validateInstances!(instances, ctx)) report(src, [section, id], [problem]);
     }
   }
 }

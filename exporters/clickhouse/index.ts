@@ -1,7 +1,7 @@
 import type { ExporterFactory } from '../../core/component.js';
 import { defaults, schema, type ClickhouseConfig } from './config.js';
 import { ClickhouseExporter } from './exporter.js';
-import { validateClickhouse } from './validate.js';
+import { validateClickhouse, validateClickhouseInstances } from './validate.js';
 
 export type { ClickhouseConfig } from './config.js';
 
@@ -12,5 +12,6 @@ export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {
   schema,
   defaults,
   validate: validateClickhouse,
+  validateInstances: validateClickhouseInstances,
   create: (config, ctx) => new ClickhouseExporter(config, ctx),
 };

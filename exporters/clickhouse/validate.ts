@@ -31,3 +31,23 @@ export function validateClickhouse(config: ClickhouseConfig, ctx: ValidateContex
   }
   return problems;
 }
+
+/** chDB opens one data directory per process, and a disk queue directory belongs to one exporter. */
+export function validateClickhouseInstances(instances: { id: string; config: ClickhouseConfig }[], ctx: Omit<ValidateContext, 'id'>): (ConfigProblem & { id: string })[] {
+  const problems: (ConfigProblem & { id: string })[] = [];
+  const embedded = instances.filter((i) => i.config.mode === 'embedded');
+  for (const { id, config } of embedded.slice(1)) {
+    if (resolve(ctx.configDir, config.path) !== resolve(ctx.configDir, embedded[0].config.path)) {
+      problems.push({ id, path: ['path'], message: `'${config.path}' differs from ${embedded[0].id}'s '${embedded[0].config.path}': chDB opens one data directory per process, so embedded exporters must share one path (use distinct tables)` });
+    }
+  }
+  const queues = new Map<string, string>();
+  for (const { id, config } of instances) {
+    if (config.queue.type !== 'disk') continue;
+    const dir = resolve(ctx.configDir, config.queue.path);
+    const owner = queues.get(dir);
+    if (owner !== undefined) problems.push({ id, path: ['queue', 'path'], message: `${dir} is also ${owner}'s disk queue: give each exporter its own queue.path` });
+    else queues.set(dir, id);
+  }
+  return problems;
+}

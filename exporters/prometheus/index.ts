@@ -10,5 +10,9 @@ export const prometheusExporterFactory: ExporterFactory<PrometheusExporterConfig
   schema,
   defaults,
   validate: validatePrometheus,
+  // The spend metrics carry no exporter label: a second instance would count every call again.
+  validateInstances: (instances) => instances.slice(1).map(({ id }) => ({
+    id, path: [], message: `a second prometheus exporter (after '${instances[0].id}'): instances write the same metrics in the one /metrics, so every call would be counted once per instance; use one`,
+  })),
   create: (config, ctx) => new PrometheusExporter(config, ctx),
 };

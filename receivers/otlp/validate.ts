@@ -10,6 +10,9 @@ export function validateOtlpReceiver(config: OtlpReceiverConfig, ctx: ValidateCo
   const { grpc, http } = config.protocols;
   const problems: ConfigProblem[] = [];
   if (!grpc.enabled && !http.enabled) problems.push({ path: ['protocols'], message: 'protocols.grpc and protocols.http are both disabled; enable at least one' });
+  if (grpc.enabled && parseEndpoint(grpc.endpoint).host === '') {
+    problems.push({ path: ['protocols', 'grpc', 'endpoint'], message: `'${grpc.endpoint}' names no host, which gRPC cannot bind: write 0.0.0.0${grpc.endpoint} for every interface` });
+  }
   if (grpc.enabled && http.enabled && parseEndpoint(grpc.endpoint).port !== 0 && parseEndpoint(grpc.endpoint).port === parseEndpoint(http.endpoint).port) {
     problems.push({ path: ['protocols', 'http', 'endpoint'], message: `port ${parseEndpoint(http.endpoint).port} is also protocols.grpc.endpoint's; gRPC and HTTP need a port each` });
   }
@@ -17,6 +20,7 @@ export function validateOtlpReceiver(config: OtlpReceiverConfig, ctx: ValidateCo
     const seen = new Map<string, string>();
     for (const key of ['traces_url_path', 'metrics_url_path', 'logs_url_path'] as const) {
       const other = seen.get(http[key]);
+      if (/[?#]/.test(http[key])) problems.push({ path: ['protocols', 'http', key], message: `'${http[key]}' holds a query or fragment, which request paths are matched without: it would never match` });
       if (other !== undefined) problems.push({ path: ['protocols', 'http', key], message: `'${http[key]}' is also ${other}: each signal needs its own path` });
       seen.set(http[key], key);
     }
