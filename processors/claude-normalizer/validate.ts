@@ -12,6 +12,12 @@ export function validateNormalizer(config: NormalizerConfig): ConfigProblem[] {
   });
   for (const [field, list] of Object.entries(config.attribution)) refs(list, ['attribution', field]);
   for (const [name, list] of Object.entries(config.dimensions)) refs(list, ['dimensions', name]);
+  for (const [model, provider] of Object.entries(config.model_providers)) {
+    // Records carry it as provider; cost-enrichment looks prices up by it, so a typo means unpriced calls.
+    if (!/^[a-z0-9][a-z0-9._-]*$/.test(provider)) {
+      problems.push({ path: ['model_providers', model], message: `'${provider}' is not a provider name: lower-case OTel gen_ai.provider.name values such as anthropic, aws.bedrock, openai` });
+    }
+  }
   config.attributes.include.forEach((key, i) => {
     const message = key.endsWith('*')
       ? isContentPrefix(key.slice(0, -1)) ? `'${key}' matches only content attributes (prompt, response or tool content), which are never kept` : ''

@@ -20,6 +20,7 @@ const withAdmin = (block: string) => edit('    admin:\n      endpoint: 127.0.0.1
  */
 export const REFUSED_AT_VALIDATION: { name: string; text: string; expect: string }[] = [
   { name: 'attribution-credential-header', text: withProcessor('    attribution:\n      team: [litellm:team_alias, header:authorization]\n'), expect: ":11:34: error: processors.claude-normalizer.attribution.team[1]: 'authorization' is a credential header" },
+  { name: 'model-provider-not-an-otel-name', text: withProcessor('    model_providers: { my-claude: Anthropic }\n'), expect: ":10:35: error: processors.claude-normalizer.model_providers.my-claude: 'Anthropic' is not a provider name" },
   { name: 'attribution-unknown-litellm-field', text: withProcessor('    attribution:\n      user: [litellm:email]\n'), expect: ':11:14: error: processors.claude-normalizer.attribution.user[0]: "litellm:email": litellm fields are' },
   { name: 'dimension-content-attribute', text: withProcessor('    dimensions:\n      project: [attribute:gen_ai.input.messages]\n'), expect: ":11:17: error: processors.claude-normalizer.dimensions.project[0]: 'gen_ai.input.messages' is a content attribute" },
   { name: 'dimension-prompt-attribute', text: withProcessor('    dimensions:\n      p: [attribute:prompt, attribute:input.value, resource:gen_ai.prompt]\n'), expect: ":11:29: error: processors.claude-normalizer.dimensions.p[1]: 'input.value' is a content attribute" },
