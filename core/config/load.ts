@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { bearerAuthProblems } from '../bearer-auth.js';
-import type { ConfigProblem, Factory } from '../component.js';
+import type { ConfigProblem, Factory, ValidateContext } from '../component.js';
 import { serverTlsProblems } from '../tls.js';
 import { createAjv, explain } from './ajv.js';
 import { ConfigError, UnreadableConfigError, type Diagnostic } from './diagnostic.js';
@@ -41,11 +41,12 @@ export function loadConfigText(text: string, file: string, factories: readonly F
   }
   checkComponentIds(src, data, factories);
   const invalid = validateSchema(src, data, factories);
-  validateComponents(src, data, factories, invalid, env);
-  if (!invalid.has('') && !invalid.has('service')) validateService(src, data as unknown as PipelineConfig, env);
+  const ctx: Omit<ValidateContext, 'id'> = { configDir: dirname(resolve(file)), env };
+  validateComponents(src, data, factories, invalid, ctx);
+  if (!invalid.has('') && !invalid.has('service')) validateService(src, data as unknown as PipelineConfig, ctx);
   if (pipelinesWellFormed(data)) {
     checkPipelines(src, data as unknown as PipelineConfig);
-    validateInstances(src, data as unknown as PipelineConfig, factories, invalid, env);
+    validateInstances(src, data as unknown as PipelineConfig, factories, invalid, ctx);
   }
   if (src.diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(src.diagnostics);
   return { config: data as unknown as PipelineConfig, warnings: src.diagnostics };
@@ -104,8 +105,7 @@ function validateSchema(src: YamlSource, data: Json, factories: readonly Factory
 }
 
 /** Each schema-valid component block through its factory's validate step; problems are located like schema errors. */
-function validateComponents(src: YamlSource, data: Json, factories: readonly Factory[], invalid: Set<string>, env: NodeJS.ProcessEnv): void {
-  const configDir = dirname(resolve(src.file));
+function validateComponents(src: YamlSource, data: Json, factories: readonly Factory[], invalid: Set<string>, ctx: Omit<ValidateContext, 'id'>): void {
   for (const section of SECTIONS) {
     const block = data[section];
     if (!isObject(block)) continue;
@@ -113,21 +113,13 @@ function validateComponents(src: YamlSource, data: Json, factories: readonly Fac
       if (invalid.has(`${section}/${id}`)) continue;
       const factory = factories.find((f) => f.kind === SECTION_KIND[section] && f.type === COMPONENT_ID.exec(id)?.[1]);
       if (!factory?.validate) continue;
-      let problems;
-      try {
-        problems = factory.validate(config, { id, configDir, env });
-      } catch (err) {
-        // A bug in a validate step must still end in a diagnostic, not a stack trace.
-        problems = [{ path: [], message: `validation failed: ${(err as Error).message}` }];
-      }
-      report(src, [section, id], problems);
+      report(src, [section, id], guarded(() => factory.validate!(config, { ...ctx, id }), {}));
     }
   }
 }
 
 /** Each factory's checks across the instances of its type that pipelines use. */
-function validateInstances(src: YamlSource, config: PipelineConfig, factories: readonly Factory[], invalid: Set<string>, env: NodeJS.ProcessEnv): void {
-  const ctx = { configDir: dirname(resolve(src.file)), env };
+function validateInstances(src: YamlSource, config: PipelineConfig, factories: readonly Factory[], invalid: Set<string>, ctx: Omit<ValidateContext, 'id'>): void {
   for (const section of SECTIONS) {
     const used = new Set(Object.values(config.service.pipelines).flatMap((p) => p[section]));
     for (const factory of factories.filter((f) => f.kind === SECTION_KIND[section] && f.validateInstances)) {
@@ -135,19 +127,27 @@ function validateInstances(src: YamlSource, config: PipelineConfig, factories: r
         .filter((id) => id in config[section] && !invalid.has(`${section}/${id}`) && COMPONENT_ID.exec(id)?.[1] === factory.type)
         .map((id) => ({ id, config: config[section][id] }));
       if (instances.length < 2) continue;
-      for (const { id, ...problem } of factory.validateInstances!(instances, ctx)) report(src, [section, id], [problem]);
+      for (const { id, ...problem } of guarded(() => factory.validateInstances!(instances, ctx), { id: instances[0].id })) report(src, [section, id], [problem]);
     }
   }
 }
 
 /** Core's own checks beyond the schema: the admin server's TLS files and tokens. */
-function validateService(src: YamlSource, config: PipelineConfig, env: NodeJS.ProcessEnv): void {
+function validateService(src: YamlSource, config: PipelineConfig, ctx: Omit<ValidateContext, 'id'>): void {
   const admin = config.service.telemetry.admin;
-  const configDir = dirname(resolve(src.file));
   report(src, ['service', 'telemetry', 'admin'], [
-    ...serverTlsProblems(admin.tls, configDir, ['tls']),
-    ...bearerAuthProblems(admin.auth, env, ['auth']),
+    ...serverTlsProblems(admin.tls, ctx.configDir, ['tls']),
+    ...bearerAuthProblems(admin.auth, ctx.env, ['auth']),
   ]);
+}
+
+/** A bug in a validate step must still end in a diagnostic at the component, not in a stack trace. */
+function guarded<T extends object>(check: () => (ConfigProblem & T)[], at: T): (ConfigProblem & T)[] {
+  try {
+    return check();
+  } catch (err) {
+    return [{ ...at, path: [], message: `validation failed: ${(err as Error).message}` }];
+  }
 }
 
 function report(src: YamlSource, at: PathSegment[], problems: ConfigProblem[]): void {
