@@ -7,7 +7,7 @@
 /** Attribute key prefixes of prompts, responses, tool arguments and raw provider payloads. */
 const CONTENT_PREFIXES = [
   'gen_ai.input.', 'gen_ai.output.', 'gen_ai.prompt', 'gen_ai.completion', 'gen_ai.system_instructions', 'gen_ai.tool.call.',
-  'gen_ai.content', 'llm.input_messages', 'llm.output_messages', 'llm.prompts', 'llm.prompt_template', 'llm.tools',
+  'gen_ai.content', 'gen_ai.tool.definitions', 'llm.input_messages', 'llm.output_messages', 'llm.prompts', 'llm.prompt_template', 'llm.tools',
   'input.', 'output.', 'SpanAttributes.', 'llm.request.functions', 'tool_input', 'tool_parameters', 'api_request_body',
   'api_response_body', 'metadata.requester_metadata', 'metadata.spend_logs_metadata', 'hidden_params', 'metadata.usage_object',
   'exception', 'error.message', 'error.stack_trace', 'raw_',
