@@ -27,7 +27,7 @@ function range(s: Schema): string {
 
 function typeOf(s: Schema): string {
   if (s.type === 'integer' || s.type === 'number') return `${s.type}${range(s)}`;
-  if (s.format === 'duration') return 'duration (≤ 596h)';
+  if (s.format === 'timer-duration') return 'duration (≤ 596h)';
   if (Array.isArray(s.enum)) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
   if (s.type === 'array') return `list of ${typeOf((s.items as Schema | undefined) ?? {})}`;
   if (s.format) return `${String(s.type)} (${String(s.format)})`;

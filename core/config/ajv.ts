@@ -19,7 +19,7 @@ export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
   ajv.addFormat('host-port', isHostPort);
   ajv.addFormat('uri', isUri);
-  ajv.addFormat('duration', isDuration);
+  ajv.addFormat('timer-duration', isDuration);
   return ajv;
 }
 
@@ -36,7 +36,7 @@ function describe(value: unknown): string {
 const FORMAT_HINT: Record<string, string> = {
   'host-port': 'host:port with a port from 0 to 65535',
   uri: 'a URL',
-  duration: 'a duration of at most 596h (Node timers go no further)',
+  'timer-duration': 'a duration of at most 596h (Node timers go no further)',
 };
 
 /** What was expected and what was found, in words a user of pipeline.yaml reads. */

@@ -11,7 +11,7 @@ export function parseDuration(text: string): number {
 /** Node's timers fire at once beyond 2^31 − 1 ms (about 24.8 days): a longer duration would mean "now". */
 export const MAX_DURATION_MS = 2_147_483_647;
 
-/** The ajv `duration` format: at most MAX_DURATION_MS (the shape is DURATION_PATTERN's to report). */
+/** The ajv `timer-duration` format (not JSON Schema's ISO 8601 `duration`): at most MAX_DURATION_MS (the shape is DURATION_PATTERN's to report). */
 export function isDuration(text: string): boolean {
   return !/^([0-9]+)(ms|s|m|h)$/.test(text) || parseDuration(text) <= MAX_DURATION_MS;
 }

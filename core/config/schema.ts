@@ -53,7 +53,7 @@ const serviceSchema = {
       },
     },
     shutdown_timeout: {
-      type: 'string', pattern: DURATION_PATTERN, format: 'duration', default: '30s',
+      type: 'string', pattern: DURATION_PATTERN, format: 'timer-duration', default: '30s',
       description: 'How long a stop (SIGTERM, SIGINT) or reload may take to drain in-flight data.',
     },
   },

@@ -48,7 +48,7 @@ const endpoint = (dflt: string) => ({
   description: `host:port to listen on (\`[::]:port\` for IPv6); port 0 picks a free port. Default ${dflt}.`,
 });
 
-const duration = (dflt: string, description: string) => ({ type: 'string', pattern: DURATION_PATTERN, format: 'duration', default: dflt, description });
+const duration = (dflt: string, description: string) => ({ type: 'string', pattern: DURATION_PATTERN, format: 'timer-duration', default: dflt, description });
 
 const urlPath = (dflt: string) => ({ type: 'string', pattern: '^/', default: dflt, description: `URL path of the Export endpoint. Default ${dflt}.` });
 
