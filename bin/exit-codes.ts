@@ -1,3 +1,5 @@
+import { ConfigError, UnreadableConfigError } from '../core/config/diagnostic.js';
+
 /** Exit codes, documented in README.md. */
 export const EXIT = {
   ok: 0,
@@ -10,3 +12,8 @@ export const EXIT = {
   /** Stopped, but in-flight data did not drain within service.shutdown_timeout. */
   shutdownTimeout: 4,
 } as const;
+
+/** A configuration that could not be used: unreadable (2) or invalid (1). */
+export function configErrorExit(err: ConfigError): number {
+  return err instanceof UnreadableConfigError ? EXIT.usage : EXIT.invalidConfig;
+}

@@ -24,7 +24,7 @@ program.command('run', { isDefault: true })
   });
 
 program.command('validate')
-  .description('check a pipeline configuration and exit: 0 when valid, 1 with the errors')
+  .description('check a pipeline configuration and exit: 0 when valid, 1 with the errors, 2 when it cannot be read')
   .option('-c, --config <file>', 'pipeline configuration', 'pipeline.yaml')
   .action((opts: { config: string }) => { process.exitCode = validateCommand(opts.config); });
 

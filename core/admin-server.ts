@@ -1,24 +1,37 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { createAuthenticator, type Authenticator } from './bearer-auth.js';
+import type { AdminConfig } from './config/types.js';
 import type { Logger } from './logger.js';
+import { readServerTls } from './tls.js';
 
 export type Readiness = () => { ready: boolean; reason: string };
 
-/** GET /metrics (Prometheus text), /healthz (process alive), /readyz (all components started). */
+/**
+ * GET /metrics (Prometheus text), /healthz (process alive), /readyz (all components started).
+ * With tokens configured /metrics needs one (it shows spend by team, customer and key alias);
+ * the probes stay open, they tell nothing but up or not.
+ */
 export class AdminServer {
   private server?: Server;
+  private readonly auth: Authenticator | null;
 
-  constructor(private readonly endpoint: string, private readonly registry: Registry, private readonly readiness: Readiness, private readonly logger: Logger) {}
+  constructor(private readonly config: AdminConfig, private readonly configDir: string, private readonly registry: Registry, private readonly readiness: Readiness, private readonly logger: Logger, env: NodeJS.ProcessEnv) {
+    this.auth = createAuthenticator(config.auth, env);
+  }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => {
+    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       const path = (req.url ?? '/').split('?')[0];
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
         return;
       }
-      if (path === '/metrics') {
+      if (path === '/metrics' && this.auth !== null && !this.auth(req.headers.authorization)) {
+        res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' }).end('missing or invalid bearer token\n');
+      } else if (path === '/metrics') {
         this.registry.metrics().then(
           (body) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(body),
           (err: unknown) => {
@@ -34,8 +47,9 @@ export class AdminServer {
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
       }
-    });
-    const { host, port } = splitEndpoint(this.endpoint);
+    };
+    const server = this.config.tls ? createHttpsServer(readServerTls(this.config.tls, this.configDir), onRequest) : createServer(onRequest);
+    const { host, port } = splitEndpoint(this.config.endpoint);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -45,7 +59,7 @@ export class AdminServer {
     });
     server.on('error', (err) => this.logger.error('admin server error', { err }));
     this.server = server;
-    this.logger.info('admin server listening', { endpoint: this.address() });
+    this.logger.info('admin server listening', { endpoint: this.address(), tls: this.config.tls !== undefined, auth: this.auth !== null });
   }
 
   /** host:port actually bound (the port is the OS's choice when configured as 0). */

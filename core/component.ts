@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Batch } from './batch.js';
+import type { PathSegment } from './config/yaml-source.js';
 import type { Logger } from './logger.js';
 import type { Host } from './host.js';
 import type { SelfMetrics } from './self-metrics.js';
@@ -43,11 +44,35 @@ export interface ReceiverContext extends ComponentContext {
   next: Consumer;
 }
 
+/** A problem a component's validate step found, at a path inside the component's own block. */
+export interface ConfigProblem {
+  path: readonly PathSegment[];
+  message: string;
+}
+
+/** What a validate step may look at besides the config: where relative paths resolve, the environment create() will see. */
+export interface ValidateContext {
+  id: string;
+  configDir: string;
+  env: NodeJS.ProcessEnv;
+}
+
 interface FactoryBase<C> {
   type: string;
   /** JSON Schema (draft-07) of this component's config block. Must set additionalProperties: false. */
   schema: Record<string, unknown>;
   defaults: C;
+  /**
+   * Every check the schema cannot express (the collector's `Config.Validate()`), run at load on a
+   * schema-valid, defaulted block: `validate`, `run`, `process` and a reload share its verdict, so
+   * create() and start() may rely on what it accepts. No side effects; it may read files the config names.
+   */
+  validate?(config: C, ctx: ValidateContext): ConfigProblem[];
+  /**
+   * Checks across the instances of this type that pipelines use (one process, one registry, one
+   * embedded database...): each problem names the instance it is reported at.
+   */
+  validateInstances?(instances: { id: string; config: C }[], ctx: Omit<ValidateContext, 'id'>): (ConfigProblem & { id: string })[];
 }
 
 export interface ReceiverFactory<C = any> extends FactoryBase<C> {

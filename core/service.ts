@@ -41,7 +41,7 @@ export class Service {
   async start(): Promise<void> {
     this.setState('starting', 'starting components');
     const config = this.load();
-    this.admin = new AdminServer(config.service.telemetry.admin.endpoint, this.registry, () => this.readiness(), this.logger);
+    this.admin = new AdminServer(config.service.telemetry.admin, dirname(this.configPath), this.registry, () => this.readiness(), this.logger, this.env);
     await this.admin.start();
     await this.run(config);
     this.setState('running', '');
@@ -78,8 +78,8 @@ export class Service {
       return false;
     }
     const old = this.graph!;
-    if (config.service.telemetry.admin.endpoint !== old.config.service.telemetry.admin.endpoint) {
-      this.logger.warn('service.telemetry.admin.endpoint changed; it takes effect at the next restart');
+    if (JSON.stringify(config.service.telemetry.admin) !== JSON.stringify(old.config.service.telemetry.admin)) {
+      this.logger.warn('service.telemetry.admin changed; it takes effect at the next restart');
     }
     this.setState('reloading', 'replacing the pipeline');
     await this.drain(old, parseDuration(old.config.service.shutdown_timeout));

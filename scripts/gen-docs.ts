@@ -17,7 +17,17 @@ export function pipelineSchemaJson(list: readonly Factory[] = factories): string
   return JSON.stringify(composeSchema(list), null, 2) + '\n';
 }
 
+/** ` (1 … 5000000)`, ` (≤ 1024)`: the bounds validation enforces, shown with the type. */
+function range(s: Schema): string {
+  const low = s.minimum ?? s.exclusiveMinimum;
+  const lowText = low === undefined ? '' : `${s.exclusiveMinimum !== undefined ? '> ' : ''}${String(low)}`;
+  if (s.maximum === undefined) return lowText === '' || s.exclusiveMinimum !== undefined ? (lowText ? ` (${lowText})` : '') : ` (≥ ${lowText})`;
+  return lowText === '' ? ` (≤ ${String(s.maximum)})` : s.exclusiveMinimum !== undefined ? ` (${lowText}, ≤ ${String(s.maximum)})` : ` (${lowText} … ${String(s.maximum)})`;
+}
+
 function typeOf(s: Schema): string {
+  if (s.type === 'integer' || s.type === 'number') return `${s.type}${range(s)}`;
+  if (s.format === 'timer-duration') return 'duration (≤ 596h)';
   if (Array.isArray(s.enum)) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
   if (s.type === 'array') return `list of ${typeOf((s.items as Schema | undefined) ?? {})}`;
   if (s.format) return `${String(s.type)} (${String(s.format)})`;

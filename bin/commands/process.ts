@@ -11,7 +11,7 @@ import { Host } from '../../core/host.js';
 import { createLogger } from '../../core/logger.js';
 import { SelfMetrics } from '../../core/self-metrics.js';
 import { decodeExport, OtlpDecodeError, type Encoding, type Signal } from '../../receivers/otlp/codec.js';
-import { EXIT } from '../exit-codes.js';
+import { configErrorExit, EXIT } from '../exit-codes.js';
 
 export interface ProcessOptions {
   config?: string;
@@ -41,9 +41,12 @@ export async function processCommand(files: string[], opts: ProcessOptions, out:
   try {
     pipeline = await createProcessors(opts);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof ConfigError)) {
+      process.stderr.write(`tokenledger process: failed to start the processors: ${(err as Error).message}\n`);
+      return EXIT.startFailed;
+    }
     for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
-    return EXIT.invalidConfig;
+    return configErrorExit(err);
   }
   process.stderr.write(`tokenledger process: processors of ${pipeline.origin}\n`);
   let failed = 0;

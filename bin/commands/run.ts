@@ -1,7 +1,7 @@
 import { factories } from '../components.js';
 import { ConfigError, formatDiagnostic } from '../../core/config/diagnostic.js';
 import { Service } from '../../core/service.js';
-import { EXIT } from '../exit-codes.js';
+import { configErrorExit, EXIT } from '../exit-codes.js';
 
 /**
  * Runs until SIGTERM/SIGINT; SIGHUP reloads pipeline.yaml. Resolves with the exit code. Signal
@@ -39,7 +39,7 @@ export async function runCommand(file: string): Promise<number> {
       if (err instanceof ConfigError) for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
       else process.stderr.write(`tokenledger: failed to start: ${(err as Error).message}\n`);
       await service.stop();
-      return err instanceof ConfigError ? EXIT.invalidConfig : EXIT.startFailed;
+      return err instanceof ConfigError ? configErrorExit(err) : EXIT.startFailed;
     }
     const signal = await stopping;
     process.stderr.write(JSON.stringify({ level: 'info', time: new Date().toISOString(), msg: 'stopping', signal }) + '\n');

@@ -1,7 +1,7 @@
 import { factories } from '../components.js';
 import { ConfigError, formatDiagnostic } from '../../core/config/diagnostic.js';
 import { loadConfigFile } from '../../core/config/load.js';
-import { EXIT } from '../exit-codes.js';
+import { configErrorExit, EXIT } from '../exit-codes.js';
 
 export function validateCommand(file: string): number {
   try {
@@ -15,6 +15,6 @@ export function validateCommand(file: string): number {
     for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
     const errors = err.diagnostics.filter((d) => d.severity === 'error').length;
     process.stderr.write(`${file}: ${errors} error${errors === 1 ? '' : 's'}\n`);
-    return EXIT.invalidConfig;
+    return configErrorExit(err);
   }
 }

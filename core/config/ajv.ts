@@ -1,4 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
+import { isDuration } from './duration.js';
 
 /** host:port where port is 0–65535 (0 asks the OS for a free port); host may be a name, IPv4 or [IPv6]. */
 export function isHostPort(text: string): boolean {
@@ -18,6 +19,7 @@ export function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
   ajv.addFormat('host-port', isHostPort);
   ajv.addFormat('uri', isUri);
+  ajv.addFormat('timer-duration', isDuration);
   return ajv;
 }
 
@@ -34,6 +36,7 @@ function describe(value: unknown): string {
 const FORMAT_HINT: Record<string, string> = {
   'host-port': 'host:port with a port from 0 to 65535',
   uri: 'a URL',
+  'timer-duration': 'a duration of at most 596h (Node timers go no further)',
 };
 
 /** What was expected and what was found, in words a user of pipeline.yaml reads. */

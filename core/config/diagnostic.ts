@@ -21,3 +21,8 @@ export class ConfigError extends Error {
     super(diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic).join('\n'));
   }
 }
+
+/** The file itself could not be read (missing, unreadable): bad input rather than a bad configuration. */
+export class UnreadableConfigError extends ConfigError {
+  override name = 'UnreadableConfigError';
+}

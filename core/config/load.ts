@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
-import type { Factory } from '../component.js';
+import { dirname, resolve } from 'node:path';
+import { bearerAuthProblems } from '../bearer-auth.js';
+import type { ConfigProblem, Factory, ValidateContext } from '../component.js';
+import { serverTlsProblems } from '../tls.js';
 import { createAjv, explain } from './ajv.js';
-import { ConfigError, type Diagnostic } from './diagnostic.js';
+import { ConfigError, UnreadableConfigError, type Diagnostic } from './diagnostic.js';
 import { composeSchema } from './schema.js';
 import { COMPONENT_ID, SECTION_KIND, SECTIONS, type PipelineConfig } from './types.js';
 import { formatPath, YamlSource, type PathSegment } from './yaml-source.js';
@@ -21,7 +24,7 @@ export function loadConfigFile(file: string, factories: readonly Factory[], env:
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError([{ severity: 'error', file, line: 0, col: 0, path: '', message: `cannot read: ${(err as Error).message}` }]);
+    throw new UnreadableConfigError([{ severity: 'error', file, line: 0, col: 0, path: '', message: `cannot read: ${(err as Error).message}` }]);
   }
   return loadConfigText(text, file, factories, env);
 }
@@ -37,8 +40,14 @@ export function loadConfigText(text: string, file: string, factories: readonly F
     throw new ConfigError(src.diagnostics);
   }
   checkComponentIds(src, data, factories);
-  validateSchema(src, data, factories);
-  if (pipelinesWellFormed(data)) checkPipelines(src, data as unknown as PipelineConfig);
+  const invalid = validateSchema(src, data, factories);
+  const ctx: Omit<ValidateContext, 'id'> = { configDir: dirname(resolve(file)), env };
+  validateComponents(src, data, factories, invalid, ctx);
+  if (!invalid.has('') && !invalid.has('service')) validateService(src, data as unknown as PipelineConfig, ctx);
+  if (pipelinesWellFormed(data)) {
+    checkPipelines(src, data as unknown as PipelineConfig);
+    validateInstances(src, data as unknown as PipelineConfig, factories, invalid, ctx);
+  }
   if (src.diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(src.diagnostics);
   return { config: data as unknown as PipelineConfig, warnings: src.diagnostics };
 }
@@ -76,17 +85,75 @@ function withDefaults(defaults: unknown, value: unknown): unknown {
 
 const schemaCache = new WeakMap<readonly Factory[], ReturnType<ReturnType<typeof createAjv>['compile']>>();
 
-function validateSchema(src: YamlSource, data: Json, factories: readonly Factory[]): void {
+/** Returns the top-level key and `section/id` of every block with a schema error ('' for the root): those are not validated further. */
+function validateSchema(src: YamlSource, data: Json, factories: readonly Factory[]): Set<string> {
   let validate = schemaCache.get(factories);
   if (!validate) {
     validate = createAjv().compile(composeSchema(factories));
     schemaCache.set(factories, validate);
   }
-  if (validate(data)) return;
+  const invalid = new Set<string>();
+  if (validate(data)) return invalid;
   for (const err of validate.errors ?? []) {
     const segments = pointerSegments(err.instancePath);
     const key = err.keyword === 'additionalProperties' ? String(err.params.additionalProperty) : undefined;
     src.push('error', segments, formatPath(key ? [...segments, key] : segments), explain(err), key);
+    invalid.add(segments.length ? String(segments[0]) : '');
+    if (segments.length >= 2) invalid.add(`${segments[0]}/${segments[1]}`);
+  }
+  return invalid;
+}
+
+/** Each schema-valid component block through its factory's validate step; problems are located like schema errors. */
+function validateComponents(src: YamlSource, data: Json, factories: readonly Factory[], invalid: Set<string>, ctx: Omit<ValidateContext, 'id'>): void {
+  for (const section of SECTIONS) {
+    const block = data[section];
+    if (!isObject(block)) continue;
+    for (const [id, config] of Object.entries(block)) {
+      if (invalid.has(`${section}/${id}`)) continue;
+      const factory = factories.find((f) => f.kind === SECTION_KIND[section] && f.type === COMPONENT_ID.exec(id)?.[1]);
+      if (!factory?.validate) continue;
+      report(src, [section, id], guarded(() => factory.validate!(config, { ...ctx, id }), {}));
+    }
+  }
+}
+
+/** Each factory's checks across the instances of its type that pipelines use. */
+function validateInstances(src: YamlSource, config: PipelineConfig, factories: readonly Factory[], invalid: Set<string>, ctx: Omit<ValidateContext, 'id'>): void {
+  for (const section of SECTIONS) {
+    const used = new Set(Object.values(config.service.pipelines).flatMap((p) => p[section]));
+    for (const factory of factories.filter((f) => f.kind === SECTION_KIND[section] && f.validateInstances)) {
+      const instances = [...used]
+        .filter((id) => id in config[section] && !invalid.has(`${section}/${id}`) && COMPONENT_ID.exec(id)?.[1] === factory.type)
+        .map((id) => ({ id, config: config[section][id] }));
+      if (instances.length < 2) continue;
+      for (const { id, ...problem } of guarded(() => factory.validateInstances!(instances, ctx), { id: instances[0].id })) report(src, [section, id], [problem]);
+    }
+  }
+}
+
+/** Core's own checks beyond the schema: the admin server's TLS files and tokens. */
+function validateService(src: YamlSource, config: PipelineConfig, ctx: Omit<ValidateContext, 'id'>): void {
+  const admin = config.service.telemetry.admin;
+  report(src, ['service', 'telemetry', 'admin'], [
+    ...serverTlsProblems(admin.tls, ctx.configDir, ['tls']),
+    ...bearerAuthProblems(admin.auth, ctx.env, ['auth']),
+  ]);
+}
+
+/** A bug in a validate step must still end in a diagnostic at the component, not in a stack trace. */
+function guarded<T extends object>(check: () => (ConfigProblem & T)[], at: T): (ConfigProblem & T)[] {
+  try {
+    return check();
+  } catch (err) {
+    return [{ ...at, path: [], message: `validation failed: ${(err as Error).message}` }];
+  }
+}
+
+function report(src: YamlSource, at: PathSegment[], problems: ConfigProblem[]): void {
+  for (const p of problems) {
+    const path = [...at, ...p.path];
+    src.push('error', path, formatPath(path), p.message);
   }
 }
 

@@ -1,4 +1,6 @@
 import type { Factory } from '../component.js';
+import { bearerAuthSchema } from '../bearer-auth.js';
+import { serverTlsSchema } from '../tls.js';
 import { DURATION_PATTERN } from './duration.js';
 import { SECTION_KIND, SECTIONS } from './types.js';
 
@@ -44,12 +46,14 @@ const serviceSchema = {
           type: 'object', additionalProperties: false, default: {}, description: 'The admin HTTP server.',
           properties: {
             endpoint: { type: 'string', format: 'host-port', default: '0.0.0.0:9464', description: 'Serves /metrics, /healthz and /readyz.' },
+            tls: serverTlsSchema,
+            auth: bearerAuthSchema('Bearer-token authentication of /metrics (`Authorization: Bearer <token>`); /healthz and /readyz stay open to probes. Off when no token is configured.'),
           },
         },
       },
     },
     shutdown_timeout: {
-      type: 'string', pattern: DURATION_PATTERN, default: '30s',
+      type: 'string', pattern: DURATION_PATTERN, format: 'timer-duration', default: '30s',
       description: 'How long a stop (SIGTERM, SIGINT) or reload may take to drain in-flight data.',
     },
   },

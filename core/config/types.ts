@@ -1,9 +1,17 @@
+import type { BearerAuthConfig } from '../bearer-auth.js';
 import type { LogLevel } from '../logger.js';
+import type { ServerTlsConfig } from '../tls.js';
 
 export interface PipelineSpec {
   receivers: string[];
   processors: string[];
   exporters: string[];
+}
+
+export interface AdminConfig {
+  endpoint: string;
+  tls?: ServerTlsConfig;
+  auth: BearerAuthConfig;
 }
 
 /** pipeline.yaml after env expansion, defaults and validation. Component configs are per factory. */
@@ -13,7 +21,7 @@ export interface PipelineConfig {
   exporters: Record<string, unknown>;
   service: {
     pipelines: Record<string, PipelineSpec>;
-    telemetry: { logs: { level: LogLevel }; admin: { endpoint: string } };
+    telemetry: { logs: { level: LogLevel }; admin: AdminConfig };
     shutdown_timeout: string;
   };
 }

@@ -34,7 +34,7 @@ export const batchSchema = {
   default: {},
   properties: {
     max_rows: { type: 'integer', minimum: 1, maximum: 100_000, default: DEFAULT_BATCH.max_rows, description: 'Most rows in one insert. A few thousand keeps serialization from blocking the event loop.' },
-    max_delay_ms: { type: 'integer', minimum: 1, default: DEFAULT_BATCH.max_delay_ms, description: 'Longest a queued row waits for its batch to fill before it is sent anyway.' },
+    max_delay_ms: { type: 'integer', minimum: 1, maximum: 3_600_000, default: DEFAULT_BATCH.max_delay_ms, description: 'Longest a queued row waits for its batch to fill before it is sent anyway.' },
   },
 } as const;
 
@@ -47,7 +47,7 @@ export function queueSchema(defaultPath: string) {
     properties: {
       type: { enum: ['memory', 'disk'], default: 'disk', description: '`disk`: rows are written and fsynced before the receiver answers its client; `memory`: bounded, lost on crash.' },
       path: { type: 'string', minLength: 1, default: defaultPath, description: 'Directory of the disk queue, relative to the config file. One exporter per directory.' },
-      max_bytes: { type: 'integer', minimum: 1024, default: DEFAULT_QUEUE_MAX_BYTES, description: 'Bytes of queued rows beyond which new batches are refused with "retry later" (HTTP 503 / gRPC UNAVAILABLE).' },
+      max_bytes: { type: 'integer', minimum: 1024, maximum: 1_099_511_627_776, default: DEFAULT_QUEUE_MAX_BYTES, description: 'Bytes of queued rows beyond which new batches are refused with "retry later" (HTTP 503 / gRPC UNAVAILABLE).' },
     },
   } as const;
 }
@@ -58,8 +58,8 @@ export const retrySchema = {
   description: 'Exponential backoff with jitter for failed sends. Permanent errors (rejected data) are never retried.',
   default: {},
   properties: {
-    initial_interval_ms: { type: 'integer', minimum: 1, default: DEFAULT_RETRY.initial_interval_ms, description: 'Wait before the first retry; doubles on each further failure.' },
-    max_interval_ms: { type: 'integer', minimum: 1, default: DEFAULT_RETRY.max_interval_ms, description: 'Upper bound of the wait between retries.' },
-    max_elapsed_ms: { type: 'integer', minimum: 0, default: DEFAULT_RETRY.max_elapsed_ms, description: 'Give up on a batch after retrying this long (its rows are counted as failed). 0 retries forever.' },
+    initial_interval_ms: { type: 'integer', minimum: 1, maximum: 86_400_000, default: DEFAULT_RETRY.initial_interval_ms, description: 'Wait before the first retry; doubles on each further failure.' },
+    max_interval_ms: { type: 'integer', minimum: 1, maximum: 86_400_000, default: DEFAULT_RETRY.max_interval_ms, description: 'Upper bound of the wait between retries.' },
+    max_elapsed_ms: { type: 'integer', minimum: 0, maximum: 2_592_000_000, default: DEFAULT_RETRY.max_elapsed_ms, description: 'Give up on a batch after retrying this long (its rows are counted as failed). 0 retries forever.' },
   },
 } as const;

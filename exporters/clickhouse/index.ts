@@ -1,6 +1,7 @@
 import type { ExporterFactory } from '../../core/component.js';
 import { defaults, schema, type ClickhouseConfig } from './config.js';
 import { ClickhouseExporter } from './exporter.js';
+import { validateClickhouse, validateClickhouseInstances } from './validate.js';
 
 export type { ClickhouseConfig } from './config.js';
 
@@ -10,5 +11,7 @@ export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {
   type: 'clickhouse',
   schema,
   defaults,
+  validate: validateClickhouse,
+  validateInstances: validateClickhouseInstances,
   create: (config, ctx) => new ClickhouseExporter(config, ctx),
 };

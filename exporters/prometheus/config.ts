@@ -1,3 +1,4 @@
+import type { ConfigProblem } from '../../core/component.js';
 import { assertTimeZone, type PeriodKind } from './periods.js';
 import { BASE_LABELS, ATTRIBUTION_FIELDS } from './labels.js';
 
@@ -52,6 +53,7 @@ export const schema: Record<string, unknown> = {
     max_label_sets: {
       type: 'integer',
       minimum: 1,
+      maximum: 100_000,
       description: 'Cardinality guard: distinct label combinations per metric. Past it, new combinations keep provider, model, route and source but their attribution labels become __other__ (and, past a further 10%, every label does); tokenledger_prometheus_folded_calls_total counts them.',
       default: defaults.max_label_sets,
     },
@@ -74,7 +76,7 @@ export const schema: Record<string, unknown> = {
           },
           period: { type: 'string', enum: ['day', 'week', 'month'], default: 'month', description: 'Budget period; weeks start on Monday. Rolls over at local midnight in `timezone`.' },
           timezone: { type: 'string', default: 'UTC', description: 'IANA time zone the period boundaries are in, e.g. Europe/Berlin.' },
-          limit_usd: { type: 'number', exclusiveMinimum: 0, description: 'Spend limit for one period, in USD.' },
+          limit_usd: { type: 'number', exclusiveMinimum: 0, maximum: 1e12, description: 'Spend limit for one period, in USD.' },
           warn_at: {
             type: 'array',
             items: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
@@ -88,6 +90,7 @@ export const schema: Record<string, unknown> = {
     budget_refresh_ms: {
       type: 'integer',
       minimum: 100,
+      maximum: 86_400_000,
       default: defaults.budget_refresh_ms,
       description: 'How often budget gauges are recomputed without traffic (projection, period rollover), in milliseconds.',
     },
@@ -98,41 +101,40 @@ export const schema: Record<string, unknown> = {
       description: 'Optional direct notifier for users without Alertmanager: one JSON POST (with a Slack-compatible `text`) per budget, scope value, period and threshold crossed.',
       properties: {
         url: { type: 'string', pattern: '^https?://', description: 'http(s) URL to POST to, e.g. a Slack incoming webhook.' },
-        timeout_ms: { type: 'integer', minimum: 1, default: 5000, description: 'Timeout of one POST, in milliseconds; failed POSTs are retried twice.' },
+        timeout_ms: { type: 'integer', minimum: 1, maximum: 300_000, default: 5000, description: 'Timeout of one POST, in milliseconds; failed POSTs are retried twice.' },
         headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra request headers, e.g. an Authorization header (use ${env:VAR}).' },
       },
     },
   },
 };
 
-/** Checks what the JSON schema cannot express; throws an Error naming the offending field. */
-export function checkConfig(config: PrometheusExporterConfig): void {
-  for (const label of config.labels) {
-    if (RESERVED_LABELS.has(label)) throw new Error(`labels: '${label}' is reserved (used by the exporter itself); reserved: ${[...RESERVED_LABELS].join(', ')}`);
-  }
+/** Checks what the JSON schema cannot express, each problem at the path of the offending field. */
+export function validatePrometheus(config: PrometheusExporterConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  config.labels.forEach((label, i) => {
+    if (RESERVED_LABELS.has(label)) problems.push({ path: ['labels', i], message: `'${label}' is reserved (used by the exporter itself); reserved: ${[...RESERVED_LABELS].join(', ')}` });
+  });
   const names = new Set<string>();
   config.budgets.forEach((b, i) => {
-    const at = `budgets[${i}] (${b.name})`;
-    if (names.has(b.name)) throw new Error(`${at}.name: duplicate budget name '${b.name}'`);
+    if (names.has(b.name)) problems.push({ path: ['budgets', i, 'name'], message: `duplicate budget name '${b.name}': budget names must be unique` });
     names.add(b.name);
     const wildcards = Object.entries(b.scope).filter(([, v]) => v === '*');
-    if (wildcards.length > 1) throw new Error(`${at}.scope: at most one label may be '*', found ${wildcards.map(([k]) => k).join(', ')}`);
+    if (wildcards.length > 1) problems.push({ path: ['budgets', i, 'scope'], message: `at most one label may be '*', found ${wildcards.map(([k]) => k).join(', ')}` });
     for (const label of Object.keys(b.scope)) {
-      if (RESERVED_LABELS.has(label)) throw new Error(`${at}.scope: '${label}' is not an attribution label (use team, customer, key_alias, user or a dimension name)`);
+      if (RESERVED_LABELS.has(label)) problems.push({ path: ['budgets', i, 'scope', label], message: `'${label}' is not an attribution label (use team, customer, key_alias, user or a dimension name)` });
     }
     try {
       assertTimeZone(b.timezone);
     } catch (err) {
-      throw new Error(`${at}.timezone: ${(err as Error).message}`, { cause: err });
+      problems.push({ path: ['budgets', i, 'timezone'], message: (err as Error).message });
     }
   });
   if (config.webhook) {
-    let url: URL;
     try {
-      url = new URL(config.webhook.url);
+      new URL(config.webhook.url);
     } catch (err) {
-      throw new Error(`webhook.url: not a valid URL: '${config.webhook.url}'`, { cause: err });
+      problems.push({ path: ['webhook', 'url'], message: `not a valid URL: '${config.webhook.url}' (${(err as Error).message})` });
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`webhook.url: expected http or https, found '${url.protocol}'`);
   }
+  return problems;
 }

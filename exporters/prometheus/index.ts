@@ -1,5 +1,5 @@
 import type { ExporterFactory } from '../../core/component.js';
-import { checkConfig, defaults, schema, type PrometheusExporterConfig } from './config.js';
+import { defaults, schema, validatePrometheus, type PrometheusExporterConfig } from './config.js';
 import { PrometheusExporter } from './exporter.js';
 
 export type { PrometheusExporterConfig } from './config.js';
@@ -9,12 +9,10 @@ export const prometheusExporterFactory: ExporterFactory<PrometheusExporterConfig
   type: 'prometheus',
   schema,
   defaults,
-  create(config, ctx) {
-    try {
-      checkConfig(config);
-    } catch (err) {
-      throw new Error(`${ctx.id}: ${(err as Error).message}`, { cause: err });
-    }
-    return new PrometheusExporter(config, ctx);
-  },
+  validate: validatePrometheus,
+  // The spend metrics carry no exporter label: a second instance would count every call again.
+  validateInstances: (instances) => instances.slice(1).map(({ id }) => ({
+    id, path: [], message: `a second prometheus exporter (after '${instances[0].id}'): instances write the same metrics in the one /metrics, so every call would be counted once per instance; use one`,
+  })),
+  create: (config, ctx) => new PrometheusExporter(config, ctx),
 };

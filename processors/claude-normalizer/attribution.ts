@@ -1,4 +1,5 @@
 import type { LlmCall } from '../../core/llm-call.js';
+import { contentKeyProblem, credentialHeaderProblem } from '../../core/privacy.js';
 import { str } from './attrs.js';
 import type { AttributionConfig } from './config.js';
 import { splitTags } from './litellm-identity.js';
@@ -10,23 +11,39 @@ interface Ref { kind: RefKind; key: string }
 
 const LITELLM_FIELDS = new Set<keyof LiteLLMIdentity>(['team_id', 'team_alias', 'key_alias', 'key_hash', 'user_id', 'user_email', 'end_user', 'org_id', 'session_id', 'tags']);
 
-/** LiteLLM logs every client `x-` header, credentials included (x-api-key on pass-through routes, 1.81.3). */
-const SECRET_HEADERS = new Set(['x-api-key', 'authorization', 'x-goog-api-key', 'api-key', 'x-litellm-api-key', 'proxy-authorization', 'cookie']);
+const REF_KINDS: readonly RefKind[] = ['resource', 'attribute', 'header', 'metadata', 'litellm', 'tag'];
 
-/** `kind:key` → Ref; a bad reference is a config error naming it. */
-export function parseRef(text: string, where: string): Ref {
+/**
+ * Why `text` cannot be a source: not a reference, an unknown litellm field, a credential header or
+ * a content attribute (a source's value lands in rows and metric labels). '' when it can.
+ */
+export function refProblem(text: string): string {
   const i = text.indexOf(':');
   const kind = text.slice(0, i) as RefKind;
   const key = text.slice(i + 1);
-  if (i <= 0 || key === '' || !['resource', 'attribute', 'header', 'metadata', 'litellm', 'tag'].includes(kind)) {
-    throw new Error(`claude-normalizer: ${where}: "${text}" is not a source reference (resource:KEY, attribute:KEY, header:NAME, metadata:KEY, litellm:FIELD, tag:PREFIX)`);
+  if (i <= 0 || key === '' || !REF_KINDS.includes(kind)) {
+    return `"${text}" is not a source reference (resource:KEY, attribute:KEY, header:NAME, metadata:KEY, litellm:FIELD, tag:PREFIX)`;
   }
-  if (kind === 'header' && SECRET_HEADERS.has(key.toLowerCase())) {
-    throw new Error(`claude-normalizer: ${where}: "${text}" is a credential header; it is never copied into records`);
+  switch (kind) {
+    case 'header': return credentialHeaderProblem(key);
+    case 'litellm': return LITELLM_FIELDS.has(key as keyof LiteLLMIdentity) ? '' : `"${text}": litellm fields are ${[...LITELLM_FIELDS].join(', ')}`;
+    case 'attribute': case 'resource': return contentKeyProblem(key);
+    case 'metadata': {
+      // `metadata:KEY` reads the attribute metadata.KEY; `metadata:DICT.KEY` one key of a logged dict.
+      const dot = key.indexOf('.');
+      return dot < 0 ? contentKeyProblem(`metadata.${key}`) : contentKeyProblem(key.slice(dot + 1));
+    }
+    case 'tag': return '';
   }
-  if (kind === 'litellm' && !LITELLM_FIELDS.has(key as keyof LiteLLMIdentity)) {
-    throw new Error(`claude-normalizer: ${where}: "${text}": litellm fields are ${[...LITELLM_FIELDS].join(', ')}`);
-  }
+}
+
+/** `kind:key` → Ref, for a reference validation accepted (refProblem). */
+export function parseRef(text: string, where: string): Ref {
+  const problem = refProblem(text);
+  if (problem !== '') throw new Error(`claude-normalizer: ${where}: ${problem}`);
+  const i = text.indexOf(':');
+  const kind = text.slice(0, i) as RefKind;
+  const key = text.slice(i + 1);
   return { kind, key: kind === 'header' ? key.toLowerCase() : key };
 }
 

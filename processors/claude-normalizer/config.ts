@@ -60,7 +60,8 @@ export const defaults: NormalizerConfig = {
 const REF_HELP = 'Sources tried in order, first non-empty wins: `resource:KEY`, `attribute:KEY` (span, log record or data point), '
   + '`header:NAME` (LiteLLM requester_custom_headers, lower-case), `metadata:KEY` (LiteLLM metadata.KEY / litellm.metadata.KEY; '
   + '`metadata:spend_logs_metadata.project` reads a key of a logged dict), '
-  + '`litellm:FIELD` (team_id, team_alias, key_alias, key_hash, user_id, user_email, end_user, org_id, session_id, tags), `tag:PREFIX` (value of a `PREFIX:value` tag).';
+  + '`litellm:FIELD` (team_id, team_alias, key_alias, key_hash, user_id, user_email, end_user, org_id, session_id, tags), `tag:PREFIX` (value of a `PREFIX:value` tag). '
+  + 'Content attributes (prompts, responses, tool content) and credential headers (authorization, cookie, x-api-key, …) are refused.';
 
 export const schema: Record<string, unknown> = {
   type: 'object',
@@ -81,8 +82,8 @@ export const schema: Record<string, unknown> = {
       type: 'object', additionalProperties: false, default: defaults.dedupe,
       description: 'In-memory index of emitted calls, used to drop re-sent reports and to join a second source\'s report of the same call.',
       properties: {
-        window_seconds: { type: 'integer', minimum: 1, default: 900, description: 'How long an emitted call stays joinable.' },
-        max_entries: { type: 'integer', minimum: 1, default: 50_000, description: 'Upper bound on indexed calls (about 1.7 KB each); the oldest are evicted first.' },
+        window_seconds: { type: 'integer', minimum: 1, maximum: 604_800, default: 900, description: 'How long an emitted call stays joinable.' },
+        max_entries: { type: 'integer', minimum: 1, maximum: 5_000_000, default: 50_000, description: 'Upper bound on indexed calls (about 1.7 KB each); the oldest are evicted first.' },
         fingerprint_join: {
           type: 'boolean', default: true,
           description: 'Also join reports of one call by session id + model + exact token counts, for sources that share no request id (LiteLLM behind Claude Code).',
@@ -93,7 +94,7 @@ export const schema: Record<string, unknown> = {
       type: 'object', additionalProperties: false, default: defaults.cumulative,
       description: 'State kept to turn cumulative Claude Code metrics into deltas.',
       properties: {
-        max_series: { type: 'integer', minimum: 1, default: 50_000, description: 'Upper bound on tracked series; the least recently seen are evicted.' },
+        max_series: { type: 'integer', minimum: 1, maximum: 5_000_000, default: 50_000, description: 'Upper bound on tracked series; the least recently seen are evicted.' },
       },
     },
     model_providers: {
@@ -119,11 +120,11 @@ export const schema: Record<string, unknown> = {
     },
     attributes: {
       type: 'object', additionalProperties: false, default: defaults.attributes,
-      description: 'Which other attributes are kept on the record for audit. Content attributes (prompts, responses, raw bodies) are never kept, whatever is listed.',
+      description: 'Which other attributes are kept on the record for audit. Content attributes (prompts, responses, raw bodies) are never kept: listing one is an error, and a prefix skips them.',
       properties: {
         include: { type: 'array', items: { type: 'string', minLength: 1 }, default: DEFAULT_INCLUDE, description: 'Attribute keys to keep; a key ending in `*` matches a prefix.' },
-        max_count: { type: 'integer', minimum: 0, default: 32, description: 'At most this many attributes per record.' },
-        max_value_length: { type: 'integer', minimum: 1, default: 256, description: 'Longer values are truncated to this many characters.' },
+        max_count: { type: 'integer', minimum: 0, maximum: 256, default: 32, description: 'At most this many attributes per record.' },
+        max_value_length: { type: 'integer', minimum: 1, maximum: 65_536, default: 256, description: 'Longer values are truncated to this many characters.' },
       },
     },
     litellm: {

@@ -1,6 +1,7 @@
 import type { ProcessorFactory } from '../../core/component.js';
 import { defaults, schema, type NormalizerConfig } from './config.js';
 import { ClaudeNormalizer } from './normalizer.js';
+import { validateNormalizer } from './validate.js';
 
 export type { NormalizerConfig } from './config.js';
 
@@ -9,5 +10,6 @@ export const claudeNormalizerFactory: ProcessorFactory<NormalizerConfig> = {
   type: 'claude-normalizer',
   schema,
   defaults,
+  validate: validateNormalizer,
   create: (config, ctx) => new ClaudeNormalizer(config, ctx),
 };

@@ -1,31 +1,12 @@
+import { isContentKey } from '../../core/privacy.js';
 import type { AnyValue, Attributes } from '../../core/telemetry.js';
 import { headOf } from './bounded-strings.js';
 
 /**
  * Which source attributes a record keeps for audit. Only listed keys are kept, and content keys
- * (prompts, responses, tool arguments, raw provider payloads) never are, even when listed: prompt
- * and response content must not leave the normalizer.
+ * (core/privacy.ts) never are, even when a listed prefix covers them: prompt and response content
+ * must not leave the normalizer. Listing a content key itself is refused at validation.
  */
-const CONTENT_PREFIXES = [
-  'gen_ai.input.', 'gen_ai.output.', 'gen_ai.prompt', 'gen_ai.completion', 'gen_ai.system_instructions', 'gen_ai.tool.call.',
-  'gen_ai.content', 'llm.input_messages', 'llm.output_messages', 'llm.prompts', 'llm.prompt_template', 'llm.tools',
-  'input.', 'output.', 'SpanAttributes.', 'llm.request.functions', 'tool_input', 'tool_parameters', 'api_request_body',
-  'api_response_body', 'metadata.requester_metadata', 'metadata.spend_logs_metadata', 'hidden_params', 'metadata.usage_object',
-  'exception', 'error.message', 'error.stack_trace', 'raw_',
-];
-/** Claude Code's content attributes (redacted by default, real text with OTEL_LOG_USER_PROMPTS …). */
-const CONTENT_KEYS = new Set(['prompt', 'prompt_text', 'response', 'user_prompt', 'system_prompt', 'error', 'file_path']);
-
-export function isContentKey(key: string): boolean {
-  if (CONTENT_KEYS.has(key)) return true;
-  for (const p of CONTENT_PREFIXES) if (key.startsWith(p)) return true;
-  // Raw provider payload on LiteLLM's raw_gen_ai_request span: llm.<provider>.<field>.
-  if (key.startsWith('llm.') && !key.startsWith('llm.token_count') && !key.startsWith('llm.request.type')
-    && !key.startsWith('llm.is_streaming') && !key.startsWith('llm.usage') && !key.startsWith('llm.user')
-    && !key.startsWith('llm.model_name') && !key.startsWith('llm.provider') && !key.startsWith('llm.system')) return true;
-  return false;
-}
-
 export class AttributeFilter {
   private readonly exact: string[] = [];
   private readonly prefixes: string[] = [];

@@ -15,7 +15,7 @@ export const defaults: CostEnrichmentConfig = {
   drift_tolerance_ratio: 0,
 };
 
-const usdPerMtok = { type: 'number', minimum: 0 };
+const usdPerMtok = { type: 'number', minimum: 0, maximum: 1_000_000 };
 const DATE = '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$';
 
 const tokenPrices = {
@@ -61,13 +61,13 @@ export const schema = {
               additionalProperties: false,
               required: ['above_input_tokens', 'prices'],
               properties: {
-                above_input_tokens: { type: 'integer', minimum: 0, description: 'The tier applies when the prompt has more tokens than this.' },
+                above_input_tokens: { type: 'integer', minimum: 0, maximum: 100_000_000, description: 'The tier applies when the prompt has more tokens than this.' },
                 prices: tokenPrices,
               },
             },
           },
           discount_percent: { type: 'number', exclusiveMinimum: 0, maximum: 100, description: 'Negotiated discount in percent off the price of matching calls.' },
-          multiplier: { type: 'number', exclusiveMinimum: 0, description: 'Factor on the price of matching calls (e.g. 6 for fast mode with speed: fast).' },
+          multiplier: { type: 'number', minimum: 0.000001, maximum: 1000, description: 'Factor on the price of matching calls (e.g. 6 for fast mode with speed: fast); resolution 0.000001.' },
         },
       },
     },

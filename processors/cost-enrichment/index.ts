@@ -6,6 +6,7 @@ import { OnceLog } from './once-log.js';
 import { compileOverrides } from './overrides.js';
 import { Pricer, type Notice } from './pricer.js';
 import { CostEnrichmentProcessor } from './processor.js';
+import { validateCostEnrichment } from './validate.js';
 
 export type { CostEnrichmentConfig } from './config.js';
 export { Pricer, priceCalls } from './pricer.js';
@@ -27,6 +28,7 @@ export const costEnrichmentFactory: ProcessorFactory<CostEnrichmentConfig> = {
   type: 'cost-enrichment',
   schema,
   defaults,
+  validate: validateCostEnrichment,
   create(config, ctx) {
     const log = new OnceLog(ctx.logger);
     const pricer = pricerFor(config, ctx.configDir, (model, msg) => log.warn(`notice\u001f${model}\u001f${msg}`, msg, () => ({ model })));

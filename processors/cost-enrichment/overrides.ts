@@ -41,16 +41,10 @@ export interface OverrideKey {
   day: string;
 }
 
+/** Compiles overrides the config validation accepted (validate.ts: unique names, one kind each, dates in order). */
 export function compileOverrides(list: readonly OverrideConfig[]): Override[] {
-  const names = new Set<string>();
   return list.map((o, i) => {
     const where = `cost-enrichment: overrides[${i}] (${o.name})`;
-    if (names.has(o.name)) throw new Error(`${where}: duplicate name`);
-    names.add(o.name);
-    const kinds = [o.prices, o.discount_percent, o.multiplier].filter((k) => k !== undefined).length;
-    if (kinds !== 1) throw new Error(`${where}: give exactly one of prices, discount_percent, multiplier`);
-    if (o.tiers && !o.prices) throw new Error(`${where}: tiers need prices`);
-    if (o.valid_from && o.valid_to && o.valid_from >= o.valid_to) throw new Error(`${where}: valid_from must be before valid_to`);
     return {
       name: o.name,
       model: globToRegExp(o.model),

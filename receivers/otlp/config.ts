@@ -1,9 +1,6 @@
+import { BEARER_AUTH_DEFAULTS, bearerAuthSchema, type BearerAuthConfig } from '../../core/bearer-auth.js';
 import { DURATION_PATTERN } from '../../core/config/duration.js';
-
-export interface TlsConfig {
-  cert_file: string;
-  key_file: string;
-}
+import { serverTlsSchema as tls, type ServerTlsConfig as TlsConfig } from '../../core/tls.js';
 
 export interface GrpcConfig {
   enabled: boolean;
@@ -25,7 +22,7 @@ export interface HttpConfig {
 
 export interface OtlpReceiverConfig {
   protocols: { grpc: GrpcConfig; http: HttpConfig };
-  auth: { bearer_tokens: string[]; bearer_tokens_env: string };
+  auth: BearerAuthConfig;
   headers_to_resource_attributes: Record<string, string>;
   max_in_flight_mib: number;
   retry_after: string;
@@ -39,7 +36,7 @@ const HTTP_DEFAULTS: HttpConfig = {
 
 export const defaults: OtlpReceiverConfig = {
   protocols: { grpc: GRPC_DEFAULTS, http: HTTP_DEFAULTS },
-  auth: { bearer_tokens: [], bearer_tokens_env: '' },
+  auth: BEARER_AUTH_DEFAULTS,
   headers_to_resource_attributes: {},
   max_in_flight_mib: 64,
   retry_after: '5s',
@@ -51,18 +48,9 @@ const endpoint = (dflt: string) => ({
   description: `host:port to listen on (\`[::]:port\` for IPv6); port 0 picks a free port. Default ${dflt}.`,
 });
 
-const duration = (dflt: string, description: string) => ({ type: 'string', pattern: DURATION_PATTERN, default: dflt, description });
+const duration = (dflt: string, description: string) => ({ type: 'string', pattern: DURATION_PATTERN, format: 'timer-duration', default: dflt, description });
 
 const urlPath = (dflt: string) => ({ type: 'string', pattern: '^/', default: dflt, description: `URL path of the Export endpoint. Default ${dflt}.` });
-
-const tls = {
-  type: 'object', additionalProperties: false, required: ['cert_file', 'key_file'],
-  description: 'Serve TLS with this certificate and key (PEM files; relative paths resolve against the config file).',
-  properties: {
-    cert_file: { type: 'string', minLength: 1, description: 'PEM certificate chain.' },
-    key_file: { type: 'string', minLength: 1, description: 'PEM private key.' },
-  },
-};
 
 export const schema: Record<string, unknown> = {
   type: 'object',
@@ -79,7 +67,7 @@ export const schema: Record<string, unknown> = {
           properties: {
             enabled: { type: 'boolean', default: true, description: 'Serve OTLP/gRPC.' },
             endpoint: endpoint(GRPC_DEFAULTS.endpoint),
-            max_recv_msg_size_mib: { type: 'number', exclusiveMinimum: 0, default: GRPC_DEFAULTS.max_recv_msg_size_mib, description: 'Largest accepted request message, in MiB (after decompression).' },
+            max_recv_msg_size_mib: { type: 'number', exclusiveMinimum: 0, maximum: 1024, default: GRPC_DEFAULTS.max_recv_msg_size_mib, description: 'Largest accepted request message, in MiB (after decompression).' },
             keepalive: {
               type: 'object', additionalProperties: false, default: GRPC_DEFAULTS.keepalive,
               description: 'Server keepalive pings on idle connections.',
@@ -100,25 +88,18 @@ export const schema: Record<string, unknown> = {
             traces_url_path: urlPath(HTTP_DEFAULTS.traces_url_path),
             metrics_url_path: urlPath(HTTP_DEFAULTS.metrics_url_path),
             logs_url_path: urlPath(HTTP_DEFAULTS.logs_url_path),
-            max_request_body_size_mib: { type: 'number', exclusiveMinimum: 0, default: HTTP_DEFAULTS.max_request_body_size_mib, description: 'Largest accepted request body, in MiB, checked both before and after decompression (413 beyond).' },
+            max_request_body_size_mib: { type: 'number', exclusiveMinimum: 0, maximum: 1024, default: HTTP_DEFAULTS.max_request_body_size_mib, description: 'Largest accepted request body, in MiB, checked both before and after decompression (413 beyond).' },
             tls,
           },
         },
       },
     },
-    auth: {
-      type: 'object', additionalProperties: false, default: defaults.auth,
-      description: 'Bearer-token authentication (`Authorization: Bearer <token>`, gRPC metadata `authorization`). Off when no token is configured.',
-      properties: {
-        bearer_tokens: { type: 'array', items: { type: 'string', minLength: 1 }, default: [], description: 'Accepted tokens (write `${env:VAR}` rather than a literal).' },
-        bearer_tokens_env: { type: 'string', default: '', description: 'Name of an environment variable holding more accepted tokens, comma-separated. Starting fails when it is named but empty.' },
-      },
-    },
+    auth: bearerAuthSchema('Bearer-token authentication (`Authorization: Bearer <token>`, gRPC metadata `authorization`). Off when no token is configured.'),
     headers_to_resource_attributes: {
       type: 'object', additionalProperties: { type: 'string', minLength: 1 }, default: {},
-      description: 'Request headers (gRPC metadata) copied into the resource attributes of the data, as `header-name: attribute.key` (e.g. `x-tenant-id: tenant.id`). The header wins over an attribute the client set.',
+      description: 'Request headers (gRPC metadata) copied into the resource attributes of the data, as `header-name: attribute.key` (e.g. `x-tenant-id: tenant.id`). The header wins over an attribute the client set. Credential headers (authorization, cookie, x-api-key, …) are refused.',
     },
-    max_in_flight_mib: { type: 'number', exclusiveMinimum: 0, default: defaults.max_in_flight_mib, description: 'Request bytes (decompressed) held at once, received but not yet acknowledged by the pipeline; beyond it requests get a retryable refusal (HTTP 503, gRPC UNAVAILABLE).' },
+    max_in_flight_mib: { type: 'number', exclusiveMinimum: 0, maximum: 16_384, default: defaults.max_in_flight_mib, description: 'Request bytes (decompressed) held at once, received but not yet acknowledged by the pipeline; beyond it requests get a retryable refusal (HTTP 503, gRPC UNAVAILABLE). At least the largest request size.' },
     retry_after: duration(defaults.retry_after, 'Retry-After given with a refusal for the in-flight limit (pipeline refusals carry the delay the pipeline names).'),
     drain_timeout: duration(defaults.drain_timeout, 'On shutdown, how long to wait for requests in flight to be acknowledged before closing their connections.'),
   },

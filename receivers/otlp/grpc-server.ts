@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { encodeStatus, GrpcCode, type Signal } from './codec.js';
 import type { GrpcConfig } from './config.js';
 import { parseDuration } from '../../core/config/duration.js';
+import { readServerTls } from '../../core/tls.js';
 import { parseEndpoint, type BoundAddress } from './endpoint.js';
 import { failure, type ExportFailure } from './export-handler.js';
 import type { TransportDeps } from './transport-deps.js';
@@ -59,8 +58,9 @@ export class OtlpGrpcServer {
   start(): Promise<BoundAddress> {
     const { host } = parseEndpoint(this.config.endpoint);
     const tls = this.config.tls;
-    const creds = tls
-      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: readFileSync(resolve(this.deps.configDir, tls.cert_file)), private_key: readFileSync(resolve(this.deps.configDir, tls.key_file)) }], false)
+    const pem = tls && readServerTls(tls, this.deps.configDir);
+    const creds = pem
+      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: pem.cert, private_key: pem.key }], false)
       : grpc.ServerCredentials.createInsecure();
     return new Promise((ok, fail) => {
       this.server.bindAsync(this.config.endpoint, creds, (err, port) => (err

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { readServerTls } from '../../core/tls.js';
 import { encodeStatus, GrpcCode, type Encoding, type Signal } from './codec.js';
 import type { HttpConfig } from './config.js';
 import { parseEndpoint, type BoundAddress } from './endpoint.js';
@@ -44,7 +43,7 @@ export class OtlpHttpServer {
       this.active.add(done);
     };
     this.server = config.tls
-      ? createHttpsServer({ cert: readFileSync(resolve(deps.configDir, config.tls.cert_file)), key: readFileSync(resolve(deps.configDir, config.tls.key_file)) }, onRequest)
+      ? createHttpsServer(readServerTls(config.tls, deps.configDir), onRequest)
       : createHttpServer(onRequest);
     this.server.on('clientError', (err, socket) => {
       deps.logger.debug('malformed HTTP request', { err: (err as Error).message });

@@ -1,6 +1,7 @@
 import type { ReceiverFactory } from '../../core/component.js';
 import { defaults, schema, type OtlpReceiverConfig } from './config.js';
 import { OtlpReceiver } from './receiver.js';
+import { validateOtlpReceiver } from './validate.js';
 
 export type { OtlpReceiverConfig } from './config.js';
 export { OtlpReceiver } from './receiver.js';
@@ -11,5 +12,6 @@ export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   type: 'otlp',
   schema,
   defaults,
+  validate: validateOtlpReceiver,
   create: (config, ctx) => new OtlpReceiver(config, ctx),
 };

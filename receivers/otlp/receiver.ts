@@ -1,6 +1,6 @@
 import type { Receiver, ReceiverContext } from '../../core/component.js';
 import { parseDuration } from '../../core/config/duration.js';
-import { createAuthenticator } from './auth.js';
+import { createAuthenticator } from '../../core/bearer-auth.js';
 import type { OtlpReceiverConfig } from './config.js';
 import type { BoundAddress } from './endpoint.js';
 import { ExportHandler } from './export-handler.js';

@@ -1,5 +1,5 @@
 import type { Logger } from '../../core/logger.js';
-import type { Authenticator } from './auth.js';
+import type { Authenticator } from '../../core/bearer-auth.js';
 import type { ExportHandler } from './export-handler.js';
 import type { InFlightBytes } from './in-flight.js';
 import type { ReceiverMetrics } from './metrics.js';

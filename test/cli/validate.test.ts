@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BROKEN } from './broken-configs.js';
+import { BROKEN, REFUSED_AT_VALIDATION } from './broken-configs.js';
 import { runCli } from './cli-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tl-validate-'));
@@ -28,10 +28,34 @@ describe('tokenledger validate', () => {
     expect(r.stderr).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ errors?$`, 'm'));
   });
 
-  it('names a missing file', () => {
-    const r = runCli(['validate', '-c', join(dir, 'absent.yaml')]);
+  it.each(REFUSED_AT_VALIDATION)('$name: refused by a component\'s validate step, naming file:line:col, path and reason', ({ name, text, expect: message }) => {
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, text);
+    const r = runCli(['validate', '-c', file]);
     expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(file + message);
+  });
+
+  it('process and run refuse such a file the same way: exit 1, the diagnostics, no stack trace, nothing started', () => {
+    const file = join(dir, 'refused-by-run.yaml');
+    writeFileSync(file, REFUSED_AT_VALIDATION.find((c) => c.name === 'budget-mars-time-zone')!.text);
+    const fixture = 'test/fixtures/litellm/1.81.3/default/001-traces.pb';
+    for (const args of [['process', '-c', file, fixture], ['run', '-c', file]]) {
+      const r = runCli(args);
+      expect(r.status, args[0]).toBe(1);
+      expect(r.stderr, args[0]).toContain(`${file}:13:65: error: exporters.prometheus.budgets[0].timezone: unknown time zone 'Mars/Olympus'`);
+      expect(r.stderr, args[0]).not.toMatch(/\n\s+at /);
+      expect(r.stdout, args[0]).toBe('');
+    }
+  });
+
+  it('names a missing file, and exits 2 (unreadable input) from validate, run and process alike', () => {
+    const r = runCli(['validate', '-c', join(dir, 'absent.yaml')]);
+    expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${join(dir, 'absent.yaml')}:0:0: error: cannot read: ENOENT`);
+    expect(runCli(['run', '-c', join(dir, 'absent.yaml')]).status).toBe(2);
+    expect(runCli(['process', '-c', join(dir, 'absent.yaml'), 'test/fixtures/litellm/1.81.3/default/001-traces.pb']).status).toBe(2);
   });
 
   it('answers an unknown option with usage help and exit 2', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, formatDiagnostic } from '../../core/config/diagnostic.js';
 import { loadConfigText } from '../../core/config/load.js';
 import { expandEnv } from '../../core/config/env.js';
+import type { Factory, ValidateContext } from '../../core/component.js';
 import { fakeFactories } from './fake-components.js';
 
 const GOOD = `receivers:
@@ -44,7 +45,7 @@ describe('loading pipeline.yaml', () => {
     expect(config.receivers.push).toEqual({ endpoint: '127.0.0.1:0', tokens: [] });
     expect(config.exporters['memory/archive']).toEqual({ mode: 'slow' });
     expect(config.service.shutdown_timeout).toBe('30s');
-    expect(config.service.telemetry).toEqual({ logs: { level: 'info' }, admin: { endpoint: '0.0.0.0:9464' } });
+    expect(config.service.telemetry).toEqual({ logs: { level: 'info' }, admin: { endpoint: '0.0.0.0:9464', auth: { bearer_tokens: [], bearer_tokens_env: '' } } });
     expect(config.service.pipelines.b).toEqual({ receivers: ['push'], processors: [], exporters: ['memory'] });
   });
 
@@ -119,5 +120,44 @@ describe('${env:…} expansion', () => {
   it('expands, falls back to defaults, keeps $$ as a literal $', () => {
     expect(expandEnv('a ${env:X} b ${env:Y:-dflt} $$5', { X: 'x' })).toEqual({ value: 'a x b dflt $5', errors: [] });
     expect(expandEnv('${env:EMPTY:-used}', { EMPTY: '' }).value).toBe('used');
+  });
+});
+
+describe('component validate steps', () => {
+  const checked: Factory[] = fakeFactories.map((f) => {
+    if (f.type === 'tag') return { ...f, validate: (c: { model: string }) => (c.model === 'forbidden' ? [{ path: ['model'], message: 'not this model' }] : []) };
+    if (f.type === 'memory') {
+      return {
+        ...f,
+        validate: (c: { mode: string }, ctx: ValidateContext) => {
+          if (ctx.env.BREAK === '1') throw new Error('a bug');
+          return c.mode === 'slow' && ctx.configDir === '/etc/tl' ? [{ path: [], message: `slow in ${ctx.id}` }] : [];
+        },
+        validateInstances: (list: { id: string }[]) => list.slice(1).map(({ id }) => ({ id, path: [], message: `only one, not ${list.length}` })),
+      };
+    }
+    return f;
+  }) as Factory[];
+  const errors = (text: string, env: NodeJS.ProcessEnv = {}) => {
+    try {
+      loadConfigText(text, '/etc/tl/p.yaml', checked, env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+    }
+  };
+
+  it('reports each problem at its path with file:line:col, with the config dir and env of the load', () => {
+    expect(errors(GOOD.replace('${env:MODEL:-claude-haiku-4-5}', 'forbidden'))).toEqual([
+      '/etc/tl/p.yaml:7:12: error: processors.tag.model: not this model',
+      '/etc/tl/p.yaml:11:5: error: exporters.memory/archive: slow in memory/archive',
+      '/etc/tl/p.yaml:11:5: error: exporters.memory/archive: only one, not 2',
+    ]);
+  });
+
+  it('skips a block with schema errors (its own messages suffice) and turns a throwing step into a diagnostic', () => {
+    expect(errors(GOOD.replace('${env:MODEL:-claude-haiku-4-5}', 'forbidden\n    colour: red'))[0]).toMatch(/processors.tag.colour: unknown key/);
+    expect(errors(GOOD.replace('${env:MODEL:-claude-haiku-4-5}', 'forbidden\n    colour: red'))).toHaveLength(3);
+    expect(errors(GOOD, { BREAK: '1' }).slice(0, 2)).toEqual(['/etc/tl/p.yaml:9:10: error: exporters.memory: validation failed: a bug', '/etc/tl/p.yaml:11:5: error: exporters.memory/archive: validation failed: a bug']);
   });
 });

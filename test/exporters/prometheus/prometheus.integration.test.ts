@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../../core/admin-server.js';
+import { BEARER_AUTH_DEFAULTS } from '../../../core/bearer-auth.js';
 import { exporterMetrics } from '../../../core/exporter-helper/metrics.js';
 import type { LlmCall } from '../../../core/llm-call.js';
 import { PrometheusExporter } from '../../../exporters/prometheus/exporter.js';
@@ -113,7 +114,7 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
     };
     pipelineTick();
 
-    admin = new AdminServer('127.0.0.1:0', ctx.registry, () => ({ ready: true, reason: '' }), ctx.logger);
+    admin = new AdminServer({ endpoint: '127.0.0.1:0', auth: BEARER_AUTH_DEFAULTS }, process.cwd(), ctx.registry, () => ({ ready: true, reason: '' }), ctx.logger, {});
     await admin.start();
 
     dir = mkdtempSync(join(tmpdir(), 'tokenledger-prom-'));

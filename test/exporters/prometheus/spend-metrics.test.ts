@@ -104,12 +104,13 @@ describe('prometheus exporter: spend metrics', () => {
   });
 
   it('rejects bad configs with the offending field named', () => {
-    const create = (c: Record<string, unknown>) => () => prometheusExporterFactory.create(configOf(c), testContext('prometheus/x'));
-    expect(create({ labels: ['model'] })).toThrow(/prometheus\/x: labels: 'model' is reserved/);
-    expect(create({ budgets: [{ name: 'b', scope: { team: '*', customer: '*' }, limit_usd: 1 }] })).toThrow(/budgets\[0\] \(b\)\.scope: at most one label may be '\*'/);
-    expect(create({ budgets: [{ name: 'b', scope: { team: 'x' }, limit_usd: 1, timezone: 'Mars/Olympus' }] })).toThrow(/budgets\[0\] \(b\)\.timezone: unknown time zone 'Mars\/Olympus'/);
-    expect(create({ budgets: [{ name: 'b', scope: { team: 'x' }, limit_usd: 1 }, { name: 'b', scope: { team: 'y' }, limit_usd: 2 }] })).toThrow(/duplicate budget name 'b'/);
-    expect(create({ budgets: [{ name: 'b', scope: { status: 'x' }, limit_usd: 1 }] })).toThrow(/'status' is not an attribution label/);
+    const validate = (c: Record<string, unknown>) => prometheusExporterFactory.validate!(configOf(c), { id: 'prometheus/x', configDir: '.', env: {} });
+    expect(validate({})).toEqual([]);
+    expect(validate({ labels: ['team', 'model'] })).toEqual([{ path: ['labels', 1], message: expect.stringMatching(/^'model' is reserved/) }]);
+    expect(validate({ budgets: [{ name: 'b', scope: { team: '*', customer: '*' }, limit_usd: 1 }] })).toEqual([{ path: ['budgets', 0, 'scope'], message: "at most one label may be '*', found team, customer" }]);
+    expect(validate({ budgets: [{ name: 'b', scope: { team: 'x' }, limit_usd: 1, timezone: 'Mars/Olympus' }] })).toEqual([{ path: ['budgets', 0, 'timezone'], message: expect.stringMatching(/^unknown time zone 'Mars\/Olympus'/) }]);
+    expect(validate({ budgets: [{ name: 'b', scope: { team: 'x' }, limit_usd: 1 }, { name: 'b', scope: { team: 'y' }, limit_usd: 2 }] })).toEqual([{ path: ['budgets', 1, 'name'], message: expect.stringMatching(/duplicate budget name 'b'/) }]);
+    expect(validate({ budgets: [{ name: 'b', scope: { status: 'x' }, limit_usd: 1 }] })).toEqual([{ path: ['budgets', 0, 'scope', 'status'], message: expect.stringMatching(/'status' is not an attribution label/) }]);
     expect(() => configOf({ budgets: [{ name: 'b', scope: {}, limit_usd: 1 }] })).toThrow(/minProperties/);
     expect(() => configOf({ budgets: [{ name: 'b', scope: { team: 'x' }, limit_usd: 0 }] })).toThrow(/exclusiveMinimum/);
     expect(() => configOf({ webhook: { url: 'ftp://x' } })).toThrow(/pattern/);

@@ -3,7 +3,8 @@ import { emptyCall } from '../../../core/llm-call.js';
 import { createAjv } from '../../../core/config/ajv.js';
 import { claudeNormalizerFactory } from '../../../processors/claude-normalizer/index.js';
 import { JoinIndex } from '../../../processors/claude-normalizer/join-index.js';
-import { AttributeFilter, isContentKey } from '../../../processors/claude-normalizer/privacy.js';
+import { isContentKey } from '../../../core/privacy.js';
+import { AttributeFilter } from '../../../processors/claude-normalizer/privacy.js';
 import { factories } from '../../../bin/components.js';
 import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { config, normalizer } from './helpers.js';
@@ -25,11 +26,26 @@ describe('factory and config schema', () => {
     expect(validate({ dimensions: { project: ['tag:project', 'resource:project'] } })).toBe(true);
   });
 
-  it('a reference the schema lets through but that names no field fails at create, naming it', () => {
-    expect(() => claudeNormalizerFactory.create(config({ attribution: { ...config().attribution, team: ['litellm:nope'] } }), testContext('claude-normalizer')))
-      .toThrow(/attribution.team: "litellm:nope"/);
-    expect(() => claudeNormalizerFactory.create(config({ dimensions: { k: ['header:X-Api-Key'] } }), testContext('claude-normalizer')))
-      .toThrow(/credential header/);
+  it('validation refuses what the schema lets through: unknown fields, credential headers, content attributes', () => {
+    const validate = (c: Parameters<typeof config>[0]) => claudeNormalizerFactory.validate!(config(c), { id: 'claude-normalizer', configDir: '.', env: {} });
+    expect(validate({})).toEqual([]);
+    expect(validate({ attribution: { ...config().attribution, team: ['litellm:team_alias', 'litellm:nope'] } })).toEqual([
+      { path: ['attribution', 'team', 1], message: expect.stringMatching(/^"litellm:nope": litellm fields are team_id, /) },
+    ]);
+    const refused = ['header:X-Api-Key', 'header:authorization', 'header:proxy-authorization', 'header:cookie', 'header:set-cookie', 'header:api-key',
+      'header:x-litellm-api-key', 'header:x-goog-api-key', 'header:x-openai-api-key', 'header:x-amz-security-token',
+      'attribute:gen_ai.input.messages', 'attribute:gen_ai.output.messages', 'attribute:gen_ai.prompt', 'attribute:gen_ai.prompt.0.content',
+      'attribute:gen_ai.completion.0.content', 'attribute:llm.input_messages.0.message.content', 'attribute:input.value', 'attribute:output.value',
+      'attribute:prompt', 'attribute:tool_input', 'attribute:tool_parameters', 'resource:gen_ai.system_instructions', 'metadata:requester_metadata',
+      'metadata:spend_logs_metadata', 'metadata:spend_logs_metadata.prompt'];
+    const problems = validate({ dimensions: { project: refused } });
+    expect(problems.map((p) => p.path)).toEqual(refused.map((_, i) => ['dimensions', 'project', i]));
+    for (const p of problems) expect(p.message).toMatch(/is a (credential header|content attribute)/);
+    const allowed = ['header:x-litellm-team', 'header:x-tenant-id', 'header:x-claude-code-session-id', 'attribute:gen_ai.request.model', 'attribute:prompt.id',
+      'metadata:spend_logs_metadata.project', 'metadata:user_api_key_team_alias', 'resource:service.name', 'tag:project'];
+    expect(validate({ dimensions: { project: allowed } })).toEqual([]);
+    expect(validate({ attributes: { ...config().attributes, include: ['gen_ai.*', 'gen_ai.input.messages', 'gen_ai.input.*', 'input.value'] } }).map((p) => p.path))
+      .toEqual([['attributes', 'include', 1], ['attributes', 'include', 2], ['attributes', 'include', 3]]);
   });
 
   it('passes a batch without LLM telemetry through unchanged, and never mutates its input', () => {

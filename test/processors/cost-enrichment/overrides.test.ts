@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bundledCatalog } from '../../../processors/cost-enrichment/catalog.js';
-import { compileOverrides, type OverrideConfig } from '../../../processors/cost-enrichment/overrides.js';
+import { costEnrichmentFactory } from '../../../processors/cost-enrichment/index.js';
+import type { OverrideConfig } from '../../../processors/cost-enrichment/overrides.js';
 import { Pricer } from '../../../processors/cost-enrichment/pricer.js';
 import { call, pricer, TOLERANCE } from './calls.js';
 import { loadOverrides, validConfig } from './default-overrides.js';
@@ -101,15 +102,21 @@ describe('overrides', () => {
     expect(p.price(call({ provider: 'openai', model: 'gpt-4o', input_tokens: 1 })).ref).toBe('override:first');
   });
 
-  it.each<[string, OverrideConfig[], RegExp]>([
-    ['duplicate names', [{ name: 'a', model: 'x', multiplier: 2 }, { name: 'a', model: 'y', multiplier: 2 }], /duplicate name/],
-    ['two kinds in one entry', [{ name: 'a', model: 'x', multiplier: 2, discount_percent: 5 }], /exactly one of/],
-    ['tiers without prices', [{ name: 'a', model: 'x', multiplier: 2, tiers: [{ above_input_tokens: 1, prices: { input: 1 } }] }], /tiers need prices/],
-    ['an empty date range', [{ name: 'a', model: 'x', multiplier: 2, valid_from: '2026-05-01', valid_to: '2026-05-01' }], /valid_from must be before valid_to/],
-    ['a negative price', [{ name: 'a', model: 'x', prices: { input: -1 } }], /non-negative price/],
-  ])('rejects %s with a message naming the entry', (_what, list, message) => {
-    expect(() => compileOverrides(list)).toThrow(message);
-    expect(() => compileOverrides(list)).toThrow(/overrides\[\d\] \(a\)/);
+  it.each<[string, OverrideConfig[], (string | number)[], RegExp]>([
+    ['duplicate names', [{ name: 'a', model: 'x', multiplier: 2 }, { name: 'a', model: 'y', multiplier: 2 }], ['overrides', 1, 'name'], /duplicate override name 'a'/],
+    ['tiers without prices', [{ name: 'a', model: 'x', multiplier: 2, tiers: [{ above_input_tokens: 1, prices: { input: 1 } }] }], ['overrides', 0, 'tiers'], /tiers need prices/],
+    ['an empty date range', [{ name: 'a', model: 'x', multiplier: 2, valid_from: '2026-05-01', valid_to: '2026-05-01' }], ['overrides', 0, 'valid_to'], /must be after valid_from/],
+    ['a day that does not exist', [{ name: 'a', model: 'x', multiplier: 2, valid_to: '2026-04-31' }], ['overrides', 0, 'valid_to'], /not a calendar day/],
+    ['a regex for a glob', [{ name: 'a', model: 'gpt-4o|gpt-4.1', multiplier: 2 }], ['overrides', 0, 'model'], /contains '\|'/],
+    ['an upper-case provider', [{ name: 'a', model: 'x', provider: 'Anthropic', multiplier: 2 }], ['overrides', 0, 'provider'], /lower-case/],
+    ['repeated tier thresholds', [{ name: 'a', model: 'x', prices: { input: 1 }, tiers: [{ above_input_tokens: 5, prices: { input: 2 } }, { above_input_tokens: 5, prices: { input: 3 } }] }], ['overrides', 0, 'tiers', 1, 'above_input_tokens'], /two tiers above 5/],
+  ])('validation refuses %s at the entry\'s field', (_what, overrides, path, message) => {
+    const problems = costEnrichmentFactory.validate!(validConfig({ overrides }), { id: 'cost-enrichment', configDir: '.', env: {} });
+    expect(problems).toEqual([{ path, message: expect.stringMatching(message) }]);
+  });
+
+  it('validation accepts the shipped overrides', () => {
+    expect(costEnrichmentFactory.validate!(validConfig({ overrides: loadOverrides() }), { id: 'cost-enrichment', configDir: '.', env: {} })).toEqual([]);
   });
 
   it.each<[string, unknown]>([
@@ -118,6 +125,10 @@ describe('overrides', () => {
     ['no price, discount or multiplier', { overrides: [{ name: 'a', model: 'x' }] }],
     ['a discount over 100%', { overrides: [{ name: 'a', model: 'x', discount_percent: 120 }] }],
     ['an unknown token type', { overrides: [{ name: 'a', model: 'x', prices: { reasoning: 1 } }] }],
+    ['two kinds in one entry', { overrides: [{ name: 'a', model: 'x', multiplier: 2, discount_percent: 5 }] }],
+    ['a negative price', { overrides: [{ name: 'a', model: 'x', prices: { input: -1 } }] }],
+    ['a price past 1,000,000 USD/MTok', { overrides: [{ name: 'a', model: 'x', prices: { input: 2e6 } }] }],
+    ['a multiplier past 1000', { overrides: [{ name: 'a', model: 'x', multiplier: 1001 }] }],
   ])('the schema rejects %s', (_what, block) => {
     expect(() => validConfig(block)).toThrow(/invalid cost-enrichment config/);
   });

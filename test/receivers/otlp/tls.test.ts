@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { messages } from '../../../receivers/otlp/proto.js';
+import { selfSignedCert } from '../../helpers/tls.js';
 import { startReceiver, type Started } from './helpers.js';
 
 /** TLS on both transports with a throw-away self-signed certificate; request headers copied into resources. */
@@ -16,10 +16,8 @@ let rx: Started;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'otlp-tls-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  ca = readFileSync(join(dir, 'cert.pem'));
-  const tls = { cert_file: join(dir, 'cert.pem'), key_file: join(dir, 'key.pem') };
+  const { ca: pem, ...tls } = selfSignedCert(dir);
+  ca = pem;
   rx = await startReceiver({ http: { tls }, grpc: { tls }, headers_to_resource_attributes: { 'x-tenant-id': 'tenant.id' } });
 });
 afterAll(async () => {
