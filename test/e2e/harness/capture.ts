@@ -30,6 +30,7 @@ function manifestCall(s: SentCall, served: ServedCall[]) {
     model_alias: target?.alias ?? '',
     stream: s.spec.stream,
     cache: s.spec.cache,
+    final_delta: s.spec.finalDelta ?? '',
     request_headers: s.spec.headers,
     injected_error: s.spec.error ?? null,
     http_status: s.status,
@@ -37,7 +38,7 @@ function manifestCall(s: SentCall, served: ServedCall[]) {
     x_litellm_response_cost: s.responseCost,
     client_ms: s.ms,
     billable_upstream_calls: billed.length,
-    upstream_attempts: attempts.map((c) => ({ seq: c.seq, api: c.api, path: c.path, model: c.model, stream: c.stream, status: c.status, error: c.error, request_id: c.requestId, response_id: c.responseId, usage: c.usage })),
+    upstream_attempts: attempts.map((c) => ({ seq: c.seq, api: c.api, path: c.path, model: c.model, stream: c.stream, final_delta: c.finalDelta, status: c.status, error: c.error, request_id: c.requestId, response_id: c.responseId, usage: c.usage })),
     response_excerpt: s.status === 200 ? '' : s.body.slice(0, 300),
   };
 }
