@@ -55,7 +55,8 @@ export function litellmTokens(keys: UsageKeys, a: Attributes, hidden: string): L
  * LiteLLM's tokens in Anthropic meaning, each breakdown trusted only when it adds up to the total
  * it breaks down: some releases fill `text_tokens` with 0 or the 5m/1h split with stale numbers on
  * some stream forms while the totals stay right (issue 13). `issue` names a breakdown that did not
- * add up (the tokens are then derived from the totals, and exact when the totals are).
+ * add up (the tokens are then derived from the totals, and exact when the totals are), or
+ * `cache_unreported` when the span has a prompt total but no cache count at all.
  */
 export function litellmUsage(t: LiteLLMTokens, include: PromptTokensInclude): { usage: RawUsage; issue: string } {
   let issue = '';
@@ -69,6 +70,9 @@ export function litellmUsage(t: LiteLLMTokens, include: PromptTokensInclude): { 
     write1h = undefined;
   }
   const write = t.write ?? split ?? 0;
+  // No cache count anywhere (LiteLLM 1.88's V2 spans): the prompt total is all the span says, so it
+  // is billed as input, which over-bills any cache use. Said loudly, since it cannot be told from the span.
+  if (t.read === undefined && t.write === undefined && split === undefined && (t.prompt ?? 0) > 0) issue = 'cache_unreported';
   const usage: RawUsage = {
     input: t.prompt, output: t.output, total: t.total, cacheRead: t.read, cacheWrite: t.write,
     cacheWrite5m: write5m, cacheWrite1h: write1h,

@@ -42,9 +42,12 @@ export function settingsFor(version: string): Setting[] {
     { name: 'content-off', description: 'callbacks: [otel] with litellm_settings.turn_off_message_logging: true', contentOff: true, env: {} },
   ];
   if (version.startsWith('1.80.') || version.startsWith('1.81.')) return base;
+  const semconv: Setting = { name: 'semconv', description: 'OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental', contentOff: false, env: { OTEL_SEMCONV_STABILITY_OPT_IN: 'gen_ai_latest_experimental' } };
+  // 1.99.4's V2 imports `opentelemetry._events`, which the OpenTelemetry API of its time no longer has: it exports nothing.
+  if (version === '1.99.4') return [...base, semconv];
   return [
     ...base,
-    { name: 'semconv', description: 'OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental', contentOff: false, env: { OTEL_SEMCONV_STABILITY_OPT_IN: 'gen_ai_latest_experimental' } },
+    semconv,
     { name: 'v2', description: 'LITELLM_OTEL_V2=true (the typed V2 integration; content capture off by default)', contentOff: false, env: { LITELLM_OTEL_V2: 'true' } },
   ];
 }

@@ -30,25 +30,44 @@ const MODEL: Record<string, string> = {
 };
 
 /** What a LiteLLM release loses, as observed in its captures: the normalizer cannot restore it. */
-interface Loss { setting?: string; route?: string; target?: string; stream?: boolean; what: 'usage' | 'cache_split' | 'headers' | 'streaming' }
+interface Loss { setting?: string; route?: string; target?: string; stream?: boolean; what: 'usage' | 'span' | 'cache' | 'cache_split' | 'headers' | 'streaming' | 'route' }
+/** Bedrock Converse (behind /chat/completions and the Bedrock pass-through) has one cache-write number, no 5m/1h split. */
+const CONVERSE_SPLIT: Loss[] = [
+  { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
+  { target: 'bedrockConversePassthrough', what: 'cache_split' },
+];
 const BEFORE_1_108: Loss[] = [
   // Streaming pass-through is logged with model "unknown" and no usage at all.
   { route: 'anthropic_passthrough', stream: true, what: 'usage' },
   // Streamed usage lacks cache_creation_token_details: 5m and 1h writes arrive as one number.
   { stream: true, what: 'cache_split' },
-  // So does Bedrock Converse, behind /chat/completions and through the Bedrock pass-through.
-  { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
-  { target: 'bedrockConversePassthrough', what: 'cache_split' },
+  ...CONVERSE_SPLIT,
 ];
 const KNOWN_LOSSES: Record<string, Loss[]> = {
   // The Bedrock pass-through span has llm.is_streaming=False and an empty request route: nothing tells a stream.
   '1.80.11': [...BEFORE_1_108, { route: 'bedrock_passthrough', stream: true, what: 'streaming' }],
   '1.81.3': BEFORE_1_108,
+  '1.88.6': [
+    // As 1.81.3, but /v1/messages to Bedrock (InvokeModel) keeps the 5m/1h split of a stream.
+    ...['openai_chat', 'bedrock_passthrough'].map((route): Loss => ({ route, stream: true, what: 'cache_split' })),
+    { route: 'anthropic_messages', target: 'anthropic', stream: true, what: 'cache_split' },
+    ...CONVERSE_SPLIT,
+    ...['default', 'content-off', 'semconv'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'usage' })),
+    // The early V2 integration (no litellm.call_type yet, so read as the semconv layout): prompt tokens
+    // (cache included) without any cache count, no route (every call reads as chat), no client x-
+    // headers, streamed Bedrock pass-through marked not streaming, streamed /anthropic pass-through not exported.
+    { setting: 'v2', route: 'anthropic_passthrough', stream: true, what: 'span' },
+    { setting: 'v2', what: 'cache' },
+    { setting: 'v2', what: 'route' },
+    { setting: 'v2', what: 'headers' },
+    { setting: 'v2', route: 'bedrock_passthrough', stream: true, what: 'streaming' },
+  ],
+  // Keeps the 5m/1h split of streams; still no usage on a streamed /anthropic pass-through.
+  '1.99.4': [{ route: 'anthropic_passthrough', stream: true, what: 'usage' }, ...CONVERSE_SPLIT],
   '1.108.7': [
     // The legacy callback marks streamed /anthropic pass-through calls llm.is_streaming=False, with nothing else to tell.
     ...['default', 'content-off', 'semconv'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'streaming' })),
-    { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
-    { target: 'bedrockConversePassthrough', what: 'cache_split' },
+    ...CONVERSE_SPLIT,
     // V2 has only gen_ai.usage.cache_creation.input_tokens (never a 5m/1h split), and does not
     // carry the client's x- headers (tags, cost center) unless they are allowlisted as Baggage.
     { setting: 'v2', what: 'cache_split' },
@@ -89,6 +108,9 @@ function upstreamUsage(c: ManifestCall): Usage {
   return u;
 }
 
+/** What a record can hold when LiteLLM reported no cache count: the whole prompt as input. */
+const cacheLost = (u: Usage): Usage => ({ input: u.input + u.cacheRead + u.cacheWrite5m + u.cacheWrite1h, output: u.output, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 });
+
 const list = captures();
 
 describe('LiteLLM captures', () => {
@@ -111,10 +133,10 @@ describe('LiteLLM captures', () => {
         for (const c of manifest.calls) {
           // Billable is what the upstream served, whatever the client saw (a client timeout still bills).
           if (c.billable_upstream_calls === 0) continue;
-          const u = upstreamUsage(c);
           const losses = lossesOf(cap.version, cap.setting, c);
+          const u = losses.has('cache') ? cacheLost(upstreamUsage(c)) : upstreamUsage(c);
           const hits = ok.filter((r) => r.input_tokens === u.input && r.output_tokens === u.output);
-          if (losses.has('usage')) { expect(hits, c.id).toHaveLength(0); continue; }
+          if (losses.has('usage') || losses.has('span')) { expect(hits, c.id).toHaveLength(0); continue; }
           expect(hits, `${c.id}: one record with input ${u.input}, output ${u.output}`).toHaveLength(1);
           const r = hits[0];
           used.add(r);
@@ -125,7 +147,7 @@ describe('LiteLLM captures', () => {
           expect(r, c.id).toMatchObject({
             // Captured with the master key only (no virtual keys, teams or users): LiteLLM's `default_user_id` is no one.
             record_type: 'call', source: 'litellm', status: 'ok', error_type: '', user: '', team: '', key_alias: '', session_id: '',
-            route: c.route, provider: providerOf(c.target), model: MODEL[c.upstream_attempts[0].model],
+            ...(losses.has('route') ? {} : { route: c.route }), provider: providerOf(c.target), model: MODEL[c.upstream_attempts[0].model],
             streaming: c.stream && !losses.has('streaming'), cache_read_tokens: u.cacheRead, ...writes,
             customer: headers['x-litellm-customer-id'] ?? headers['x-litellm-end-user-id'] ?? '',
             tags: losses.has('headers') ? [] : headers['x-litellm-tags'].split(','),
@@ -152,7 +174,12 @@ describe('LiteLLM captures', () => {
         };
         const t = manifest.mock_totals;
         add({ input: t.input, output: t.output, cacheRead: t.cache_read, cacheWrite5m: t.cache_write_5m, cacheWrite1h: t.cache_write_1h }, 1);
-        for (const c of manifest.calls) if (lossesOf(cap.version, cap.setting, c).has('usage') && c.billable_upstream_calls > 0) add(upstreamUsage(c), -1);
+        for (const c of manifest.calls) {
+          if (c.billable_upstream_calls === 0) continue;
+          const losses = lossesOf(cap.version, cap.setting, c);
+          if (losses.has('usage') || losses.has('span')) add(upstreamUsage(c), -1);
+          else if (losses.has('cache')) { add(upstreamUsage(c), -1); add(cacheLost(upstreamUsage(c)), 1); }
+        }
         const got = records.reduce((s, r) => ({
           input: s.input + r.input_tokens, output: s.output + r.output_tokens, cache_read: s.cache_read + r.cache_read_tokens,
           cache_write: s.cache_write + r.cache_write_5m_tokens + r.cache_write_1h_tokens,
@@ -168,6 +195,14 @@ describe('LiteLLM captures', () => {
         for (const e of errors) expect([e.input_tokens, e.output_tokens, e.cache_read_tokens, e.error_type !== '']).toEqual([0, 0, 0, true]);
         const lost = manifest.calls.filter((c) => c.billable_upstream_calls > 0 && lossesOf(cap.version, cap.setting, c).has('usage')).length;
         expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'missing_usage' })).toBe(lost);
+        // A span without any cache count is said loudly, and only where the release lost them.
+        const uncached = manifest.calls.filter((c) => {
+          const losses = lossesOf(cap.version, cap.setting, c);
+          return c.billable_upstream_calls > 0 && losses.has('cache') && !losses.has('span');
+        }).length;
+        expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'cache_unreported' })).toBe(uncached);
+        // Real captures never need clamping: every reading that was used adds up.
+        for (const reason of ['negative_input', 'total_mismatch']) expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason }), reason).toBe(0);
         // Every span of a real capture is understood: a call, or known not to be one.
         expect(await metricValue(ctx.registry, 'tokenledger_normalizer_unknown_shapes_total')).toBe(0);
       });
