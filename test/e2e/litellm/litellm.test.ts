@@ -58,6 +58,8 @@ const LITELLM_DEFECTS: Record<string, Defect[]> = {
     { route: 'bedrock_passthrough', stream: true, kind: 'streamingFlag', what: 'streamed /bedrock pass-through logged as llm.is_streaming "False" with an empty route' },
   ],
   '1.81.3': [{ route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged with model "unknown" and no usage' }],
+  '1.88.6': [{ route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged without usage' }],
+  '1.99.4': [{ route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged without usage' }],
   '1.108.7': [{ route: 'anthropic_passthrough', stream: true, kind: 'streamingFlag', what: 'streamed /anthropic pass-through logged as llm.is_streaming "False"' }],
   '1.108.7/v2': [
     { kind: 'tags', what: 'V2 exports no request tags (x-litellm-tags) unless allowlisted through its baggage settings' },

@@ -16,7 +16,7 @@ interface Usage { input: number; output: number; cacheRead: number; cacheWrite5m
 interface ManifestCall {
   id: string; route: string; target: string; stream: boolean; http_status: number; injected_error: unknown;
   request_headers: Record<string, string>; x_litellm_response_cost: string; billable_upstream_calls: number;
-  upstream_attempts: { status: number; usage: Usage | null; model: string; request_id: string }[];
+  upstream_attempts: { status: number; usage: Usage | null; model: string; request_id: string; final_delta?: string }[];
 }
 interface Manifest { litellm_version: string; setting: string; calls: ManifestCall[]; mock_totals: Record<string, number>; models: Record<string, { upstream: string }> }
 
@@ -74,6 +74,13 @@ const KNOWN_LOSSES: Record<string, Loss[]> = {
     { setting: 'v2', what: 'headers' },
   ],
 };
+
+/**
+ * Releases that export `prompt_tokens_details.text_tokens` 0 for a stream whose final message_delta
+ * carries only `{"output_tokens": N}` (every route but /v1/messages → Bedrock InvokeModel), with
+ * prompt_tokens right: the normalizer reads the input from the totals and counts the mismatch.
+ */
+const TEXT_TOKENS_ZERO = new Set(['1.88.6', '1.99.4']);
 
 /** Releases whose spans keep the upstream's request id (hidden_params.additional_headers): it becomes call_id. */
 const KEEPS_REQUEST_ID: Record<string, string[]> = { '1.108.7': ['default', 'content-off', 'semconv'] };
@@ -201,6 +208,13 @@ describe('LiteLLM captures', () => {
           return c.billable_upstream_calls > 0 && losses.has('cache') && !losses.has('span');
         }).length;
         expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'cache_unreported' })).toBe(uncached);
+        const zeroText = !TEXT_TOKENS_ZERO.has(cap.version) || cap.setting === 'v2' ? 0 : manifest.calls.filter((c) => {
+          const losses = lossesOf(cap.version, cap.setting, c);
+          return c.billable_upstream_calls > 0 && !losses.has('usage') && !losses.has('span') && !(c.route === 'anthropic_messages' && c.target === 'bedrockConverse')
+            && c.upstream_attempts.some((a) => a.status === 200 && a.final_delta === 'output');
+        }).length;
+        expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'text_tokens_mismatch' })).toBe(zeroText);
+        expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'cache_split_mismatch' })).toBe(0);
         // Real captures never need clamping: every reading that was used adds up.
         for (const reason of ['negative_input', 'total_mismatch']) expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason }), reason).toBe(0);
         // Every span of a real capture is understood: a call, or known not to be one.
