@@ -83,7 +83,7 @@ const KNOWN_LOSSES: Record<string, Loss[]> = {
 const TEXT_TOKENS_ZERO = new Set(['1.88.6', '1.99.4']);
 
 /** Releases whose spans keep the upstream's request id (hidden_params.additional_headers): it becomes call_id. */
-const KEEPS_REQUEST_ID: Record<string, string[]> = { '1.108.7': ['default', 'content-off', 'semconv'] };
+const KEEPS_REQUEST_ID: Record<string, string[]> = Object.fromEntries(['1.88.6', '1.99.4', '1.108.7'].map((v) => [v, ['default', 'content-off', 'semconv']]));
 
 function captures(): { version: string; setting: string; dir: string }[] {
   if (!existsSync(ROOT)) return [];
