@@ -53,8 +53,9 @@ export function litellmTokens(keys: UsageKeys, a: Attributes, hidden: string): L
 
 /**
  * LiteLLM's tokens in Anthropic meaning, each breakdown trusted only when it adds up to the total
- * it breaks down: some releases fill `text_tokens` with 0 or the 5m/1h split with stale numbers on
- * some stream forms while the totals stay right (issue 13). `issue` names a breakdown that did not
+ * it breaks down: 1.88 and 1.99 fill `text_tokens` with 0 on streams whose final message_delta
+ * carries only output_tokens, while prompt_tokens stays right (test/fixtures/litellm); the 5m/1h
+ * split is held to the same rule. `issue` names a breakdown that did not
  * add up (the tokens are then derived from the totals, and exact when the totals are), or
  * `cache_unreported` when the span has a prompt total but no cache count at all.
  */
