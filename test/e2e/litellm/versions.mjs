@@ -1,4 +1,4 @@
-/** LiteLLM versions with hash-pinned requirements here; one per OTel layout. */
+/** LiteLLM versions with hash-pinned requirements here, each captured in test/fixtures/litellm/: every OTel layout, and no large hole in between. */
 export const VERSIONS = [
   // legacy `otel` callback: LLM attributes on a `litellm_request` child span
   '1.80.11',
