@@ -53,7 +53,7 @@ export function litellmTokens(keys: UsageKeys, a: Attributes, hidden: string): L
 
 /**
  * LiteLLM's tokens in Anthropic meaning, each breakdown trusted only when it adds up to the total
- * it breaks down: 1.88 and 1.99 fill `text_tokens` with 0 on streams whose final message_delta
+ * it breaks down: 1.84 to 1.99 fill `text_tokens` with 0 on streams whose final message_delta
  * carries only output_tokens, while prompt_tokens stays right (test/fixtures/litellm); the 5m/1h
  * split is held to the same rule. `issue` names a breakdown that did not
  * add up (the tokens are then derived from the totals, and exact when the totals are), or

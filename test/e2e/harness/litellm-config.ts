@@ -41,7 +41,8 @@ export function settingsFor(version: string): Setting[] {
     { name: 'default', description: 'callbacks: [otel], content logging on (the default)', contentOff: false, env: {} },
     { name: 'content-off', description: 'callbacks: [otel] with litellm_settings.turn_off_message_logging: true', contentOff: true, env: {} },
   ];
-  if (version.startsWith('1.80.') || version.startsWith('1.81.')) return base;
+  // Neither the semconv opt-in nor V2 is in LiteLLM's source up to 1.84.10; the next captured release, 1.88.6, has both.
+  if (Number(version.split('.')[1]) < 88) return base;
   const semconv: Setting = { name: 'semconv', description: 'OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental', contentOff: false, env: { OTEL_SEMCONV_STABILITY_OPT_IN: 'gen_ai_latest_experimental' } };
   // 1.99.4's V2 imports `opentelemetry._events`, which the OpenTelemetry API of its time no longer has: it exports nothing.
   if (version === '1.99.4') return [...base, semconv];

@@ -43,15 +43,21 @@ const BEFORE_1_108: Loss[] = [
   { stream: true, what: 'cache_split' },
   ...CONVERSE_SPLIT,
 ];
+/** As 1.81.3, but /v1/messages to Bedrock (InvokeModel) keeps the 5m/1h split of a stream. */
+const FROM_1_84: Loss[] = [
+  ...['openai_chat', 'bedrock_passthrough'].map((route): Loss => ({ route, stream: true, what: 'cache_split' })),
+  { route: 'anthropic_messages', target: 'anthropic', stream: true, what: 'cache_split' },
+  ...CONVERSE_SPLIT,
+  { route: 'anthropic_passthrough', stream: true, what: 'usage' },
+];
 const KNOWN_LOSSES: Record<string, Loss[]> = {
   // The Bedrock pass-through span has llm.is_streaming=False and an empty request route: nothing tells a stream.
   '1.80.11': [...BEFORE_1_108, { route: 'bedrock_passthrough', stream: true, what: 'streaming' }],
   '1.81.3': BEFORE_1_108,
+  '1.84.10': FROM_1_84,
   '1.88.6': [
-    // As 1.81.3, but /v1/messages to Bedrock (InvokeModel) keeps the 5m/1h split of a stream.
-    ...['openai_chat', 'bedrock_passthrough'].map((route): Loss => ({ route, stream: true, what: 'cache_split' })),
-    { route: 'anthropic_messages', target: 'anthropic', stream: true, what: 'cache_split' },
-    ...CONVERSE_SPLIT,
+    // Streamed /anthropic pass-through: a span without usage, but in V2 (below) no span at all.
+    ...FROM_1_84.filter((l) => l.what !== 'usage'),
     ...['default', 'content-off', 'semconv'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'usage' })),
     // The early V2 integration (no litellm.call_type yet, so read as the semconv layout): prompt tokens
     // (cache included) without any cache count, no route (every call reads as chat), no client x-
@@ -64,6 +70,13 @@ const KNOWN_LOSSES: Record<string, Loss[]> = {
   ],
   // Keeps the 5m/1h split of streams; still no usage on a streamed /anthropic pass-through.
   '1.99.4': [{ route: 'anthropic_passthrough', stream: true, what: 'usage' }, ...CONVERSE_SPLIT],
+  '1.105.7': [
+    { route: 'anthropic_passthrough', stream: true, what: 'usage' },
+    ...CONVERSE_SPLIT,
+    // V2 as in 1.108.7: no 5m/1h split, no client x- headers.
+    { setting: 'v2', what: 'cache_split' },
+    { setting: 'v2', what: 'headers' },
+  ],
   '1.108.7': [
     // The legacy callback marks streamed /anthropic pass-through calls llm.is_streaming=False, with nothing else to tell.
     ...['default', 'content-off', 'semconv'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'streaming' })),
@@ -80,10 +93,10 @@ const KNOWN_LOSSES: Record<string, Loss[]> = {
  * carries only `{"output_tokens": N}` (every route but /v1/messages → Bedrock InvokeModel), with
  * prompt_tokens right: the normalizer reads the input from the totals and counts the mismatch.
  */
-const TEXT_TOKENS_ZERO = new Set(['1.88.6', '1.99.4']);
+const TEXT_TOKENS_ZERO = new Set(['1.84.10', '1.88.6', '1.99.4']);
 
 /** Releases whose spans keep the upstream's request id (hidden_params.additional_headers): it becomes call_id. */
-const KEEPS_REQUEST_ID: Record<string, string[]> = Object.fromEntries(['1.88.6', '1.99.4', '1.108.7'].map((v) => [v, ['default', 'content-off', 'semconv']]));
+const KEEPS_REQUEST_ID: Record<string, string[]> = Object.fromEntries(['1.84.10', '1.88.6', '1.99.4', '1.105.7', '1.108.7'].map((v) => [v, ['default', 'content-off', 'semconv']]));
 
 function captures(): { version: string; setting: string; dir: string }[] {
   if (!existsSync(ROOT)) return [];
