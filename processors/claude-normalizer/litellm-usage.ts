@@ -72,7 +72,7 @@ export function litellmUsage(t: LiteLLMTokens, include: PromptTokensInclude): { 
   }
   const write = t.write ?? split ?? 0;
   // No cache count anywhere (LiteLLM 1.88's V2 spans): the prompt total is all the span says, so it
-  // is billed as input, which over-bills any cache use. Said loudly, since it cannot be told from the span.
+  // is billed as input, which over-bills any cache use; counted, since nothing in the span can correct it.
   if (t.read === undefined && t.write === undefined && split === undefined && (t.prompt ?? 0) > 0) issue = 'cache_unreported';
   const usage: RawUsage = {
     input: t.prompt, output: t.output, total: t.total, cacheRead: t.read, cacheWrite: t.write,
