@@ -1,12 +1,13 @@
 import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, Span } from '../../core/telemetry.js';
-import { bool, firstNum, firstStr, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
+import { bool, firstNum, firstStr, msToIso, nanosToMs, num, str } from './attrs.js';
 import type { PromptTokensInclude } from './config.js';
 import { readHeaders, readIdentity } from './litellm-identity.js';
 import { canonicalProvider, hostOf, parseModel, providerOfHost, regionOfHost } from './model.js';
 import type { ModelProviders } from './providers.js';
-import { dictField, numberField, stringField } from './scan.js';
-import { applyUsage, type RawUsage } from './tokens.js';
+import { numberField, stringField } from './scan.js';
+import { litellmTokens, litellmUsage } from './litellm-usage.js';
+import { applyUsage } from './tokens.js';
 import type { Extracted, Shape } from './types.js';
 
 /** What differs between LiteLLM's three OTel layouts; everything else is read the same way. */
@@ -27,10 +28,6 @@ export interface LiteLLMOptions {
   providers: ModelProviders;
   promptTokensInclude: PromptTokensInclude;
 }
-
-const CACHE_READ_KEYS = ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens'];
-const CACHE_WRITE_KEYS = ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens'];
-
 
 export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scopeVersion: string, span: Span, clientSpanId: string, opts: LiteLLMOptions): Extracted {
   const a = span.attributes;
@@ -95,8 +92,8 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   }
 
   // Tokens.
-  const usage = usageOf(layout, a, hidden, opts.promptTokensInclude);
-  const tokenIssue = applyUsage(call, usage);
+  const { usage, issue: breakdownIssue } = litellmUsage(litellmTokens(layout, a, hidden), opts.promptTokensInclude);
+  const tokenIssue = applyUsage(call, usage) || breakdownIssue;
   const extraAttributes = usageTags(a);
 
   // Cost LiteLLM computed.
@@ -118,41 +115,6 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
     call, shape: layout.shape, keys, tokenIssue, cacheSplitKnown: usage.cacheWrite5m !== undefined || usage.cacheWrite1h !== undefined, extraAttributes,
     view: { resource, attrs: a, metadataPrefix: layout.shape === 'litellm_v2' ? 'litellm.metadata.' : 'metadata.', litellm: readIdentity(a), headers: readHeaders(a) },
   };
-}
-
-function usageOf(layout: LiteLLMLayout, a: Attributes, hidden: string, include: PromptTokensInclude): RawUsage {
-  const input = tokenCount(firstNum(a, layout.inputKeys));
-  const output = tokenCount(firstNum(a, layout.outputKeys));
-  const total = tokenCount(firstNum(a, layout.totalKeys));
-  const attrRead = tokenCount(firstNum(a, CACHE_READ_KEYS));
-  const attrWrite = tokenCount(firstNum(a, CACHE_WRITE_KEYS));
-  // The full usage (cache split, uncached text tokens) is only in the usage object: a Python repr
-  // in v1 metadata, or inside the hidden_params JSON. Its fields are read in place.
-  const repr = str(a, 'metadata.usage_object');
-  const uo = repr.length > 4 ? repr : hidden.includes('"usage_object": {') ? hidden.slice(hidden.indexOf('"usage_object": {')) : '';
-  const field = (key: string) => (uo === '' ? undefined : tokenCount(numberField(uo, key)));
-  const details = uo === '' ? null : dictField(uo, 'prompt_tokens_details');
-  const detail = (key: string) => (details === null ? undefined : tokenCount(numberField(uo, key, details[0], details[1])));
-  const read = attrRead ?? field('cache_read_input_tokens') ?? detail('cached_tokens');
-  const write = attrWrite ?? field('cache_creation_input_tokens') ?? detail('cache_creation_tokens');
-  const usage: RawUsage = {
-    input: input ?? field('prompt_tokens'),
-    output: output ?? field('completion_tokens'),
-    total: total ?? field('total_tokens'),
-    cacheRead: read,
-    cacheWrite: write,
-    cacheWrite5m: field('ephemeral_5m_input_tokens'),
-    cacheWrite1h: field('ephemeral_1h_input_tokens'),
-    inputIncludes: include === 'none' ? 'none' : include === 'cache_read' ? 'read' : include === 'cache_read_and_write' ? 'read_and_write' : 'auto',
-  };
-  // Newer LiteLLM releases keep Anthropic's uncached input as `text_tokens`: exact, whatever prompt_tokens included.
-  const text = detail('text_tokens');
-  if (text !== undefined && (read !== undefined || write !== undefined)) {
-    usage.input = text;
-    usage.inputIncludes = 'none';
-    usage.total = undefined;
-  }
-  return usage;
 }
 
 const PASSTHROUGH_PROVIDERS: Record<string, string> = {

@@ -16,6 +16,7 @@ export const litellmSemconv: LiteLLMLayout = {
   inputKeys: ['gen_ai.usage.input_tokens', 'gen_ai.usage.prompt_tokens'],
   outputKeys: ['gen_ai.usage.output_tokens', 'gen_ai.usage.completion_tokens'],
   totalKeys: ['gen_ai.usage.total_tokens'],
-  costKeys: ['gen_ai.cost.total_cost'],
+  // 1.88's early V2 integration (no litellm.call_type yet) matches this layout and puts its cost in litellm.cost.total.
+  costKeys: ['gen_ai.cost.total_cost', 'litellm.cost.total'],
   streaming: (a) => isStreaming(a, STREAMING_KEYS),
 };

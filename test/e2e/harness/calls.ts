@@ -1,8 +1,9 @@
 /**
- * The Claude (and one OpenAI) calls sent through LiteLLM: every route × streaming × cache case,
- * each with a unique `[[mock …]]` directive so its usage and its attempts are known exactly.
+ * The Claude (and one OpenAI) calls sent through LiteLLM: every route × streaming × cache case
+ * (× final message_delta form for Anthropic-event streams), each with a unique `[[mock …]]`
+ * directive so its usage and its attempts are known exactly.
  */
-import { directiveText, type MockError, type MockUsage } from '../mock-upstream/server.js';
+import { directiveText, type FinalDelta, type MockError, type MockUsage } from '../mock-upstream/server.js';
 import { MODELS, TIMEOUT_ALIAS, type ModelKey } from './litellm-config.js';
 
 export type RouteName = 'openai_chat' | 'anthropic_messages' | 'anthropic_passthrough' | 'bedrock_passthrough';
@@ -14,13 +15,19 @@ export interface CallSpec {
   /** Which deployment (model_list entry) or upstream API serves it. */
   target: ModelKey | 'anthropicTimeout' | 'bedrockConversePassthrough' | 'bedrockInvokePassthrough';
   stream: boolean;
-  cache: 'none' | 'mixed';
+  cache: CacheCase;
+  /** Anthropic-event streams only: what the upstream's final message_delta carries. */
+  finalDelta?: FinalDelta;
   usage: MockUsage;
   headers: Record<string, string>;
   error?: { kind: MockError; times?: number };
   /** The client sends the same call again this many times after an error answer. */
   clientRetries?: number;
 }
+
+/** Which cache counts a call reports: none, one kind alone, or reads with both write TTLs. */
+export type CacheCase = 'none' | 'read' | 'write5m' | 'write1h' | 'mixed';
+const CACHE_CASES: readonly CacheCase[] = ['none', 'read', 'write5m', 'write1h', 'mixed'];
 
 export interface SentCall {
   spec: CallSpec;
@@ -53,11 +60,35 @@ export const ROUTE_TARGETS: RouteTarget[] = [
 ];
 
 /** Distinct numbers per call, so that a mixed-up field or a call counted twice shows in a sum. */
-function usageFor(i: number, cache: CallSpec['cache'], openai: boolean): MockUsage {
+function usageFor(i: number, cache: CacheCase, openai: boolean): MockUsage {
   const base = { input: 100 + i, output: 20 + i, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 };
   if (cache === 'none') return base;
   if (openai) return { ...base, cacheRead: 1000 + i };
-  return { ...base, cacheRead: 3000 + i, cacheWrite5m: 500 + i, cacheWrite1h: 700 + i };
+  const read = cache === 'read' || cache === 'mixed' ? 3000 + i : 0;
+  const w5m = cache === 'write5m' || cache === 'mixed' ? 500 + i : 0;
+  const w1h = cache === 'write1h' || cache === 'mixed' ? 700 + i : 0;
+  return { ...base, cacheRead: read, cacheWrite5m: w5m, cacheWrite1h: w1h };
+}
+
+/**
+ * Does the upstream answer this route's stream with Anthropic events (message_start … message_delta)?
+ * Not OpenAI, nor Bedrock Converse streams (their usage is one `metadata` event); `/v1/messages` to
+ * a `bedrock/` deployment calls InvokeModel, so it does.
+ */
+function anthropicEventStream(rt: RouteTarget): boolean {
+  if (rt.target === 'openai' || rt.target === 'bedrockConversePassthrough') return false;
+  return !(rt.route === 'openai_chat' && rt.target === 'bedrockConverse');
+}
+
+/**
+ * The cases of one route × streaming pair. Streams are where releases differ (issue 13): every cache
+ * case, and for Anthropic-event streams both final message_delta forms. Non-streamed calls: no cache
+ * and the full mix. OpenAI has reads only.
+ */
+function casesOf(rt: RouteTarget, stream: boolean): { cache: CacheCase; finalDelta?: FinalDelta }[] {
+  if (!stream || rt.target === 'openai') return [{ cache: 'none' }, { cache: 'mixed' }];
+  if (!anthropicEventStream(rt)) return CACHE_CASES.map((cache) => ({ cache }));
+  return (['output', 'full'] as const).flatMap((finalDelta) => CACHE_CASES.map((cache) => ({ cache, finalDelta })));
 }
 
 function attributionHeaders(i: number, route: RouteName): Record<string, string> {
@@ -67,15 +98,15 @@ function attributionHeaders(i: number, route: RouteName): Record<string, string>
   return h;
 }
 
-/** The full matrix: routes × streaming × cache case, then errors and a gateway retry. */
+/** The full matrix: routes × streaming × cases, then errors and a gateway retry. */
 export function callPlan(prefix: string): CallSpec[] {
   const plan: CallSpec[] = [];
   let i = 0;
   for (const rt of ROUTE_TARGETS) {
     for (const stream of [false, true]) {
-      for (const cache of ['none', 'mixed'] as const) {
+      for (const c of casesOf(rt, stream)) {
         i++;
-        plan.push({ id: `${prefix}${i}`, ...rt, stream, cache, usage: usageFor(i, cache, rt.target === 'openai'), headers: attributionHeaders(i, rt.route) });
+        plan.push({ id: `${prefix}${i}`, ...rt, stream, ...c, usage: usageFor(i, c.cache, rt.target === 'openai'), headers: attributionHeaders(i, rt.route) });
       }
     }
   }
@@ -98,7 +129,7 @@ export function callPlan(prefix: string): CallSpec[] {
 
 function directive(spec: CallSpec): string {
   const u = spec.usage;
-  return directiveText({ id: spec.id, in: u.input, out: u.output, cr: u.cacheRead, cw5m: u.cacheWrite5m, cw1h: u.cacheWrite1h, ...(spec.error ? { error: spec.error.kind, ...(spec.error.times !== undefined ? { times: spec.error.times } : {}) } : {}) });
+  return directiveText({ id: spec.id, in: u.input, out: u.output, cr: u.cacheRead, cw5m: u.cacheWrite5m, cw1h: u.cacheWrite1h, ...(spec.finalDelta ? { final: spec.finalDelta } : {}), ...(spec.error ? { error: spec.error.kind, ...(spec.error.times !== undefined ? { times: spec.error.times } : {}) } : {}) });
 }
 
 function request(spec: CallSpec, proxyUrl: string, key: string): { url: string; headers: Record<string, string>; body: unknown } {
@@ -106,11 +137,13 @@ function request(spec: CallSpec, proxyUrl: string, key: string): { url: string; 
   const json = { 'content-type': 'application/json', ...spec.headers };
   const bearer = { ...json, authorization: `Bearer ${key}` };
   const anthropicHeaders = { ...json, 'x-api-key': key, 'anthropic-version': '2023-06-01' };
-  const ttl = spec.cache === 'mixed' ? { cache_control: { type: 'ephemeral', ttl: '1h' } } : {};
+  const cached = spec.cache !== 'none';
+  // A cache marker on the system prompt whenever the call reports cache use; 1h when it writes 1h.
+  const ttl = cached ? { cache_control: { type: 'ephemeral', ...(spec.usage.cacheWrite1h > 0 ? { ttl: '1h' } : {}) } } : {};
   switch (spec.route) {
     case 'openai_chat': {
       const alias = spec.target === 'anthropicTimeout' ? TIMEOUT_ALIAS : MODELS[spec.target as ModelKey].alias;
-      const system = spec.target === 'openai' ? SYSTEM_PROMPT : [{ type: 'text', text: SYSTEM_PROMPT, ...(spec.cache === 'mixed' ? { cache_control: { type: 'ephemeral' } } : {}) }];
+      const system = spec.target === 'openai' ? SYSTEM_PROMPT : [{ type: 'text', text: SYSTEM_PROMPT, ...(cached ? { cache_control: { type: 'ephemeral' } } : {}) }];
       return {
         url: `${proxyUrl}/chat/completions`,
         headers: bearer,
@@ -136,7 +169,7 @@ function request(spec: CallSpec, proxyUrl: string, key: string): { url: string; 
       const action = invoke ? (spec.stream ? 'invoke-with-response-stream' : 'invoke') : spec.stream ? 'converse-stream' : 'converse';
       const body = invoke
         ? { anthropic_version: 'bedrock-2023-05-31', max_tokens: 64, system: [{ type: 'text', text: SYSTEM_PROMPT, ...ttl }], messages: [{ role: 'user', content: text }] }
-        : { system: [{ text: SYSTEM_PROMPT }, ...(spec.cache === 'mixed' ? [{ cachePoint: { type: 'default' } }] : [])], messages: [{ role: 'user', content: [{ text }] }], inferenceConfig: { maxTokens: 64 } };
+        : { system: [{ text: SYSTEM_PROMPT }, ...(cached ? [{ cachePoint: { type: 'default' } }] : [])], messages: [{ role: 'user', content: [{ text }] }], inferenceConfig: { maxTokens: 64 } };
       return { url: `${proxyUrl}/bedrock/model/${encodeURIComponent(modelId)}/${action}`, headers: bearer, body };
     }
   }

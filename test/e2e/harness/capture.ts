@@ -31,6 +31,7 @@ function manifestCall(s: SentCall, served: ServedCall[], key: string) {
     model_alias: target?.alias ?? '',
     stream: s.spec.stream,
     cache: s.spec.cache,
+    final_delta: s.spec.finalDelta ?? '',
     request_headers: s.spec.headers,
     // The identity the custom_auth hook gave the call's virtual key; null with the master key.
     key_identity: VIRTUAL_KEYS[key] ?? null,
@@ -40,7 +41,7 @@ function manifestCall(s: SentCall, served: ServedCall[], key: string) {
     x_litellm_response_cost: s.responseCost,
     client_ms: s.ms,
     billable_upstream_calls: billed.length,
-    upstream_attempts: attempts.map((c) => ({ seq: c.seq, api: c.api, path: c.path, model: c.model, stream: c.stream, status: c.status, error: c.error, request_id: c.requestId, response_id: c.responseId, usage: c.usage })),
+    upstream_attempts: attempts.map((c) => ({ seq: c.seq, api: c.api, path: c.path, model: c.model, stream: c.stream, final_delta: c.finalDelta, status: c.status, error: c.error, request_id: c.requestId, response_id: c.responseId, usage: c.usage })),
     response_excerpt: s.status === 200 ? '' : s.body.slice(0, 300),
   };
 }

@@ -55,19 +55,23 @@ const CUSTOM_AUTH_REQUEST_SPAN: Setting = {
   env: { USE_OTEL_LITELLM_REQUEST_SPAN: 'true' }, customAuth: true,
 };
 
-/** The OTel settings captured: default, content off, custom auth (and its request-span fix where it matters), and (newest only) the semconv opt-in and V2. */
+/** The OTel settings captured: default, content off, custom auth (and, from 1.108, its ended-span variants), and from 1.88 the semconv opt-in and V2. */
 export function settingsFor(version: string): Setting[] {
   const base: Setting[] = [
     { name: 'default', description: 'callbacks: [otel], content logging on (the default)', contentOff: false, env: {} },
     { name: 'content-off', description: 'callbacks: [otel] with litellm_settings.turn_off_message_logging: true', contentOff: true, env: {} },
   ];
-  if (version.startsWith('1.80.') || version.startsWith('1.81.')) return [...base, CUSTOM_AUTH];
+  const semconv: Setting = { name: 'semconv', description: 'OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental', contentOff: false, env: { OTEL_SEMCONV_STABILITY_OPT_IN: 'gen_ai_latest_experimental' } };
+  const minor = Number(version.split('.')[1]);
+  // Neither the semconv opt-in nor V2 is in LiteLLM's source up to 1.84.10; the next captured release, 1.88.6, has both.
+  if (minor < 88) return [...base, CUSTOM_AUTH];
+  // 1.99.4's V2 imports `opentelemetry._events`, which the OpenTelemetry API of its time no longer has: it exports nothing.
+  if (version === '1.99.4') return [...base, CUSTOM_AUTH, semconv];
   return [
     ...base,
     CUSTOM_AUTH,
-    CUSTOM_AUTH_CONTENT_OFF,
-    CUSTOM_AUTH_REQUEST_SPAN,
-    { name: 'semconv', description: 'OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental', contentOff: false, env: { OTEL_SEMCONV_STABILITY_OPT_IN: 'gen_ai_latest_experimental' } },
+    ...(minor >= 108 ? [CUSTOM_AUTH_CONTENT_OFF, CUSTOM_AUTH_REQUEST_SPAN] : []),
+    semconv,
     { name: 'v2', description: 'LITELLM_OTEL_V2=true (the typed V2 integration; content capture off by default)', contentOff: false, env: { LITELLM_OTEL_V2: 'true' } },
   ];
 }

@@ -57,14 +57,22 @@ const ROUTE_LABEL: Record<CallSpec['route'], string> = {
  * bill usage the gateway does not send, nor know a call was streamed when nothing says so. The
  * e2e expects exactly these, so a fixed release or a new defect both show.
  */
-/** `route` / `stream` absent: every call. */
-interface Defect { route?: CallSpec['route']; stream?: boolean; kind: keyof GatewayDefects; what: string }
+/** `route` / `target` / `stream` absent: every call. `call`: LiteLLM fails the call itself (nothing to bill). */
+interface Defect { route?: CallSpec['route']; target?: CallSpec['target']; stream?: boolean; kind: keyof GatewayDefects | 'call'; what: string }
+const FROM_1_84: Defect[] = [
+  { route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged without usage' },
+  { route: 'anthropic_messages', target: 'vertex', kind: 'call', what: '/v1/messages to a vertex_ai/ deployment posts to its api_base without :rawPredict / :streamRawPredict (404): the call fails' },
+];
 const LITELLM_DEFECTS: Record<string, Defect[]> = {
   '1.80.11': [
     { route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged with model "unknown" and no usage' },
     { route: 'bedrock_passthrough', stream: true, kind: 'streamingFlag', what: 'streamed /bedrock pass-through logged as llm.is_streaming "False" with an empty route' },
   ],
   '1.81.3': [{ route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged with model "unknown" and no usage' }],
+  '1.84.10': FROM_1_84,
+  '1.88.6': FROM_1_84,
+  '1.99.4': [{ route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged without usage' }],
+  '1.105.7': [{ route: 'anthropic_passthrough', stream: true, kind: 'usage', what: 'streamed /anthropic pass-through logged without usage' }],
   '1.108.7': [{ route: 'anthropic_passthrough', stream: true, kind: 'streamingFlag', what: 'streamed /anthropic pass-through logged as llm.is_streaming "False"' }],
   '1.108.7/v2': [
     { kind: 'tags', what: 'V2 exports no request tags (x-litellm-tags) unless allowlisted through its baggage settings' },
@@ -83,7 +91,7 @@ LITELLM_DEFECTS['1.108.7/custom-auth'] = [
 ];
 /** Keyed by version, or version/setting where one OTel output differs from the default. */
 const defectsOf = (run: string, s: CallSpec): Defect[] =>
-  (LITELLM_DEFECTS[run] ?? LITELLM_DEFECTS[run.split('/')[0]] ?? []).filter((d) => (d.route === undefined || d.route === s.route) && (d.stream === undefined || d.stream === s.stream));
+  (LITELLM_DEFECTS[run] ?? LITELLM_DEFECTS[run.split('/')[0]] ?? []).filter((d) => (d.route === undefined || d.route === s.route) && (d.target === undefined || d.target === s.target) && (d.stream === undefined || d.stream === s.stream));
 const gatewayDefects = (run: string, s: CallSpec): GatewayDefects => {
   const d = defectsOf(run, s);
   return {

@@ -1,5 +1,5 @@
 /** Anthropic Messages API shapes (also the body of Bedrock InvokeModel and Vertex rawPredict for Claude). */
-import type { MockUsage } from './directives.js';
+import type { FinalDelta, MockUsage } from './directives.js';
 
 export function anthropicUsage(u: MockUsage): Record<string, unknown> {
   return {
@@ -25,8 +25,17 @@ export function anthropicMessage(id: string, model: string, text: string, u: Moc
   };
 }
 
-/** The event sequence of a streamed message: input and cache usage in message_start, output in message_delta. */
-export function anthropicStreamEvents(id: string, model: string, text: string, u: MockUsage): Record<string, unknown>[] {
+/**
+ * The final message_delta's usage. The API sends the cumulative counts (input and cache too, without
+ * the 5m/1h object); the streaming documentation's example, and some hosts and proxies, only output.
+ */
+function finalDeltaUsage(u: MockUsage, form: FinalDelta): Record<string, number> {
+  if (form === 'output') return { output_tokens: u.output };
+  return { input_tokens: u.input, cache_creation_input_tokens: u.cacheWrite5m + u.cacheWrite1h, cache_read_input_tokens: u.cacheRead, output_tokens: u.output };
+}
+
+/** The event sequence of a streamed message: input and cache usage in message_start, output (or all) in message_delta. */
+export function anthropicStreamEvents(id: string, model: string, text: string, u: MockUsage, form: FinalDelta): Record<string, unknown>[] {
   const half = Math.ceil(text.length / 2);
   return [
     { type: 'message_start', message: { ...anthropicMessage(id, model, '', u), content: [], stop_reason: null, usage: { ...anthropicUsage(u), output_tokens: 1 } } },
@@ -34,7 +43,7 @@ export function anthropicStreamEvents(id: string, model: string, text: string, u
     { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(0, half) } },
     { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: text.slice(half) } },
     { type: 'content_block_stop', index: 0 },
-    { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: u.output } },
+    { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: finalDeltaUsage(u, form) },
     { type: 'message_stop' },
   ];
 }

@@ -1,6 +1,6 @@
 /** Bedrock runtime shapes: Converse, and the AWS event-stream framing of the streaming APIs. */
 import { crc32 } from 'node:zlib';
-import type { MockUsage } from './directives.js';
+import type { FinalDelta, MockUsage } from './directives.js';
 import { anthropicStreamEvents } from './anthropic.js';
 
 export function converseUsage(u: MockUsage): Record<string, number> {
@@ -65,8 +65,8 @@ export function converseStream(text: string, u: MockUsage): Buffer {
 }
 
 /** InvokeModelWithResponseStream for Claude: Anthropic stream events, base64 in `chunk` events. */
-export function invokeStream(id: string, model: string, text: string, u: MockUsage): Buffer {
-  const events = anthropicStreamEvents(id, model, text, u);
+export function invokeStream(id: string, model: string, text: string, u: MockUsage, form: FinalDelta): Buffer {
+  const events = anthropicStreamEvents(id, model, text, u, form);
   const last = events[events.length - 1];
   last['amazon-bedrock-invocationMetrics'] = {
     inputTokenCount: u.input,

@@ -52,6 +52,20 @@ describe('mock upstream', () => {
     expect(events.map((e) => e.type)).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
     expect(events[0].message?.usage).toMatchObject({ input_tokens: 5, cache_read_input_tokens: 11 });
     expect(events[5].usage).toEqual({ output_tokens: 9 });
+    expect(mock.calls.at(-1)?.finalDelta).toBe('output');
+  });
+
+  it('ends a stream with the cumulative usage in message_delta when asked (final=full), on Anthropic and Bedrock invoke alike', async () => {
+    const d = directiveText({ in: 5, out: 9, cr: 11, cw1h: 13, final: 'full' });
+    const res = await post('/v1/messages', { model: 'claude-haiku-4-5', stream: true, max_tokens: 10, messages: prompt(d) });
+    const events = (await res.text()).split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)) as { type: string; usage?: unknown; message?: { usage: unknown } });
+    expect(events[0].message?.usage).toMatchObject({ input_tokens: 5, cache_read_input_tokens: 11, cache_creation_input_tokens: 13, cache_creation: { ephemeral_5m_input_tokens: 0, ephemeral_1h_input_tokens: 13 } });
+    expect(events[5].usage).toEqual({ input_tokens: 5, cache_creation_input_tokens: 13, cache_read_input_tokens: 11, output_tokens: 9 });
+    expect(mock.calls.at(-1)?.finalDelta).toBe('full');
+    const b = await post('/model/anthropic.claude-3-5-haiku-20241022-v1:0/invoke-with-response-stream', { anthropic_version: 'bedrock-2023-05-31', messages: prompt(d) });
+    const inner = decodeEventStream(Buffer.from(await b.arrayBuffer())).map(([, p]) => JSON.parse(Buffer.from(String(p.bytes), 'base64').toString()) as Record<string, unknown>);
+    expect(inner.find((e) => e.type === 'message_delta')?.usage).toEqual({ input_tokens: 5, cache_creation_input_tokens: 13, cache_read_input_tokens: 11, output_tokens: 9 });
+    expect(mock.calls.at(-1)).toMatchObject({ api: 'bedrock.invoke_stream', finalDelta: 'full' });
   });
 
   it('fails the first N attempts of a call id, then succeeds', async () => {
@@ -94,6 +108,8 @@ describe('mock upstream', () => {
     const res = await post('/v1/messages', { model: 'claude-haiku-4-5', messages: prompt('[[mock in=-1]]') });
     expect(res.status).toBe(400);
     expect(mock.calls.at(-1)?.error).toContain('in=-1');
+    expect((await post('/v1/messages', { model: 'claude-haiku-4-5', messages: prompt('[[mock final=some]]') })).status).toBe(400);
+    expect(mock.calls.at(-1)?.error).toContain('final=some');
     expect(mock.billable().length).toBe(before);
   });
 });

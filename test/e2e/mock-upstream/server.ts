@@ -11,10 +11,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { anthropicError, anthropicMessage, anthropicStreamEvents, countTokens, sse } from './anthropic.js';
 import { bedrockError, converseResponse, converseStream, invokeStream } from './bedrock.js';
-import { parseDirective, type Directive, type MockError, type MockUsage } from './directives.js';
+import { parseDirective, type Directive, type FinalDelta, type MockError, type MockUsage } from './directives.js';
 import { chatCompletion, chatCompletionStream, openaiError } from './openai.js';
 
-export type { MockUsage, MockError } from './directives.js';
+export type { FinalDelta, MockUsage, MockError } from './directives.js';
 export { directiveText } from './directives.js';
 
 export type ApiKind =
@@ -47,6 +47,8 @@ export interface ServedCall {
   responseId: string;
   /** Usage reported to the client, in Anthropic meaning; null when none was reported. */
   usage: MockUsage | null;
+  /** The final message_delta's usage form of an Anthropic-event stream (Anthropic, Bedrock invoke, Vertex); '' otherwise. */
+  finalDelta: FinalDelta | '';
   mockId: string;
   attempt: number;
   headers: Record<string, string>;
@@ -148,7 +150,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     const pad = String(n).padStart(6, '0');
     const call: ServedCall = {
       seq: n, time: new Date().toISOString(), method: req.method ?? '', path, api: r.api, model: r.model, stream: false,
-      status: 200, error: '', requestId: '', responseId: '', usage: null, mockId: '', attempt: 1,
+      status: 200, error: '', requestId: '', responseId: '', usage: null, finalDelta: '', mockId: '', attempt: 1,
       headers: redactedHeaders(req), body: r.api === 'google.oauth_token' ? '<oauth request>' : raw,
     };
     const send = (status: number, headers: Record<string, string>, payload: string | Buffer): void => {
@@ -213,6 +215,7 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
     }
 
     const usage: MockUsage = { ...baseUsage, ...directive?.usage };
+    const form: FinalDelta = directive?.finalDelta ?? 'output';
     const text = `Mock reply ${n}.`;
     call.usage = usage;
     const json = { 'content-type': 'application/json', ...idHeader };
@@ -223,7 +226,10 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
       case 'vertex.raw_predict':
       case 'vertex.stream_raw_predict': {
         call.responseId = r.api === 'anthropic.messages' ? `msg_${prefix}_${pad}` : `msg_vrtx_${prefix}_${pad}`;
-        if (call.stream) return send(200, textStream, sse(anthropicStreamEvents(call.responseId, call.model, text, usage)));
+        if (call.stream) {
+          call.finalDelta = form;
+          return send(200, textStream, sse(anthropicStreamEvents(call.responseId, call.model, text, usage, form)));
+        }
         return send(200, json, JSON.stringify(anthropicMessage(call.responseId, call.model, text, usage)));
       }
       case 'bedrock.invoke':
@@ -237,7 +243,8 @@ export async function startMockUpstream(opts: MockUpstreamOptions = {}): Promise
         }, JSON.stringify(anthropicMessage(call.responseId, call.model, text, usage)));
       case 'bedrock.invoke_stream':
         call.responseId = `msg_bdrk_${prefix}_${pad}`;
-        return send(200, eventStream, invokeStream(call.responseId, call.model, text, usage));
+        call.finalDelta = form;
+        return send(200, eventStream, invokeStream(call.responseId, call.model, text, usage, form));
       case 'bedrock.converse':
         return send(200, json, JSON.stringify(converseResponse(text, usage)));
       case 'bedrock.converse_stream':

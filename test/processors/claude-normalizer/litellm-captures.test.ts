@@ -19,7 +19,7 @@ interface KeyIdentity { key_alias: string; team_id: string; team_alias: string |
 interface ManifestCall {
   id: string; route: string; target: string; stream: boolean; http_status: number; injected_error: unknown; key_identity?: KeyIdentity | null;
   request_headers: Record<string, string>; x_litellm_response_cost: string; billable_upstream_calls: number;
-  upstream_attempts: { status: number; usage: Usage | null; model: string; request_id: string }[];
+  upstream_attempts: { status: number; usage: Usage | null; model: string; request_id: string; final_delta?: string }[];
 }
 interface Manifest { litellm_version: string; setting: string; calls: ManifestCall[]; mock_totals: Record<string, number>; models: Record<string, { upstream: string }> }
 
@@ -38,19 +38,30 @@ const MODEL: Record<string, string> = {
  * span; the call is recovered from the provider usage on its raw_gen_ai_request span (tokens,
  * model, route and team; no key, user, org, client headers or LiteLLM cost), or, `ended_span_lost`,
  * is not recoverable exactly (no usage on a streamed call's raw span, no model in a Converse response).
+ * `span`: no span at all; `cache`: no cache count (input includes the cache); `route`: no route.
  */
 interface Loss {
   setting?: string; route?: string; target?: string; stream?: boolean;
-  what: 'usage' | 'cache_split' | 'headers' | 'streaming' | 'identity' | 'ended_span' | 'ended_span_lost' | 'ended_span_race';
+  what: 'usage' | 'span' | 'cache' | 'cache_split' | 'headers' | 'streaming' | 'route' | 'identity' | 'ended_span' | 'ended_span_lost' | 'ended_span_race';
 }
+/** Bedrock Converse (behind /chat/completions and the Bedrock pass-through) has one cache-write number, no 5m/1h split. */
+const CONVERSE_SPLIT: Loss[] = [
+  { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
+  { target: 'bedrockConversePassthrough', what: 'cache_split' },
+];
 const BEFORE_1_108: Loss[] = [
   // Streaming pass-through is logged with model "unknown" and no usage at all.
   { route: 'anthropic_passthrough', stream: true, what: 'usage' },
   // Streamed usage lacks cache_creation_token_details: 5m and 1h writes arrive as one number.
   { stream: true, what: 'cache_split' },
-  // So does Bedrock Converse, behind /chat/completions and through the Bedrock pass-through.
-  { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
-  { target: 'bedrockConversePassthrough', what: 'cache_split' },
+  ...CONVERSE_SPLIT,
+];
+/** As 1.81.3, but /v1/messages to Bedrock (InvokeModel) keeps the 5m/1h split of a stream. */
+const FROM_1_84: Loss[] = [
+  ...['openai_chat', 'bedrock_passthrough'].map((route): Loss => ({ route, stream: true, what: 'cache_split' })),
+  { route: 'anthropic_messages', target: 'anthropic', stream: true, what: 'cache_split' },
+  ...CONVERSE_SPLIT,
+  { route: 'anthropic_passthrough', stream: true, what: 'usage' },
 ];
 /**
  * 1.108.7 with custom_auth (the `custom-auth` capture): LiteLLM takes the FastAPI span as its request
@@ -79,13 +90,35 @@ const KNOWN_LOSSES: Record<string, Loss[]> = {
   // Nor does it carry the key's identity: every metadata.user_api_key_* is empty.
   '1.80.11': [...BEFORE_1_108, { route: 'bedrock_passthrough', stream: true, what: 'streaming' }, { route: 'bedrock_passthrough', what: 'identity' }],
   '1.81.3': BEFORE_1_108,
+  '1.84.10': FROM_1_84,
+  '1.88.6': [
+    // Streamed /anthropic pass-through: a span without usage, but in V2 (below) no span at all.
+    ...FROM_1_84.filter((l) => l.what !== 'usage'),
+    ...['default', 'content-off', 'semconv'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'usage' })),
+    // The early V2 integration (no litellm.call_type yet, so read as the semconv layout): prompt tokens
+    // (cache included) without any cache count, no route (every call reads as chat), no client x-
+    // headers, streamed Bedrock pass-through marked not streaming, streamed /anthropic pass-through not exported.
+    { setting: 'v2', route: 'anthropic_passthrough', stream: true, what: 'span' },
+    { setting: 'v2', what: 'cache' },
+    { setting: 'v2', what: 'route' },
+    { setting: 'v2', what: 'headers' },
+    { setting: 'v2', route: 'bedrock_passthrough', stream: true, what: 'streaming' },
+  ],
+  // Keeps the 5m/1h split of streams; still no usage on a streamed /anthropic pass-through.
+  '1.99.4': [{ route: 'anthropic_passthrough', stream: true, what: 'usage' }, ...CONVERSE_SPLIT],
+  '1.105.7': [
+    { route: 'anthropic_passthrough', stream: true, what: 'usage' },
+    ...CONVERSE_SPLIT,
+    // V2 as in 1.108.7: no 5m/1h split, no client x- headers.
+    { setting: 'v2', what: 'cache_split' },
+    { setting: 'v2', what: 'headers' },
+  ],
   '1.108.7': [
     // The legacy callback marks streamed /anthropic pass-through calls llm.is_streaming=False, with nothing else to tell.
     ...['default', 'content-off', 'semconv', 'custom-auth-request-span'].map((setting): Loss => ({ setting, route: 'anthropic_passthrough', stream: true, what: 'streaming' })),
     ...ENDED_SPAN_1_108,
     ...ENDED_SPAN_1_108_CONTENT_OFF,
-    { target: 'bedrockConverse', route: 'openai_chat', what: 'cache_split' },
-    { target: 'bedrockConversePassthrough', what: 'cache_split' },
+    ...CONVERSE_SPLIT,
     // V2 has only gen_ai.usage.cache_creation.input_tokens (never a 5m/1h split), and does not
     // carry the client's x- headers (tags, cost center) unless they are allowlisted as Baggage.
     { setting: 'v2', what: 'cache_split' },
@@ -93,8 +126,15 @@ const KNOWN_LOSSES: Record<string, Loss[]> = {
   ],
 };
 
+/**
+ * Releases that export `prompt_tokens_details.text_tokens` 0 for a stream whose final message_delta
+ * carries only `{"output_tokens": N}` (every route but /v1/messages → Bedrock InvokeModel), with
+ * prompt_tokens right: the normalizer reads the input from the totals and counts the mismatch.
+ */
+const TEXT_TOKENS_ZERO = new Set(['1.84.10', '1.88.6', '1.99.4']);
+
 /** Releases whose spans keep the upstream's request id (hidden_params.additional_headers): it becomes call_id. */
-const KEEPS_REQUEST_ID: Record<string, string[]> = { '1.108.7': ['default', 'content-off', 'semconv'] };
+const KEEPS_REQUEST_ID: Record<string, string[]> = Object.fromEntries(['1.84.10', '1.88.6', '1.99.4', '1.105.7', '1.108.7'].map((v) => [v, ['default', 'content-off', 'semconv']]));
 
 function captures(): { version: string; setting: string; dir: string }[] {
   if (!existsSync(ROOT)) return [];
@@ -145,6 +185,9 @@ function upstreamUsage(c: ManifestCall): Usage {
   return u;
 }
 
+/** What a record can hold when LiteLLM reported no cache count: the whole prompt as input. */
+const cacheLost = (u: Usage): Usage => ({ input: u.input + u.cacheRead + u.cacheWrite5m + u.cacheWrite1h, output: u.output, cacheRead: 0, cacheWrite5m: 0, cacheWrite1h: 0 });
+
 const list = captures();
 
 describe('LiteLLM captures', () => {
@@ -172,10 +215,10 @@ describe('LiteLLM captures', () => {
         for (const c of manifest.calls) {
           // Billable is what the upstream served, whatever the client saw (a client timeout still bills).
           if (c.billable_upstream_calls === 0) continue;
-          const u = upstreamUsage(c);
           const losses = lossesOf(cap.version, cap.setting, c);
+          const u = losses.has('cache') ? cacheLost(upstreamUsage(c)) : upstreamUsage(c);
           const hits = ok.filter((r) => r.input_tokens === u.input && r.output_tokens === u.output);
-          if (losses.has('usage') || losses.has('ended_span_lost')) { expect(hits, c.id).toHaveLength(0); continue; }
+          if (losses.has('usage') || losses.has('span') || losses.has('ended_span_lost')) { expect(hits, c.id).toHaveLength(0); continue; }
           if (losses.has('ended_span_race') && hits.length === 0) continue;
           expect(hits, `${c.id}: one record with input ${u.input}, output ${u.output}`).toHaveLength(1);
           const r = hits[0];
@@ -189,7 +232,7 @@ describe('LiteLLM captures', () => {
           const who = identityOf(c, losses);
           expect(r, c.id).toMatchObject({
             record_type: 'call', source: 'litellm', status: 'ok', error_type: '', session_id: '', user: who.user, team: who.team, key_alias: who.key_alias,
-            route: c.route, provider: providerOf(c.target), model: MODEL[c.upstream_attempts[0].model],
+            ...(losses.has('route') ? {} : { route: c.route }), provider: providerOf(c.target), model: MODEL[c.upstream_attempts[0].model],
             streaming: c.stream && !losses.has('streaming'), cache_read_tokens: u.cacheRead, ...writes,
             customer: ended ? '' : headers['x-litellm-customer-id'] ?? headers['x-litellm-end-user-id'] ?? '',
             tags: noHeaders ? [] : headers['x-litellm-tags'].split(','),
@@ -218,8 +261,10 @@ describe('LiteLLM captures', () => {
         const t = manifest.mock_totals;
         add({ input: t.input, output: t.output, cacheRead: t.cache_read, cacheWrite5m: t.cache_write_5m, cacheWrite1h: t.cache_write_1h }, 1);
         for (const c of manifest.calls) {
+          if (c.billable_upstream_calls === 0) continue;
           const losses = lossesOf(cap.version, cap.setting, c);
-          if ((losses.has('usage') || losses.has('ended_span_lost') || lostRace(records, c, losses)) && c.billable_upstream_calls > 0) add(upstreamUsage(c), -1);
+          if (losses.has('usage') || losses.has('span') || losses.has('ended_span_lost') || lostRace(records, c, losses)) add(upstreamUsage(c), -1);
+          else if (losses.has('cache')) { add(upstreamUsage(c), -1); add(cacheLost(upstreamUsage(c)), 1); }
         }
         const got = records.reduce((s, r) => ({
           input: s.input + r.input_tokens, output: s.output + r.output_tokens, cache_read: s.cache_read + r.cache_read_tokens,
@@ -244,6 +289,21 @@ describe('LiteLLM captures', () => {
         expect(await metricValue(ctx.registry, endedMetric, { outcome: 'lost' })).toBe(count('ended_span_lost') + racesLost);
         const warned = ctx.logs.filter((l) => l.level === 'warn' && String(l.msg).includes('USE_OTEL_LITELLM_REQUEST_SPAN=true'));
         expect(warned.length).toBe(count('ended_span') + count('ended_span_lost') + racesLost > 0 ? 1 : 0);
+        // A span without any cache count is said loudly, and only where the release lost them.
+        const uncached = manifest.calls.filter((c) => {
+          const losses = lossesOf(cap.version, cap.setting, c);
+          return c.billable_upstream_calls > 0 && losses.has('cache') && !losses.has('span');
+        }).length;
+        expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'cache_unreported' })).toBe(uncached);
+        const zeroText = !TEXT_TOKENS_ZERO.has(cap.version) || cap.setting === 'v2' ? 0 : manifest.calls.filter((c) => {
+          const losses = lossesOf(cap.version, cap.setting, c);
+          return c.billable_upstream_calls > 0 && !losses.has('usage') && !losses.has('span') && !(c.route === 'anthropic_messages' && c.target === 'bedrockConverse')
+            && c.upstream_attempts.some((a) => a.status === 200 && a.final_delta === 'output');
+        }).length;
+        expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'text_tokens_mismatch' })).toBe(zeroText);
+        expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason: 'cache_split_mismatch' })).toBe(0);
+        // Real captures never need clamping: every reading that was used adds up.
+        for (const reason of ['negative_input', 'total_mismatch']) expect(await metricValue(ctx.registry, 'tokenledger_normalizer_inconsistent_tokens_total', { source: 'litellm', reason }), reason).toBe(0);
         // Every span of a real capture is understood: a call, or known not to be one.
         expect(await metricValue(ctx.registry, 'tokenledger_normalizer_unknown_shapes_total')).toBe(0);
       });
