@@ -1,0 +1,186 @@
+import { ExportResultCode } from '@opentelemetry/core';
+import { OTLPTraceExporter as TraceGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { OTLPTraceExporter as TraceProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { afterEach, expect, test } from 'vitest';
+import { messages } from '../../../receivers/otlp/proto.js';
+import { metricValue } from '../../helpers/context.js';
+import { post, rawClient, rawHead, sleep, startReceiver, waitFor, type RawClient, type Started } from './helpers.js';
+
+/**
+ * Slow and stalled clients cannot lock others out (issue 14 §1). Attackers connect from other
+ * loopback addresses (127.0.0.2 and up: distinct clients to the receiver); the well-behaved clients
+ * are the official OTel JS exporters on 127.0.0.1.
+ */
+
+const MIB = 1024 * 1024;
+let rx: Started | undefined;
+let sockets: RawClient[] = [];
+afterEach(async () => {
+  for (const s of sockets) s.socket.destroy();
+  sockets = [];
+  await rx?.receiver.shutdown();
+  rx = undefined;
+});
+
+const port = (url: string): number => Number(new URL(url).port);
+const inFlight = () => metricValue(rx!.ctx.registry, 'tokenledger_receiver_in_flight_bytes', { receiver: 'otlp/test' });
+const refused = (reason: string, transport = 'http') => metricValue(rx!.ctx.registry, 'tokenledger_receiver_refused_requests_total', { transport, reason });
+
+/** A 1 KB OTLP/protobuf trace request. */
+const smallExport = messages.traceRequest.encode({ resourceSpans: [{ scopeSpans: [{ spans: [{ name: 'good', attributes: [{ key: 'pad', value: { stringValue: 'x'.repeat(1000) } }] }] }] }] }).finish();
+
+/** One span exported by an official exporter: its result and how long the export took. */
+async function officialExport(exporter: SpanExporter): Promise<{ code: number; ms: number }> {
+  const memory = new InMemorySpanExporter();
+  new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(memory)] }).getTracer('t').startSpan('real').end();
+  const t0 = performance.now();
+  const result = await new Promise<{ code: number }>((resolve) => exporter.export(memory.getFinishedSpans(), resolve));
+  const ms = performance.now() - t0;
+  await exporter.shutdown();
+  return { code: result.code, ms };
+}
+
+/** Opens a POST declaring `declared` bytes and sends `sent` of them, then stalls. */
+async function stalledUpload(httpUrl: string, from: string, declared: number, sent: number): Promise<RawClient> {
+  const c = await rawClient(port(httpUrl), from);
+  sockets.push(c);
+  c.socket.write(rawHead(declared));
+  c.socket.write(Buffer.alloc(sent, 0x0a));
+  return c;
+}
+
+test('four stalled 16 MiB uploads (of a declared 20 MiB) from one client: the client share stops two; real exports are answered within a second', async () => {
+  rx = await startReceiver();
+  const attackers = [];
+  for (let i = 0; i < 4; i++) attackers.push(await stalledUpload(rx.httpUrl, '127.0.0.2', 20 * MIB, 16 * MIB));
+  // Without a per-client share these four would hold all 64 MiB of the budget.
+  await waitFor('two uploads refused for the client share', async () => (await refused('client_in_flight_limit')) === 2, 15_000);
+  await waitFor('the two others held', async () => (await inFlight()) === 32 * MIB, 15_000);
+  const answered = attackers.filter((a) => a.received().startsWith('HTTP/1.1 503'));
+  expect(answered).toHaveLength(2);
+  expect(answered[0].received()).toMatch(/Retry-After: 5\r\n/);
+  expect(answered[0].received()).toContain('this client has too much data in flight');
+
+  const viaHttp = await officialExport(new TraceProto({ url: `${rx.httpUrl}/v1/traces` }));
+  const viaGrpc = await officialExport(new TraceGrpc({ url: rx.grpcUrl }));
+  console.log(`with two 16 MiB uploads stalled: official exporter answered in ${viaHttp.ms.toFixed(0)} ms over HTTP, ${viaGrpc.ms.toFixed(0)} ms over gRPC`);
+  expect(viaHttp.code).toBe(ExportResultCode.SUCCESS);
+  expect(viaGrpc.code).toBe(ExportResultCode.SUCCESS);
+  expect(viaHttp.ms).toBeLessThan(1000);
+  expect(viaGrpc.ms).toBeLessThan(1000);
+  expect(rx.ctx.received.flatMap((b) => b.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans.map((sp) => sp.name))))).toEqual(['real', 'real']);
+}, 30_000);
+
+test('stalled uploads from four clients fill the budget only until body_stall_timeout: then they are answered 503, closed, and their bytes released', async () => {
+  rx = await startReceiver({ http: { body_stall_timeout: '1s' } });
+  const t0 = performance.now();
+  const attackers = [];
+  for (let i = 2; i <= 5; i++) attackers.push(await stalledUpload(rx.httpUrl, `127.0.0.${i}`, 20 * MIB, 16 * MIB));
+  await waitFor('the budget full', async () => (await inFlight()) === 64 * MIB, 15_000);
+  const during = await post(`${rx.httpUrl}/v1/traces`, smallExport, { 'content-type': 'application/x-protobuf' });
+  expect(during.status).toBe(503); // the whole budget is held: this is the window the stall timeout bounds
+  await waitFor('every stalled upload cut', () => attackers.every((a) => a.closed()), 15_000);
+  const cutAfterMs = performance.now() - t0;
+  for (const a of attackers) {
+    expect(a.received()).toMatch(/^HTTP\/1\.1 503 /);
+    expect(a.received()).toMatch(/Connection: close\r\n/i);
+    expect(a.received()).toContain(`request body stalled: no byte for 1000 ms after ${16 * MIB} bytes`);
+  }
+  expect(await refused('body_stalled')).toBe(4);
+  expect(await inFlight()).toBe(0);
+  console.log(`four stalled uploads cut ${cutAfterMs.toFixed(0)} ms after they started (body_stall_timeout 1s)`);
+  expect(cutAfterMs).toBeLessThan(10_000);
+  expect((await officialExport(new TraceProto({ url: `${rx.httpUrl}/v1/traces` }))).code).toBe(ExportResultCode.SUCCESS);
+  const throttled = rx.ctx.logs.filter((l) => l.reason === 'body_stalled');
+  expect(throttled.length).toBeGreaterThanOrEqual(1);
+  expect(throttled.length).toBeLessThan(4); // one line per reason every 10 s, not one per refusal
+}, 30_000);
+
+test('slow headers are cut at read_header_timeout, a trickled body at read_timeout: 408, connection closed, bytes released', async () => {
+  rx = await startReceiver({ http: { read_header_timeout: '1s', read_timeout: '2s' } });
+  const headers = await rawClient(port(rx.httpUrl), '127.0.0.2');
+  const body = await rawClient(port(rx.httpUrl), '127.0.0.3');
+  sockets.push(headers, body);
+  const head = rawHead(1000);
+  body.socket.write(head);
+  let i = 0;
+  // One byte every 100 ms: never idle long enough for body_stall_timeout (10 s), always too slow for read_timeout.
+  const trickle = setInterval(() => {
+    if (!headers.closed() && i < head.length) headers.socket.write(head[i++]);
+    if (!body.closed()) body.socket.write('x');
+  }, 100);
+  try {
+    await waitFor('both slow clients cut', () => headers.closed() && body.closed(), 15_000);
+  } finally {
+    clearInterval(trickle);
+  }
+  expect(headers.received()).toMatch(/^HTTP\/1\.1 408 /);
+  expect(body.received()).toMatch(/^HTTP\/1\.1 408 /);
+  expect(await refused('request_timeout')).toBe(2);
+  await waitFor('the trickled bytes released', async () => (await inFlight()) === 0, 5000);
+}, 30_000);
+
+test('connection limits: beyond max_connections and per_client.max_connections new connections are closed at once; other clients are served', async () => {
+  rx = await startReceiver({ http: { max_connections: 30 }, per_client: { max_in_flight_mib: 32, max_requests: 128, max_connections: 10 } });
+  const greedy = [];
+  for (let i = 0; i < 12; i++) greedy.push(await rawClient(port(rx.httpUrl), '127.0.0.2'));
+  sockets.push(...greedy);
+  await waitFor('two over the client limit closed', () => greedy.filter((c) => c.closed()).length === 2, 5000);
+  expect(await metricValue(rx.ctx.registry, 'tokenledger_receiver_refused_connections_total', { reason: 'client_connection_limit' })).toBe(2);
+  const many = [];
+  for (let a = 3; a <= 5; a++) for (let i = 0; i < 8; i++) many.push(await rawClient(port(rx.httpUrl), `127.0.0.${a}`));
+  sockets.push(...many);
+  // 10 + 24 connections asked, 30 allowed: four closed by max_connections.
+  await waitFor('four over max_connections closed', () => many.filter((c) => c.closed()).length === 4, 5000);
+  expect(await metricValue(rx.ctx.registry, 'tokenledger_receiver_refused_connections_total', { reason: 'max_connections' })).toBe(4);
+  for (const c of [...greedy, ...many]) c.socket.destroy();
+  await sleep(100);
+  const ok = await post(`${rx.httpUrl}/v1/traces`, Buffer.alloc(0), { 'content-type': 'application/x-protobuf' });
+  expect(ok.status).toBe(200);
+}, 30_000);
+
+/** `n` sequential 1 KB exports from 127.0.0.1 (keep-alive), every one 200; their latencies in ms, sorted. */
+async function goodClient(url: string, n: number): Promise<number[]> {
+  const ms: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const r = await post(`${url}/v1/traces`, smallExport, { 'content-type': 'application/x-protobuf' });
+    ms.push(performance.now() - t0);
+    expect(r.status).toBe(200);
+  }
+  return ms.sort((a, b) => a - b);
+}
+
+const p = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+test('2,000 slow connections from ten clients, trickling headers or bodies: good clients keep their latency', async () => {
+  // Timeouts longer than the test, so that all 2,000 stay open while the good client is measured.
+  rx = await startReceiver({ http: { read_header_timeout: '60s', read_timeout: '120s', body_stall_timeout: '60s' } });
+  const baseline = await goodClient(rx.httpUrl, 200);
+  const slow: RawClient[] = [];
+  for (let a = 1; a <= 10; a++) {
+    const batch = await Promise.all(Array.from({ length: 200 }, () => rawClient(port(rx!.httpUrl), `127.0.1.${a}`)));
+    batch.forEach((c, i) => c.socket.write(i % 2 === 0 ? 'POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' : rawHead(MIB)));
+    slow.push(...batch);
+  }
+  sockets.push(...slow);
+  // Each slow connection sends one byte a second, spread over the second (100 every 50 ms).
+  let next = 0;
+  const trickle = setInterval(() => {
+    for (let k = 0; k < 100; k++, next = (next + 1) % slow.length) slow[next].socket.write(next % 2 === 0 ? 'a' : 'b');
+  }, 50);
+  let loaded: number[];
+  try {
+    await sleep(1000);
+    loaded = await goodClient(rx.httpUrl, 300);
+    expect(slow.filter((c) => c.closed())).toHaveLength(0); // all 2,000 were held open throughout
+  } finally {
+    clearInterval(trickle);
+  }
+  console.log(`slowest: ${loaded.slice(-5).map((v) => v.toFixed(1)).join(", ")}`);
+  console.log(`good client, 1 KB exports: p50/p99 ${p(baseline, 0.5).toFixed(1)}/${p(baseline, 0.99).toFixed(1)} ms alone, `
+    + `${p(loaded, 0.5).toFixed(1)}/${p(loaded, 0.99).toFixed(1)} ms with 2,000 slow connections open`);
+  // The goal is p99 < 100 ms; on a machine shared with other jobs the bound scales with the unloaded baseline.
+  expect(p(loaded, 0.99)).toBeLessThan(Math.max(100, 4 * p(baseline, 0.99)));
+}, 60_000);
