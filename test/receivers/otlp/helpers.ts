@@ -67,14 +67,14 @@ export function post(url: string, body: Uint8Array | string, headers: Record<str
 }
 
 /** A raw unary gRPC call to an OTLP Export method: bytes in, bytes (or the error) out. */
-export function grpcExport(target: string, signal: 'traces' | 'metrics' | 'logs', body: Uint8Array, metadata: Record<string, string> = {}, opts: { gzip?: boolean } = {}): Promise<{ ok: true; body: Buffer } | { ok: false; error: grpc.ServiceError }> {
+export function grpcExport(target: string, signal: 'traces' | 'metrics' | 'logs', body: Uint8Array, metadata: Record<string, string> = {}, opts: { gzip?: boolean; deadlineMs?: number } = {}): Promise<{ ok: true; body: Buffer } | { ok: false; error: grpc.ServiceError }> {
   const service = { traces: 'trace.v1.TraceService', metrics: 'metrics.v1.MetricsService', logs: 'logs.v1.LogsService' }[signal];
   const client = new grpc.Client(target, grpc.credentials.createInsecure(), opts.gzip ? { 'grpc.default_compression_algorithm': 2 } : {});
   const md = new grpc.Metadata();
   for (const [k, v] of Object.entries(metadata)) md.set(k, v);
   const raw = (b: Buffer) => b;
   return new Promise((resolve) => {
-    client.makeUnaryRequest(`/opentelemetry.proto.collector.${service}/Export`, raw, raw, Buffer.from(body), md, { deadline: Date.now() + 10_000 }, (err, res) => {
+    client.makeUnaryRequest(`/opentelemetry.proto.collector.${service}/Export`, raw, raw, Buffer.from(body), md, { deadline: Date.now() + (opts.deadlineMs ?? 10_000) }, (err, res) => {
       client.close();
       resolve(err ? { ok: false, error: err } : { ok: true, body: res ?? Buffer.alloc(0) });
     });
