@@ -10,7 +10,7 @@ import type { HttpConfig } from './config.js';
 import { parseEndpoint, type BoundAddress } from './endpoint.js';
 import { failure, type ExportFailure } from './export-handler.js';
 import { readBody, type ContentCoding } from './http-body.js';
-import type { RefusalReason } from './metrics.js';
+import type { ConnectionRefusal, RefusalReason } from './metrics.js';
 import type { TransportDeps } from './transport-deps.js';
 
 const CONTENT_TYPE: Record<Encoding, string> = { protobuf: 'application/x-protobuf', json: 'application/json' };
@@ -32,7 +32,10 @@ function codingOf(header: string | undefined): ContentCoding | null {
 }
 
 /** Refusals answered before the whole body was read: the connection is closed rather than the rest read. */
-const BODY_UNREAD: ReadonlySet<RefusalReason> = new Set(['too_large', 'in_flight_limit', 'client_in_flight_limit', 'client_request_limit', 'body_stalled']);
+const BODY_UNREAD: ReadonlySet<RefusalReason> = new Set(['too_large', 'in_flight_limit', 'client_in_flight_limit', 'client_request_limit', 'client_connection_limit', 'body_stalled']);
+
+/** After such an answer, how long the rest of the body is read and dropped before the connection closes. */
+const LINGER_MS = 2000;
 
 /** Node's own answer when `read_header_timeout` or `read_timeout` passes (it checks every `connectionsCheckingInterval`). */
 const REQUEST_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
@@ -44,6 +47,8 @@ export class OtlpHttpServer {
   private readonly maxBytes: number;
   private readonly stallMs: number;
   private readonly active = new Set<Promise<void>>();
+  /** Connections over their client's share: their requests are answered 503 (a retryable answer, where a reset would not be). */
+  private readonly overLimit = new WeakSet<Socket>();
   private closing = false;
 
   constructor(private readonly config: HttpConfig, private readonly deps: TransportDeps) {
@@ -78,18 +83,22 @@ export class OtlpHttpServer {
     });
   }
 
-  /** Counts a new connection against its client's share; over it, the connection is closed at once. */
+  /**
+   * Counts a new connection against its client's share. One over it is kept only to answer its
+   * request 503 and close (or until read_header_timeout): a client sees "retry later", not a reset,
+   * which some exporters (LiteLLM's) drop data on.
+   */
   private admitConnection(socket: Socket): void {
     const client = this.deps.clients.connect(clientKey(socket.remoteAddress));
     if (client === null) {
       this.refuseConnection('client_connection_limit', clientKey(socket.remoteAddress));
-      socket.destroy();
+      this.overLimit.add(socket);
       return;
     }
     socket.once('close', () => this.deps.clients.disconnect(client));
   }
 
-  private refuseConnection(reason: 'max_connections' | 'client_connection_limit', client?: string): void {
+  private refuseConnection(reason: ConnectionRefusal, client?: string): void {
     this.deps.metrics.refusedConnections.inc({ receiver: this.deps.receiverId, transport: 'http', reason });
     this.deps.throttledLog.warn(`connection:${reason}`, 'connections refused (one line per reason every 10 s)', { transport: 'http', reason, ...(client ? { client } : {}) });
   }
@@ -132,6 +141,10 @@ export class OtlpHttpServer {
     if (signal === undefined) return this.fail(res, 'unknown', replyEncoding, failure('not_found', GrpcCode.NOT_FOUND, 404, `no OTLP endpoint at ${path}; POST to ${[...this.routes.keys()].join(', ')}`));
     if (req.method !== 'POST') return this.fail(res, signal, replyEncoding, failure('method_not_allowed', GrpcCode.UNIMPLEMENTED, 405, `${req.method} not allowed on ${path}; use POST`));
     if (this.closing) return this.fail(res, signal, replyEncoding, failure('shutting_down', GrpcCode.UNAVAILABLE, 503, 'receiver is shutting down, retry later', this.deps.retryAfterSeconds));
+    if (this.overLimit.has(req.socket)) {
+      return this.fail(res, signal, replyEncoding, failure('client_connection_limit', GrpcCode.UNAVAILABLE, 503,
+        `this client has ${this.deps.clients.limits.maxConnections} connections open, retry later`, this.deps.retryAfterSeconds));
+    }
     if (this.deps.auth !== null && !this.deps.auth(req.headers.authorization)) {
       return this.fail(res, signal, replyEncoding, failure('unauthenticated', GrpcCode.UNAUTHENTICATED, 401, 'missing or invalid bearer token'));
     }
@@ -184,14 +197,39 @@ export class OtlpHttpServer {
     if (f.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.ceil(f.retryAfterSeconds)));
     if (f.httpStatus === 401) res.setHeader('WWW-Authenticate', 'Bearer');
     if (f.httpStatus === 405) res.setHeader('Allow', 'POST');
-    if (BODY_UNREAD.has(f.reason)) res.setHeader('Connection', 'close');
-    this.send(res, f.httpStatus, encoding, encodeStatus(encoding, f.code, f.message, f.retryAfterSeconds));
+    const body = encodeStatus(encoding, f.code, f.message, f.retryAfterSeconds);
+    if (BODY_UNREAD.has(f.reason)) this.sendAndClose(res, f.httpStatus, encoding, body);
+    else this.send(res, f.httpStatus, encoding, body);
   }
 
   private send(res: ServerResponse, status: number, encoding: Encoding, body: Uint8Array): void {
     if (this.closing) res.setHeader('Connection', 'close');
     res.writeHead(status, { 'Content-Type': CONTENT_TYPE[encoding], 'Content-Length': body.byteLength });
     res.end(body);
+  }
+
+  /**
+   * Answers a request whose body was not read whole, reads and drops the rest of it (up to
+   * LINGER_MS, nothing kept), then closes: closing while the client still sends would reset the
+   * connection, and the client would see a network error instead of the answer.
+   */
+  private sendAndClose(res: ServerResponse, status: number, encoding: Encoding, body: Uint8Array): void {
+    res.setHeader('Connection', 'close');
+    res.writeHead(status, { 'Content-Type': CONTENT_TYPE[encoding], 'Content-Length': body.byteLength });
+    const req = res.req;
+    if (req.complete) {
+      res.end(body);
+      return;
+    }
+    res.write(body);
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off('end', done).off('close', done);
+      res.end();
+    };
+    const timer = setTimeout(done, LINGER_MS);
+    req.on('end', done).on('close', done);
+    req.resume();
   }
 
   /** A bug, not the client's fault: logged, answered 500 when still possible. */

@@ -2,6 +2,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter as TraceGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as TraceProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { connect } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { messages } from '../../../receivers/otlp/proto.js';
 import { metricValue } from '../../helpers/context.js';
@@ -121,23 +122,51 @@ test('slow headers are cut at read_header_timeout, a trickled body at read_timeo
   await waitFor('the trickled bytes released', async () => (await inFlight()) === 0, 5000);
 }, 30_000);
 
-test('connection limits: beyond max_connections and per_client.max_connections new connections are closed at once; other clients are served', async () => {
+test('connection limits: a connection over per_client.max_connections gets 503 + Retry-After on its request; beyond max_connections new ones are closed at once; other clients are served', async () => {
   rx = await startReceiver({ http: { max_connections: 30 }, per_client: { max_in_flight_mib: 32, max_requests: 128, max_connections: 10 } });
   const greedy = [];
   for (let i = 0; i < 12; i++) greedy.push(await rawClient(port(rx.httpUrl), '127.0.0.2'));
   sockets.push(...greedy);
-  await waitFor('two over the client limit closed', () => greedy.filter((c) => c.closed()).length === 2, 5000);
+  for (const c of greedy) c.socket.write(rawHead(0));
+  await waitFor('every greedy request answered', () => greedy.every((c) => c.received().includes('\r\n\r\n')), 5000);
+  const over = greedy.filter((c) => c.received().startsWith('HTTP/1.1 503'));
+  expect(over).toHaveLength(2);
+  expect(over[0].received()).toMatch(/Retry-After: 5\r\n/);
+  expect(greedy.filter((c) => c.received().startsWith('HTTP/1.1 200'))).toHaveLength(10);
+  await waitFor('the two over the limit closed', () => over.every((c) => c.closed()), 5000);
   expect(await metricValue(rx.ctx.registry, 'tokenledger_receiver_refused_connections_total', { reason: 'client_connection_limit' })).toBe(2);
+  expect(await refused('client_connection_limit')).toBe(2);
   const many = [];
   for (let a = 3; a <= 5; a++) for (let i = 0; i < 8; i++) many.push(await rawClient(port(rx.httpUrl), `127.0.0.${a}`));
   sockets.push(...many);
-  // 10 + 24 connections asked, 30 allowed: four closed by max_connections.
+  // 10 open + 24 asked, 30 allowed: four closed by max_connections.
   await waitFor('four over max_connections closed', () => many.filter((c) => c.closed()).length === 4, 5000);
   expect(await metricValue(rx.ctx.registry, 'tokenledger_receiver_refused_connections_total', { reason: 'max_connections' })).toBe(4);
   for (const c of [...greedy, ...many]) c.socket.destroy();
   await sleep(100);
-  const ok = await post(`${rx.httpUrl}/v1/traces`, Buffer.alloc(0), { 'content-type': 'application/x-protobuf' });
+  const ok = await post(`${rx.httpUrl}/v1/traces`, smallExport, { 'content-type': 'application/x-protobuf' });
   expect(ok.status).toBe(200);
+}, 30_000);
+
+test('a request refused mid-body is answered, not reset: the rest of the body is read and dropped before the connection closes', async () => {
+  rx = await startReceiver({ max_in_flight_mib: 1, per_client: { max_in_flight_mib: 20, max_requests: 128, max_connections: 256 } });
+  // Like Python's urllib3 (LiteLLM's exporter): send the whole body, only then read the answer. Had
+  // the receiver closed with the body unread, the kernel would reset the connection and drop the answer.
+  const answer = await new Promise<string>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port: port(rx!.httpUrl) });
+    const chunks: Buffer[] = [];
+    socket.pause();
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', (err) => resolve(`error: ${err.message}`));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+    socket.write(rawHead(16 * MIB));
+    socket.write(Buffer.alloc(16 * MIB, 0x0a), () => socket.resume());
+  });
+  expect(answer).toMatch(/^HTTP\/1\.1 503 /);
+  expect(answer).toMatch(/Retry-After: 5\r\n/);
+  expect(answer).toMatch(/Connection: close\r\n/i);
+  expect(await refused('in_flight_limit')).toBe(1);
+  expect(await inFlight()).toBe(0);
 }, 30_000);
 
 /** `n` sequential 1 KB exports from 127.0.0.1 (keep-alive), every one 200; their latencies in ms, sorted. */
