@@ -17,7 +17,13 @@ export interface Transport {
   close(): void;
 }
 
-const TIMEOUT_MS = 15_000;
+/** The client's timeout for one export: past it the request counts as unanswered. */
+export const TIMEOUT_MS = 15_000;
+
+/** No answer within TIMEOUT_MS. */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
 
 const GRPC_PATHS: Record<Signal, string> = {
   traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
@@ -36,6 +42,7 @@ export function grpcTransport(port: number): Transport {
     send: (signal, body) => new Promise((resolve, reject) => {
       client.makeUnaryRequest(GRPC_PATHS[signal], identity, identity, body, new grpc.Metadata(), { deadline: Date.now() + TIMEOUT_MS }, (err) => {
         if (!err) resolve('ok');
+        else if (err.code === grpc.status.DEADLINE_EXCEEDED) reject(new TimeoutError(`gRPC ${signal} export not answered within ${TIMEOUT_MS} ms`));
         else if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.RESOURCE_EXHAUSTED) resolve('retry');
         else reject(new Error(`gRPC ${signal} export failed: ${grpc.status[err.code]} ${err.details}`));
       });
@@ -44,8 +51,9 @@ export function grpcTransport(port: number): Transport {
   };
 }
 
-export function httpTransport(port: number, maxSockets: number): Transport {
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
+/** `localAddress` (any 127.x.y.z): connect from it, so that the receiver sees a distinct client. */
+export function httpTransport(port: number, maxSockets: number, localAddress?: string): Transport {
+  const agent = new http.Agent({ keepAlive: true, maxSockets, ...(localAddress ? { localAddress } : {}) });
   return {
     name: 'http',
     send: (signal, body) => new Promise((resolve, reject) => {
@@ -61,7 +69,7 @@ export function httpTransport(port: number, maxSockets: number): Transport {
           else reject(new Error(`HTTP ${signal} export failed: ${s}`));
         });
       });
-      req.on('timeout', () => req.destroy(new Error(`HTTP ${signal} export timed out after ${TIMEOUT_MS} ms`)));
+      req.on('timeout', () => req.destroy(new TimeoutError(`HTTP ${signal} export not answered within ${TIMEOUT_MS} ms`)));
       req.on('error', reject);
       req.end(body);
     }),

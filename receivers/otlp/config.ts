@@ -72,7 +72,7 @@ export const defaults: OtlpReceiverConfig = {
   headers_to_resource_attributes: {},
   max_in_flight_mib: 64,
   per_client: { max_in_flight_mib: 32, max_requests: 128, max_connections: 256 },
-  admission: { max_concurrent_requests: 16, max_queued_requests: 256, max_queue_wait: '5s' },
+  admission: { max_concurrent_requests: 8, max_queued_requests: 256, max_queue_wait: '5s' },
   retry_after: '5s',
   drain_timeout: '20s',
 };
@@ -172,7 +172,7 @@ export const schema: Record<string, unknown> = {
       type: 'object', additionalProperties: false, default: defaults.admission,
       description: 'Admission to the pipeline: a request whose body has arrived waits for one of `max_concurrent_requests` slots (decode and pipeline), slots going round-robin across clients. When `max_queued_requests` already wait, or the wait would pass `max_queue_wait` (or the deadline of a gRPC call), it is answered 503 with Retry-After / UNAVAILABLE at once, well before a client timeout, instead of answering late.',
       properties: {
-        max_concurrent_requests: { type: 'integer', minimum: 1, default: defaults.admission.max_concurrent_requests, description: 'Requests decoded and in the pipeline at once.' },
+        max_concurrent_requests: { type: 'integer', minimum: 1, default: defaults.admission.max_concurrent_requests, description: 'Requests decoded and in the pipeline at once. They share one event loop: once the CPU is busy more only add latency (to every request, and to reading new ones); a few overlap the pipeline\'s waits (disk-queue fsync).' },
         max_queued_requests: { type: 'integer', minimum: 0, default: defaults.admission.max_queued_requests, description: 'Requests waiting for a slot; beyond it refused at once.' },
         max_queue_wait: duration(defaults.admission.max_queue_wait, 'Longest time from the arrival of a request to its admission; a request still waiting then is refused. Keep it well under client timeouts (10 s in the OTel SDKs).'),
       },
