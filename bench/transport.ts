@@ -58,19 +58,21 @@ export function httpTransport(port: number, maxSockets: number, localAddress?: s
     name: 'http',
     send: (signal, body) => new Promise((resolve, reject) => {
       const req = http.request({
-        host: '127.0.0.1', port, path: `/v1/${signal}`, method: 'POST', agent, timeout: TIMEOUT_MS,
+        host: '127.0.0.1', port, path: `/v1/${signal}`, method: 'POST', agent,
         headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
       }, (res) => {
         res.resume();
         res.on('end', () => {
+          clearTimeout(timer);
           const s = res.statusCode ?? 0;
           if (s === 200) resolve('ok');
           else if (s === 503 || s === 429) resolve('retry');
           else reject(new Error(`HTTP ${signal} export failed: ${s}`));
         });
       });
-      req.on('timeout', () => req.destroy(new TimeoutError(`HTTP ${signal} export not answered within ${TIMEOUT_MS} ms`)));
-      req.on('error', reject);
+      // A deadline for the whole exchange, as OTel exporters have (http's `timeout` is only an idle timeout).
+      const timer = setTimeout(() => req.destroy(new TimeoutError(`HTTP ${signal} export not answered within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+      req.on('error', (err) => { clearTimeout(timer); reject(err); });
       req.end(body);
     }),
     close: () => agent.destroy(),
