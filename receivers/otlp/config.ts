@@ -165,7 +165,7 @@ export const schema: Record<string, unknown> = {
       properties: {
         max_in_flight_mib: { type: 'number', exclusiveMinimum: 0, default: defaults.per_client.max_in_flight_mib, description: 'Request bytes one client holds at once, counted as they arrive (not as declared). At least `max_request_body_size_mib` and `max_recv_msg_size_mib`.' },
         max_requests: { type: 'integer', minimum: 1, default: defaults.per_client.max_requests, description: 'Requests of one client being received or processed at once.' },
-        max_connections: { type: 'integer', minimum: 1, default: defaults.per_client.max_connections, description: 'OTLP/HTTP connections one client holds open; beyond it new ones are closed at once.' },
+        max_connections: { type: 'integer', minimum: 1, default: defaults.per_client.max_connections, description: 'OTLP/HTTP connections one client holds open; a request on a connection beyond it is answered 503 with Retry-After and the connection closed.' },
       },
     },
     admission: {

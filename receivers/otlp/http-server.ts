@@ -31,7 +31,7 @@ function codingOf(header: string | undefined): ContentCoding | null {
   return null;
 }
 
-/** Refusals answered before the whole body was read: the connection is closed rather than the rest read. */
+/** Refusals answered before the whole body was read: the rest is drained (nothing kept), then the connection closed. */
 const BODY_UNREAD: ReadonlySet<RefusalReason> = new Set(['too_large', 'in_flight_limit', 'client_in_flight_limit', 'client_request_limit', 'client_connection_limit', 'body_stalled']);
 
 /** After such an answer, how long the rest of the body is read and dropped before the connection closes. */
