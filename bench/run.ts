@@ -201,16 +201,19 @@ async function main(): Promise<void> {
           const before = child.stats().hwmMb;
           const reasons0 = refusalReasons(await child.metrics());
           log(`overload: ${OVERLOAD_CONCURRENCY} HTTP requests in flight from one client, a good client at one request every ${GOOD_EVERY_MS} ms from ${GOOD_CLIENT_ADDRESS}, ${P.overS} s`);
-          let good: Promise<Answers & { calls: number }> | undefined;
+          let good: Answers | undefined;
           const o = await withTransport(httpTransport(child.httpPort, OVERLOAD_CONCURRENCY), (t) => phase(child, async () => {
-            good = goodClient(child.httpPort, P.overS);
-            const [f, g] = await Promise.all([flood(t, load, { concurrency: OVERLOAD_CONCURRENCY, seconds: P.overS, refusalPauseMs: OVERLOAD_REFUSAL_PAUSE_MS }), good]);
+            const [f, g] = await Promise.all([
+              flood(t, load, { concurrency: OVERLOAD_CONCURRENCY, seconds: P.overS, refusalPauseMs: OVERLOAD_REFUSAL_PAUSE_MS }),
+              goodClient(child.httpPort, P.overS),
+            ]);
+            good = g;
             // The good client's calls are acknowledged calls too: phase() waits for them in ClickHouse.
             return { ...f, calls: f.calls + g.calls };
           }));
           const reasons1 = refusalReasons(await child.metrics());
           const reasons = Object.fromEntries(Object.entries(reasons1).map(([r, v]) => [r, v - (reasons0[r] ?? 0)]).filter(([, v]) => (v as number) > 0));
-          const overloadPhase = { phase: o, good: await good!, hwmBeforeMb: before, hwmAfterMb: child.stats().hwmMb, reasons };
+          const overloadPhase = { phase: o, good: good!, hwmBeforeMb: before, hwmAfterMb: child.stats().hwmMb, reasons };
           const text = await child.metrics();
           const metricsLeak = text.includes(CONTENT_MARKER);
           const heapMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1048576;

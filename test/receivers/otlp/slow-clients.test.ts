@@ -2,6 +2,7 @@ import { ExportResultCode } from '@opentelemetry/core';
 import { OTLPTraceExporter as TraceGrpc } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { OTLPTraceExporter as TraceProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { messages } from '../../../receivers/otlp/proto.js';
@@ -183,7 +184,15 @@ async function goodClient(url: string, n: number): Promise<number[]> {
 
 const p = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
+/** The soft limit on open files of this process (both ends of every loopback connection count here). */
+function openFilesLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+  return Number(line?.split(/\s{2,}/)[1] ?? Infinity);
+}
+
 test('2,000 slow connections from ten clients, trickling headers or bodies: good clients keep their latency', async () => {
+  const limit = openFilesLimit();
+  if (limit < 4500) throw new Error(`this test holds 2,000 connections, both ends in this process: it needs \`ulimit -n\` of at least 4500 (it is ${limit})`);
   // Timeouts longer than the test, so that all 2,000 stay open while the good client is measured.
   rx = await startReceiver({ http: { read_header_timeout: '60s', read_timeout: '120s', body_stall_timeout: '60s' } });
   const baseline = await goodClient(rx.httpUrl, 200);
