@@ -3,6 +3,7 @@ import { OTLPTraceExporter as TraceGrpc } from '@opentelemetry/exporter-trace-ot
 import { OTLPTraceExporter as TraceProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { readFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { messages } from '../../../receivers/otlp/proto.js';
@@ -222,3 +223,38 @@ test('2,000 slow connections from ten clients, trickling headers or bodies: good
   // The goal is p99 < 100 ms; on a machine shared with other jobs the bound scales with the unloaded baseline.
   expect(p(loaded, 0.99)).toBeLessThan(Math.max(100, 4 * p(baseline, 0.99)));
 }, 60_000);
+
+/** An OTLP/gRPC Export call that sends `sent` bytes of a message declared `declared` bytes long, then stalls; resolves to how the stream ended. */
+function stalledGrpcCall(grpcUrl: string, declared: number, sent: number): { ended: Promise<string>; close: () => void } {
+  const session = http2.connect(grpcUrl);
+  session.on('error', () => undefined); // how it ended is read from the stream
+  const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export', 'content-type': 'application/grpc', te: 'trailers' });
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(declared, 1);
+  stream.write(Buffer.concat([prefix, Buffer.alloc(sent, 0x0a)]));
+  const ended = new Promise<string>((resolve) => {
+    stream.on('trailers', (t) => resolve(`grpc-status ${String(t['grpc-status'])}`));
+    stream.on('close', () => resolve(`closed (rst code ${stream.rstCode})`));
+    stream.on('error', (err) => resolve(`error ${err.message}`));
+  });
+  return { ended, close: () => session.destroy() };
+}
+
+test('gRPC: stalled uploads do not hold the in-flight budget (grpc-js buffers a message until it is whole); max_connection_age + grace cuts them', async () => {
+  rx = await startReceiver({ grpc: { max_connection_age: '1s', max_connection_age_grace: '1s' } });
+  const t0 = performance.now();
+  const stalled = Array.from({ length: 4 }, () => stalledGrpcCall(rx!.grpcUrl, 4 * MIB - 10, 3 * MIB));
+  try {
+    await sleep(300);
+    expect(await inFlight()).toBe(0);
+    const viaGrpc = await officialExport(new TraceGrpc({ url: rx.grpcUrl }));
+    expect(viaGrpc.code).toBe(ExportResultCode.SUCCESS);
+    const ends = await Promise.all(stalled.map((s) => s.ended));
+    const cutAfterMs = performance.now() - t0;
+    console.log(`stalled gRPC uploads ended after ${cutAfterMs.toFixed(0)} ms (max_connection_age 1s + grace 1s): ${ends.join('; ')}`);
+    expect(cutAfterMs).toBeLessThan(15_000);
+    for (const e of ends) expect(e).not.toBe('grpc-status 0');
+  } finally {
+    for (const s of stalled) s.close();
+  }
+}, 30_000);
