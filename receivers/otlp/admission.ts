@@ -49,10 +49,6 @@ export class Admission {
     });
   }
 
-  get waiting(): number {
-    return this.queued;
-  }
-
   private release(): Release {
     let done = false;
     return () => {

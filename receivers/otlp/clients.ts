@@ -49,11 +49,6 @@ export class Clients {
     this.prune(c);
   }
 
-  /** Clients holding anything (for tests and the gauge). */
-  get size(): number {
-    return this.byAddress.size;
-  }
-
   private of(address: string): ClientUsage {
     let c = this.byAddress.get(address);
     if (c === undefined) this.byAddress.set(address, (c = { address, bytes: 0, requests: 0, connections: 0 }));

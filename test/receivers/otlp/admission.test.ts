@@ -133,3 +133,10 @@ test('a gRPC call waits for admission no longer than its deadline, and is not pr
   expect((await first).ok).toBe(true);
   expect(pipeline.entered).toEqual(['first']);
 }, 30_000);
+
+test('limits that contradict each other are refused when the receiver is built, naming the keys', async () => {
+  await expect(startReceiver({ per_client: { max_in_flight_mib: 8, max_requests: 128, max_connections: 256 } }))
+    .rejects.toThrow('otlp/test: per_client.max_in_flight_mib (8) is below the largest accepted request (20 MiB): such requests would be refused forever');
+  await expect(startReceiver({ http: { read_header_timeout: '2m', read_timeout: '60s' } }))
+    .rejects.toThrow('otlp/test: protocols.http.read_header_timeout (2m) is longer than read_timeout (60s)');
+});
