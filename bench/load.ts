@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { instance, stamp, type Payload } from './payload.js';
-import type { Transport } from './transport.js';
+import { TimeoutError, type Transport } from './transport.js';
 
 /**
  * The load generator: saturation (K requests in flight until N calls or T seconds) and a fixed
@@ -47,6 +47,11 @@ class Slot {
 class Tally {
   requests = 0; calls = 0; spans = 0; refusals = 0;
   readonly lat: number[] = [];
+  acked(p: Payload): void {
+    this.requests++;
+    this.calls += p.calls;
+    if (p.signal === 'traces') this.spans += p.items;
+  }
   result(transport: string, seconds: number): LoadResult {
     return { transport, seconds, requests: this.requests, calls: this.calls, spans: this.spans, refusals: this.refusals, latencies: Float64Array.from(this.lat).sort() };
   }
@@ -63,9 +68,7 @@ async function deliver(t: Transport, slot: Slot, p: Payload, tally: Tally, deadl
     await sleep(RETRY_PAUSE_MS);
   }
   tally.lat.push(performance.now() - t0);
-  tally.requests++;
-  tally.calls += p.calls;
-  if (p.signal === 'traces') tally.spans += p.items;
+  tally.acked(p);
 }
 
 /** The payloads of the n-th request of a run: traces, or every ccEvery-th the Claude Code logs and metrics. */
@@ -131,6 +134,83 @@ export async function fixedRate(t: Transport, load: Load, opts: { tickMs: number
   await Promise.all(pending);
   if (failure !== undefined) throw failure;
   return { ...tally.result(t.name, (performance.now() - start) / 1000), lateTicks, maxLagMs, skippedTicks };
+}
+
+/** How one client's export attempts ended: answered 200 within the client timeout, refused (503 / UNAVAILABLE), or unanswered. */
+export interface Answers {
+  answered: number;
+  refused: number;
+  unanswered: number;
+  /** ms from send to the 200, sorted. */
+  answerMs: Float64Array;
+  /** ms from send to the refusal, sorted. */
+  refusalMs: Float64Array;
+}
+
+export interface FloodResult extends LoadResult {
+  flood: Answers;
+}
+
+class AnswerTally {
+  answered = 0; refused = 0; unanswered = 0;
+  readonly ok: number[] = [];
+  readonly no: number[] = [];
+  /** One attempt; true when acknowledged. Only a timeout is absorbed: any other failure fails the run. */
+  async attempt(t: Transport, p: Payload, body: Buffer): Promise<boolean> {
+    const t0 = performance.now();
+    try {
+      const outcome = await t.send(p.signal, body);
+      (outcome === 'ok' ? this.ok : this.no).push(performance.now() - t0);
+      if (outcome === 'ok') this.answered++;
+      else this.refused++;
+      return outcome === 'ok';
+    } catch (err) {
+      if (!(err instanceof TimeoutError)) throw err;
+      this.unanswered++;
+      return false;
+    }
+  }
+  result(): Answers {
+    const sorted = (v: number[]): Float64Array => Float64Array.from(v).sort();
+    return { answered: this.answered, refused: this.refused, unanswered: this.unanswered, answerMs: sorted(this.ok), refusalMs: sorted(this.no) };
+  }
+}
+
+/**
+ * Overload: `concurrency` requests in flight for `seconds`, every attempt sent once (a refusal
+ * pauses `refusalPauseMs`, then the next request goes), each attempt classified.
+ */
+export async function flood(t: Transport, load: Load, opts: { concurrency: number; seconds: number; refusalPauseMs: number }): Promise<FloodResult> {
+  const tally = new Tally();
+  const answers = new AnswerTally();
+  const start = performance.now();
+  const deadline = start + opts.seconds * 1000;
+  let n = 0;
+  const worker = async (): Promise<void> => {
+    const slot = new Slot();
+    while (performance.now() < deadline) {
+      for (const p of payloadsFor(load, n++)) {
+        if (await answers.attempt(t, p, slot.body(p))) tally.acked(p);
+        else { tally.refusals++; await sleep(opts.refusalPauseMs); }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  return { ...tally.result(t.name, (performance.now() - start) / 1000), flood: answers.result() };
+}
+
+/** A well-behaved client: one request every `everyMs` for `seconds`, one at a time, never retrying; its answers and acknowledged calls. */
+export async function wellBehaved(t: Transport, load: Load, opts: { everyMs: number; seconds: number }): Promise<{ answers: Answers; calls: number }> {
+  const tally = new Tally();
+  const answers = new AnswerTally();
+  const slot = new Slot();
+  const start = performance.now();
+  for (let k = 0; performance.now() < start + opts.seconds * 1000; k++) {
+    const due = start + k * opts.everyMs;
+    if (due > performance.now()) await sleep(due - performance.now());
+    for (const p of payloadsFor(load, k)) if (await answers.attempt(t, p, slot.body(p))) tally.acked(p);
+  }
+  return { answers: answers.result(), calls: tally.calls };
 }
 
 /** The q-quantile (0..1) of sorted values, in the values' unit; NaN when empty. */

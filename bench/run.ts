@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -6,10 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { decodeCeiling, pricingSecondsPerRecord, realisticCalls, type Rate } from './ceiling.js';
 import { metricSum, TokenledgerChild } from './child.js';
-import { fixedRate, quantile, saturate, type Load, type LoadResult, type RateResult } from './load.js';
+import { fixedRate, flood, quantile, saturate, type Answers, type FloodResult, type Load, type LoadResult, type RateResult } from './load.js';
 import { claudeCodeLogs, claudeCodeMetrics, CONTENT_MARKER, liteLLMTraces, type Payload } from './payload.js';
 import { topSelfTime } from './profile.js';
-import { grpcTransport, httpTransport, type Transport } from './transport.js';
+import { grpcTransport, httpTransport, TIMEOUT_MS, type Transport } from './transport.js';
 import { defaults as chDefaults } from '../exporters/clickhouse/config.js';
 import { openClient } from '../exporters/clickhouse/client.js';
 
@@ -33,11 +34,16 @@ const profile = argv.includes('--profile');
 const childNodeArgs = argv.filter((a) => a.startsWith('--node-arg=')).map((a) => a.slice('--node-arg='.length));
 
 const P = quick
-  ? { warmS: 1, satS: 5, rateS: 4, largeS: 3, serverS: 4, ceilMs: 700, pricing: 20_000, maxCalls: 2_000_000, drainS: 15 }
-  : { warmS: 3, satS: 20, rateS: 15, largeS: 10, serverS: 15, ceilMs: 3000, pricing: 100_000, maxCalls: 5_000_000, drainS: 60 };
+  ? { warmS: 1, satS: 5, rateS: 4, largeS: 3, overS: 8, serverS: 4, ceilMs: 700, pricing: 20_000, maxCalls: 2_000_000, drainS: 15 }
+  : { warmS: 3, satS: 20, rateS: 15, largeS: 10, overS: 30, serverS: 15, ceilMs: 3000, pricing: 100_000, maxCalls: 5_000_000, drainS: 60 };
 const CALLS_PER_REQUEST = 100;
 const CONCURRENCY = 8;
-const OVERLOAD_CONCURRENCY = 64;
+/** The overload phase: this many HTTP requests in flight from one client, beside a well-behaved one at one request every GOOD_EVERY_MS. */
+const OVERLOAD_CONCURRENCY = 256;
+const GOOD_EVERY_MS = 100;
+const GOOD_CLIENT_ADDRESS = '127.0.0.2';
+/** The flood's pause after a refusal: the OTel exporters' first backoff is about a second (the good client does not retry). */
+const OVERLOAD_REFUSAL_PAUSE_MS = 1000;
 const RATE_CALLS_PER_S = 5000;
 const TICK_MS = 10;
 /** At the fixed rate, ticks are skipped (and counted) beyond this many unacknowledged requests. */
@@ -133,7 +139,7 @@ interface Results {
   pricingSPerRecord: number;
   normalizeSPerCall: number;
   grpc: Phase; http: Phase; rateHttp: Phase<RateResult>; rateGrpc: Phase<RateResult>; large: Phase;
-  overload: { phase: Phase; hwmBeforeMb: number; hwmAfterMb: number } | null;
+  overload: { phase: Phase<FloodResult>; good: Answers; hwmBeforeMb: number; hwmAfterMb: number; reasons: Record<string, number> };
   rssPeakMb: number; rssAfterMb: number; idleRssMb: number; heapMb: number;
   embeddedTable: { rows: number; withContent: number }; metricsLeak: boolean; acked: number;
   server: Phase | null; serverTable: { rows: number; withContent: number } | null;
@@ -192,25 +198,34 @@ async function main(): Promise<void> {
           const rateGrpc = await phase(child, () => fixedRate(grpc, rateLoad, { tickMs: TICK_MS, seconds: P.rateS, maxInFlight: MAX_IN_FLIGHT }));
           log(`large content (${Math.round(largeTraces.bytes.length / largeTraces.items / 1024)} KB a span) over gRPC, ${P.largeS} s`);
           const large = await phase(child, () => saturate(grpc, { traces: largeTraces, ccEvery: 0 }, { concurrency: CONCURRENCY, maxCalls: P.maxCalls, seconds: P.largeS }));
-          let overload: Results['overload'] = null;
-          if (!quick) {
-            const before = child.stats().hwmMb;
-            log(`overload: ${OVERLOAD_CONCURRENCY} in flight over gRPC, ${P.satS} s`);
-            const o = await phase(child, () => saturate(grpc, load, { concurrency: OVERLOAD_CONCURRENCY, maxCalls: P.maxCalls, seconds: P.satS }));
-            overload = { phase: o, hwmBeforeMb: before, hwmAfterMb: child.stats().hwmMb };
-          }
+          const before = child.stats().hwmMb;
+          const reasons0 = refusalReasons(await child.metrics());
+          log(`overload: ${OVERLOAD_CONCURRENCY} HTTP requests in flight from one client, a good client at one request every ${GOOD_EVERY_MS} ms from ${GOOD_CLIENT_ADDRESS}, ${P.overS} s`);
+          let good: Answers | undefined;
+          const o = await withTransport(httpTransport(child.httpPort, OVERLOAD_CONCURRENCY), (t) => phase(child, async () => {
+            const [f, g] = await Promise.all([
+              flood(t, load, { concurrency: OVERLOAD_CONCURRENCY, seconds: P.overS, refusalPauseMs: OVERLOAD_REFUSAL_PAUSE_MS }),
+              goodClient(child.httpPort, P.overS),
+            ]);
+            good = g;
+            // The good client's calls are acknowledged calls too: phase() waits for them in ClickHouse.
+            return { ...f, calls: f.calls + g.calls };
+          }));
+          const reasons1 = refusalReasons(await child.metrics());
+          const reasons = Object.fromEntries(Object.entries(reasons1).map(([r, v]) => [r, v - (reasons0[r] ?? 0)]).filter(([, v]) => (v as number) > 0));
+          const overloadPhase = { phase: o, good: good!, hwmBeforeMb: before, hwmAfterMb: child.stats().hwmMb, reasons };
           const text = await child.metrics();
           const metricsLeak = text.includes(CONTENT_MARKER);
           const heapMb = metricSum(text, 'nodejs_heap_size_total_bytes') / 1048576;
           const { hwmMb, rssMb } = child.stats();
-          return { warmCalls: warm.load.calls, grpc: g, http: h, rateHttp, rateGrpc, large, overload, metricsLeak, rssPeakMb: hwmMb, rssAfterMb: rssMb, idleRssMb, heapMb };
+          return { warmCalls: warm.load.calls, grpc: g, http: h, rateHttp, rateGrpc, large, overload: overloadPhase, metricsLeak, rssPeakMb: hwmMb, rssAfterMb: rssMb, idleRssMb, heapMb };
         } finally {
           grpc.close();
           httpT.close();
           await child.stop();
         }
       });
-      const acked = r.warmCalls + (r.overload?.phase.load.calls ?? 0) + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.load.calls + r.rateGrpc.load.calls;
+      const acked = r.warmCalls + r.overload.phase.load.calls + [r.grpc, r.http, r.large].reduce((s, p) => s + p.load.calls, 0) + r.rateHttp.load.calls + r.rateGrpc.load.calls;
       const embeddedTable = await tableCheck('embedded', { path: join(child.dir, 'data', 'clickhouse'), database: chDefaults.database });
       if (profile) printProfile(profDir);
       return { ...r, acked, embeddedTable };
@@ -248,6 +263,35 @@ function printProfile(dir: string): void {
   for (const f of topSelfTime(dir, repo)) process.stdout.write(`  ${String(f.selfPct).padStart(5)}%  ${f.name}  ${f.where}\n`);
 }
 
+/** Runs bench/good-client.js (a process of its own) from GOOD_CLIENT_ADDRESS for `seconds`; its answers and acknowledged calls. */
+function goodClient(port: number, seconds: number): Promise<Answers & { calls: number }> {
+  const script = join(repo, 'dist', 'bench', 'good-client.js');
+  const args = [script, '--port', String(port), '--from', GOOD_CLIENT_ADDRESS, '--every-ms', String(GOOD_EVERY_MS), '--seconds', String(seconds)];
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { timeout: (seconds + 60) * 1000 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`good client failed: ${err.message}\n${stderr}`));
+      const r = JSON.parse(stdout) as { answered: number; refused: number; unanswered: number; answerMs: number[]; refusalMs: number[]; calls: number };
+      resolve({ ...r, answerMs: Float64Array.from(r.answerMs), refusalMs: Float64Array.from(r.refusalMs) });
+    });
+  });
+}
+
+/** The receiver's refused requests by reason, from its /metrics. */
+function refusalReasons(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^tokenledger_receiver_refused_requests_total\{[^}]*reason="([a-z_]+)"[^}]*\} ([0-9.e+]+)$/gm)) out[m[1]] = (out[m[1]] ?? 0) + Number(m[2]);
+  return out;
+}
+
+/** One client's attempts during the overload: answered within the client timeout, refused early, unanswered. */
+function answersLine(a: Answers): string {
+  const total = a.answered + a.refused + a.unanswered;
+  const pct = (v: number): string => (total === 0 ? '0' : (100 * v / total).toFixed(1));
+  const q = (v: Float64Array, x: number): number => round(quantile(v, x), 1);
+  return `${fmt(total)} attempts: ${fmt(a.answered)} answered within ${TIMEOUT_MS / 1000} s (${pct(a.answered)} %, p50 ${q(a.answerMs, 0.5)} ms, p99 ${q(a.answerMs, 0.99)} ms), `
+    + `${fmt(a.refused)} refused early with 503 (${pct(a.refused)} %, after p50 ${q(a.refusalMs, 0.5)} ms, p99 ${q(a.refusalMs, 0.99)} ms), ${fmt(a.unanswered)} unanswered`;
+}
+
 function rateLine(p: Phase<RateResult>): string {
   const r = p.load;
   const q = (v: number): number => round(quantile(r.latencies, v), 1);
@@ -280,9 +324,10 @@ function report(x: Results): void {
     ['pipeline ÷ decode ceiling', `${round((100 * spansPerS) / x.ceiling.decode.itemsPerS, 1)} %`],
     [`ack latency @ ${RATE_CALLS_PER_S} calls/s HTTP`, rateLine(x.rateHttp)],
     [`ack latency @ ${RATE_CALLS_PER_S} calls/s gRPC`, rateLine(x.rateGrpc)],
-    [`overload (${OVERLOAD_CONCURRENCY} in flight, full mode)`, x.overload
-      ? `${fmt(x.overload.phase.load.calls / x.overload.phase.load.seconds)} calls/s, refusals ${x.overload.phase.load.refusals}, ack p99 ${round(quantile(x.overload.phase.load.latencies, 0.99))} ms, RSS peak ${round(x.overload.hwmBeforeMb)} → ${round(x.overload.hwmAfterMb)} MB`
-      : 'not run (--quick)'],
+    [`overload: ${OVERLOAD_CONCURRENCY} HTTP in flight, one client`, answersLine(x.overload.phase.load.flood)],
+    [`overload: good client (1 request / ${GOOD_EVERY_MS} ms)`, answersLine(x.overload.good)],
+    ['overload: acked, refusals by reason, RSS', `${fmt(x.overload.phase.load.calls / x.overload.phase.load.seconds)} calls/s acked; `
+      + `${Object.entries(x.overload.reasons).map(([r, v]) => `${r} ${fmt(v)}`).join(', ') || 'no refusals'}; RSS peak ${round(x.overload.hwmBeforeMb)} → ${round(x.overload.hwmAfterMb)} MB`],
     ['RSS peak (VmHWM) / at end / idle after start', `${round(x.rssPeakMb)} / ${round(x.rssAfterMb)} / ${round(x.idleRssMb)} MB (V8 heap at end ${round(x.heapMb)} MB; the rest is native, mostly chDB)`],
     ['CPU per 100k calls (gRPC saturation, until written)', `${round(cpuPerCall * 1e5, 2)} s tokenledger; load generator ${round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2)} s`],
     ['ClickHouse embedded (chDB, disk queue)', `${fmt(x.grpc.rowsPerS)} rows/s${x.grpc.drained ? '' : ' (NOT drained in time)'}`],
@@ -312,8 +357,12 @@ function report(x: Results): void {
     generator_late_ticks: x.rateHttp.load.lateTicks + x.rateGrpc.load.lateTicks,
     refusals: x.grpc.load.refusals + x.http.load.refusals + x.rateHttp.load.refusals + x.rateGrpc.load.refusals + x.large.load.refusals,
     rss_mb: round(x.rssPeakMb), rss_idle_mb: round(x.idleRssMb), v8_heap_mb: round(x.heapMb), cpu_s_per_100k_calls: round(cpuPerCall * 1e5, 2),
-    overload_refusals: x.overload ? x.overload.phase.load.refusals : null,
-    overload_rss_growth_mb: x.overload ? round(x.overload.hwmAfterMb - x.overload.hwmBeforeMb) : null,
+    overload_answered: x.overload.phase.load.flood.answered, overload_refused_early: x.overload.phase.load.flood.refused,
+    overload_unanswered: x.overload.phase.load.flood.unanswered + x.overload.good.unanswered,
+    overload_refusal_p99_ms: round(quantile(x.overload.phase.load.flood.refusalMs, 0.99), 1), overload_refusal_reasons: x.overload.reasons,
+    good_client_p50_ms: round(quantile(x.overload.good.answerMs, 0.5), 1), good_client_p99_ms: round(quantile(x.overload.good.answerMs, 0.99), 1),
+    good_client_answered: x.overload.good.answered, good_client_refused: x.overload.good.refused,
+    overload_rss_growth_mb: round(x.overload.hwmAfterMb - x.overload.hwmBeforeMb),
     generator_cpu_s_per_100k_calls: round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2),
     clickhouse_rows_per_s_embedded: round(x.grpc.rowsPerS), clickhouse_rows_per_s_server: x.server ? round(x.server.rowsPerS) : null,
     clickhouse_rows: x.embeddedTable.rows, calls_acked: x.acked, rows_match_acked: x.embeddedTable.rows === x.acked && (x.serverTable === null || x.serverTable.rows === x.server?.load.calls),
@@ -328,7 +377,7 @@ function report(x: Results): void {
   process.stdout.write(JSON.stringify(json) + '\n');
 }
 
-const watchdog = setTimeout(() => { log('watchdog: the run took too long, exiting'); process.exit(2); }, (quick ? 90 : 900) * 1000);
+const watchdog = setTimeout(() => { log('watchdog: the run took too long, exiting'); process.exit(2); }, (quick ? 180 : 900) * 1000);
 watchdog.unref();
 main().then(() => process.exit(0), (err: unknown) => {
   log(`failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

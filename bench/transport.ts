@@ -17,7 +17,13 @@ export interface Transport {
   close(): void;
 }
 
-const TIMEOUT_MS = 15_000;
+/** The client's timeout for one export: past it the request counts as unanswered. */
+export const TIMEOUT_MS = 15_000;
+
+/** No answer within TIMEOUT_MS. */
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
 
 const GRPC_PATHS: Record<Signal, string> = {
   traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
@@ -36,6 +42,7 @@ export function grpcTransport(port: number): Transport {
     send: (signal, body) => new Promise((resolve, reject) => {
       client.makeUnaryRequest(GRPC_PATHS[signal], identity, identity, body, new grpc.Metadata(), { deadline: Date.now() + TIMEOUT_MS }, (err) => {
         if (!err) resolve('ok');
+        else if (err.code === grpc.status.DEADLINE_EXCEEDED) reject(new TimeoutError(`gRPC ${signal} export not answered within ${TIMEOUT_MS} ms`));
         else if (err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.RESOURCE_EXHAUSTED) resolve('retry');
         else reject(new Error(`gRPC ${signal} export failed: ${grpc.status[err.code]} ${err.details}`));
       });
@@ -44,25 +51,28 @@ export function grpcTransport(port: number): Transport {
   };
 }
 
-export function httpTransport(port: number, maxSockets: number): Transport {
-  const agent = new http.Agent({ keepAlive: true, maxSockets });
+/** `localAddress` (any 127.x.y.z): connect from it, so that the receiver sees a distinct client. */
+export function httpTransport(port: number, maxSockets: number, localAddress?: string): Transport {
+  const agent = new http.Agent({ keepAlive: true, maxSockets, ...(localAddress ? { localAddress } : {}) });
   return {
     name: 'http',
     send: (signal, body) => new Promise((resolve, reject) => {
       const req = http.request({
-        host: '127.0.0.1', port, path: `/v1/${signal}`, method: 'POST', agent, timeout: TIMEOUT_MS,
+        host: '127.0.0.1', port, path: `/v1/${signal}`, method: 'POST', agent,
         headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
       }, (res) => {
         res.resume();
         res.on('end', () => {
+          clearTimeout(timer);
           const s = res.statusCode ?? 0;
           if (s === 200) resolve('ok');
           else if (s === 503 || s === 429) resolve('retry');
           else reject(new Error(`HTTP ${signal} export failed: ${s}`));
         });
       });
-      req.on('timeout', () => req.destroy(new Error(`HTTP ${signal} export timed out after ${TIMEOUT_MS} ms`)));
-      req.on('error', reject);
+      // A deadline for the whole exchange, as OTel exporters have (http's `timeout` is only an idle timeout).
+      const timer = setTimeout(() => req.destroy(new TimeoutError(`HTTP ${signal} export not answered within ${TIMEOUT_MS} ms`)), TIMEOUT_MS);
+      req.on('error', (err) => { clearTimeout(timer); reject(err); });
       req.end(body);
     }),
     close: () => agent.destroy(),

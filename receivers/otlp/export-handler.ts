@@ -3,7 +3,9 @@ import type { ReceiverContext } from '../../core/component.js';
 import { PermanentError, isRetryable } from '../../core/errors.js';
 import type { Attributes } from '../../core/telemetry.js';
 import { countItems, decodeExportRequest, encodeExportResponse, GrpcCode, OtlpDecodeError, type DecodedExport, type Encoding, type Signal, type TelemetryPart } from './codec.js';
+import type { Admission } from './admission.js';
 import type { ReceiverMetrics, RefusalReason, Transport } from './metrics.js';
+import type { ThrottledLog } from './throttled-log.js';
 
 /** What a transport answers: the encoded Export response, or an error it maps to its own status. */
 export type ExportOutcome =
@@ -16,6 +18,16 @@ export interface ExportFailure {
   message: string;
   reason: RefusalReason;
   retryAfterSeconds?: number;
+}
+
+/** Who sent a request and when, for admission: `arrivedMs` and `deadlineMs` on performance.now()'s clock. */
+export interface RequestInfo {
+  client: string;
+  arrivedMs: number;
+  /** The client's own deadline (gRPC), when it set one. */
+  deadlineMs?: number;
+  /** Whether the client went away (nothing to answer, no point in processing). */
+  gone: () => boolean;
 }
 
 export function failure(reason: RefusalReason, code: GrpcCode, httpStatus: number, message: string, retryAfterSeconds?: number): ExportFailure {
@@ -35,9 +47,30 @@ export class ExportHandler {
     private readonly metrics: ReceiverMetrics,
     private readonly headerAttributes: ReadonlyArray<readonly [header: string, attribute: string]>,
     private readonly retryAfterSeconds: number,
+    private readonly admission: Admission,
+    private readonly maxQueueWaitMs: number,
+    private readonly throttled: ThrottledLog,
   ) {}
 
-  async handle(transport: Transport, signal: Signal, body: Uint8Array, encoding: Encoding, header: (name: string) => string | undefined): Promise<ExportOutcome> {
+  /** Waits for admission to the pipeline (refusing early when it cannot come in time), then processes the request. */
+  async handle(transport: Transport, signal: Signal, body: Uint8Array, encoding: Encoding, header: (name: string) => string | undefined, request: RequestInfo): Promise<ExportOutcome> {
+    const waitMs = Math.min(request.arrivedMs + this.maxQueueWaitMs, request.deadlineMs ?? Infinity) - performance.now();
+    const slot = await this.admission.enter(request.client, waitMs);
+    if (slot === 'queue_full' || slot === 'queue_timeout') {
+      const message = slot === 'queue_full'
+        ? 'too many requests waiting for the pipeline, retry later'
+        : `request not admitted to the pipeline within ${this.maxQueueWaitMs} ms, retry later`;
+      return { ok: false, error: this.refuse(transport, signal, failure(slot, GrpcCode.UNAVAILABLE, 503, message, this.retryAfterSeconds)) };
+    }
+    try {
+      if (request.gone()) return { ok: false, error: this.refuse(transport, signal, failure('client_gone', GrpcCode.CANCELLED, 499, 'client went away before its request was processed')) };
+      return await this.process(transport, signal, body, encoding, header);
+    } finally {
+      slot();
+    }
+  }
+
+  private async process(transport: Transport, signal: Signal, body: Uint8Array, encoding: Encoding, header: (name: string) => string | undefined): Promise<ExportOutcome> {
     const labels = { receiver: this.ctx.id, transport, signal };
     const decoded = tryDecode(signal, body, encoding);
     if ('reason' in decoded) return { ok: false, error: this.refuse(transport, signal, decoded) };
@@ -68,8 +101,9 @@ export class ExportHandler {
     this.metrics.refusedRequests.inc({ receiver: this.ctx.id, transport, signal, reason: f.reason });
     const fields = { transport, signal, reason: f.reason, status: f.httpStatus, grpc_code: f.code, message: f.message, ...(f.reason === 'pipeline_error' ? { err } : {}) };
     if (f.reason === 'pipeline_error') this.ctx.logger.error('request refused: pipeline failed', fields);
-    // A retryable refusal loses nothing (the client sends again) and comes in floods under back-pressure.
-    else if (f.retryAfterSeconds !== undefined) this.ctx.logger.debug('request refused, client to retry', fields);
+    else if (f.reason === 'client_gone') this.ctx.logger.debug('request dropped: client went away', fields);
+    // A retryable refusal loses nothing (the client sends again) and comes in floods under back-pressure or attack.
+    else if (f.retryAfterSeconds !== undefined) this.throttled.warn(f.reason, 'requests refused, clients to retry (one line per reason every 10 s)', fields);
     else this.ctx.logger.warn('request refused', fields);
     return f;
   }

@@ -3,8 +3,10 @@ import { encodeStatus, GrpcCode, type Signal } from './codec.js';
 import type { GrpcConfig } from './config.js';
 import { parseDuration } from '../../core/config/duration.js';
 import { readServerTls } from '../../core/tls.js';
+import { grpcPeerKey } from './clients.js';
 import { parseEndpoint, type BoundAddress } from './endpoint.js';
 import { failure, type ExportFailure } from './export-handler.js';
+import { inFlightFull } from './in-flight.js';
 import type { TransportDeps } from './transport-deps.js';
 
 const SERVICES: Record<Signal, string> = {
@@ -36,11 +38,7 @@ export class OtlpGrpcServer {
   private closing = false;
 
   constructor(private readonly config: GrpcConfig, private readonly deps: TransportDeps) {
-    this.server = new grpc.Server({
-      'grpc.max_receive_message_length': Math.floor(config.max_recv_msg_size_mib * 1024 * 1024),
-      'grpc.keepalive_time_ms': parseDuration(config.keepalive.time),
-      'grpc.keepalive_timeout_ms': parseDuration(config.keepalive.timeout),
-    });
+    this.server = new grpc.Server(serverOptions(config));
     for (const signal of ['traces', 'metrics', 'logs'] as const) {
       const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
         this.export(signal, call).then(
@@ -85,26 +83,63 @@ export class OtlpGrpcServer {
 
   private async export(signal: Signal, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<Uint8Array | ExportFailure> {
     const started = process.hrtime.bigint();
-    const { handler, auth, inFlight, metrics } = this.deps;
+    const arrived = performance.now();
+    const { handler, auth, inFlight, clients, metrics } = this.deps;
     const refuse = (f: ExportFailure): ExportFailure => handler.refuse('grpc', signal, f);
     if (this.closing) return refuse(failure('shutting_down', GrpcCode.UNAVAILABLE, 503, 'receiver is shutting down, retry later', this.deps.retryAfterSeconds));
     if (auth !== null && !auth(metadataValue(call.metadata, 'authorization'))) {
       return refuse(failure('unauthenticated', GrpcCode.UNAUTHENTICATED, 401, 'missing or invalid bearer token'));
     }
+    const address = grpcPeerKey(call.getPeer());
+    const client = clients.startRequest(address);
+    if (client === null) {
+      return refuse(failure('client_request_limit', GrpcCode.UNAVAILABLE, 503, `this client has ${clients.limits.maxRequests} calls open, retry later`, this.deps.retryAfterSeconds));
+    }
     const body = call.request;
-    if (!inFlight.tryAcquire(body.length)) {
-      return refuse(failure('in_flight_limit', GrpcCode.UNAVAILABLE, 503, 'too much data in flight, retry later', this.deps.retryAfterSeconds));
+    const refused = inFlight.tryAcquire(body.length, client);
+    if (refused !== null) {
+      clients.endRequest(client);
+      return refuse(inFlightFull(refused, this.deps.retryAfterSeconds));
     }
     const labels = { receiver: this.deps.receiverId, transport: 'grpc', signal } as const;
     try {
       metrics.requestSize.observe(labels, body.length);
-      const outcome = await handler.handle('grpc', signal, body, 'protobuf', (name) => metadataValue(call.metadata, name));
+      const request = { client: address, arrivedMs: arrived, deadlineMs: deadlineOf(call), gone: () => call.cancelled };
+      const outcome = await handler.handle('grpc', signal, body, 'protobuf', (name) => metadataValue(call.metadata, name), request);
       return outcome.ok ? outcome.body : outcome.error;
     } finally {
-      inFlight.release(body.length);
+      inFlight.release(body.length, client);
+      clients.endRequest(client);
       metrics.latency.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
+}
+
+/** grpc-js channel options for the configured limits; a `0s` duration leaves grpc-js's default (none). */
+function serverOptions(config: GrpcConfig): grpc.ChannelOptions {
+  const options: grpc.ChannelOptions = {
+    'grpc.max_receive_message_length': Math.floor(config.max_recv_msg_size_mib * 1024 * 1024),
+    'grpc.keepalive_time_ms': parseDuration(config.keepalive.time),
+    'grpc.keepalive_timeout_ms': parseDuration(config.keepalive.timeout),
+    'grpc.max_concurrent_streams': config.max_concurrent_streams,
+  };
+  const durations = [
+    ['grpc.max_connection_idle_ms', config.max_connection_idle],
+    ['grpc.max_connection_age_ms', config.max_connection_age],
+    ['grpc.max_connection_age_grace_ms', config.max_connection_age_grace],
+  ] as const;
+  for (const [option, text] of durations) {
+    const ms = parseDuration(text);
+    if (ms > 0) options[option] = ms;
+  }
+  return options;
+}
+
+/** The call's deadline on performance.now()'s clock; undefined when the client set none. */
+function deadlineOf(call: grpc.ServerUnaryCall<Buffer, Buffer>): number | undefined {
+  const d = call.getDeadline();
+  const epochMs = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(epochMs) ? epochMs - Date.now() + performance.now() : undefined;
 }
 
 function metadataValue(md: grpc.Metadata, name: string): string | undefined {

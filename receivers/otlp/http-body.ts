@@ -2,27 +2,33 @@ import type { IncomingMessage } from 'node:http';
 import { gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 import { GrpcCode } from './codec.js';
 import { failure, type ExportFailure } from './export-handler.js';
-import type { InFlightBytes } from './in-flight.js';
+import type { ClientUsage } from './clients.js';
+import { inFlightFull, type InFlightBytes } from './in-flight.js';
 
 export type ContentCoding = 'identity' | 'gzip' | 'deflate';
 
 export interface BodyLimits {
   maxBytes: number;
   inFlight: InFlightBytes;
+  client: ClientUsage;
   retryAfterSeconds: number;
+  /** A body from which no byte arrives for this long is cut (its bytes released). */
+  stallMs: number;
 }
 
 /** A read body and the in-flight bytes it holds, to release once it is answered. */
 export interface Body { bytes: Buffer; held: number }
 
 const tooLarge = (max: number) => failure('too_large', GrpcCode.RESOURCE_EXHAUSTED, 413, `request body exceeds ${max} bytes`);
-const inFlightFull = (retryAfter: number) =>
-  failure('in_flight_limit', GrpcCode.UNAVAILABLE, 503, 'too much data in flight, retry later', retryAfter);
+const stalled = (ms: number, received: number, retryAfter: number) =>
+  failure('body_stalled', GrpcCode.UNAVAILABLE, 503, `request body stalled: no byte for ${ms} ms after ${received} bytes; nothing was accepted, send it again`, retryAfter);
 
 /**
  * Reads a request body, Content-Length or chunked, refusing as soon as it passes `maxBytes` or
- * the in-flight budget (nothing beyond is buffered), then decompresses it with the same bound on
- * the output (a gzip bomb stops at `maxBytes`). null when the client went away mid-body.
+ * the in-flight budget or the client's share of it (bytes are counted as they arrive, not as
+ * declared; nothing beyond is buffered), or when no byte arrives for `stallMs`; then decompresses
+ * it with the same bound on the output (a gzip bomb stops at `maxBytes`). null when the client went
+ * away mid-body.
  */
 export async function readBody(req: IncomingMessage, coding: ContentCoding, limits: BodyLimits): Promise<Body | ExportFailure | null> {
   const raw = await readRaw(req, limits);
@@ -32,18 +38,19 @@ export async function readBody(req: IncomingMessage, coding: ContentCoding, limi
   try {
     bytes = await decompress(coding, raw.bytes, limits.maxBytes);
   } catch (err) {
-    limits.inFlight.release(raw.held);
+    limits.inFlight.release(raw.held, limits.client);
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ERR_BUFFER_TOO_LARGE') return tooLarge(limits.maxBytes);
     return failure('bad_request', GrpcCode.INVALID_ARGUMENT, 400, `invalid ${coding} body: ${e.message}`);
   }
   // The compressed bytes are garbage now; hold the decompressed size instead.
   const extra = bytes.length - raw.held;
-  if (extra > 0 && !limits.inFlight.tryAcquire(extra)) {
-    limits.inFlight.release(raw.held);
-    return inFlightFull(limits.retryAfterSeconds);
+  const refused = extra > 0 ? limits.inFlight.tryAcquire(extra, limits.client) : null;
+  if (refused !== null) {
+    limits.inFlight.release(raw.held, limits.client);
+    return inFlightFull(refused, limits.retryAfterSeconds);
   }
-  if (extra < 0) limits.inFlight.release(-extra);
+  if (extra < 0) limits.inFlight.release(-extra, limits.client);
   return { bytes, held: bytes.length };
 }
 
@@ -55,13 +62,17 @@ function readRaw(req: IncomingMessage, limits: BodyLimits): Promise<Body | Expor
     const settle = (result: Body | ExportFailure | null): void => {
       if (settled) return;
       settled = true;
+      clearTimeout(stall);
       req.off('data', onData).off('end', onEnd).off('error', onAbort).off('close', onClose);
-      if (!(result !== null && 'bytes' in result)) limits.inFlight.release(size);
+      if (!(result !== null && 'bytes' in result)) limits.inFlight.release(size, limits.client);
       resolve(result);
     };
+    const stall = setTimeout(() => settle(stalled(limits.stallMs, size, limits.retryAfterSeconds)), limits.stallMs);
     const onData = (chunk: Buffer): void => {
+      stall.refresh();
       if (size + chunk.length > limits.maxBytes) return settle(tooLarge(limits.maxBytes));
-      if (!limits.inFlight.tryAcquire(chunk.length)) return settle(inFlightFull(limits.retryAfterSeconds));
+      const refused = limits.inFlight.tryAcquire(chunk.length, limits.client);
+      if (refused !== null) return settle(inFlightFull(refused, limits.retryAfterSeconds));
       size += chunk.length;
       chunks.push(chunk);
     };

@@ -6,7 +6,12 @@ export type Transport = 'grpc' | 'http';
 /** Why a request (or its items) was refused; the `reason` label. */
 export type RefusalReason =
   | 'not_found' | 'method_not_allowed' | 'unauthenticated' | 'unsupported_media_type' | 'too_large' | 'bad_request'
-  | 'in_flight_limit' | 'pipeline_retryable' | 'pipeline_permanent' | 'pipeline_error' | 'unsupported_metric_type' | 'shutting_down';
+  | 'in_flight_limit' | 'pipeline_retryable' | 'pipeline_permanent' | 'pipeline_error' | 'unsupported_metric_type' | 'shutting_down'
+  // overload and slow clients
+  | 'client_in_flight_limit' | 'client_request_limit' | 'client_connection_limit' | 'queue_full' | 'queue_timeout' | 'body_stalled' | 'request_timeout' | 'client_gone';
+
+/** Why a connection was closed as soon as it was accepted. */
+export type ConnectionRefusal = 'max_connections' | 'client_connection_limit';
 
 /** The receiver's self-metrics, labelled by receiver id, transport and signal. */
 export function receiverMetrics(metrics: SelfMetrics) {
@@ -17,6 +22,8 @@ export function receiverMetrics(metrics: SelfMetrics) {
     requestSize: metrics.histogram('tokenledger_receiver_request_size_bytes', 'Export request body size, decompressed.', ['receiver', 'transport', 'signal'], [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216]),
     latency: metrics.histogram('tokenledger_receiver_request_duration_seconds', 'Time from the arrival of an Export request to its answer, pipeline acknowledgement included.', ['receiver', 'transport', 'signal'], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
     inFlight: metrics.gauge('tokenledger_receiver_in_flight_bytes', 'Request bytes received and not yet acknowledged.', ['receiver']),
+    queued: metrics.gauge('tokenledger_receiver_queued_requests', 'Requests received whole and waiting for admission to the pipeline.', ['receiver']),
+    refusedConnections: metrics.counter('tokenledger_receiver_refused_connections_total', 'Connections closed as soon as accepted, by reason (max_connections, client_connection_limit).', ['receiver', 'transport', 'reason']),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { ConfigProblem, ValidateContext } from '../../core/component.js';
 import { bearerAuthProblems } from '../../core/bearer-auth.js';
+import { parseDuration } from '../../core/config/duration.js';
 import { credentialHeaderProblem } from '../../core/privacy.js';
 import { serverTlsProblems } from '../../core/tls.js';
 import type { OtlpReceiverConfig } from './config.js';
@@ -37,6 +38,12 @@ export function validateOtlpReceiver(config: OtlpReceiverConfig, ctx: ValidateCo
   const largest = Math.max(grpc.enabled ? grpc.max_recv_msg_size_mib : 0, http.enabled ? http.max_request_body_size_mib : 0);
   if (config.max_in_flight_mib < largest) {
     problems.push({ path: ['max_in_flight_mib'], message: `${config.max_in_flight_mib} MiB is less than the largest accepted request (${largest} MiB): such a request would be refused forever` });
+  }
+  if (config.per_client.max_in_flight_mib < largest) {
+    problems.push({ path: ['per_client', 'max_in_flight_mib'], message: `${config.per_client.max_in_flight_mib} MiB is less than the largest accepted request (${largest} MiB): such a request would be refused forever` });
+  }
+  if (http.enabled && parseDuration(http.read_header_timeout) > parseDuration(http.read_timeout)) {
+    problems.push({ path: ['protocols', 'http', 'read_header_timeout'], message: `${http.read_header_timeout} is longer than read_timeout (${http.read_timeout}), which bounds headers and body together` });
   }
   return problems;
 }
