@@ -10,7 +10,9 @@ import { extractClaudeCodeSpan, isClaudeCodeLlmSpan } from './claude-code-traces
 import type { NormalizerConfig } from './config.js';
 import { CumulativeState } from './cumulative.js';
 import { classifyGenAI, extractGenAI } from './genai-semconv.js';
-import { JoinIndex, type IndexEntry, type SessionGroup } from './join-index.js';
+import type { IndexEntry, JoinIndex, SessionGroup } from './join-index.js';
+import { MemoryJoinStore, type JoinLookup, type JoinStore, type JoinTxn } from './join-store.js';
+import { RedisJoinStore } from './join-store-redis.js';
 import { extractLiteLLM, type LiteLLMLayout, type LiteLLMOptions } from './litellm-common.js';
 import { litellmLegacy } from './litellm-legacy.js';
 import { litellmSemconv } from './litellm-semconv.js';
@@ -34,6 +36,19 @@ const SESSION_MATCH_MS = 60_000;
 
 const SPAN_KIND_SERVER = 2;
 
+/**
+ * One report read from a batch, before exactly-once: `counted` for the Claude Code report this mode
+ * only counts (firstSight), `count` for the Claude Code token totals it feeds when first seen.
+ */
+interface Report {
+  x: Extracted;
+  record: string;
+  counted: boolean;
+  count: 'events' | 'metrics' | '';
+}
+
+const NO_LOOKUP: JoinLookup = { keys: [], sessions: [] };
+
 interface Metrics {
   records: Counter<'source' | 'shape' | 'record_type'>;
   unknown: Counter<'signal' | 'reason'>;
@@ -49,6 +64,7 @@ interface Metrics {
   cumulativeSeries: Gauge;
   cumulativeResets: Counter;
   unjoinedLinks: Counter<'source' | 'shape'>;
+  storeErrors: Counter<'op'>;
 }
 
 /** The processor: decoded telemetry in, one LlmCall per real model call out (README.md). */
@@ -57,7 +73,9 @@ export class ClaudeNormalizer implements Processor {
   private readonly attribution: Attribution;
   private readonly filter: AttributeFilter;
   private readonly litellmOpts: LiteLLMOptions;
-  private readonly index: JoinIndex;
+  private readonly store: JoinStore;
+  /** The index of the batch being joined: the store's, for the duration of one transaction. */
+  private index!: JoinIndex;
   private readonly cumulative: CumulativeState;
   private readonly m: Metrics;
   private readonly ccTotals = { events: new Map<TokenType, number>(), metrics: new Map<TokenType, number>() };
@@ -70,9 +88,12 @@ export class ClaudeNormalizer implements Processor {
     this.attribution = new Attribution(cfg.attribution, cfg.dimensions);
     this.filter = new AttributeFilter(cfg.attributes.include, cfg.attributes.max_count, cfg.attributes.max_value_length);
     this.litellmOpts = { providers: this.providers, promptTokensInclude: cfg.litellm.prompt_tokens_include };
-    this.index = new JoinIndex(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries, (e) => {
-      if (!e.billed) this.unjoinedLink(e.record, e.shapes[0]);
-    });
+    this.store = cfg.dedupe.store === 'redis'
+      // Namespaced by component id: another pipeline's normalizer sees its own copies of the data.
+      ? new RedisJoinStore(cfg.dedupe.redis, ctx.id, ctx.logger, (op) => this.m.storeErrors.inc({ op }))
+      : new MemoryJoinStore(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries, (e) => {
+        if (!e.billed) this.unjoinedLink(e.record, e.shapes[0]);
+      });
     this.cumulative = new CumulativeState(cfg.cumulative.max_series);
     const mt = ctx.metrics;
     this.m = {
@@ -90,24 +111,56 @@ export class ClaudeNormalizer implements Processor {
       cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
       cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
       unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
+      storeErrors: mt.counter('tokenledger_normalizer_join_store_errors_total', 'Batches refused (retryable) because the shared join store failed: op load, save or release (Redis unreachable or erroring), busy (calls locked too long by another batch), lock_lost.', ['op']),
     };
   }
 
-  process(batch: Batch): Batch {
-    const now = this.now();
-    this.batchSeq++;
-    this.index.expire(now);
-    const calls: LlmCall[] = [];
-    const updates: LlmCall[] = [];
-    for (const rs of batch.resourceSpans) this.spans(rs, calls, updates, now);
-    for (const rl of batch.resourceLogs) this.logs(rl, calls, updates, now);
-    for (const rm of batch.resourceMetrics) this.metrics(rm, calls, updates, now);
-    this.gauges();
-    if (calls.length === 0 && updates.length === 0) return batch;
-    return { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
+  async start(): Promise<void> {
+    await this.store.start();
   }
 
-  private spans(rs: ResourceSpans, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  async shutdown(): Promise<void> {
+    await this.store.close();
+  }
+
+  /**
+   * Reads every report of the batch, then joins them under one store transaction: in memory a
+   * synchronous step, with Redis one round trip to load and lock what the batch's keys lead to and
+   * one to save it. A store failure rejects the batch with a RetryableError before anything is billed.
+   */
+  process(batch: Batch): Batch | Promise<Batch> {
+    const now = this.now();
+    const reports: Report[] = [];
+    for (const rs of batch.resourceSpans) this.spans(rs, reports);
+    for (const rl of batch.resourceLogs) this.logs(rl, reports);
+    for (const rm of batch.resourceMetrics) this.metrics(rm, reports);
+    if (reports.length === 0 && this.store.needsLookup) return batch;
+    const txn = this.store.begin(this.store.needsLookup ? lookupOf(reports) : NO_LOOKUP, now);
+    if (txn instanceof Promise) return txn.then((t) => this.join(batch, reports, t, now));
+    return this.join(batch, reports, txn, now);
+  }
+
+  private join(batch: Batch, reports: Report[], txn: JoinTxn, now: number): Batch | Promise<Batch> {
+    this.index = txn.index;
+    this.batchSeq++;
+    const calls: LlmCall[] = [];
+    const updates: LlmCall[] = [];
+    try {
+      for (const r of reports) {
+        const fresh = r.counted ? this.firstSight(r.x, r.record, now) : this.accept(r.x, r.record, calls, updates, now);
+        if (fresh && r.count !== '') this.countClaudeCode(r.count, r.x.call);
+      }
+    } catch (err) {
+      txn.abort()?.catch((e: Error) => this.ctx.logger.warn('join store: releasing a failed batch\'s locks failed (they expire)', { error: e.message }));
+      throw err;
+    }
+    this.gauges();
+    const out = calls.length === 0 && updates.length === 0 ? batch : { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
+    const saved = txn.commit();
+    return saved === undefined ? out : saved.then(() => out);
+  }
+
+  private spans(rs: ResourceSpans, reports: Report[]): void {
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     let byId: Map<string, Span> | undefined;
     for (const ss of rs.scopeSpans) {
@@ -115,7 +168,7 @@ export class ClaudeNormalizer implements Processor {
         const a = span.attributes;
         if (isClaudeCodeLlmSpan(span)) {
           // The api_request event bills the call; the span only links it (to LiteLLM through traceparent).
-          if (!usageFromMetrics) this.accept({ ...extractClaudeCodeSpan(rs.resource, span, this.providers), linkOnly: true }, spanRecordKey(span), calls, updates, now);
+          if (!usageFromMetrics) reports.push(this.report({ ...extractClaudeCodeSpan(rs.resource, span, this.providers), linkOnly: true }, spanRecordKey(span)));
           continue;
         }
         if (ss.scope.name.startsWith('com.anthropic.claude_code')) continue;
@@ -128,16 +181,16 @@ export class ClaudeNormalizer implements Processor {
             x.tokenIssue ||= 'missing_usage';
             x.linkOnly = true;
           }
-          this.accept(x, spanRecordKey(span), calls, updates, now);
+          reports.push(this.report(x, spanRecordKey(span)));
           continue;
         }
         if (isOpenInferenceLlm(a)) {
-          this.accept(extractOpenInference(rs.resource, span, this.providers), spanRecordKey(span), calls, updates, now);
+          reports.push(this.report(extractOpenInference(rs.resource, span, this.providers), spanRecordKey(span)));
           continue;
         }
         const verdict = classifyGenAI(a);
         if (verdict === 'call' || (verdict === 'no_usage' && span.status.code === 2)) {
-          this.accept(extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), spanRecordKey(span), calls, updates, now);
+          reports.push(this.report(extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), spanRecordKey(span)));
         } else if (verdict === 'no_model' || verdict === 'no_usage') {
           this.unknown('traces', `genai_${verdict}`, span.name, a);
         }
@@ -145,7 +198,7 @@ export class ClaudeNormalizer implements Processor {
     }
   }
 
-  private logs(rl: ResourceLogs, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  private logs(rl: ResourceLogs, reports: Report[]): void {
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     for (const sl of rl.scopeLogs) {
       for (const rec of sl.logRecords) {
@@ -157,29 +210,39 @@ export class ClaudeNormalizer implements Processor {
           continue;
         }
         const x = extractClaudeCodeEvent(kind, rl.resource, rec, this.providers);
-        const record = logRecordKey(rec);
-        const fresh = usageFromMetrics ? this.firstSight(x, record, now) : this.accept(x, record, calls, updates, now);
-        if (fresh && kind === 'api_request') this.countClaudeCode('events', x.call);
+        const count = kind === 'api_request' ? 'events' : '';
+        reports.push(usageFromMetrics ? { x, record: logRecordKey(rec), counted: true, count } : { ...this.report(x, logRecordKey(rec)), count });
       }
     }
   }
 
-  private metrics(rm: ResourceMetrics, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  private metrics(rm: ResourceMetrics, reports: Report[]): void {
     if (!isClaudeCodeMetrics(rm)) return;
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     for (const iv of readUsageIntervals(rm, this.cumulative)) {
       const { call, view } = usageIntervalCall(iv, this.providers);
       const x: Extracted = { call, view, shape: 'claude_code_metrics', keys: [], tokenIssue: intervalIssue(iv) };
       const record = `uiv:${call.call_id}`;
-      const fresh = usageFromMetrics ? this.accept(x, record, calls, updates, now) : this.firstSight(x, record, now);
-      if (fresh) this.countClaudeCode('metrics', call);
+      reports.push(usageFromMetrics ? { ...this.report(x, record), count: 'metrics' } : { x, record, counted: true, count: 'metrics' });
     }
   }
 
   /**
-   * Attribution, kept attributes, then exactly-once: re-sent record or second report of a shape
-   * (dropped), new call, or second source (joined). `record` is the identity of the telemetry record
-   * read (record-key.ts): a record seen before is a re-send whatever ids it carries. False for a re-send.
+   * A report to bill (accept): attribution and kept attributes, and its fingerprint key, which
+   * needs the attributed session — all before the join, whose store must know the batch's keys.
+   */
+  private report(x: Extracted, record: string): Report {
+    const call = x.call;
+    this.attribution.apply(call, x.view);
+    call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
+    if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprint(call));
+    return { x, record, counted: false, count: '' };
+  }
+
+  /**
+   * Exactly-once for a report(): re-sent record or second report of a shape (dropped), new call, or
+   * second source (joined). `record` is the identity of the telemetry record read (record-key.ts):
+   * a record seen before is a re-send whatever ids it carries. False for a re-send.
    */
   private accept(x: Extracted, record: string, calls: LlmCall[], updates: LlmCall[], now: number): boolean {
     const call = x.call;
@@ -187,13 +250,10 @@ export class ClaudeNormalizer implements Processor {
       this.duplicate(call, x.shape);
       return false;
     }
-    this.attribution.apply(call, x.view);
-    call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
     if (x.tokenIssue !== '') {
       this.m.inconsistent.inc({ source: call.source, reason: x.tokenIssue });
       this.ctx.logger.debug('inconsistent tokens', { call_id: call.call_id, shape: x.shape, reason: x.tokenIssue });
     }
-    if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprint(call));
     // A successful gateway span without usage (LiteLLM 1.80 streamed /anthropic): never billed, only
     // a carrier of the gateway's attribution for the client's report of the call.
     const usageless = x.linkOnly === true && call.record_type === 'call' && !hasTokens(call);
@@ -370,10 +430,12 @@ export class ClaudeNormalizer implements Processor {
   }
 
   private gauges(): void {
-    this.m.indexEntries.set(this.index.size);
-    if (this.index.evictions > this.evictionsSeen) {
-      this.m.indexEvictions.inc(this.index.evictions - this.evictionsSeen);
-      this.evictionsSeen = this.index.evictions;
+    const size = this.store.size();
+    if (size !== undefined) this.m.indexEntries.set(size);
+    const evictions = this.store.evictions();
+    if (evictions > this.evictionsSeen) {
+      this.m.indexEvictions.inc(evictions - this.evictionsSeen);
+      this.evictionsSeen = evictions;
     }
     this.m.cumulativeSeries.set(this.cumulative.size);
     if (this.cumulative.resets > this.resetsSeen) {
@@ -423,6 +485,17 @@ function idsConflict(a: readonly string[], b: readonly string[]): boolean {
     for (const kb of b) if (kb.startsWith(kind) && kb !== ka) return true;
   }
   return false;
+}
+
+/** Every key the batch's reports may look up, and the sessions a usage-less gateway span and a client call may meet in. */
+function lookupOf(reports: readonly Report[]): JoinLookup {
+  const keys: string[] = [];
+  const sessions: string[] = [];
+  for (const { x, record } of reports) {
+    keys.push(record, ...x.keys);
+    if (x.call.record_type === 'call' && x.call.session_id !== '') sessions.push(x.call.session_id);
+  }
+  return { keys, sessions };
 }
 
 function intervalIssue(iv: UsageInterval): string {
