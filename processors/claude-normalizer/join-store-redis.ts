@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
 import type { LlmCall } from '../../core/llm-call.js';
 import { RetryableError } from '../../core/errors.js';
@@ -6,87 +6,29 @@ import type { Logger } from '../../core/logger.js';
 import type { RedisStoreConfig } from './config.js';
 import { JoinIndex, type IndexEntry } from './join-index.js';
 import type { JoinLookup, JoinStore, JoinTxn } from './join-store.js';
+import { LOAD, RESOLVE, SAVE, type Script } from './join-store-scripts.js';
 import type { Shape } from './types.js';
 
 
-/**
- * Locks what one batch's keys and sessions lead to (the keys, the sessions' waiting links and client
- * calls, and the entries they point to), all or nothing, and returns those entries with the keys
- * that point to each. {0} when another batch holds any of them. The locks taken are listed under the
- * batch's token for commit and abort. One round trip per batch, whatever its size.
- * ARGV: prefix, token, lock ttl ms, number of keys, keys..., sessions...
- */
-const LOAD = `
-local p, token, ttl, nk = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-local ids, idlist, owned, locks = {}, {}, {}, {}
-local function add(id)
-  if id and not ids[id] then ids[id] = true; idlist[#idlist + 1] = id; owned[id] = {} end
-end
-for i = 5, 4 + nk do
-  locks[#locks + 1] = 'k:' .. ARGV[i]
-  local id = redis.call('GET', p .. 'k:' .. ARGV[i])
-  if id then add(id); table.insert(owned[id], ARGV[i]) end
-end
-for i = 5 + nk, #ARGV do
-  locks[#locks + 1] = 's:' .. ARGV[i]
-  for _, id in ipairs(redis.call('SMEMBERS', p .. 'sl:' .. ARGV[i])) do add(id) end
-  for _, id in ipairs(redis.call('SMEMBERS', p .. 'sc:' .. ARGV[i])) do add(id) end
-end
-for _, id in ipairs(idlist) do locks[#locks + 1] = 'e:' .. id end
-for _, l in ipairs(locks) do
-  local holder = redis.call('GET', p .. 'l:' .. l)
-  if holder and holder ~= token then return {0} end
-end
-local held = p .. 't:' .. token
-for _, l in ipairs(locks) do
-  redis.call('SET', p .. 'l:' .. l, token, 'PX', ttl)
-  redis.call('RPUSH', held, l)
-end
-redis.call('PEXPIRE', held, ttl)
-local out = {1}
-for _, id in ipairs(idlist) do
-  local e = redis.call('GET', p .. 'e:' .. id)
-  if e then
-    out[#out + 1] = id
-    out[#out + 1] = e
-    out[#out + 1] = owned[id]
-  end
-end
-return out
-`;
+/** An entry as LOAD returned it: its id, JSON, the keys that led to it, its session group ('sl:S', 'sc:S' or ''). */
+interface Loaded {
+  id: string;
+  data: string;
+  owned: string[];
+  group: string;
+}
 
-/**
- * Writes a batch's entries, the keys that lead to them and their session memberships, then releases
- * its locks — only if it still holds every one (a lock that expired may have let another batch in:
- * then nothing is written and the batch is retried). ARGV: prefix, token, session ttl ms, JSON writes.
- */
-const SAVE = `
-local p, token, sttl = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local held = redis.call('LRANGE', p .. 't:' .. token, 0, -1)
-if #held == 0 then return 0 end
-for _, l in ipairs(held) do
-  if redis.call('GET', p .. 'l:' .. l) ~= token then return 0 end
-end
-for _, e in ipairs(cjson.decode(ARGV[4])) do
-  redis.call('SET', p .. 'e:' .. e.id, e.data, 'PXAT', e.exp)
-  for _, k in ipairs(e.keys) do redis.call('SET', p .. 'k:' .. k, e.id, 'PXAT', e.exp) end
-  if e.rem ~= '' then redis.call('SREM', p .. e.rem, e.id) end
-  if e.add ~= '' then redis.call('SADD', p .. e.add, e.id); redis.call('PEXPIRE', p .. e.add, sttl) end
-end
-for _, l in ipairs(held) do redis.call('DEL', p .. 'l:' .. l) end
-redis.call('DEL', p .. 't:' .. token)
-return 1
-`;
-
-/** Releases a batch's locks without writing. ARGV: prefix, token. */
-const RELEASE = `
-local p, token = ARGV[1], ARGV[2]
-for _, l in ipairs(redis.call('LRANGE', p .. 't:' .. token, 0, -1)) do
-  if redis.call('GET', p .. 'l:' .. l) == token then redis.call('DEL', p .. 'l:' .. l) end
-end
-redis.call('DEL', p .. 't:' .. token)
-return 1
-`;
+/** One entry as SAVE writes it, with what it replaced (for RESOLVE): '' where nothing was. */
+interface Write {
+  id: string;
+  data: string;
+  prev: string;
+  exp: number;
+  keys: string[];
+  prevKeys: string[];
+  add: string;
+  rem: string;
+}
 
 /** An index entry as stored: everything but the batch-local fields (position, group objects). */
 interface StoredEntry {
@@ -102,15 +44,6 @@ interface StoredEntry {
   session: string;
 }
 
-class Script {
-  readonly sha: string;
-  constructor(readonly body: string) {
-    this.sha = createHash('sha1').update(body).digest('hex');
-  }
-}
-
-const SCRIPTS = { load: new Script(LOAD), save: new Script(SAVE), release: new Script(RELEASE) };
-
 /**
  * The join state of every replica in one Redis (standalone or behind Sentinel: the scripts touch
  * keys they compute, so all of a namespace's keys carry one hash tag). A batch's claims and merges
@@ -124,6 +57,7 @@ export class RedisJoinStore implements JoinStore {
   private readonly prefix: string;
   private readonly windowMs: number;
   private down = false;
+  private readonly doubts: { token: string; writes: Write[] }[] = [];
 
   constructor(private readonly cfg: RedisStoreConfig, namespace: string, private readonly logger: Logger, private readonly onError: (op: string) => void) {
     this.prefix = `${cfg.key_prefix}:{${namespace}}:`;
@@ -166,18 +100,19 @@ export class RedisJoinStore implements JoinStore {
   evictions(): number { return 0; }
 
   async begin(lookup: JoinLookup, _now: number): Promise<JoinTxn> {
+    await this.resolveDoubts();
     const token = randomUUID();
     const index = new JoinIndex(this.windowMs, Number.POSITIVE_INFINITY);
-    const loaded = new Map<IndexEntry, { id: string; group: string }>();
+    const loaded = new Map<IndexEntry, Loaded>();
     const keys = [...new Set(lookup.keys)];
     const sessions = [...new Set(lookup.sessions)];
     const deadline = Date.now() + this.cfg.lock_wait_ms;
     for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
-      const reply = await this.run('load', SCRIPTS.load, [this.prefix, token, String(this.cfg.lock_ttl_ms), String(keys.length), ...keys, ...sessions]) as unknown[];
+      const reply = await this.run('load', LOAD, token, [String(this.cfg.lock_ttl_ms), String(keys.length), ...keys, ...sessions], []) as unknown[];
       if (reply[0] === 1) {
         for (let i = 1; i + 2 < reply.length; i += 3) {
-          const id = String(reply[i]);
-          const s = JSON.parse(String(reply[i + 1])) as StoredEntry;
+          const data = String(reply[i + 1]);
+          const s = JSON.parse(data) as StoredEntry;
           const owned = (reply[i + 2] as unknown[]).map(String);
           const entry: IndexEntry = {
             record: s.record, shapes: s.shapes, keys: s.keys, expiresAt: s.expiresAt, billed: s.billed, splitKnown: s.splitKnown,
@@ -186,7 +121,7 @@ export class RedisJoinStore implements JoinStore {
           index.restore(entry, owned);
           if (s.group === 'sl') index.links.add(entry);
           else if (s.group === 'sc') index.clientCalls.add(entry);
-          loaded.set(entry, { id, group: s.group === '' ? '' : `${s.group}:${s.session}` });
+          loaded.set(entry, { id: String(reply[i]), data, owned, group: s.group === '' ? '' : `${s.group}:${s.session}` });
         }
         break;
       }
@@ -199,12 +134,14 @@ export class RedisJoinStore implements JoinStore {
     return {
       index,
       commit: () => this.save(token, index, loaded),
-      abort: () => this.release(token),
+      abort: () => this.run('release', RESOLVE, token, [String(this.windowMs), '[]'], []).then(() => undefined),
     };
   }
 
-  private async save(token: string, index: JoinIndex, loaded: Map<IndexEntry, { id: string; group: string }>): Promise<void> {
-    const writes: { id: string; data: string; exp: number; keys: string[]; add: string; rem: string }[] = [];
+  private async save(token: string, index: JoinIndex, loaded: Map<IndexEntry, Loaded>): Promise<void> {
+    const prevOwner = new Map<string, string>();
+    for (const l of loaded.values()) for (const k of l.owned) prevOwner.set(k, l.id);
+    const writes: Write[] = [];
     for (const e of index.entries()) {
       const before = loaded.get(e);
       const id = before?.id ?? randomUUID();
@@ -215,42 +152,67 @@ export class RedisJoinStore implements JoinStore {
         pending: e.pending, group, session: e.groupSession,
       };
       const was = before?.group ?? '';
+      const keys = e.keys.filter((k) => index.owner(k) === e);
       writes.push({
-        id, data: JSON.stringify(stored), exp: e.expiresAt,
-        keys: e.keys.filter((k) => index.owner(k) === e),
+        id, data: JSON.stringify(stored), prev: before?.data ?? '', exp: e.expiresAt, keys, prevKeys: keys.map((k) => prevOwner.get(k) ?? ''),
         add: now !== was ? now : '', rem: was !== '' && was !== now ? was : '',
       });
     }
-    const ok = await this.run('save', SCRIPTS.save, [this.prefix, token, String(this.windowMs), JSON.stringify(writes)]);
+    const ok = await this.run('save', SAVE, token, [String(this.windowMs), JSON.stringify(writes)], writes);
     if (ok !== 1) {
       this.onError('lock_lost');
       throw new RetryableError(`join store: this batch's locks expired (lock_ttl_ms ${this.cfg.lock_ttl_ms}) before it was saved; nothing written`, 1);
     }
   }
 
-  private async release(token: string): Promise<void> {
-    await this.run('release', SCRIPTS.release, [this.prefix, token]);
+  /**
+   * Batches whose last script may have run without this process hearing back: each is given up on
+   * (RESOLVE) before any other batch begins, so the client's retry of a refused batch finds
+   * nothing of it claimed. Until that succeeds every batch is refused.
+   */
+  private async resolveDoubts(): Promise<void> {
+    while (this.doubts.length > 0) {
+      const d = this.doubts[0];
+      const undone = await this.run('resolve', RESOLVE, d.token, [String(this.windowMs), JSON.stringify(d.writes)], null);
+      const at = this.doubts.indexOf(d);
+      if (at >= 0) this.doubts.splice(at, 1);
+      if (undone === 1) this.logger.warn('join store: undid the save of a refused batch whose reply was lost', { entries: d.writes.length });
+    }
   }
 
-  /** EVALSHA, loading the script on NOSCRIPT; any failure is retryable: the batch was not claimed. */
-  private async run(op: string, script: Script, args: string[]): Promise<unknown> {
+  /**
+   * EVALSHA, loading the script on NOSCRIPT. Any failure is retryable: the batch was refused. A
+   * failure after the command may have reached Redis leaves the batch in doubt (`undo`: what its
+   * SAVE writes, [] for a LOAD, null for RESOLVE itself, which is retried as it stands).
+   */
+  private async run(op: string, script: Script, token: string, args: string[], undo: Write[] | null): Promise<unknown> {
     if (!this.client.isReady) {
       this.onError(op);
       throw new RetryableError(`join store: Redis at ${redactUrl(this.cfg.url)} is unreachable`, 1);
     }
-    const opts = { timeout: this.cfg.timeout_ms };
+    const argv = [this.prefix, token, ...args];
+    const call = this.client.sendCommand(['EVALSHA', script.sha, '0', ...argv]).catch((err: unknown) => {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.client.sendCommand(['EVAL', script.body, '0', ...argv]);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    // node-redis's own timeout covers only commands not yet written; a hung Redis must refuse too.
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        call.catch((err: Error) => this.logger.debug('join store: a Redis command that had timed out failed', { op, error: err.message }));
+        reject(new Error(`no reply within ${this.cfg.timeout_ms} ms`));
+      }, this.cfg.timeout_ms);
+    });
     try {
-      try {
-        return await this.client.sendCommand(['EVALSHA', script.sha, '0', ...args], opts);
-      } catch (err) {
-        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        return await this.client.sendCommand(['EVAL', script.body, '0', ...args], opts);
-      }
+      return await Promise.race([call, late]);
     } catch (err) {
+      if (undo !== null) this.doubts.push({ token, writes: undo });
       this.onError(op);
       const msg = err instanceof Error ? err.message : String(err);
       this.logger.warn('join store: Redis command failed; batch refused (retryable)', { op, error: msg });
       throw new RetryableError(`join store: Redis ${op} failed: ${msg}`, 1, { cause: err });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -48,7 +48,12 @@ export class RedisServer {
     await exited;
   }
 
+  /** Freezes it (SIGSTOP): connections stay open, commands get no reply until resume(). */
+  pause(): void { this.proc?.kill('SIGSTOP'); }
+  resume(): void { this.proc?.kill('SIGCONT'); }
+
   async close(): Promise<void> {
+    this.resume();
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

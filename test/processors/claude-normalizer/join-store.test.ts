@@ -127,6 +127,39 @@ describe.each(subjects)('join store contract: $name', (subject) => {
 });
 
 describe.runIf(hasRedis)('redis join store failure', () => {
+  it('a save whose reply is lost (Redis frozen) is undone before the next batch: the refused batch\'s retry can claim its calls', async () => {
+    const own = await RedisServer.start();
+    try {
+      const errors: string[] = [];
+      const ctx = testContext('claude-normalizer');
+      const s = new RedisJoinStore({ ...defaults.dedupe.redis, url: own.url, timeout_ms: 300 }, 'claude-normalizer', ctx.logger, (op) => errors.push(op));
+      opened.push(s);
+      await s.start();
+      const t1 = await s.begin({ keys: ['req:lost'], sessions: [] }, Date.now());
+      t1.index.add(call('lost'), 'litellm_v2', ['req:lost'], Date.now(), true, 1, 0);
+      own.pause();
+      const err = await t1.commit()?.catch((e: unknown) => e);
+      expect(isRetryable(err)).toBe(true);
+      expect(errors).toEqual(['save']);
+      own.resume(); // the save runs now, unheard
+      const deadline = Date.now() + 10_000;
+      let t2: JoinTxn | undefined;
+      while (t2 === undefined) {
+        try {
+          t2 = await s.begin({ keys: ['req:lost'], sessions: [] }, Date.now());
+        } catch (e) {
+          if (!isRetryable(e) || Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      expect(t2.index.find(['req:lost'])).toBeUndefined();
+      expect(ctx.logs.some((l) => String(l.msg).includes('undid the save of a refused batch'))).toBe(true);
+      await done(t2.abort());
+    } finally {
+      await own.close();
+    }
+  }, 30_000);
+
   it('Redis unreachable: begin rejects with a RetryableError and counts it', async () => {
     const errors: string[] = [];
     const s = new RedisJoinStore({ ...defaults.dedupe.redis, url: 'redis://127.0.0.1:1', timeout_ms: 200 }, 'claude-normalizer', testContext('claude-normalizer').logger, (op) => errors.push(op));

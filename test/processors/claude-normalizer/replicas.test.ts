@@ -101,6 +101,19 @@ describe.runIf(hasRedis).each(RUNS)('two replicas sharing Redis, real capture %s
     for (const r of [a, b]) expect(await metricValue(r.ctx.registry, 'tokenledger_normalizer_join_store_errors_total')).toBe(0);
   });
 
+  it('replicas restarted mid-stream, then every export re-sent: nothing billed twice', async () => {
+    const prefix = `r${randomUUID()}`;
+    const half = Math.floor(batches.length / 2);
+    const before = await twoReplicas(batches.slice(0, half), await replica(prefix), await replica(prefix));
+    const a = await replica(prefix);
+    const b = await replica(prefix);
+    const after = await twoReplicas([...batches.slice(half), ...batches], a, b);
+    const out = [...before, ...after];
+    expect(out.flatMap((x) => x.calls).sort(byId)).toEqual([...singleBilled].sort(byId));
+    expect(finalRecords(out).sort(byId)).toEqual(finalRecords(single).sort(byId));
+    expect(await metricValue(a.ctx.registry, 'tokenledger_normalizer_duplicates_total') + await metricValue(b.ctx.registry, 'tokenledger_normalizer_duplicates_total')).toBeGreaterThan(0);
+  });
+
   it('in every arrival order of each call\'s reports: the records one process emits for that order', async () => {
     const sessions = [...new Set(batches.flatMap((b) => b.resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords.map((r) => String(r.attributes['session.id'] ?? ''))))))].filter((s) => s !== '');
     const problems: string[] = [];
@@ -133,7 +146,7 @@ describe.runIf(hasRedis)('two replicas through a Redis outage', () => {
   beforeAll(async () => { own = await RedisServer.start(); }, 20_000);
   afterAll(async () => { await own.close(); });
 
-  it('Redis stopped mid-stream: batches refused with retryable errors (counted, logged), then, retried after it returns, exactly the records of one process', async () => {
+  it.each(['stopped', 'frozen'] as const)('Redis %s mid-stream: batches refused with retryable errors (counted, logged), then, retried after it returns, exactly the records of one process', async (outage) => {
     const batches = load(RUNS[0]);
     const single = singleProcess(batches);
     const prefix = `o${randomUUID()}`;
@@ -150,7 +163,10 @@ describe.runIf(hasRedis)('two replicas through a Redis outage', () => {
     const stopAt = Math.floor(batches.length / 2);
     const retryAfterRestart: Batch[] = [];
     for (let i = 0; i < batches.length; i++) {
-      if (i === stopAt) await own.stop();
+      if (i === stopAt) {
+        if (outage === 'stopped') await own.stop();
+        else own.pause();
+      }
       const r = fromClaudeCode(batches[i]) ? b : a;
       try {
         out.push(await r.n.process(structuredClone(batches[i])));
@@ -160,13 +176,14 @@ describe.runIf(hasRedis)('two replicas through a Redis outage', () => {
         retryAfterRestart.push(batches[i]);
       }
       if (i === stopAt + 2) {
-        await own.restart();
+        if (outage === 'stopped') await own.restart();
+        else own.resume();
       }
     }
     expect(refused).toBeGreaterThan(0);
     const errors = await metricValue(a.ctx.registry, 'tokenledger_normalizer_join_store_errors_total') + await metricValue(b.ctx.registry, 'tokenledger_normalizer_join_store_errors_total');
     expect(errors).toBeGreaterThanOrEqual(refused);
-    expect([...a.ctx.logs, ...b.ctx.logs].some((l) => String(l.msg).includes('Redis unreachable'))).toBe(true);
+    expect([...a.ctx.logs, ...b.ctx.logs].some((l) => String(l.msg).includes(outage === 'stopped' ? 'Redis unreachable' : 'Redis command failed'))).toBe(true);
     // The clients retry what was refused, in their order, until the store answers again.
     for (const batch of retryAfterRestart) {
       const r = fromClaudeCode(batch) ? b : a;
