@@ -45,8 +45,8 @@ interface StoredEntry {
 }
 
 /**
- * The join state of every replica in one Redis (standalone or behind Sentinel: the scripts touch
- * keys they compute, so all of a namespace's keys carry one hash tag). A batch's claims and merges
+ * The join state of every replica in one Redis (standalone, or a primary behind Sentinel; not
+ * Redis Cluster: the scripts compute the keys they touch). A batch's claims and merges
  * are one LOAD and one SAVE script call, under locks that make them atomic across replicas; keys
  * expire after `window_seconds`. While Redis is unreachable every batch fails with a RetryableError
  * (the receivers answer 503 / UNAVAILABLE): nothing is billed blind, nothing is claimed.
