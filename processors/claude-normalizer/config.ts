@@ -24,7 +24,7 @@ export interface RedisStoreConfig {
 
 export interface NormalizerConfig {
   claude_code: { usage_from: 'events' | 'metrics' };
-  dedupe: { window_seconds: number; max_entries: number; fingerprint_join: boolean; store: 'memory' | 'redis'; redis: RedisStoreConfig };
+  dedupe: { window_seconds: number; max_entries: number; fingerprint_join: boolean; store: 'memory' | 'redis'; snapshot: { path: string; interval_seconds: number }; redis: RedisStoreConfig };
   cumulative: { max_series: number };
   model_providers: Record<string, string>;
   attribution: AttributionConfig;
@@ -58,7 +58,7 @@ export const DEFAULT_INCLUDE = [
 export const defaults: NormalizerConfig = {
   claude_code: { usage_from: 'events' },
   dedupe: {
-    window_seconds: 900, max_entries: 50_000, fingerprint_join: true, store: 'memory',
+    window_seconds: 900, max_entries: 50_000, fingerprint_join: true, store: 'memory', snapshot: { path: '', interval_seconds: 10 },
     redis: { url: 'redis://127.0.0.1:6379', key_prefix: 'tokenledger', window_seconds: 3600, timeout_ms: 2000, lock_ttl_ms: 10_000, lock_wait_ms: 5000 },
   },
   cumulative: { max_series: 50_000 },
@@ -99,6 +99,14 @@ export const schema: Record<string, unknown> = {
         store: {
           type: 'string', enum: ['memory', 'redis'], default: 'memory',
           description: '`memory`: this process only (one replica; a restart forgets). `redis`: shared by every replica and kept across restarts (README, "High availability"); while Redis is unreachable, batches are refused with a retryable error.',
+        },
+        snapshot: {
+          type: 'object', additionalProperties: false, default: defaults.dedupe.snapshot,
+          description: 'The in-memory store written to a file every interval and at shutdown, and read back at start, so that a restarted process does not bill re-sent or late reports again (README "Exactly once").',
+          properties: {
+            path: { type: 'string', default: '', description: 'File (relative to pipeline.yaml\'s folder), e.g. beside the exporters\' disk queues; empty: none, a restart forgets the index.' },
+            interval_seconds: { type: 'integer', minimum: 1, default: 10, description: 'How often it is written: a crash (not a shutdown) forgets the calls of at most this long.' },
+          },
         },
         redis: {
           type: 'object', additionalProperties: false, default: defaults.dedupe.redis,

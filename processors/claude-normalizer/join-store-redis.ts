@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
-import type { LlmCall } from '../../core/llm-call.js';
 import { RetryableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RedisStoreConfig } from './config.js';
 import { JoinIndex, type IndexEntry } from './join-index.js';
+import { groupKey, restoreEntry, storedEntry, type StoredEntry } from './join-entry.js';
 import type { JoinLookup, JoinStore, JoinTxn } from './join-store.js';
 import { LOAD, RESOLVE, SAVE, type Script } from './join-store-scripts.js';
-import type { Shape } from './types.js';
 
 
 /** An entry as LOAD returned it: its id, JSON, the keys that led to it, its session group ('sl:S', 'sc:S' or ''). */
@@ -28,20 +27,6 @@ interface Write {
   prevKeys: string[];
   add: string;
   rem: string;
-}
-
-/** An index entry as stored: everything but the batch-local fields (position, group objects). */
-interface StoredEntry {
-  record: LlmCall;
-  shapes: Shape[];
-  keys: string[];
-  expiresAt: number;
-  billed: boolean;
-  splitKnown: boolean;
-  pending: LlmCall[];
-  /** 'sl' (usage-less gateway links) or 'sc' (client calls awaiting the gateway) and its session, or ''. */
-  group: '' | 'sl' | 'sc';
-  session: string;
 }
 
 /**
@@ -107,21 +92,15 @@ export class RedisJoinStore implements JoinStore {
     const keys = [...new Set(lookup.keys)];
     const sessions = [...new Set(lookup.sessions)];
     const deadline = Date.now() + this.cfg.lock_wait_ms;
-    for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
       const reply = await this.run('load', LOAD, token, [String(this.cfg.lock_ttl_ms), String(keys.length), ...keys, ...sessions], []) as unknown[];
       if (reply[0] === 1) {
         for (let i = 1; i + 2 < reply.length; i += 3) {
           const data = String(reply[i + 1]);
           const s = JSON.parse(data) as StoredEntry;
           const owned = (reply[i + 2] as unknown[]).map(String);
-          const entry: IndexEntry = {
-            record: s.record, shapes: s.shapes, keys: s.keys, expiresAt: s.expiresAt, billed: s.billed, splitKnown: s.splitKnown,
-            batch: -1, position: -1, pending: s.pending, group: null, groupSession: '',
-          };
-          index.restore(entry, owned);
-          if (s.group === 'sl') index.links.add(entry);
-          else if (s.group === 'sc') index.clientCalls.add(entry);
-          loaded.set(entry, { id: String(reply[i]), data, owned, group: s.group === '' ? '' : `${s.group}:${s.session}` });
+          const entry = restoreEntry(s, index, owned);
+          loaded.set(entry, { id: String(reply[i]), data, owned, group: groupKey(s) });
         }
         break;
       }
@@ -145,12 +124,8 @@ export class RedisJoinStore implements JoinStore {
     for (const e of index.entries()) {
       const before = loaded.get(e);
       const id = before?.id ?? randomUUID();
-      const group = e.group === index.links ? 'sl' : e.group === index.clientCalls ? 'sc' : '';
-      const now = group === '' ? '' : `${group}:${e.groupSession}`;
-      const stored: StoredEntry = {
-        record: e.record, shapes: e.shapes, keys: e.keys, expiresAt: e.expiresAt, billed: e.billed, splitKnown: e.splitKnown,
-        pending: e.pending, group, session: e.groupSession,
-      };
+      const stored = storedEntry(e, index);
+      const now = groupKey(stored);
       const was = before?.group ?? '';
       const keys = e.keys.filter((k) => index.owner(k) === e);
       writes.push({

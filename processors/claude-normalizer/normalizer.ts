@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Counter, Gauge } from 'prom-client';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Processor } from '../../core/component.js';
@@ -93,6 +94,9 @@ export class ClaudeNormalizer implements Processor {
       ? new RedisJoinStore(cfg.dedupe.redis, ctx.id, ctx.logger, (op) => this.m.storeErrors.inc({ op }))
       : new MemoryJoinStore(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries, (e) => {
         if (!e.billed) this.unjoinedLink(e.record, e.shapes[0]);
+      }, now, cfg.dedupe.snapshot.path === '' ? undefined : {
+        file: resolve(ctx.configDir, cfg.dedupe.snapshot.path), intervalMs: cfg.dedupe.snapshot.interval_seconds * 1000,
+        logger: ctx.logger, onError: (op) => this.m.storeErrors.inc({ op }),
       });
     this.cumulative = new CumulativeState(cfg.cumulative.max_series);
     const mt = ctx.metrics;
@@ -111,7 +115,7 @@ export class ClaudeNormalizer implements Processor {
       cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
       cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
       unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
-      storeErrors: mt.counter('tokenledger_normalizer_join_store_errors_total', 'Batches refused (retryable) because the shared join store failed: op load, save or release (Redis unreachable or erroring), busy (calls locked too long by another batch), lock_lost.', ['op']),
+      storeErrors: mt.counter('tokenledger_normalizer_join_store_errors_total', 'Join store failures: batches refused (retryable) because Redis failed (op load, save, release, resolve), held their calls too long (busy) or outlived their locks (lock_lost); in-memory index snapshots not written (snapshot).', ['op']),
     };
   }
 
@@ -487,13 +491,18 @@ function idsConflict(a: readonly string[], b: readonly string[]): boolean {
   return false;
 }
 
-/** Every key the batch's reports may look up, and the sessions a usage-less gateway span and a client call may meet in. */
+/**
+ * Every key the batch's reports may look up, and the sessions in which a usage-less gateway span
+ * and a client call may meet (accept(): `usageless`, awaitsGateway()) — only those, as a shared
+ * store locks them: a session every gateway call carries would serialize every batch.
+ */
 function lookupOf(reports: readonly Report[]): JoinLookup {
   const keys: string[] = [];
   const sessions: string[] = [];
   for (const { x, record } of reports) {
     keys.push(record, ...x.keys);
-    if (x.call.record_type === 'call' && x.call.session_id !== '') sessions.push(x.call.session_id);
+    const c = x.call;
+    if (c.record_type === 'call' && c.session_id !== '' && (c.source === 'claude_code' || (x.linkOnly === true && !hasTokens(c)))) sessions.push(c.session_id);
   }
   return { keys, sessions };
 }

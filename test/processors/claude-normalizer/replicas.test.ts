@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -204,4 +205,33 @@ describe.runIf(hasRedis)('two replicas through a Redis outage', () => {
     expect(billed.map((c) => `${c.session_id} ${c.input_tokens} ${c.output_tokens}`).sort()).toEqual(want.map((c) => `${c.session_id} ${c.input_tokens} ${c.output_tokens}`).sort());
     expect(cost(finalRecords(out))).toBe(cost(finalRecords(single)));
   }, 60_000);
+});
+
+describe('one process with the in-memory store and a snapshot file, restarted', () => {
+  it('restarted mid-stream (shutdown, start), then every export re-sent: nothing billed twice; without the snapshot, billed again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-snapshot-'));
+    try {
+      const batches = load(RUNS[0]);
+      const single = singleProcess(batches);
+      const half = Math.floor(batches.length / 2);
+      const run = async (snapshot: boolean): Promise<Batch[]> => {
+        const over = { dedupe: { ...defaults.dedupe, snapshot: { path: snapshot ? join(dir, 'join-index.jsonl') : '', interval_seconds: 60 } } };
+        const first = normalizer(over);
+        await first.n.start();
+        const out = batches.slice(0, half).map((b) => first.n.process(structuredClone(b)) as Batch);
+        await first.n.shutdown();
+        const second = normalizer(over);
+        await second.n.start();
+        out.push(...[...batches.slice(half), ...batches].map((b) => second.n.process(structuredClone(b)) as Batch));
+        await second.n.shutdown();
+        return out;
+      };
+      const out = await run(true);
+      expect(out.flatMap((x) => x.calls).sort(byId)).toEqual(single.flatMap((x) => x.calls).sort(byId));
+      expect(finalRecords(out).sort(byId)).toEqual(finalRecords(single).sort(byId));
+      expect((await run(false)).flatMap((x) => x.calls).length).toBeGreaterThan(single.flatMap((x) => x.calls).length);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
