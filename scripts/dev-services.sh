@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts the system services the integration tests use: Debian's clickhouse-server
 # (HTTP on 127.0.0.1:8123), prometheus/promtool and amtool (prometheus-alertmanager), redis-server
-# (127.0.0.1:6379, the normalizer's shared join store). Idempotent; run as root (or with sudo).
+# (127.0.0.1:6379, the normalizer's shared join store) and haproxy (tests start their own, in front
+# of two replicas). Idempotent; run as root (or with sudo).
 # Tests find them through TOKENLEDGER_CLICKHOUSE_URL (default http://127.0.0.1:8123) and PATH.
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -11,6 +12,7 @@ command -v clickhouse-server >/dev/null || need+=(clickhouse-server clickhouse-c
 command -v promtool >/dev/null || need+=(prometheus)
 command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v redis-server >/dev/null || need+=(redis-server)
+command -v haproxy >/dev/null || need+=(haproxy)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   # The prometheus package would start its own daemon under systemd where there is one; tests start their own.
@@ -48,4 +50,4 @@ else
   redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "redis-server did not start; see /tmp/tokenledger-redis.log" >&2; exit 1; }
   echo "redis-server started on 127.0.0.1:6379 ($(redis-server --version | cut -d' ' -f3))"
 fi
-echo "prometheus: $(command -v prometheus) promtool: $(command -v promtool)"
+echo "prometheus: $(command -v prometheus) promtool: $(command -v promtool) haproxy: $(command -v haproxy)"
