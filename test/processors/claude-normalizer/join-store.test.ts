@@ -160,6 +160,27 @@ describe.runIf(hasRedis)('redis join store failure', () => {
     }
   }, 30_000);
 
+  it('a replica that dies holding locks: batches on the same calls are refused (busy) until the locks expire, then go through', async () => {
+    const cfg = { ...defaults.dedupe.redis, url: server!.url, key_prefix: `t${randomUUID()}`, lock_ttl_ms: 800, lock_wait_ms: 100 };
+    const dead = new RedisJoinStore(cfg, 'claude-normalizer', testContext('claude-normalizer').logger, () => {});
+    const errors: string[] = [];
+    const alive = new RedisJoinStore(cfg, 'claude-normalizer', testContext('claude-normalizer').logger, (op) => errors.push(op));
+    opened.push(dead, alive);
+    await dead.start();
+    await alive.start();
+    await dead.begin({ keys: ['req:held'], sessions: [] }, Date.now()); // never committed: its process was killed
+    await dead.close();
+    const refused = await Promise.resolve(alive.begin({ keys: ['req:held', 'req:other'], sessions: [] }, Date.now())).catch((e: unknown) => e);
+    expect(isRetryable(refused)).toBe(true);
+    expect(errors).toEqual(['busy']);
+    const other = await alive.begin({ keys: ['req:other'], sessions: [] }, Date.now()); // calls it did not hold are not blocked
+    await done(other.abort());
+    await new Promise((r) => setTimeout(r, 900));
+    const t = await alive.begin({ keys: ['req:held'], sessions: [] }, Date.now());
+    expect(t.index.size).toBe(0);
+    await done(t.abort());
+  });
+
   it('Redis unreachable: begin rejects with a RetryableError and counts it', async () => {
     const errors: string[] = [];
     const s = new RedisJoinStore({ ...defaults.dedupe.redis, url: 'redis://127.0.0.1:1', timeout_ms: 200 }, 'claude-normalizer', testContext('claude-normalizer').logger, (op) => errors.push(op));
