@@ -17,6 +17,8 @@ import { batchOf, testContext } from '../helpers/context.js';
 import { logsRequest, tracesRequest } from '../helpers/otlp-json.js';
 import { RedisServer, redisAvailable } from '../helpers/redis.js';
 import { serviceAvailable } from '../helpers/services.js';
+import { SERVER_URL, serverUp } from '../exporters/clickhouse/helpers.js';
+import { finalRecords } from '../processors/claude-normalizer/helpers.js';
 import { freePort, RunningCli } from './cli-process.js';
 
 /**
@@ -29,6 +31,8 @@ const CAPTURE = join(import.meta.dirname, '../fixtures/claude-code-via-litellm/c
 
 const hasRedis = redisAvailable();
 const hasHaproxy = serviceAvailable('haproxy', spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0, 'install Debian\'s haproxy (scripts/dev-services.sh)');
+
+const chServer = serviceAvailable('clickhouse-server', await serverUp(), `nothing answers on ${SERVER_URL}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'tl-replicas-'));
 const running: { stop: () => Promise<unknown> }[] = [];
@@ -70,8 +74,16 @@ ${backends.map((p, i) => `  server r${i} 127.0.0.1:${p}`).join('\n')}
   return proc;
 }
 
-async function replica(redisUrl: string, http: number, admin: number): Promise<RunningCli> {
+/** A replica; with `ledger`, also writing the ClickHouse server's database `ledger` behind its own disk queue. */
+async function replica(redisUrl: string, http: number, admin: number, ledger?: string): Promise<RunningCli> {
   const config = join(dir, `pipeline-${http}.yaml`);
+  const clickhouse = ledger === undefined ? '' : `
+  clickhouse:
+    mode: server
+    url: ${SERVER_URL}
+    database: ${ledger}
+    batch: { max_rows: 500, max_delay_ms: 50 }
+    queue: { type: disk, path: ${join(dir, `queue-${http}`)} }`;
   writeFileSync(config, `receivers:
   otlp:
     protocols:
@@ -79,13 +91,13 @@ async function replica(redisUrl: string, http: number, admin: number): Promise<R
       http: { endpoint: 127.0.0.1:${http} }
 processors:
   claude-normalizer:
-    dedupe: { store: redis, redis: { url: "${redisUrl}", key_prefix: run-replicas } }
+    dedupe: { store: redis, redis: { url: "${redisUrl}", key_prefix: run-replicas-${ledger ?? 'metrics'} } }
   cost-enrichment:
 exporters:
-  prometheus:
+  prometheus:${clickhouse}
 service:
   pipelines:
-    llm: { receivers: [otlp], processors: [claude-normalizer, cost-enrichment], exporters: [prometheus] }
+    llm: { receivers: [otlp], processors: [claude-normalizer, cost-enrichment], exporters: [prometheus${ledger === undefined ? '' : ', clickhouse'}] }
   telemetry: { admin: { endpoint: 127.0.0.1:${admin} } }
 `);
   const cli = new RunningCli(['run', '-c', config]);
@@ -105,9 +117,23 @@ async function post(url: string, body: string): Promise<void> {
   }
 }
 
+/** The capture's exports as OTLP/JSON requests, each checked to decode to what the capture holds. */
+function requestsOf(b: Batch): [string, string][] {
+  const requests: [string, string][] = [];
+  if (b.resourceSpans.length > 0) requests.push(['traces', tracesRequest(b.resourceSpans)]);
+  if (b.resourceLogs.length > 0) requests.push(['logs', logsRequest(b.resourceLogs)]);
+  for (const [signal, body] of requests) {
+    const decoded = decodeExport(signal === 'traces' ? 'traces' : 'logs', Buffer.from(body), 'json');
+    expect(signal === 'traces' ? decoded.resourceSpans : decoded.resourceLogs).toEqual(signal === 'traces' ? b.resourceSpans : b.resourceLogs);
+  }
+  return requests;
+}
+
+const loadCapture = (): Batch[] => readFileSync(CAPTURE, 'utf8').trim().split('\n').map((l) => batchOf(JSON.parse(l) as { resourceSpans: ResourceSpans[]; resourceLogs: ResourceLogs[] }));
+
 describe.runIf(hasRedis && hasHaproxy)('two tokenledger run replicas on one Redis behind haproxy', () => {
   it('every export through round robin, every other one sent twice (the retry lands on the other replica): the sum of /metrics over replicas is what one process bills', async () => {
-    const batches = readFileSync(CAPTURE, 'utf8').trim().split('\n').map((l) => batchOf(JSON.parse(l) as { resourceSpans: ResourceSpans[]; resourceLogs: ResourceLogs[] }));
+    const batches = loadCapture();
     const one = new ClaudeNormalizer(structuredClone(normalizerDefaults), testContext('claude-normalizer'));
     const billed: LlmCall[] = batches.flatMap((b) => (one.process(structuredClone(b)) as Batch).calls);
     const priced = priceCalls(billed, pricerFor(costDefaults, dir));
@@ -123,13 +149,7 @@ describe.runIf(hasRedis && hasHaproxy)('two tokenledger run replicas on one Redi
 
     let sent = 0;
     for (const b of batches) {
-      const requests: [string, string][] = [];
-      if (b.resourceSpans.length > 0) requests.push(['traces', tracesRequest(b.resourceSpans)]);
-      if (b.resourceLogs.length > 0) requests.push(['logs', logsRequest(b.resourceLogs)]);
-      for (const [signal, body] of requests) {
-        // What the replicas decode is what the capture holds.
-        const decoded = decodeExport(signal === 'traces' ? 'traces' : 'logs', Buffer.from(body), 'json');
-        expect(signal === 'traces' ? decoded.resourceSpans : decoded.resourceLogs).toEqual(signal === 'traces' ? b.resourceSpans : b.resourceLogs);
+      for (const [signal, body] of requestsOf(b)) {
         await post(`http://127.0.0.1:${lb}/v1/${signal}`, body);
         // Every other request is retried: round robin then gives first copies to both replicas.
         if (sent++ % 2 === 0) await post(`http://127.0.0.1:${lb}/v1/${signal}`, body);
@@ -146,4 +166,45 @@ describe.runIf(hasRedis && hasHaproxy)('two tokenledger run replicas on one Redi
     expect(sum('tokenledger_normalizer_join_store_errors_total')).toBe(0);
     process.stderr.write(`two replicas behind haproxy: ${sum('tokenledger_llm_calls_total')} calls, $${sum('tokenledger_llm_cost_usd_total').toFixed(6)} (one process: ${billed.length}, $${cost.toFixed(6)})\n`);
   }, 120_000);
+
+  it.runIf(chServer)('replica A killed (-9) mid-traffic and restarted: ClickHouse FINAL holds one row per call, both sources\' attribution, the cost one process bills', async () => {
+    const batches = loadCapture();
+    const one = new ClaudeNormalizer(structuredClone(normalizerDefaults), testContext('claude-normalizer'));
+    const out = batches.map((b) => one.process(structuredClone(b)) as Batch);
+    const final = priceCalls(finalRecords(out), pricerFor(costDefaults, dir));
+    const ledger = `tl_test_replicas_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+    const redis = await RedisServer.start();
+    running.push({ stop: () => redis.close() });
+    running.push({ stop: () => fetch(`${SERVER_URL}/?query=${encodeURIComponent(`DROP DATABASE IF EXISTS ${ledger}`)}`, { method: 'POST' }) });
+    const [httpA, httpB, adminA, adminB, lb] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const a = await replica(redis.url, httpA, adminA, ledger);
+    await replica(redis.url, httpB, adminB, ledger);
+    await haproxy(lb, [httpA, httpB]);
+    let sent = 0;
+    let restarted: Promise<RunningCli> | undefined;
+    for (const [i, b] of batches.entries()) {
+      if (i === Math.floor(batches.length / 2)) {
+        await a.stop('SIGKILL');
+        restarted = replica(redis.url, httpA, adminA, ledger); // while traffic goes on: requests haproxy sends to A meanwhile get 503 and are retried
+      }
+      for (const [signal, body] of requestsOf(b)) {
+        await post(`http://127.0.0.1:${lb}/v1/${signal}`, body);
+        if (sent++ % 2 === 0) await post(`http://127.0.0.1:${lb}/v1/${signal}`, body);
+      }
+    }
+    await restarted;
+    const query = async <T>(q: string): Promise<T> => JSON.parse(await (await fetch(`${SERVER_URL}/?query=${encodeURIComponent(`${q} FORMAT JSONEachRow`)}`, { method: 'POST' })).text()) as T;
+    type Totals = { n: string; usd: number; both: string };
+    let totals: Totals = { n: '0', usd: 0, both: '0' };
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      totals = await query<Totals>(`SELECT count() AS n, sum(cost_usd) AS usd, countIf(customer LIKE 'cust-%' AND session_id != '') AS both FROM ${ledger}.llm_calls FINAL`).catch(() => totals);
+      if (Number(totals.n) >= final.length && Math.abs(totals.usd - final.reduce((s, c) => s + c.cost_usd, 0)) < 1e-9) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(Number(totals.n)).toBe(final.length);
+    expect(totals.usd).toBeCloseTo(final.reduce((s, c) => s + c.cost_usd, 0), 9);
+    expect(Number(totals.both)).toBe(final.filter((c) => c.customer.startsWith('cust-') && c.session_id !== '').length);
+    process.stderr.write(`kill -9 behind haproxy: ClickHouse FINAL ${totals.n} rows, $${totals.usd.toFixed(6)}, ${totals.both} with LiteLLM's customer and Claude Code's session (one process: ${final.length}, $${final.reduce((s, c) => s + c.cost_usd, 0).toFixed(6)})\n`);
+  }, 180_000);
 });
