@@ -93,6 +93,9 @@ export const schema: Record<string, unknown> = {
     dedupe: {
       type: 'object', additionalProperties: false, default: defaults.dedupe,
       description: 'Index of emitted calls, used to drop re-sent reports and to join a second source\'s report of the same call: in this process, or in Redis shared by every replica.',
+      // The snapshot is the in-memory store's: with Redis it would be silently unused.
+      if: { properties: { store: { const: 'redis' } }, required: ['store'] },
+      then: { properties: { snapshot: { properties: { path: { const: '' } } } } },
       properties: {
         window_seconds: { type: 'integer', minimum: 1, default: 900, description: 'How long an emitted call stays joinable in the in-memory store.' },
         max_entries: { type: 'integer', minimum: 1, default: 50_000, description: 'Upper bound on calls in the in-memory store (about 1.7 KB each); the oldest are evicted first.' },
@@ -104,7 +107,7 @@ export const schema: Record<string, unknown> = {
           type: 'object', additionalProperties: false, default: defaults.dedupe.snapshot,
           description: 'The in-memory store written to a file every interval and at shutdown, and read back at start, so that a restarted process does not bill re-sent or late reports again (README "Exactly once").',
           properties: {
-            path: { type: 'string', default: '', description: 'File (relative to pipeline.yaml\'s folder), e.g. beside the exporters\' disk queues; empty: none, a restart forgets the index.' },
+            path: { type: 'string', default: '', description: 'File (relative to pipeline.yaml\'s folder), e.g. beside the exporters\' disk queues; empty: none, a restart forgets the index. Must be empty with `store: redis` (the index is in Redis).' },
             interval_seconds: { type: 'integer', minimum: 1, default: 10, description: 'How often it is written: a crash (not a shutdown) forgets the calls of at most this long.' },
           },
         },
