@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { instance, stamp, type Payload } from './payload.js';
-import { emptyBatch } from '../core/batch.js';
+import { emptyBatch, type Batch } from '../core/batch.js';
 import type { LlmCall } from '../core/llm-call.js';
 import { createLogger } from '../core/logger.js';
 import { Host } from '../core/host.js';
@@ -62,7 +62,8 @@ export function realisticCalls(p: Payload, count: number): { calls: LlmCall[]; n
     stamp(body, p.patches, s);
     const batch = { ...emptyBatch({ receiver: 'bench', transport: 'bench' }), ...decodeExport('traces', body, 'protobuf') };
     const t0 = performance.now();
-    const calls = n.process(batch).calls;
+    // The default (in-memory) join store: process() completes synchronously.
+    const calls = (n.process(batch) as Batch).calls;
     ms += performance.now() - t0;
     for (const c of calls) out.push(c);
   }

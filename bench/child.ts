@@ -3,7 +3,7 @@ import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
 
@@ -18,6 +18,8 @@ export interface ChildOptions {
   server?: { url: string; database: string };
   /** Extra node flags, e.g. --cpu-prof. */
   nodeArgs?: string[];
+  /** The normalizer's join store in the Redis at this URL (a fresh key prefix, short window), instead of in memory. */
+  redis?: string;
 }
 
 export interface ProcStats { rssMb: number; hwmMb: number; cpuSeconds: number }
@@ -67,6 +69,11 @@ export class TokenledgerChild {
       doc.setIn(['exporters', 'clickhouse', 'url'], this.opts.server.url);
       doc.setIn(['exporters', 'clickhouse', 'database'], this.opts.server.database);
       doc.deleteIn(['exporters', 'clickhouse', 'path']);
+    }
+    if (this.opts.redis) {
+      doc.setIn(['processors', 'claude-normalizer'], doc.createNode({
+        dedupe: { store: 'redis', redis: { url: this.opts.redis, key_prefix: `bench-${basename(this.dir)}`, window_seconds: 300 } },
+      }));
     }
     const config = join(this.dir, 'pipeline.yaml');
     writeFileSync(config, doc.toString());

@@ -15,19 +15,22 @@ import { defaults as chDefaults } from '../exporters/clickhouse/config.js';
 import { openClient } from '../exporters/clickhouse/client.js';
 
 /**
- * `npm run bench [-- --quick] [--profile] [--node-arg=FLAG ...]`: tokenledger's default pipeline as a child process
+ * `npm run bench [-- --quick] [--profile] [--join-store redis] [--node-arg=FLAG ...]`: tokenledger's default pipeline as a child process
  * under load from real LiteLLM and Claude Code payloads, against the decode ceiling measured in
  * this process on the same bytes. Prints a table, then one JSON line. Everything is bounded in
  * time; the child is killed on any error.
  */
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const argv = process.argv.slice(2);
-const unknown = argv.filter((a) => a !== '--quick' && a !== '--profile' && !a.startsWith('--node-arg='));
+const argv = process.argv.slice(2).join('\u0000').replace('--join-store\u0000', '--join-store=').split('\u0000');
+const unknown = argv.filter((a) => a !== '--quick' && a !== '--profile' && a !== '--join-store=redis' && a !== '--join-store=memory' && !a.startsWith('--node-arg='));
 if (unknown.length > 0) {
-  process.stderr.write(`usage: npm run bench -- [--quick] [--profile] [--node-arg=FLAG ...]; unknown: ${unknown.join(' ')}\n`);
+  process.stderr.write(`usage: npm run bench -- [--quick] [--profile] [--join-store memory|redis] [--node-arg=FLAG ...]; unknown: ${unknown.join(' ')}\n`);
   process.exit(64);
 }
+/** The normalizer's join store: `redis` uses the Redis at TOKENLEDGER_REDIS_URL (scripts/dev-services.sh starts one). */
+const joinStore = argv.includes('--join-store=redis') ? 'redis' : 'memory';
+const redisUrl = process.env.TOKENLEDGER_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const quick = argv.includes('--quick');
 const profile = argv.includes('--profile');
 /** Extra node flags for the tokenledger child (e.g. --node-arg=--max-semi-space-size=64), to compare runtime settings. */
@@ -177,7 +180,7 @@ async function main(): Promise<void> {
   const normalizeSPerCall = realistic.normalizeSPerCall;
 
   const profDir = mkdtempSync(join(tmpdir(), 'tl-bench-prof-'));
-  const child = new TokenledgerChild({ repo, nodeArgs: [...childNodeArgs, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])] });
+  const child = new TokenledgerChild({ repo, redis: joinStore === 'redis' ? redisUrl : undefined, nodeArgs: [...childNodeArgs, ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [])] });
   // An IIFE so that the data directory goes away on every path, after the table was read.
   const embedded = await (async () => {
     try {
@@ -239,7 +242,7 @@ async function main(): Promise<void> {
   let serverTable: Results['serverTable'] = null;
   if (await serverAvailable()) {
     const database = `tl_bench_${process.pid}`;
-    const sChild = new TokenledgerChild({ repo, server: { url: SERVER_URL, database }, nodeArgs: childNodeArgs });
+    const sChild = new TokenledgerChild({ repo, server: { url: SERVER_URL, database }, redis: joinStore === 'redis' ? redisUrl : undefined, nodeArgs: childNodeArgs });
     try {
       server = await withChild(sChild, async () => {
         try {
@@ -342,10 +345,10 @@ function report(x: Results): void {
     ['large content in ClickHouse rows / in /metrics', `${x.embeddedTable.withContent} rows / ${x.metricsLeak ? 'FOUND' : 'none'}`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
-  process.stdout.write(`\ntokenledger bench (${quick ? 'quick' : 'full'}), node ${process.version}${childNodeArgs.length ? `, child flags ${childNodeArgs.join(' ')}` : ''}\n`);
+  process.stdout.write(`\ntokenledger bench (${quick ? 'quick' : 'full'}, join store ${joinStore}), node ${process.version}${childNodeArgs.length ? `, child flags ${childNodeArgs.join(' ')}` : ''}\n`);
   for (const [k, v] of rows) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
   const json = {
-    mode: quick ? 'quick' : 'full', child_node_args: childNodeArgs,
+    mode: quick ? 'quick' : 'full', join_store: joinStore, child_node_args: childNodeArgs,
     spans_per_s: round(spansPerS), calls_per_s: round(callsPerS),
     spans_per_s_http: round(x.http.load.spans / x.http.load.seconds), calls_per_s_http: round(x.http.load.calls / x.http.load.seconds),
     decode_ceiling_spans_per_s: round(x.ceiling.decode.itemsPerS), decode_convert_spans_per_s: round(x.ceiling.decodeConvert.itemsPerS),

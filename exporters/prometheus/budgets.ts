@@ -45,6 +45,8 @@ interface ScopeState {
   nextThreshold: number;
   /** Spend added in the batch being counted, gauges not yet updated. */
   dirty: boolean;
+  /** Spend counted here since the last read of the spend store began (added on top of what it returns). */
+  sinceSync: number;
   spentGauge: GaugeSeries;
   utilizationGauge: GaugeSeries;
   projectedGauge: GaugeSeries;
@@ -170,6 +172,7 @@ export class BudgetTracker {
         }
         const s = this.scope(b, value);
         s.spent += call.cost_usd;
+        s.sinceSync += call.cost_usd;
         if (!s.dirty) {
           s.dirty = true;
           this.dirty.push([b, s]);
@@ -192,35 +195,49 @@ export class BudgetTracker {
   }
 
   /**
-   * Sets spent-to-date of the current period from a store (the ClickHouse exporter's) before data
-   * flows. Thresholds already crossed count as notified: they were, before the restart.
+   * Sets spent-to-date of the current period from a store (the ClickHouse exporter's): at start,
+   * before data flows (thresholds already crossed count as notified: they were, before the
+   * restart), and, with several replicas writing one ledger, every `budget_sync_ms` (`notify`: a
+   * threshold the deployment's spend crossed is notified). Spend counted here while the queries
+   * run is added on top of what they return.
    */
-  async restore(store: SpendStore): Promise<void> {
-    for (const b of this.budgets) {
-      const spend = await store.spendBy({ fromMs: b.bounds.startMs, toMs: b.bounds.endMs, groupBy: b.scopeLabel, where: b.where });
+  async restore(store: SpendStore, notify = false): Promise<void> {
+    for (const b of this.budgets) for (const s of b.scopes.values()) s.sinceSync = 0;
+    const asked = this.budgets.map((b) => ({ b, endMs: b.bounds.endMs, query: { fromMs: b.bounds.startMs, toMs: b.bounds.endMs, groupBy: b.scopeLabel, where: b.where } }));
+    const answers: Map<string, number>[] = [];
+    for (const a of asked) answers.push(await store.spendBy(a.query));
+    asked.forEach(({ b, endMs }, i) => {
+      if (b.bounds.endMs !== endMs) return; // rolled over meanwhile: the answer is of the last period
+      const ledger = new Map<ScopeState, number>();
       if (b.wildcard) {
-        for (const [value, usd] of spend) this.setSpent(b, value || UNATTRIBUTED, usd);
+        for (const [value, usd] of answers[i]) {
+          const s = this.scope(b, value || UNATTRIBUTED);
+          ledger.set(s, (ledger.get(s) ?? 0) + usd);
+        }
       } else {
-        this.setSpent(b, b.fixedValue, spend.get(b.fixedValue) ?? 0);
+        ledger.set(this.scope(b, b.fixedValue), answers[i].get(b.fixedValue) ?? 0);
       }
-    }
+      for (const s of b.scopes.values()) this.setSpent(b, s, ledger.get(s) ?? 0, notify);
+    });
   }
 
   /** Adopts spend a previous instance counted (same budget, scope label and period), e.g. across a reload. */
   adopt(previous: readonly PreviousSpend[]): void {
     for (const p of previous) {
       const b = this.budgets.find((x) => x.config.name === p.budget);
-      if (b && b.scopeLabel === p.scopeLabel && b.bounds.endMs === p.periodEndMs) this.setSpent(b, p.scopeValue, p.spentUsd);
+      if (b && b.scopeLabel === p.scopeLabel && b.bounds.endMs === p.periodEndMs) this.setSpent(b, this.scope(b, p.scopeValue), p.spentUsd, false);
     }
   }
 
-  private setSpent(b: Budget, value: string, usd: number): void {
+  /** Spent = `usd` (the ledger's, or a previous instance's) + what was counted here since the read began. */
+  private setSpent(b: Budget, s: ScopeState, usd: number, notify: boolean): void {
     if (!Number.isFinite(usd) || usd < 0) return;
-    const s = this.scope(b, value);
-    s.spent = usd;
-    const utilization = usd / b.config.limit_usd;
-    while (s.nextThreshold < b.thresholds.length && utilization >= b.thresholds[s.nextThreshold]) s.nextThreshold++;
-    this.update(b, s, this.clock(), false);
+    s.spent = usd + s.sinceSync;
+    if (!notify) {
+      const utilization = s.spent / b.config.limit_usd;
+      while (s.nextThreshold < b.thresholds.length && utilization >= b.thresholds[s.nextThreshold]) s.nextThreshold++;
+    }
+    this.update(b, s, this.clock(), notify);
   }
 
   private scope(b: Budget, raw: string): ScopeState {
@@ -236,7 +253,7 @@ export class BudgetTracker {
     const labels = { budget: b.config.name, scope_label: b.scopeLabel, scope_value: value };
     this.gauges.limit.set(labels, b.config.limit_usd);
     s = {
-      value, spent: 0, nextThreshold: 0, dirty: false,
+      value, spent: 0, nextThreshold: 0, dirty: false, sinceSync: 0,
       spentGauge: this.gauges.spent.labels(labels),
       utilizationGauge: this.gauges.utilization.labels(labels),
       projectedGauge: this.gauges.projected.labels(labels),

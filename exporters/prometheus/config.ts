@@ -23,6 +23,7 @@ export interface PrometheusExporterConfig {
   max_label_sets: number;
   budgets: BudgetConfig[];
   budget_refresh_ms: number;
+  budget_sync_ms: number;
   webhook?: WebhookConfig;
 }
 
@@ -36,6 +37,7 @@ export const defaults: PrometheusExporterConfig = {
   max_label_sets: 2000,
   budgets: [],
   budget_refresh_ms: 15_000,
+  budget_sync_ms: 0,
 };
 
 export const schema: Record<string, unknown> = {
@@ -93,6 +95,13 @@ export const schema: Record<string, unknown> = {
       maximum: 86_400_000,
       default: defaults.budget_refresh_ms,
       description: 'How often budget gauges are recomputed without traffic (projection, period rollover), in milliseconds.',
+    },
+    budget_sync_ms: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 86_400_000,
+      default: defaults.budget_sync_ms,
+      description: 'With several replicas writing one ClickHouse ledger: how often spent-to-date is re-read from it (every replica\'s spend), this replica\'s calls since added on top, so that every replica\'s budget gauges show the deployment\'s spend (README "High availability"). 0: read at start only (one process).',
     },
     webhook: {
       type: 'object',

@@ -19,6 +19,8 @@ export class PrometheusExporter implements Exporter {
   private readonly notifier?: WebhookNotifier;
   private readonly restoreFailures: Counter<'exporter'>;
   private timer?: NodeJS.Timeout;
+  private syncTimer?: NodeJS.Timeout;
+  private syncing = false;
   /** Set when no restore succeeded at start: try once more before the first batch counts. */
   private lateRestore?: Promise<void>;
   private awaitingStore = false;
@@ -62,6 +64,25 @@ export class PrometheusExporter implements Exporter {
       this.spend.refreshSelfMetrics();
     }, this.config.budget_refresh_ms);
     this.timer.unref();
+    if (this.config.budget_sync_ms > 0 && !this.budgets.empty) {
+      this.syncTimer = setInterval(() => void this.sync(), this.config.budget_sync_ms);
+      this.syncTimer.unref();
+    }
+  }
+
+  /** Re-reads the deployment's spend-to-date from the ledger (budget_sync_ms); a failure keeps the gauges as they are. */
+  async sync(): Promise<void> {
+    const store = this.ctx.host.get('spendStore');
+    if (store === undefined || this.syncing || this.awaitingStore) return;
+    this.syncing = true;
+    try {
+      await this.budgets.restore(store, true);
+    } catch (err) {
+      this.restoreFailures.inc({ exporter: this.ctx.id });
+      this.ctx.logger.warn('reading budget spend-to-date from the spend store failed; gauges keep this replica\'s count until the next sync', { err });
+    } finally {
+      this.syncing = false;
+    }
   }
 
   async consume(batch: Batch): Promise<void> {
@@ -75,6 +96,7 @@ export class PrometheusExporter implements Exporter {
 
   async shutdown(): Promise<void> {
     clearInterval(this.timer);
+    clearInterval(this.syncTimer);
     this.timer = undefined;
     await this.notifier?.shutdown();
   }

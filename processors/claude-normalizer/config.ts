@@ -12,9 +12,19 @@ export interface AttributionConfig {
   tags: string[];
 }
 
+/** The shared join store (join-store-redis.ts). */
+export interface RedisStoreConfig {
+  url: string;
+  key_prefix: string;
+  window_seconds: number;
+  timeout_ms: number;
+  lock_ttl_ms: number;
+  lock_wait_ms: number;
+}
+
 export interface NormalizerConfig {
   claude_code: { usage_from: 'events' | 'metrics' };
-  dedupe: { window_seconds: number; max_entries: number; fingerprint_join: boolean };
+  dedupe: { window_seconds: number; max_entries: number; fingerprint_join: boolean; store: 'memory' | 'redis'; snapshot: { path: string; interval_seconds: number }; redis: RedisStoreConfig };
   cumulative: { max_series: number };
   model_providers: Record<string, string>;
   attribution: AttributionConfig;
@@ -47,7 +57,10 @@ export const DEFAULT_INCLUDE = [
 
 export const defaults: NormalizerConfig = {
   claude_code: { usage_from: 'events' },
-  dedupe: { window_seconds: 900, max_entries: 50_000, fingerprint_join: true },
+  dedupe: {
+    window_seconds: 900, max_entries: 50_000, fingerprint_join: true, store: 'memory', snapshot: { path: '', interval_seconds: 10 },
+    redis: { url: 'redis://127.0.0.1:6379', key_prefix: 'tokenledger', window_seconds: 3600, timeout_ms: 2000, lock_ttl_ms: 10_000, lock_wait_ms: 5000 },
+  },
   cumulative: { max_series: 50_000 },
   model_providers: {},
   attribution: DEFAULT_ATTRIBUTION,
@@ -80,10 +93,37 @@ export const schema: Record<string, unknown> = {
     },
     dedupe: {
       type: 'object', additionalProperties: false, default: defaults.dedupe,
-      description: 'In-memory index of emitted calls, used to drop re-sent reports and to join a second source\'s report of the same call.',
+      description: 'Index of emitted calls, used to drop re-sent reports and to join a second source\'s report of the same call: in this process, or in Redis shared by every replica.',
+      // The snapshot is the in-memory store's: with Redis it would be silently unused.
+      if: { properties: { store: { const: 'redis' } }, required: ['store'] },
+      then: { properties: { snapshot: { properties: { path: { const: '' } } } } },
       properties: {
-        window_seconds: { type: 'integer', minimum: 1, maximum: 604_800, default: 900, description: 'How long an emitted call stays joinable.' },
-        max_entries: { type: 'integer', minimum: 1, maximum: 5_000_000, default: 50_000, description: 'Upper bound on indexed calls (about 1.7 KB each); the oldest are evicted first.' },
+        window_seconds: { type: 'integer', minimum: 1, maximum: 604_800, default: 900, description: 'How long an emitted call stays joinable in the in-memory store.' },
+        max_entries: { type: 'integer', minimum: 1, maximum: 5_000_000, default: 50_000, description: 'Upper bound on calls in the in-memory store (about 1.7 KB each); the oldest are evicted first.' },
+        store: {
+          type: 'string', enum: ['memory', 'redis'], default: 'memory',
+          description: '`memory`: this process only (one replica; a restart forgets). `redis`: shared by every replica and kept across restarts (README, "High availability"); while Redis is unreachable, batches are refused with a retryable error.',
+        },
+        snapshot: {
+          type: 'object', additionalProperties: false, default: defaults.dedupe.snapshot,
+          description: 'The in-memory store written to a file every interval and at shutdown, and read back at start, so that a restarted process does not bill re-sent or late reports again (README "Exactly once").',
+          properties: {
+            path: { type: 'string', default: '', description: 'File (relative to pipeline.yaml\'s folder), e.g. beside the exporters\' disk queues; empty: none, a restart forgets the index. Must be empty with `store: redis` (the index is in Redis).' },
+            interval_seconds: { type: 'integer', minimum: 1, maximum: 86_400, default: 10, description: 'How often it is written: a crash (not a shutdown) forgets the calls of at most this long.' },
+          },
+        },
+        redis: {
+          type: 'object', additionalProperties: false, default: defaults.dedupe.redis,
+          description: 'The shared store, when `store: redis`. Keys are namespaced by `key_prefix` and the normalizer\'s component id.',
+          properties: {
+            url: { type: 'string', pattern: '^rediss?://', default: defaults.dedupe.redis.url, description: '`redis://[user:password@]host:port[/db]` (`rediss://` for TLS).' },
+            key_prefix: { type: 'string', minLength: 1, pattern: '^[^{}]+$', default: 'tokenledger', description: 'Prefix of every key; deployments sharing one Redis use different prefixes.' },
+            window_seconds: { type: 'integer', minimum: 1, maximum: 2_592_000, default: 3600, description: 'How long a call stays joinable (and a re-send recognised) after its first report: its keys expire then.' },
+            timeout_ms: { type: 'integer', minimum: 1, maximum: 600_000, default: 2000, description: 'Connect and command timeout; a batch whose store call times out is refused (retryable).' },
+            lock_ttl_ms: { type: 'integer', minimum: 100, maximum: 600_000, default: 10_000, description: 'How long a batch\'s lock on its calls lasts if its replica dies mid-batch; a batch that outlives it is refused, nothing written.' },
+            lock_wait_ms: { type: 'integer', minimum: 0, maximum: 600_000, default: 5000, description: 'How long a batch waits for calls another batch holds before it is refused (retryable).' },
+          },
+        },
         fingerprint_join: {
           type: 'boolean', default: true,
           description: 'Also join reports of one call by session id + model + exact token counts, for sources that share no request id (LiteLLM behind Claude Code).',

@@ -56,8 +56,9 @@ export class SessionGroup {
 /**
  * Reports seen, by join key and by record key (record-key.ts), for exactly-once: emitted calls, links
  * waiting for a billable report, and records only counted. Bounded by a time window and an entry count (oldest
- * evicted first, in insertion order). It lives in memory only: after a restart, a call re-sent or
- * reported by its second source is emitted again (README, "Exactly once").
+ * evicted first, in insertion order). The in-memory store keeps one for the process's lifetime (after
+ * a restart, a call re-sent or reported by its second source is emitted again: README, "Exactly
+ * once"); the Redis store fills one per batch with what the batch's keys lead to (join-store.ts).
  */
 export class JoinIndex {
   /**
@@ -102,6 +103,29 @@ export class JoinIndex {
       if (entry.keys.includes(k)) continue;
       entry.keys.push(k);
       this.byKey.set(k, entry);
+    }
+  }
+
+  /**
+   * Puts back an entry read from a shared store (join-store-redis.ts). Only `ownedKeys`, the keys the
+   * store says lead to it, are looked up to it: another of its keys may since lead to the call that absorbed it.
+   */
+  restore(entry: IndexEntry, ownedKeys: readonly string[]): void {
+    this.queue.push(entry);
+    this.live++;
+    for (const k of ownedKeys) this.byKey.set(k, entry);
+  }
+
+  /** The entry `key` leads to. */
+  owner(key: string): IndexEntry | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Every entry held, oldest first. */
+  *entries(): Iterable<IndexEntry> {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const e = this.queue[i];
+      if (e !== undefined) yield e;
     }
   }
 

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Counter, Gauge } from 'prom-client';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Processor } from '../../core/component.js';
@@ -11,7 +12,9 @@ import { extractClaudeCodeSpan, isClaudeCodeLlmSpan } from './claude-code-traces
 import type { NormalizerConfig } from './config.js';
 import { CumulativeState } from './cumulative.js';
 import { classifyGenAI, extractGenAI } from './genai-semconv.js';
-import { JoinIndex, type IndexEntry, type SessionGroup } from './join-index.js';
+import type { IndexEntry, JoinIndex, SessionGroup } from './join-index.js';
+import { MemoryJoinStore, type JoinLookup, type JoinStore, type JoinTxn } from './join-store.js';
+import { RedisJoinStore } from './join-store-redis.js';
 import { extractLiteLLM, type LiteLLMLayout, type LiteLLMOptions } from './litellm-common.js';
 import { ENDED_SPAN_FIX, RAW_REQUEST_SPAN, recoverFromRawSpan } from './litellm-ended-span.js';
 import { isLiteLLMResource, RequestSpans } from './litellm-request-spans.js';
@@ -39,6 +42,21 @@ const SESSION_MATCH_MS = 60_000;
 
 const SPAN_KIND_SERVER = 2;
 
+/**
+ * One report read from a batch, before exactly-once: `counted` for the Claude Code report this mode
+ * only counts (firstSight), `count` for the Claude Code token totals it feeds when first seen.
+ */
+interface Report {
+  x: Extracted;
+  record: string;
+  counted: boolean;
+  count: 'events' | 'metrics' | '';
+  /** A call recovered from LiteLLM's raw_gen_ai_request span: counted as recovered once it is taken (not on a re-send). */
+  recovered?: { trace_id: string; service_name: string };
+}
+
+const NO_LOOKUP: JoinLookup = { keys: [], sessions: [] };
+
 interface Metrics {
   records: Counter<'source' | 'shape' | 'record_type'>;
   unknown: Counter<'signal' | 'reason'>;
@@ -55,6 +73,7 @@ interface Metrics {
   cumulativeResets: Counter;
   unjoinedLinks: Counter<'source' | 'shape'>;
   endedSpans: Counter<'outcome'>;
+  storeErrors: Counter<'op'>;
 }
 
 /** How often the warning about LiteLLM's spans without usage is repeated while they keep coming. */
@@ -67,7 +86,9 @@ export class ClaudeNormalizer implements Processor {
   private readonly filter: AttributeFilter;
   private readonly gate: PlausibilityGate;
   private readonly litellmOpts: LiteLLMOptions;
-  private readonly index: JoinIndex;
+  private readonly store: JoinStore;
+  /** The index of the batch being joined: the store's, for the duration of one transaction. */
+  private index!: JoinIndex;
   private readonly cumulative: CumulativeState;
   private readonly requests = new RequestSpans();
   private endedSpanWarnedAt = -Infinity;
@@ -84,9 +105,15 @@ export class ClaudeNormalizer implements Processor {
     this.gate = new PlausibilityGate(ctx);
     this.filter = new AttributeFilter(cfg.attributes.include, cfg.attributes.max_count, cfg.attributes.max_value_length, () => this.gate.truncated('attributes'));
     this.litellmOpts = { providers: this.providers, promptTokensInclude: cfg.litellm.prompt_tokens_include };
-    this.index = new JoinIndex(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries, (e) => {
-      if (!e.billed) this.unjoinedLink(e.record, e.shapes[0]);
-    });
+    this.store = cfg.dedupe.store === 'redis'
+      // Namespaced by component id: another pipeline's normalizer sees its own copies of the data.
+      ? new RedisJoinStore(cfg.dedupe.redis, ctx.id, ctx.logger, (op) => this.m.storeErrors.inc({ op }))
+      : new MemoryJoinStore(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries, (e) => {
+        if (!e.billed) this.unjoinedLink(e.record, e.shapes[0]);
+      }, now, cfg.dedupe.snapshot.path === '' ? undefined : {
+        file: resolve(ctx.configDir, cfg.dedupe.snapshot.path), intervalMs: cfg.dedupe.snapshot.interval_seconds * 1000,
+        logger: ctx.logger, onError: (op) => this.m.storeErrors.inc({ op }),
+      });
     this.cumulative = new CumulativeState(cfg.cumulative.max_series);
     const mt = ctx.metrics;
     this.m = {
@@ -106,26 +133,59 @@ export class ClaudeNormalizer implements Processor {
       unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
       endedSpans: mt.counter('tokenledger_normalizer_litellm_spans_without_usage_total',
         `LiteLLM calls exported without usage because LiteLLM set it on an already ended span (fix: ${ENDED_SPAN_FIX}): outcome recovered (exactly, from the provider usage on raw_gen_ai_request), lost, or unverified (a request span dropped from a full watch list).`, ['outcome']),
+      storeErrors: mt.counter('tokenledger_normalizer_join_store_errors_total', 'Join store failures: batches refused (retryable) because Redis failed (op load, save, release, resolve), held their calls too long (busy) or outlived their locks (lock_lost); in-memory index snapshots not written (snapshot).', ['op']),
     };
   }
 
-  process(batch: Batch): Batch {
-    const now = this.now();
-    this.batchSeq++;
-    this.index.expire(now);
-    const unreported = this.requests.expire(now);
-    if (unreported > 0) this.spansWithoutUsage('lost', unreported, now, {});
-    const calls: LlmCall[] = [];
-    const updates: LlmCall[] = [];
-    for (const rs of batch.resourceSpans) this.spans(rs, calls, updates, now);
-    for (const rl of batch.resourceLogs) this.logs(rl, calls, updates, now);
-    for (const rm of batch.resourceMetrics) this.metrics(rm, calls, updates, now);
-    this.gauges();
-    if (calls.length === 0 && updates.length === 0) return batch;
-    return { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
+  async start(): Promise<void> {
+    await this.store.start();
   }
 
-  private spans(rs: ResourceSpans, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  async shutdown(): Promise<void> {
+    await this.store.close();
+  }
+
+  /**
+   * Reads every report of the batch, then joins them under one store transaction: in memory a
+   * synchronous step, with Redis one round trip to load and lock what the batch's keys lead to and
+   * one to save it. A store failure rejects the batch with a RetryableError before anything is billed.
+   */
+  process(batch: Batch): Batch | Promise<Batch> {
+    const now = this.now();
+    const unreported = this.requests.expire(now);
+    if (unreported > 0) this.spansWithoutUsage('lost', unreported, now, {});
+    const reports: Report[] = [];
+    for (const rs of batch.resourceSpans) this.spans(rs, reports, now);
+    for (const rl of batch.resourceLogs) this.logs(rl, reports);
+    for (const rm of batch.resourceMetrics) this.metrics(rm, reports);
+    if (reports.length === 0 && this.store.needsLookup) return batch;
+    const txn = this.store.begin(this.store.needsLookup ? lookupOf(reports) : NO_LOOKUP, now);
+    if (txn instanceof Promise) return txn.then((t) => this.join(batch, reports, t, now));
+    return this.join(batch, reports, txn, now);
+  }
+
+  private join(batch: Batch, reports: Report[], txn: JoinTxn, now: number): Batch | Promise<Batch> {
+    this.index = txn.index;
+    this.batchSeq++;
+    const calls: LlmCall[] = [];
+    const updates: LlmCall[] = [];
+    try {
+      for (const r of reports) {
+        const fresh = r.counted ? this.firstSight(r.x, r.record, now) : this.accept(r.x, r.record, calls, updates, now);
+        if (fresh && r.count !== '') this.countClaudeCode(r.count, r.x.call);
+        if (fresh && r.recovered !== undefined) this.spansWithoutUsage('recovered', 1, now, r.recovered);
+      }
+    } catch (err) {
+      txn.abort()?.catch((e: Error) => this.ctx.logger.warn('join store: releasing a failed batch\'s locks failed (they expire)', { error: e.message }));
+      throw err;
+    }
+    this.gauges();
+    const out = calls.length === 0 && updates.length === 0 ? batch : { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
+    const saved = txn.commit();
+    return saved === undefined ? out : saved.then(() => out);
+  }
+
+  private spans(rs: ResourceSpans, reports: Report[], now: number): void {
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     let byId: Map<string, Span> | undefined;
     // Judged once the whole request is read: the raw span's parent may come later in it.
@@ -136,7 +196,7 @@ export class ClaudeNormalizer implements Processor {
         const a = span.attributes;
         if (isClaudeCodeLlmSpan(span)) {
           // The api_request event bills the call; the span only links it (to LiteLLM through traceparent).
-          if (!usageFromMetrics) this.accept({ ...extractClaudeCodeSpan(rs.resource, span, this.providers), linkOnly: true }, spanRecordKey(span), calls, updates, now);
+          if (!usageFromMetrics) this.report(reports, { ...extractClaudeCodeSpan(rs.resource, span, this.providers), linkOnly: true }, spanRecordKey(span));
           continue;
         }
         if (ss.scope.name.startsWith('com.anthropic.claude_code')) continue;
@@ -149,7 +209,7 @@ export class ClaudeNormalizer implements Processor {
             x.tokenIssue ||= 'missing_usage';
             x.linkOnly = true;
           }
-          this.accept(x, spanRecordKey(span), calls, updates, now);
+          this.report(reports, x, spanRecordKey(span));
           this.requests.noteReported(span);
           continue;
         }
@@ -160,28 +220,32 @@ export class ClaudeNormalizer implements Processor {
           this.requests.noteBare(span, now, fromLiteLLM);
         }
         if (isOpenInferenceLlm(a)) {
-          this.accept(extractOpenInference(rs.resource, span, this.providers), spanRecordKey(span), calls, updates, now);
+          this.report(reports, extractOpenInference(rs.resource, span, this.providers), spanRecordKey(span));
           continue;
         }
         const verdict = classifyGenAI(a);
         if (verdict === 'call' || (verdict === 'no_usage' && span.status.code === 2)) {
-          this.accept(extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), spanRecordKey(span), calls, updates, now);
+          this.report(reports, extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), spanRecordKey(span));
         } else if (verdict === 'no_model' || verdict === 'no_usage') {
           this.unknown('traces', `genai_${verdict}`, span.name, a);
         }
       }
     }
-    for (const raw of raws) this.endedSpanCall(rs, raw.span, raw.scopeVersion, calls, updates, now);
+    for (const raw of raws) this.endedSpanCall(rs, raw.span, raw.scopeVersion, reports, now);
   }
 
   /** A raw_gen_ai_request span whose parent went out without LLM attributes: recovered when exact, else lost; loudly either way. */
-  private endedSpanCall(rs: ResourceSpans, raw: Span, scopeVersion: string, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  private endedSpanCall(rs: ResourceSpans, raw: Span, scopeVersion: string, reports: Report[], now: number): void {
     const parentRoute = this.requests.bareParentRoute(raw);
     if (parentRoute === undefined) return;
     const x = recoverFromRawSpan(rs.resource, scopeVersion, raw, parentRoute, this.providers);
-    // A re-sent raw span is billed and counted once (its record key).
-    if (x !== null && !this.accept(x, spanRecordKey(raw), calls, updates, now)) return;
-    this.spansWithoutUsage(x === null ? 'lost' : 'recovered', 1, now, { trace_id: raw.traceId, service_name: str(rs.resource, 'service.name') });
+    const fields = { trace_id: raw.traceId, service_name: str(rs.resource, 'service.name') };
+    if (x === null) {
+      this.spansWithoutUsage('lost', 1, now, fields);
+      return;
+    }
+    // Counted as recovered when the join takes it: a re-sent raw span is billed and counted once (its record key).
+    this.report(reports, x, spanRecordKey(raw), { count: '', recovered: fields });
   }
 
   /** Counts calls LiteLLM sent without usage; the warning naming the fix is repeated at most every ENDED_SPAN_WARN_MS. */
@@ -194,7 +258,7 @@ export class ClaudeNormalizer implements Processor {
     });
   }
 
-  private logs(rl: ResourceLogs, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  private logs(rl: ResourceLogs, reports: Report[]): void {
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     for (const sl of rl.scopeLogs) {
       for (const rec of sl.logRecords) {
@@ -206,30 +270,44 @@ export class ClaudeNormalizer implements Processor {
           continue;
         }
         const x = extractClaudeCodeEvent(kind, rl.resource, rec, this.providers);
-        const record = logRecordKey(rec);
-        const fresh = usageFromMetrics ? this.firstSight(x, record, now) : this.accept(x, record, calls, updates, now);
-        if (fresh && kind === 'api_request') this.countClaudeCode('events', x.call);
+        const count = kind === 'api_request' ? 'events' : '';
+        if (usageFromMetrics) reports.push({ x, record: logRecordKey(rec), counted: true, count });
+        else this.report(reports, x, logRecordKey(rec), { count });
       }
     }
   }
 
-  private metrics(rm: ResourceMetrics, calls: LlmCall[], updates: LlmCall[], now: number): void {
+  private metrics(rm: ResourceMetrics, reports: Report[]): void {
     if (!isClaudeCodeMetrics(rm)) return;
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
     for (const iv of readUsageIntervals(rm, this.cumulative)) {
       const { call, view } = usageIntervalCall(iv, this.providers);
       const x: Extracted = { call, view, shape: 'claude_code_metrics', keys: [], tokenIssue: intervalIssue(iv) };
       const record = `uiv:${call.call_id}`;
-      const fresh = usageFromMetrics ? this.accept(x, record, calls, updates, now) : this.firstSight(x, record, now);
-      if (fresh) this.countClaudeCode('metrics', call);
+      if (usageFromMetrics) this.report(reports, x, record, { count: 'metrics' });
+      else reports.push({ x, record, counted: true, count: 'metrics' });
     }
   }
 
   /**
-   * Attribution, kept attributes, then exactly-once: re-sent record or second report of a shape
-   * (dropped), new call, or second source (joined). `record` is the identity of the telemetry record
-   * read (record-key.ts): a record seen before is a re-send whatever ids it carries. False for a re-send
-   * or a quarantined report (neither is counted again).
+   * A report to bill (accept), added to the batch's reports: attribution and kept attributes, the
+   * plausibility gate, and its fingerprint key, which needs the attributed session — all before the
+   * join, whose store must know the batch's keys. A quarantined report is not added.
+   */
+  private report(reports: Report[], x: Extracted, record: string, extra: Pick<Report, 'count' | 'recovered'> = { count: '' }): void {
+    const call = x.call;
+    this.attribution.apply(call, x.view);
+    call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
+    // Before the join: a quarantined report is never billed nor joined, and no multi-megabyte value is held.
+    if (!this.gate.admit(x)) return;
+    if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprint(call));
+    reports.push({ x, record, counted: false, ...extra });
+  }
+
+  /**
+   * Exactly-once for a report(): re-sent record or second report of a shape (dropped), new call, or
+   * second source (joined). `record` is the identity of the telemetry record read (record-key.ts):
+   * a record seen before is a re-send whatever ids it carries. False for a re-send.
    */
   private accept(x: Extracted, record: string, calls: LlmCall[], updates: LlmCall[], now: number): boolean {
     const call = x.call;
@@ -237,15 +315,10 @@ export class ClaudeNormalizer implements Processor {
       this.duplicate(call, x.shape);
       return false;
     }
-    this.attribution.apply(call, x.view);
-    call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
     if (x.tokenIssue !== '') {
       this.m.inconsistent.inc({ source: call.source, reason: x.tokenIssue });
       this.ctx.logger.debug('inconsistent tokens', { call_id: call.call_id, shape: x.shape, reason: x.tokenIssue });
     }
-    // Before the index: a quarantined report is never billed nor joined, and no multi-megabyte value is held.
-    if (!this.gate.admit(x)) return false;
-    if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprint(call));
     // A successful gateway span without usage (LiteLLM 1.80 streamed /anthropic): never billed, only
     // a carrier of the gateway's attribution for the client's report of the call.
     const usageless = x.linkOnly === true && call.record_type === 'call' && !hasTokens(call);
@@ -424,14 +497,16 @@ export class ClaudeNormalizer implements Processor {
   }
 
   private gauges(): void {
-    this.m.indexEntries.set(this.index.size);
+    const size = this.store.size();
+    if (size !== undefined) this.m.indexEntries.set(size);
+    const evictions = this.store.evictions();
     if (this.requests.unverified > this.unverifiedSeen) {
       this.m.endedSpans.inc({ outcome: 'unverified' }, this.requests.unverified - this.unverifiedSeen);
       this.unverifiedSeen = this.requests.unverified;
     }
-    if (this.index.evictions > this.evictionsSeen) {
-      this.m.indexEvictions.inc(this.index.evictions - this.evictionsSeen);
-      this.evictionsSeen = this.index.evictions;
+    if (evictions > this.evictionsSeen) {
+      this.m.indexEvictions.inc(evictions - this.evictionsSeen);
+      this.evictionsSeen = evictions;
     }
     this.m.cumulativeSeries.set(this.cumulative.size);
     if (this.cumulative.resets > this.resetsSeen) {
@@ -481,6 +556,22 @@ function idsConflict(a: readonly string[], b: readonly string[]): boolean {
     for (const kb of b) if (kb.startsWith(kind) && kb !== ka) return true;
   }
   return false;
+}
+
+/**
+ * Every key the batch's reports may look up, and the sessions in which a usage-less gateway span
+ * and a client call may meet (accept(): `usageless`, awaitsGateway()) — only those, as a shared
+ * store locks them: a session every gateway call carries would serialize every batch.
+ */
+function lookupOf(reports: readonly Report[]): JoinLookup {
+  const keys: string[] = [];
+  const sessions: string[] = [];
+  for (const { x, record } of reports) {
+    keys.push(record, ...x.keys);
+    const c = x.call;
+    if (c.record_type === 'call' && c.session_id !== '' && (c.source === 'claude_code' || (x.linkOnly === true && !hasTokens(c)))) sessions.push(c.session_id);
+  }
+  return { keys, sessions };
 }
 
 function intervalIssue(iv: UsageInterval): string {

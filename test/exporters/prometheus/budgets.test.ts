@@ -190,3 +190,40 @@ describe('budget spend-to-date across restarts', () => {
     await second.shutdown();
   });
 });
+
+describe('budgets across replicas (budget_sync_ms)', () => {
+  it('each replica shows the deployment\'s spend once it re-reads the shared ledger; a warning fires at the global threshold', async () => {
+    const budgets = [{ name: 'teams', scope: { team: '*' }, limit_usd: 10, warn_at: [0.8] }];
+    const ledger = new MemorySpendStore(); // one ClickHouse ledger both replicas write
+    const replicas = [testContext('prometheus'), testContext('prometheus')].map((ctx) => {
+      ctx.host.provide('spendStore', ledger);
+      return { ctx, exp: new PrometheusExporter(configOf({ budgets, budget_sync_ms: 60_000 }), ctx, Date.now) };
+    });
+    for (const r of replicas) await r.exp.start();
+    const [a, b] = replicas;
+    const billed = async (r: typeof a, usd: number) => {
+      const calls = [llmCall({ team: 'platform', cost_usd: usd })];
+      await r.exp.consume(batchOf({ calls }));
+      return calls;
+    };
+    ledger.calls.push(...await billed(a, 4.5), ...await billed(b, 4.5));
+    // Each replica alone: 45 % — the per-replica figure that made the shipped alerts fire late.
+    expect([await gauge(a.ctx, 'spent_usd', 'teams', 'platform'), await gauge(b.ctx, 'spent_usd', 'teams', 'platform')]).toEqual([4.5, 4.5]);
+    const crossed = (r: typeof a) => r.ctx.logs.filter((l) => l.msg === 'budget threshold crossed').map((l) => l.threshold);
+    expect([crossed(a), crossed(b)]).toEqual([[], []]);
+
+    for (const r of replicas) await r.exp.sync();
+    for (const r of replicas) {
+      expect(await gauge(r.ctx, 'spent_usd', 'teams', 'platform')).toBe(9);
+      expect(await gauge(r.ctx, 'utilization_ratio', 'teams', 'platform')).toBeCloseTo(0.9);
+      expect(crossed(r)).toEqual([0.8]);
+    }
+    // Calls counted after a sync show at once where they were counted, everywhere after the next.
+    ledger.calls.push(...await billed(a, 0.5));
+    expect(await gauge(a.ctx, 'spent_usd', 'teams', 'platform')).toBe(9.5);
+    expect(await gauge(b.ctx, 'spent_usd', 'teams', 'platform')).toBe(9);
+    await b.exp.sync();
+    expect(await gauge(b.ctx, 'spent_usd', 'teams', 'platform')).toBe(9.5);
+    for (const r of replicas) await r.exp.shutdown();
+  });
+});

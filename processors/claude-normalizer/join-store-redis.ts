@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { createClient } from 'redis';
+import { RetryableError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import type { RedisStoreConfig } from './config.js';
+import { JoinIndex, type IndexEntry } from './join-index.js';
+import { groupKey, restoreEntry, storedEntry, type StoredEntry } from './join-entry.js';
+import type { JoinLookup, JoinStore, JoinTxn } from './join-store.js';
+import { LOAD, RESOLVE, SAVE, type Script } from './join-store-scripts.js';
+
+
+/** An entry as LOAD returned it: its id, JSON, the keys that led to it, its session group ('sl:S', 'sc:S' or ''). */
+interface Loaded {
+  id: string;
+  data: string;
+  owned: string[];
+  group: string;
+}
+
+/** One entry as SAVE writes it, with what it replaced (for RESOLVE): '' where nothing was. */
+interface Write {
+  id: string;
+  data: string;
+  prev: string;
+  exp: number;
+  keys: string[];
+  prevKeys: string[];
+  add: string;
+  rem: string;
+}
+
+/**
+ * The join state of every replica in one Redis (standalone, or a primary behind Sentinel; not
+ * Redis Cluster: the scripts compute the keys they touch). A batch's claims and merges
+ * are one LOAD and one SAVE script call, under locks that make them atomic across replicas; keys
+ * expire after `window_seconds`. While Redis is unreachable every batch fails with a RetryableError
+ * (the receivers answer 503 / UNAVAILABLE): nothing is billed blind, nothing is claimed.
+ */
+export class RedisJoinStore implements JoinStore {
+  readonly needsLookup = true;
+  private readonly client;
+  private readonly prefix: string;
+  private readonly windowMs: number;
+  private down = false;
+  private readonly doubts: { token: string; writes: Write[] }[] = [];
+
+  constructor(private readonly cfg: RedisStoreConfig, namespace: string, private readonly logger: Logger, private readonly onError: (op: string) => void) {
+    this.prefix = `${cfg.key_prefix}:{${namespace}}:`;
+    this.windowMs = cfg.window_seconds * 1000;
+    this.client = createClient({
+      url: cfg.url,
+      // A command sent while disconnected fails at once instead of waiting for a reconnect.
+      disableOfflineQueue: true,
+      socket: { connectTimeout: cfg.timeout_ms, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2000) },
+    });
+    this.client.on('error', (err: Error) => {
+      if (this.down) return;
+      this.down = true;
+      this.logger.warn('join store: Redis unreachable; batches are refused (retryable) until it returns', { url: redactUrl(cfg.url), error: err.message });
+    });
+    this.client.on('ready', () => {
+      if (this.down) this.logger.info('join store: Redis reachable again', { url: redactUrl(cfg.url) });
+      this.down = false;
+    });
+  }
+
+  /** Waits up to timeout_ms for Redis: a pipeline starts while it is down, and refuses batches until it is up. */
+  async start(): Promise<void> {
+    const connected = this.client.connect().then(() => true, (err: Error) => {
+      this.logger.warn('join store: connecting to Redis failed', { url: redactUrl(this.cfg.url), error: err.message });
+      return false;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), this.cfg.timeout_ms); });
+    const ok = await Promise.race([connected, timeout]);
+    clearTimeout(timer);
+    if (!ok) this.logger.warn('join store: Redis not reachable yet; batches are refused (retryable) until it is', { url: redactUrl(this.cfg.url) });
+  }
+
+  async close(): Promise<void> {
+    if (this.client.isOpen) await this.client.close();
+  }
+
+  size(): undefined { return undefined; }
+  evictions(): number { return 0; }
+
+  async begin(lookup: JoinLookup, _now: number): Promise<JoinTxn> {
+    await this.resolveDoubts();
+    const token = randomUUID();
+    const index = new JoinIndex(this.windowMs, Number.POSITIVE_INFINITY);
+    const loaded = new Map<IndexEntry, Loaded>();
+    const keys = [...new Set(lookup.keys)];
+    const sessions = [...new Set(lookup.sessions)];
+    const deadline = Date.now() + this.cfg.lock_wait_ms;
+    for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
+      const reply = await this.run('load', LOAD, token, [String(this.cfg.lock_ttl_ms), String(keys.length), ...keys, ...sessions], []) as unknown[];
+      if (reply[0] === 1) {
+        for (let i = 1; i + 2 < reply.length; i += 3) {
+          const data = String(reply[i + 1]);
+          const s = JSON.parse(data) as StoredEntry;
+          const owned = (reply[i + 2] as unknown[]).map(String);
+          const entry = restoreEntry(s, index, owned);
+          loaded.set(entry, { id: String(reply[i]), data, owned, group: groupKey(s) });
+        }
+        break;
+      }
+      if (Date.now() >= deadline) {
+        this.onError('busy');
+        throw new RetryableError(`join store: the calls of this batch stayed locked by another batch for ${this.cfg.lock_wait_ms} ms`, 1);
+      }
+      await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
+    }
+    return {
+      index,
+      commit: () => this.save(token, index, loaded),
+      abort: () => this.run('release', RESOLVE, token, [String(this.windowMs), '[]'], []).then(() => undefined),
+    };
+  }
+
+  private async save(token: string, index: JoinIndex, loaded: Map<IndexEntry, Loaded>): Promise<void> {
+    const prevOwner = new Map<string, string>();
+    for (const l of loaded.values()) for (const k of l.owned) prevOwner.set(k, l.id);
+    const writes: Write[] = [];
+    for (const e of index.entries()) {
+      const before = loaded.get(e);
+      const id = before?.id ?? randomUUID();
+      const stored = storedEntry(e, index);
+      const now = groupKey(stored);
+      const was = before?.group ?? '';
+      const keys = e.keys.filter((k) => index.owner(k) === e);
+      writes.push({
+        id, data: JSON.stringify(stored), prev: before?.data ?? '', exp: e.expiresAt, keys, prevKeys: keys.map((k) => prevOwner.get(k) ?? ''),
+        add: now !== was ? now : '', rem: was !== '' && was !== now ? was : '',
+      });
+    }
+    const ok = await this.run('save', SAVE, token, [String(this.windowMs), JSON.stringify(writes)], writes);
+    if (ok !== 1) {
+      this.onError('lock_lost');
+      throw new RetryableError(`join store: this batch's locks expired (lock_ttl_ms ${this.cfg.lock_ttl_ms}) before it was saved; nothing written`, 1);
+    }
+  }
+
+  /**
+   * Batches whose last script may have run without this process hearing back: each is given up on
+   * (RESOLVE) before any other batch begins, so the client's retry of a refused batch finds
+   * nothing of it claimed. Until that succeeds every batch is refused.
+   */
+  private async resolveDoubts(): Promise<void> {
+    while (this.doubts.length > 0) {
+      const d = this.doubts[0];
+      const undone = await this.run('resolve', RESOLVE, d.token, [String(this.windowMs), JSON.stringify(d.writes)], null);
+      const at = this.doubts.indexOf(d);
+      if (at >= 0) this.doubts.splice(at, 1);
+      if (undone === 1) this.logger.warn('join store: undid the save of a refused batch whose reply was lost', { entries: d.writes.length });
+    }
+  }
+
+  /**
+   * EVALSHA, loading the script on NOSCRIPT. Any failure is retryable: the batch was refused. A
+   * failure after the command may have reached Redis leaves the batch in doubt (`undo`: what its
+   * SAVE writes, [] for a LOAD, null for RESOLVE itself, which is retried as it stands).
+   */
+  private async run(op: string, script: Script, token: string, args: string[], undo: Write[] | null): Promise<unknown> {
+    if (!this.client.isReady) {
+      this.onError(op);
+      throw new RetryableError(`join store: Redis at ${redactUrl(this.cfg.url)} is unreachable`, 1);
+    }
+    const argv = [this.prefix, token, ...args];
+    const call = this.client.sendCommand(['EVALSHA', script.sha, '0', ...argv]).catch((err: unknown) => {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return this.client.sendCommand(['EVAL', script.body, '0', ...argv]);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    // node-redis's own timeout covers only commands not yet written; a hung Redis must refuse too.
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        call.catch((err: Error) => this.logger.debug('join store: a Redis command that had timed out failed', { op, error: err.message }));
+        reject(new Error(`no reply within ${this.cfg.timeout_ms} ms`));
+      }, this.cfg.timeout_ms);
+    });
+    try {
+      return await Promise.race([call, late]);
+    } catch (err) {
+      if (undo !== null) this.doubts.push({ token, writes: undo });
+      this.onError(op);
+      const msg = err instanceof Error ? err.message : String(err);
+      this.logger.warn('join store: Redis command failed; batch refused (retryable)', { op, error: msg });
+      throw new RetryableError(`join store: Redis ${op} failed: ${msg}`, 1, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
