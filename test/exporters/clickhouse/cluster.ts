@@ -52,12 +52,12 @@ export async function syncReplicas(database: string, table: string): Promise<voi
   }
 }
 
-/** Rows and distinct calls in one node's local table, without FINAL: where the data physically is. */
-export async function localCount(node: Node, database: string, table: string): Promise<{ ids: number }> {
+/** Distinct calls in one node's local table: where the data physically is. */
+export async function localIds(node: Node, database: string, table: string): Promise<number> {
   const c = clusterClient(node);
   try {
     const [r] = await rows<{ ids: string }>(c, `SELECT uniqExact(call_id) AS ids FROM ${database}.${table}`);
-    return { ids: Number(r.ids) };
+    return Number(r.ids);
   } finally {
     await c.close();
   }
