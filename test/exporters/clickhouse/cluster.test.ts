@@ -119,6 +119,24 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
       await expectExactlyOnce(config, acked);
     }, 90_000);
 
+    it('a tokenledger restarted while a replica is down writes at once: no ON CLUSTER DDL waits for the missing host', async () => {
+      const { config, dir } = faultConfig(newDatabase('restart_degraded'));
+      const first = new ClickhouseExporter(config, testContext('clickhouse', { configDir: dir }));
+      await first.start();
+      await first.shutdown();
+      await clusterCtl('kill', 's2r2');
+      const ctx = testContext('clickhouse', { configDir: dir });
+      const exporter = new ClickhouseExporter(config, ctx);
+      await exporter.start();
+      expect(ctx.logs.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
+      await exporter.consume(batchOf({ calls: range(0, 200).map((i) => makeCall(i)) }));
+      await exporter.flush();
+      await exporter.shutdown();
+      expect(await metricValue(ctx.registry, 'tokenledger_exporter_retries_total', { exporter: 'clickhouse' })).toBe(0);
+      await clusterCtl('start');
+      await expectExactlyOnce(config, 200);
+    }, 120_000);
+
     it('(b) a whole shard down for 30 s mid-stream: inserts are retried until it is back, reads refuse to undercount meanwhile', async () => {
       const { config, dir } = faultConfig(newDatabase('shard_down'));
       const ctx = testContext('clickhouse', { configDir: dir });
