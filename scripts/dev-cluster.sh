@@ -7,6 +7,7 @@
 #   dev-cluster.sh [start]      start whatever is not running, wait until all answer (idempotent)
 #   dev-cluster.sh kill NODE…   SIGKILL nodes (s1r1 s1r2 s2r1 s2r2 zk), as a crash would
 #   dev-cluster.sh stop         stop everything (SIGTERM)
+#   dev-cluster.sh reset        stop everything and delete its data (a fresh cluster on next start)
 #   dev-cluster.sh status       what answers
 #
 # Nodes sNrM: HTTP 813X, native TCP 913X, interserver 923X with X = 2·(N-1)+M; ZooKeeper 2191.
@@ -22,7 +23,9 @@ zk_ok() { exec 3<>/dev/tcp/127.0.0.1/$ZK_PORT && echo ruok >&3 && [ "$(timeout 2
 ch_ok() { curl -fsS -m 2 "http://127.0.0.1:813$(idx "$1")/ping" >/dev/null 2>&1; }
 
 need() {
-  if ! command -v java >/dev/null || [ ! -f /usr/share/java/zookeeper.jar ] || ! command -v clickhouse-server >/dev/null && [ ! -x /usr/sbin/clickhouse-server ]; then
+  local have_ch=1
+  command -v clickhouse-server >/dev/null || [ -x /usr/sbin/clickhouse-server ] || have_ch=0
+  if [ $have_ch -eq 0 ] || ! command -v java >/dev/null || [ ! -f /usr/share/java/zookeeper.jar ]; then
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq
     # The zookeeper package ships jars and configs only; nothing starts it here.
@@ -147,16 +150,23 @@ wait_all() {
   done
 }
 
+# Signals the given nodes at once, then waits until they are gone; a server still shutting down
+# gracefully after 10 s is killed.
 signal() {
-  local sig=$1 f; shift
+  local sig=$1 n f pid pids=(); shift
   for n in "$@"; do
     if [ "$n" = zk ]; then f="$DIR/zk/pid"; else idx "$n" >/dev/null; f="$DIR/$n/pid"; fi
-    if alive "$f"; then
-      kill "-$sig" "$(cat "$f")"
-      while kill -0 "$(cat "$f")" 2>/dev/null; do sleep 0.1; done
-    fi
+    pid=$(cat "$f" 2>/dev/null) || continue
     rm -f "$f"
+    kill "-$sig" "$pid" 2>/dev/null && pids+=("$pid")
   done
+  for _ in $(seq 1 100); do
+    alive_pids=(); for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive_pids+=("$pid"); done
+    [ ${#alive_pids[@]} -eq 0 ] && return
+    sleep 0.1
+  done
+  kill -KILL "${alive_pids[@]}" 2>/dev/null || true
+  for pid in "${alive_pids[@]}"; do while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done
 }
 
 case ${1:-start} in
@@ -171,9 +181,10 @@ case ${1:-start} in
     ;;
   kill) shift; signal KILL "$@" ;;
   stop) signal TERM "${NODES[@]}" zk ;;
+  reset) signal TERM "${NODES[@]}" zk; rm -rf "${DIR:?}" ;;
   status)
     zk_ok && echo "zk up" || echo "zk down"
     for n in "${NODES[@]}"; do ch_ok "$n" && echo "$n up" || echo "$n down"; done
     ;;
-  *) echo "usage: $0 [start|kill NODE…|stop|status]" >&2; exit 2 ;;
+  *) echo "usage: $0 [start|kill NODE…|stop|reset|status]" >&2; exit 2 ;;
 esac
