@@ -79,6 +79,18 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
     }
 
     /**
+     * Delivers what is queued, waits until both replicas of each shard hold it, then shuts down:
+     * the shutdown's rollup round re-reads every day from caught-up replicas (README: reads on a
+     * replicated cluster).
+     */
+    async function finish(exporter: ClickhouseExporter, db: string): Promise<void> {
+      await exporter.flush();
+      await syncReplicas(db, 'llm_calls_local');
+      await exporter.shutdown();
+      await syncReplicas(db, 'llm_calls_daily_local');
+    }
+
+    /**
      * Every acknowledged call once: in `report` (what a user reads, through the Distributed table
      * with FINAL), in raw distinct call_ids, on both replicas of its shard; and the rollup equals
      * the deduplicated base table group by group.
@@ -88,7 +100,6 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
       const [report] = JSON.parse(await runReport(config, { from: '2026-11-01', to: '2026-12-01', groupBy: [], format: 'json' }, { configDir: '.' })) as { calls: number; cost_usd: number }[];
       expect(report).toMatchObject({ calls: acked, cost_usd: expect.closeTo(expectedCost(range(0, acked)), 6) });
       expect(await totals(client, db)).toEqual({ n: acked, ids: acked, cost: expect.closeTo(expectedCost(range(0, acked)), 6) });
-      await syncReplicas(db, 'llm_calls_local');
       const held: Record<string, number> = {};
       for (const node of Object.keys(NODES) as Node[]) held[node] = await localIds(node, db, 'llm_calls_local');
       expect(held.s1r1).toBe(held.s1r2);
@@ -113,8 +124,7 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
         await sleep(2000);
         await clusterCtl('start');
       }, true);
-      await exporter.flush();
-      await exporter.shutdown();
+      await finish(exporter, config.database);
       expect(await metricValue(ctx.registry, 'tokenledger_exporter_failed_rows_total', { exporter: 'clickhouse' })).toBe(0);
       await expectExactlyOnce(config, acked);
     }, 90_000);
@@ -131,9 +141,9 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
       expect(ctx.logs.filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
       await exporter.consume(batchOf({ calls: range(0, 200).map((i) => makeCall(i)) }));
       await exporter.flush();
-      await exporter.shutdown();
       expect(await metricValue(ctx.registry, 'tokenledger_exporter_retries_total', { exporter: 'clickhouse' })).toBe(0);
       await clusterCtl('start');
+      await finish(exporter, config.database);
       await expectExactlyOnce(config, 200);
     }, 120_000);
 
@@ -151,8 +161,7 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
         await sleep(28_000);
         await clusterCtl('start');
       }, false);
-      await exporter.flush();
-      await exporter.shutdown();
+      await finish(exporter, config.database);
       expect(String(reportDuringOutage)).toMatch(/Code: 279.*All connection tries failed/s);
       expect(await metricValue(ctx.registry, 'tokenledger_exporter_retries_total', { exporter: 'clickhouse' })).toBeGreaterThan(0);
       expect(await metricValue(ctx.registry, 'tokenledger_exporter_failed_rows_total', { exporter: 'clickhouse' })).toBe(0);
@@ -171,8 +180,7 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
       const late = range(0, acked).filter((i) => i % 10 === 0).map((i) => makeCall(i, { customer: 'late' }));
       await exporter.consume(batchOf({ updates: late }));
       await exporter.consume(batchOf({ updates: late }));
-      await exporter.flush();
-      await exporter.shutdown();
+      await finish(exporter, config.database);
       const [raw] = await rows<{ n: string }>(client, `SELECT count() AS n FROM ${config.database}.llm_calls`);
       expect(Number(raw.n)).toBeGreaterThan(acked); // the duplicates are there; FINAL collapses them per shard
       await expectExactlyOnce(config, acked);
@@ -201,6 +209,8 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
         await c.close();
         expect(tables.map((t) => t.name)).toEqual(['llm_calls', 'llm_calls_daily', 'llm_calls_daily_local', 'llm_calls_local', 'schema_migrations']);
       }
+      await syncReplicas(db, 'llm_calls_local');
+      await syncReplicas(db, 'llm_calls_daily_local');
       await expectExactlyOnce(config, 900);
     }, 120_000);
   });
