@@ -20,6 +20,7 @@ NODES=(s1r1 s1r2 s2r1 s2r2)
 idx() { case $1 in s1r1) echo 1;; s1r2) echo 2;; s2r1) echo 3;; s2r2) echo 4;; *) echo "unknown node $1 (use ${NODES[*]} zk)" >&2; exit 2;; esac; }
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 zk_ok() { exec 3<>/dev/tcp/127.0.0.1/$ZK_PORT && echo ruok >&3 && [ "$(timeout 2 cat <&3)" = imok ]; } 2>/dev/null
+ch_query() { curl -fsS -m 2 "http://127.0.0.1:813$(idx "$1")/" --data-binary "$2" 2>/dev/null; }
 ch_ok() { curl -fsS -m 2 "http://127.0.0.1:813$(idx "$1")/ping" >/dev/null 2>&1; }
 
 need() {
@@ -143,10 +144,13 @@ wait_all() {
     fi
     sleep 0.2
   done
-  # ZooKeeper answers before ClickHouse has a session: wait until replicated DDL would work.
-  until [ "$(curl -fsS -m 2 'http://127.0.0.1:8131/?query=SELECT%20count()%20FROM%20system.zookeeper%20WHERE%20path%3D%27%2F%27' 2>/dev/null)" -ge 1 ] 2>/dev/null; do
-    [ "$(date +%s)" -gt "$deadline" ] && { echo "clickhouse s1r1 has no ZooKeeper session; see $DIR/s1r1/log" >&2; exit 1; }
-    sleep 0.2
+  # ZooKeeper answers before ClickHouse has a session, and replicated tables stay read-only for
+  # seconds after ZooKeeper comes back: wait until every node can run replicated DDL and inserts.
+  for n in "${NODES[@]}"; do
+    until [ "$(ch_query "$n" "SELECT (SELECT count() FROM system.zookeeper WHERE path = '/') > 0 AND (SELECT count() FROM system.replicas WHERE is_readonly OR is_session_expired) = 0")" = 1 ]; do
+      [ "$(date +%s)" -gt "$deadline" ] && { echo "clickhouse $n has no ZooKeeper session or read-only tables; see $DIR/$n/log" >&2; exit 1; }
+      sleep 0.2
+    done
   done
 }
 

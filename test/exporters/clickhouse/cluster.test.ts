@@ -171,6 +171,28 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
       await expectExactlyOnce(config, acked);
     }, 120_000);
 
+    it('ZooKeeper killed -9 mid-stream: replicated tables turn read-only, inserts are retried, reads go on, nothing lost', async () => {
+      const { config, dir } = faultConfig(newDatabase('zk_down'));
+      const ctx = testContext('clickhouse', { configDir: dir });
+      const exporter = new ClickhouseExporter(config, ctx);
+      await exporter.start();
+      let readDuringOutage = '';
+      const acked = await stream(exporter, async () => {
+        await sleep(800);
+        await clusterCtl('kill', 'zk');
+        await sleep(1500);
+        readDuringOutage = await runReport(config, { from: '2026-11-01', to: '2026-12-01', groupBy: [], format: 'csv' }, { configDir: '.' });
+        await sleep(3500);
+        await clusterCtl('start');
+      }, false);
+      await finish(exporter, config.database);
+      expect(readDuringOutage).toMatch(/^calls,/);
+      const retried = ctx.logs.filter((l) => l.msg === 'batch send failed; retrying').map((l) => (l.err as { message: string }).message);
+      expect(retried.some((m) => m.startsWith('ClickHouse cluster unavailable, retrying: TABLE_IS_READ_ONLY (242)'))).toBe(true);
+      expect(await metricValue(ctx.registry, 'tokenledger_exporter_failed_rows_total', { exporter: 'clickhouse' })).toBe(0);
+      await expectExactlyOnce(config, acked);
+    }, 90_000);
+
     it('(c) every batch sent twice, updates among them: stored twice, counted once', async () => {
       const { config, dir } = faultConfig(newDatabase('twice'));
       const ctx = testContext('clickhouse', { configDir: dir });
