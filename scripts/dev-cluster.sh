@@ -157,7 +157,7 @@ wait_all() {
 # Signals the given nodes at once, then waits until they are gone; a server still shutting down
 # gracefully after 10 s is killed.
 signal() {
-  local sig=$1 n f pid pids=(); shift
+  local sig=$1 n f pid pids=() alive_pids=(); shift
   for n in "$@"; do
     if [ "$n" = zk ]; then f="$DIR/zk/pid"; else idx "$n" >/dev/null; f="$DIR/$n/pid"; fi
     pid=$(cat "$f" 2>/dev/null) || continue
