@@ -15,6 +15,16 @@ export interface OpenClient {
   close(): Promise<void>;
 }
 
+/**
+ * In a cluster, an INSERT into the Distributed table answers once every shard's part of it is on a
+ * replica of that shard: an unreachable shard fails the insert, which is retried from the queue,
+ * instead of being parked on the receiving node's disk (the asynchronous default) where a crash
+ * of that node could lose it and reads could not see it yet. Replicas copy each other
+ * asynchronously (≈ 1 s behind), so inserts and reads both go to the first healthy replica of each
+ * shard (`in_order`, not the default `random`): a read sees what this process wrote.
+ */
+export const CLUSTER_SETTINGS = { insert_distributed_sync: 1, load_balancing: 'in_order' } as const;
+
 /** The client's own logger prints every failed request to stderr; the sender logs them, with context, instead. */
 const QUIET = { level: ClickHouseLogLevel.OFF };
 
@@ -69,6 +79,7 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
   const client = createClient({
     url: cfg.url, username: cfg.username, password: cfg.password, request_timeout: cfg.request_timeout_ms,
     application: 'tokenledger', log: QUIET, ...(tls ? { tls } : {}),
+    ...(cfg.cluster ? { clickhouse_settings: CLUSTER_SETTINGS } : {}),
   });
   return { client, where: redact(cfg.url), close: () => client.close() };
 }

@@ -1,4 +1,4 @@
-import { PermanentError } from '../../core/errors.js';
+import { PermanentError, RetryableError } from '../../core/errors.js';
 
 /**
  * ClickHouse error codes meaning "this data will never be accepted" (as Vector's sink does):
@@ -11,6 +11,19 @@ const PERMANENT = new Map<number, string>([
   [27, 'CANNOT_PARSE_INPUT_ASSERTION_FAILED'], [38, 'CANNOT_PARSE_DATE'], [41, 'CANNOT_PARSE_DATETIME'], [53, 'TYPE_MISMATCH'],
   [62, 'SYNTAX_ERROR'], [69, 'ARGUMENT_OUT_OF_BOUND'], [70, 'CANNOT_CONVERT_TYPE'], [72, 'CANNOT_PARSE_NUMBER'],
   [117, 'INCORRECT_DATA'], [131, 'TOO_LARGE_STRING_SIZE'],
+]);
+
+/**
+ * A part of a cluster is out of reach: retried until it is back, never dropped. How 18.16 says
+ * it: an insert into the Distributed table with a whole shard down fails with
+ * `Code: 279 … All connection tries failed. Log: Code: 210 … Connection refused (host:port)`;
+ * one replica down is not an error (the next replica takes the insert). A replica that lost its
+ * ZooKeeper session refuses inserts with 242, one without ZooKeeper with 225; a write whose
+ * outcome the server could not learn says 319.
+ */
+const UNAVAILABLE = new Map<number, string>([
+  [159, 'TIMEOUT_EXCEEDED'], [209, 'SOCKET_TIMEOUT'], [210, 'NETWORK_ERROR'], [225, 'NO_ZOOKEEPER'], [242, 'TABLE_IS_READ_ONLY'],
+  [279, 'ALL_CONNECTION_TRIES_FAILED'], [286, 'UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE'], [319, 'UNKNOWN_STATUS_OF_INSERT'], [999, 'KEEPER_EXCEPTION'],
 ]);
 
 /** The table or database is gone (dropped by hand?): recreate the schema, then retry. */
@@ -26,10 +39,17 @@ export function clickhouseCode(err: unknown): number | undefined {
   return err.cause === undefined ? undefined : clickhouseCode(err.cause);
 }
 
-/** Wraps a permanent ClickHouse error as PermanentError; returns any other error unchanged. */
+/**
+ * Wraps a permanent ClickHouse error as PermanentError and an unreachable shard, replica or
+ * ZooKeeper as RetryableError (named, for the retry log); returns any other error unchanged,
+ * which the sender retries too.
+ */
 export function classify(err: unknown): unknown {
   const code = clickhouseCode(err);
-  const name = code === undefined ? undefined : PERMANENT.get(code);
-  if (!name) return err;
-  return new PermanentError(`ClickHouse rejected the batch: ${name} (${code}): ${(err as Error).message}`, { cause: err });
+  if (code === undefined) return err;
+  const unavailable = UNAVAILABLE.get(code);
+  if (unavailable) return new RetryableError(`ClickHouse cluster unavailable, retrying: ${unavailable} (${code}): ${(err as Error).message}`, undefined, { cause: err });
+  const permanent = PERMANENT.get(code);
+  if (!permanent) return err;
+  return new PermanentError(`ClickHouse rejected the batch: ${permanent} (${code}): ${(err as Error).message}`, { cause: err });
 }

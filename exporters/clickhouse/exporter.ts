@@ -131,7 +131,7 @@ export class ClickhouseExporter implements Exporter {
     }
     const layout = await readLayout(client, cfg.database, cfg.table);
     this.layout = layout;
-    const rollup = new Rollup(client, cfg.database, cfg.table, ctx.logger);
+    const rollup = new Rollup(client, cfg.database, cfg.table, ctx.logger, cfg.cluster !== undefined);
     const reconciled = rollup.reconcile().then(
       () => undefined,
       (err: unknown) => ctx.logger.warn('daily rollup reconciliation failed; it is retried on the next start', { err: errorText(err) }),

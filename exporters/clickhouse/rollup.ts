@@ -15,13 +15,19 @@ const RECONCILE_DAYS = 35;
  * rollup with FINAL (and calls > 0). It lags the calls table by up to rollup_refresh_ms; on start,
  * days of the last five weeks whose totals differ from the calls table are refreshed, which
  * repairs a refresh lost to a crash.
+ *
+ * On a replicated cluster a refresh may read a replica that has not yet fetched rows just written
+ * to the other one (after a failover both serve; copying takes about a second): with `settle`,
+ * each day is refreshed once more in the following round, after replication has caught up.
  */
 export class Rollup {
   private dirty = new Set<string>();
+  /** Days refreshed last round, to read again this round (settle only). */
+  private settling = new Set<string>();
   private running: Promise<void> | undefined;
   private lastVersion = 0;
 
-  constructor(private readonly client: ClickHouseClient, private readonly database: string, private readonly table: string, private readonly logger: Logger) {}
+  constructor(private readonly client: ClickHouseClient, private readonly database: string, private readonly table: string, private readonly logger: Logger, private readonly settle = false) {}
 
   /** Days (YYYY-MM-DD) that received rows. */
   mark(days: Iterable<string>): void {
@@ -39,15 +45,20 @@ export class Rollup {
   }
 
   private async refreshDirty(): Promise<void> {
-    while (this.dirty.size > 0) {
-      const days = [...this.dirty].sort();
+    let again = [...this.settling];
+    this.settling.clear();
+    while (this.dirty.size > 0 || again.length > 0) {
+      const fresh = [...this.dirty];
       this.dirty.clear();
+      const days = [...new Set([...fresh, ...again])].sort();
+      again = [];
       try {
         await this.client.command({ query: refreshSql(this.database, this.table, days, this.nextVersion()) });
       } catch (err) {
         this.mark(days);
         throw err;
       }
+      if (this.settle) for (const d of fresh) this.settling.add(d);
     }
   }
 

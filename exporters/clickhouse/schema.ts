@@ -127,14 +127,23 @@ export const MIGRATIONS: Migration[] = [
   },
 ];
 
-/** Creates the database and applies pending migrations, recording each in `schema_migrations`. */
+/**
+ * Creates the database and applies pending migrations, recording each in `schema_migrations`.
+ * When nothing is pending it runs no DDL at all: on a cluster every ON CLUSTER statement waits
+ * for all hosts (distributed_ddl_task_timeout, 180 s), so a tokenledger (re)started while one
+ * replica is down would otherwise stall instead of writing to the replicas that are up.
+ * On a cluster `schema_migrations` is per node (the node this process talks to), so a migration
+ * may run again through another node: every statement must be idempotent (IF NOT EXISTS), which
+ * also makes tokenledger processes migrating at once safe.
+ */
 export async function migrate(client: ClickHouseClient, t: SchemaTarget, logger: Logger): Promise<number[]> {
+  let done = await appliedVersions(client, t);
+  if (MIGRATIONS.every((m) => done.has(m.version))) return [];
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${t.database}${onCluster(t)}` });
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS ${t.database}.schema_migrations${onCluster(t)} (table_name String, version UInt32, description String, applied_at DateTime) ENGINE = ReplacingMergeTree ORDER BY (table_name, version)`,
   });
-  const rs = await client.query({ query: `SELECT version FROM ${t.database}.schema_migrations FINAL WHERE table_name = '${t.table}'`, format: 'JSONEachRow' });
-  const done = new Set((await rs.json<{ version: number | string }>()).map((r) => Number(r.version)));
+  done = await appliedVersions(client, t);
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
@@ -147,6 +156,14 @@ export async function migrate(client: ClickHouseClient, t: SchemaTarget, logger:
     applied.push(m.version);
   }
   return applied;
+}
+
+/** Versions recorded for the table; none when `schema_migrations` does not exist yet. */
+async function appliedVersions(client: ClickHouseClient, t: SchemaTarget): Promise<Set<number>> {
+  const exists = await client.query({ query: `SELECT 1 FROM system.tables WHERE database = '${t.database}' AND name = 'schema_migrations'`, format: 'JSONEachRow' });
+  if ((await exists.json()).length === 0) return new Set();
+  const rs = await client.query({ query: `SELECT version FROM ${t.database}.schema_migrations FINAL WHERE table_name = '${t.table}'`, format: 'JSONEachRow' });
+  return new Set((await rs.json<{ version: number | string }>()).map((r) => Number(r.version)));
 }
 
 /** Reads the layout of an existing calls table; fails clearly when it is missing or foreign. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
-import { PermanentError } from '../../../core/errors.js';
+import { PermanentError, RetryableError } from '../../../core/errors.js';
 import { defaults, schema } from '../../../exporters/clickhouse/config.js';
 import { classify, clickhouseCode } from '../../../exporters/clickhouse/errors.js';
 import { featuresOf } from '../../../exporters/clickhouse/features.js';
@@ -128,6 +128,15 @@ describe('error classification', () => {
     expect(clickhouseCode(new Error('Code: 27, e.displayText() = DB::Exception: Cannot parse input'))).toBe(27);
     const tooMany = new Error('Code: 252. DB::Exception: Too many parts');
     expect(classify(tooMany)).toBe(tooMany);
+  });
+
+  it('names an unreachable shard as retryable, as clickhouse-server 18.16 reports it for a Distributed insert', () => {
+    // Verbatim (abridged) from 18.16 with both replicas of shard 2 killed; cluster.test.ts sees it live.
+    const shardDown = new Error('Code: 279, e.displayText() = DB::NetException: All connection tries failed. Log: \n\nCode: 210, e.displayText() = DB::NetException: Connection refused (127.0.0.1:9134), e.what() = DB::NetException\n\n: Insertion status:\nWrote 1 blocks and 52 rows on shard 0 replica 0, 127.0.0.1:9131 (average 0 ms per block)\n, e.what() = DB::NetException');
+    const c = classify(shardDown);
+    expect(c).toBeInstanceOf(RetryableError);
+    expect((c as Error).message).toMatch(/^ClickHouse cluster unavailable, retrying: ALL_CONNECTION_TRIES_FAILED \(279\)/);
+    expect(classify(new Error('Code: 242, e.displayText() = DB::Exception: Table is in readonly mode'))).toBeInstanceOf(RetryableError);
   });
 });
 
