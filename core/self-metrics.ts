@@ -19,7 +19,59 @@ export class SelfMetrics {
     return this.getOrCreate(name, () => new Histogram({ name, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) }));
   }
 
-  private getOrCreate<M>(name: string, make: () => M): M {
+  /**
+   * The same registry seen through constant labels: every metric asked for gets these label names
+   * too, and every sample they set carries their values. Processors are built once per pipeline,
+   * so their metrics are labelled `pipeline` rather than summed across pipelines that each saw the
+   * same data.
+   */
+  labelled(constant: Readonly<Record<string, string>>): SelfMetrics {
+    return new LabelledSelfMetrics(this.registry, constant);
+  }
+
+  protected getOrCreate<M>(name: string, make: () => M): M {
     return (this.registry.getSingleMetric(name) as M | undefined) ?? make();
   }
 }
+
+class LabelledSelfMetrics extends SelfMetrics {
+  private readonly names: string[];
+
+  constructor(registry: Registry, private readonly constant: Readonly<Record<string, string>>) {
+    super(registry);
+    this.names = Object.keys(constant);
+  }
+
+  override counter<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Counter<L> {
+    return this.bind(super.counter<string>(name, help, [...labelNames, ...this.names])) as unknown as Counter<L>;
+  }
+
+  override gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
+    return this.bind(super.gauge<string>(name, help, [...labelNames, ...this.names])) as unknown as Gauge<L>;
+  }
+
+  override histogram<L extends string>(name: string, help: string, labelNames: readonly L[] = [], buckets?: number[]): Histogram<L> {
+    return this.bind(super.histogram<string>(name, help, [...labelNames, ...this.names], buckets)) as unknown as Histogram<L>;
+  }
+
+  /** Adds the constant labels to every method that takes labels (as an object, as positional values, or none). */
+  private bind<M extends object>(metric: M): M {
+    const constant = this.constant;
+    const values = Object.values(constant);
+    return new Proxy(metric, {
+      get(target, prop, receiver) {
+        const member: unknown = Reflect.get(target, prop, receiver);
+        if (typeof member !== 'function' || !LABELLED_METHODS.has(prop)) return member;
+        return (...args: unknown[]) => {
+          const [first, ...rest] = args;
+          if (typeof first === 'object' && first !== null) return member.call(target, { ...first, ...constant }, ...rest);
+          if (typeof first === 'string') return member.call(target, ...args, ...values);
+          return member.call(target, { ...constant }, ...args);
+        };
+      },
+    });
+  }
+}
+
+/** prom-client methods whose first argument is the label set (or is omitted for a metric without labels). */
+const LABELLED_METHODS = new Set<string | symbol>(['inc', 'dec', 'set', 'setToCurrentTime', 'observe', 'startTimer', 'zero', 'labels', 'remove']);
