@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../core/logger.js';
+import { settledWithin } from '../../core/settle.js';
 import { encodeStatus, GrpcCode, type Encoding, type Signal } from './codec.js';
 import type { HttpConfig } from './config.js';
-import { parseEndpoint, type BoundAddress } from './endpoint.js';
+import type { BoundAddress } from './endpoint.js';
 import { failure, type ExportFailure } from './export-handler.js';
 import { readBody, type ContentCoding } from './http-body.js';
+import { HttpListener, type HttpTarget } from './http-listener.js';
 import type { TransportDeps } from './transport-deps.js';
 
 const CONTENT_TYPE: Record<Encoding, string> = { protobuf: 'application/x-protobuf', json: 'application/json' };
@@ -28,55 +27,78 @@ function codingOf(header: string | undefined): ContentCoding | null {
   return null;
 }
 
-/** OTLP/HTTP on node:http: POST of Export requests to the three signal paths. */
-export class OtlpHttpServer {
-  private readonly server: Server;
+/**
+ * OTLP/HTTP on node:http: POST of Export requests to the three signal paths. The listening server
+ * is an HttpListener, handed to the next receiver when a reload keeps the endpoint.
+ */
+export class OtlpHttpServer implements HttpTarget {
+  private listener?: HttpListener;
   private readonly routes: Map<string, Signal>;
   private readonly maxBytes: number;
-  private readonly active = new Set<Promise<void>>();
+  private readonly active = new Map<ServerResponse, Promise<void>>();
   private closing = false;
 
   constructor(private readonly config: HttpConfig, private readonly deps: TransportDeps) {
     this.routes = new Map([[config.traces_url_path, 'traces'], [config.metrics_url_path, 'metrics'], [config.logs_url_path, 'logs']]);
     this.maxBytes = Math.floor(config.max_request_body_size_mib * 1024 * 1024);
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-      const done = this.serve(req, res).catch((err: unknown) => this.internalError(res, err)).finally(() => this.active.delete(done));
-      this.active.add(done);
-    };
-    this.server = config.tls
-      ? createHttpsServer({ cert: readFileSync(resolve(deps.configDir, config.tls.cert_file)), key: readFileSync(resolve(deps.configDir, config.tls.key_file)) }, onRequest)
-      : createHttpServer(onRequest);
-    this.server.on('clientError', (err, socket) => {
-      deps.logger.debug('malformed HTTP request', { err: (err as Error).message });
-      socket.destroy();
-    });
   }
 
-  start(): Promise<BoundAddress> {
-    const { host, port } = parseEndpoint(this.config.endpoint);
-    return new Promise((ok, fail) => {
-      const onError = (err: Error) => fail(new Error(`cannot listen for OTLP/HTTP on ${this.config.endpoint}: ${err.message}`, { cause: err }));
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        const a = this.server.address() as AddressInfo;
-        ok({ host: a.address, port: a.port });
-      });
-    });
+  get logger(): Logger {
+    return this.deps.logger;
   }
 
-  /** Stops accepting, lets requests in flight finish (up to `timeoutMs`), then closes every connection. */
+  /** Takes over the previous receiver's listener when a reload kept its endpoint (and TLS or not); else binds. */
+  async start(): Promise<BoundAddress> {
+    const kept = this.deps.handoff.take(this.handoffKey);
+    if (kept instanceof HttpListener && kept.tls === (this.config.tls !== undefined)) {
+      if (this.config.tls) kept.renewTls(this.config.tls, this.deps.configDir);
+      kept.relay.attach(this);
+      this.listener = kept;
+    } else {
+      if (kept instanceof HttpListener) await kept.close();
+      this.listener = await HttpListener.open(this.config.endpoint, this.config.tls, this.deps.configDir, this);
+    }
+    return this.listener.address;
+  }
+
+  /**
+   * On a reload, hands the listener over: requests arriving from now on wait for the next
+   * receiver, those in flight finish here (up to `timeoutMs`). On a stop: stops accepting, lets
+   * requests in flight finish (up to `timeoutMs`), then closes every connection.
+   */
   async close(timeoutMs: number): Promise<void> {
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = undefined;
+    if (this.deps.handoff.leave(this.handoffKey, listener, () => listener.close())) {
+      listener.relay.detach(this);
+      if (!(await settledWithin(this.active.values(), timeoutMs))) {
+        this.deps.logger.warn('HTTP drain timed out; closing the connections of requests still in flight', { requests: this.active.size });
+        for (const res of this.active.keys()) res.destroy();
+      }
+      return;
+    }
     this.closing = true;
-    const closed = new Promise<void>((ok) => this.server.close(() => ok()));
-    this.server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((ok) => { timer = setTimeout(() => ok('timeout'), timeoutMs); });
-    const result = await Promise.race([Promise.allSettled([...this.active]), timeout]);
-    clearTimeout(timer);
-    if (result === 'timeout') this.deps.logger.warn('HTTP drain timed out; closing connections with requests still in flight', { requests: this.active.size });
-    this.server.closeAllConnections();
-    await closed;
+    listener.stopAccepting();
+    if (!(await settledWithin(this.active.values(), timeoutMs))) {
+      this.deps.logger.warn('HTTP drain timed out; closing connections with requests still in flight', { requests: this.active.size });
+    }
+    await listener.close();
+  }
+
+  accept(req: IncomingMessage, res: ServerResponse): void {
+    const done = this.serve(req, res).catch((err: unknown) => this.internalError(res, err)).finally(() => this.active.delete(res));
+    this.active.set(res, done);
+  }
+
+  refuseWaiting(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    this.fail(res, this.routes.get(path) ?? 'unknown', encodingOf(req.headers['content-type']) ?? 'json',
+      failure('reload_timeout', GrpcCode.UNAVAILABLE, 503, 'receiver is reloading its pipeline, retry later', this.deps.retryAfterSeconds));
+  }
+
+  private get handoffKey(): string {
+    return `otlp/http ${this.config.endpoint}`;
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {

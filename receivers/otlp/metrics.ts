@@ -6,7 +6,8 @@ export type Transport = 'grpc' | 'http';
 /** Why a request (or its items) was refused; the `reason` label. */
 export type RefusalReason =
   | 'not_found' | 'method_not_allowed' | 'unauthenticated' | 'unsupported_media_type' | 'too_large' | 'bad_request'
-  | 'in_flight_limit' | 'pipeline_retryable' | 'pipeline_permanent' | 'pipeline_error' | 'unsupported_metric_type' | 'shutting_down';
+  | 'in_flight_limit' | 'pipeline_retryable' | 'pipeline_permanent' | 'pipeline_error' | 'unsupported_metric_type' | 'shutting_down'
+  | 'reload_timeout';
 
 /** The receiver's self-metrics, labelled by receiver id, transport and signal. */
 export function receiverMetrics(metrics: SelfMetrics) {

@@ -23,7 +23,7 @@ export class OtlpReceiver implements Receiver {
     const retryAfterSeconds = Math.max(1, Math.ceil(parseDuration(config.retry_after) / 1000));
     const headerAttributes = Object.entries(config.headers_to_resource_attributes).map(([h, a]) => [h.toLowerCase(), a] as const);
     const handler = new ExportHandler(ctx, metrics, headerAttributes, retryAfterSeconds);
-    const deps = { handler, auth: createAuthenticator(config.auth, env), inFlight, metrics, logger: ctx.logger, receiverId: ctx.id, configDir: ctx.configDir, retryAfterSeconds };
+    const deps = { handler, auth: createAuthenticator(config.auth, env), inFlight, metrics, logger: ctx.logger, receiverId: ctx.id, configDir: ctx.configDir, retryAfterSeconds, handoff: ctx.handoff };
     if (config.protocols.grpc.enabled) this.grpc = new OtlpGrpcServer(config.protocols.grpc, deps);
     if (config.protocols.http.enabled) this.http = new OtlpHttpServer(config.protocols.http, deps);
     if (!this.grpc && !this.http) throw new Error(`${ctx.id}: protocols.grpc and protocols.http are both disabled; enable at least one`);

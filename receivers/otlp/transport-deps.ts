@@ -1,3 +1,4 @@
+import type { Handoff } from '../../core/handoff.js';
 import type { Logger } from '../../core/logger.js';
 import type { Authenticator } from './auth.js';
 import type { ExportHandler } from './export-handler.js';
@@ -14,4 +15,5 @@ export interface TransportDeps {
   receiverId: string;
   configDir: string;
   retryAfterSeconds: number;
+  handoff: Handoff;
 }
