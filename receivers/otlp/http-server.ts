@@ -55,7 +55,10 @@ export class OtlpHttpServer implements HttpTarget {
       kept.relay.attach(this);
       this.listener = kept;
     } else {
-      if (kept instanceof HttpListener) await kept.close();
+      if (kept instanceof HttpListener) {
+        this.deps.logger.info('TLS turned on or off: rebinding the endpoint', { endpoint: this.config.endpoint });
+        await kept.close();
+      }
       this.listener = await HttpListener.open(this.config.endpoint, this.config.tls, this.deps.configDir, this);
     }
     return this.listener.address;

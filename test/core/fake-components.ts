@@ -79,4 +79,14 @@ const memory: ExporterFactory<{ mode: 'fast' | 'slow' }> = {
   }),
 };
 
-export const fakeFactories: Factory[] = [push, tag, once, memory];
+/** An exporter that cannot start (a database that is down): a reload to it must give way to the previous pipeline. */
+const broken: ExporterFactory<Record<string, never>> = {
+  kind: 'exporter', type: 'broken', defaults: {},
+  schema: { type: 'object', additionalProperties: false, properties: {} },
+  create: (): Exporter => ({
+    start: async () => { throw new Error('broken on purpose'); },
+    consume: async () => {},
+  }),
+};
+
+export const fakeFactories: Factory[] = [push, tag, once, memory, broken];

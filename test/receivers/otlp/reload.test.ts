@@ -1,6 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -140,6 +142,26 @@ test('reloads under HTTP and gRPC traffic: no connection error, every acknowledg
   expect(await metricValue(service.registry, 'tokenledger_config_reloads_total', { result: 'ok' })).toBe(reloads);
 }, 60_000);
 
+test('a reload whose pipeline fails to start gives the listeners back to the previous one, still without a refusal', async () => {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  writeFileSync(file, config(httpPort, grpcPort, 'fast'));
+  service = new Service(file, [otlpReceiverFactory, ...fakeFactories]);
+  await service.start();
+  let stopped = false;
+  const t: Tally = { acked: [], retried: 0, errors: [] };
+  const clients = [httpClient(httpPort, 'http', new Agent({ keepAlive: false }), () => stopped, t), grpcClient(grpcPort, 'grpc', true, () => stopped, t)];
+  await sleep(200);
+  writeFileSync(file, config(httpPort, grpcPort, 'fast').replace('exporters: [memory]', 'exporters: [memory, broken]').replace('exporters:\n  memory:', 'exporters:\n  broken:\n  memory:'));
+  expect(await service.reload()).toBe(false);
+  expect(await metricValue(service.registry, 'tokenledger_config_reloads_total', { result: 'failed' })).toBe(1);
+  await sleep(200);
+  stopped = true;
+  await Promise.all(clients);
+  expect(t.errors).toEqual([]);
+  expect(t.acked.filter((s) => !delivered().includes(s))).toEqual([]);
+  expect(t.acked.filter((s) => s.startsWith('grpc-')).length).toBeGreaterThan(2);
+});
+
 /** Whether a TCP connection to 127.0.0.1:port is accepted. */
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -162,4 +184,36 @@ test('an endpoint that changes is released and the new one bound; changed gRPC o
   service = undefined;
   expect(await accepts(newHttp)).toBe(false);
   expect(await accepts(grpcPort)).toBe(false);
+});
+
+test('a reload that changes the certificate serves new HTTPS connections with it on the same, never closed, port', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tl-reload-tls-'));
+  const certs = ['a', 'b'].map((n) => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', `/CN=tokenledger-${n}`,
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, `${n}.key`), '-out', join(dir, `${n}.pem`)], { stdio: 'ignore' });
+    return { cert: join(dir, `${n}.pem`), key: join(dir, `${n}.key`), ca: readFileSync(join(dir, `${n}.pem`)) };
+  });
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const tlsConfig = (c: { cert: string; key: string }) => config(httpPort, grpcPort, 'fast').replace(`http: { endpoint: 127.0.0.1:${httpPort} }`,
+    `http: { endpoint: 127.0.0.1:${httpPort}, tls: { cert_file: ${c.cert}, key_file: ${c.key} } }`);
+  writeFileSync(file, tlsConfig(certs[0]));
+  service = new Service(file, [otlpReceiverFactory, ...fakeFactories]);
+  await service.start();
+  const post = (ca: Buffer, agent: HttpsAgent) => new Promise<number | string>((resolve) => {
+    const body = Buffer.from(spanPb('tls'));
+    const req = httpsRequest({ host: '127.0.0.1', port: httpPort, path: '/v1/traces', method: 'POST', ca, agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    req.end(body);
+  });
+  const kept = new HttpsAgent({ keepAlive: true, maxSockets: 1 });
+  expect(await post(certs[0].ca, kept)).toBe(200);
+  writeFileSync(file, tlsConfig(certs[1]));
+  expect(await service.reload()).toBe(true);
+  expect(await post(certs[1].ca, new HttpsAgent({ keepAlive: false })), 'a new connection gets the new certificate').toBe(200);
+  expect(await post(certs[0].ca, new HttpsAgent({ keepAlive: false })), 'and no longer the old one').toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
+  expect(await post(certs[0].ca, kept), 'a connection opened before the reload goes on').toBe(200);
+  kept.destroy();
 });
