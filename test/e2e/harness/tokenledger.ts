@@ -84,19 +84,20 @@ export async function startTokenledger(workDir: string, ports: TokenledgerPorts,
     child.kill('SIGKILL');
     throw new Error(`tokenledger did not become ready: ${(err as Error).message}\n${logTail()}`);
   }
+  const metrics = async (): Promise<string> => {
+    const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
+    return res.text();
+  };
   return {
     ports,
     httpEndpoint: `http://127.0.0.1:${ports.http}`,
     grpcEndpoint: `http://127.0.0.1:${ports.grpc}`,
     adminUrl,
     logTail,
-    async metrics() {
-      const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
-      if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
-      return res.text();
-    },
+    metrics,
     async reload(timeoutMs = 60_000) {
-      const reloaded = async () => metricSum(await this.metrics(), 'tokenledger_config_reloads_total', { result: 'ok' });
+      const reloaded = async () => metricSum(await metrics(), 'tokenledger_config_reloads_total', { result: 'ok' });
       const before = await reloaded();
       child.kill('SIGHUP');
       const deadline = Date.now() + timeoutMs;
