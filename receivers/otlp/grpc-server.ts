@@ -22,8 +22,10 @@ export class OtlpGrpcServer implements GrpcTarget {
 
   /** Takes over the previous receiver's server when a reload kept its endpoint, options and certificate; else binds. */
   async start(): Promise<BoundAddress> {
+    // Read before taking the server over, so that an unreadable certificate leaves it to the rollback.
+    const fingerprint = GrpcListener.fingerprint(this.config, this.deps.configDir);
     const kept = this.deps.handoff.take(this.handoffKey);
-    if (kept instanceof GrpcListener && kept.fingerprint === GrpcListener.fingerprint(this.config, this.deps.configDir)) {
+    if (kept instanceof GrpcListener && kept.fingerprint === fingerprint) {
       kept.relay.attach(this);
       this.listener = kept;
     } else {
@@ -72,7 +74,8 @@ export class OtlpGrpcServer implements GrpcTarget {
         answer({ code: GrpcCode.INTERNAL, details: 'internal error' });
       },
     ).finally(() => this.active.delete(done));
-    this.active.set(done, () => answer(statusOf(failure('shutting_down', GrpcCode.UNAVAILABLE, 503, 'receiver drain timed out, retry later', this.deps.retryAfterSeconds))));
+    this.active.set(done, () => answer(statusOf(this.deps.handler.refuse('grpc', signal,
+      failure('shutting_down', GrpcCode.UNAVAILABLE, 503, 'receiver drain timed out, retry later', this.deps.retryAfterSeconds)))));
   }
 
   refuseWaiting(signal: Signal, callback: grpc.sendUnaryData<Buffer>): void {

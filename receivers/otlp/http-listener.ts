@@ -17,7 +17,9 @@ export interface HttpTarget {
   refuseWaiting(req: IncomingMessage, res: ServerResponse): void;
 }
 
-function tlsOptions(tls: TlsConfig, configDir: string): { cert: Buffer; key: Buffer } {
+export interface TlsMaterial { cert: Buffer; key: Buffer }
+
+export function readTls(tls: TlsConfig, configDir: string): TlsMaterial {
   return { cert: readFileSync(resolve(configDir, tls.cert_file)), key: readFileSync(resolve(configDir, tls.key_file)) };
 }
 
@@ -32,10 +34,10 @@ export class HttpListener {
   private constructor(private readonly server: Server | HttpsServer, readonly tls: boolean, readonly address: BoundAddress, readonly relay: Relay<HttpTarget>) {}
 
   /** Binds `endpoint`, with `first` attached. */
-  static open(endpoint: string, tls: TlsConfig | undefined, configDir: string, first: HttpTarget): Promise<HttpListener> {
+  static open(endpoint: string, tls: TlsMaterial | undefined, first: HttpTarget): Promise<HttpListener> {
     const relay = new Relay<HttpTarget>(first);
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => relay.route((t) => t.accept(req, res), (t) => t.refuseWaiting(req, res));
-    const server = tls ? createHttpsServer(tlsOptions(tls, configDir), onRequest) : createHttpServer(onRequest);
+    const server = tls ? createHttpsServer(tls, onRequest) : createHttpServer(onRequest);
     server.on('clientError', (err, socket) => {
       relay.last.logger.debug('malformed HTTP request', { err: (err as Error).message });
       socket.destroy();
@@ -53,8 +55,8 @@ export class HttpListener {
   }
 
   /** A reload kept the endpoint: new connections are served with the certificate the new configuration names. */
-  renewTls(tls: TlsConfig, configDir: string): void {
-    (this.server as HttpsServer).setSecureContext(tlsOptions(tls, configDir));
+  renewTls(tls: TlsMaterial): void {
+    (this.server as HttpsServer).setSecureContext(tls);
   }
 
   /** Stops accepting connections and closes the idle ones; resolves once every connection is gone. */

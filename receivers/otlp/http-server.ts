@@ -6,7 +6,7 @@ import type { HttpConfig } from './config.js';
 import type { BoundAddress } from './endpoint.js';
 import { failure, type ExportFailure } from './export-handler.js';
 import { readBody, type ContentCoding } from './http-body.js';
-import { HttpListener, type HttpTarget } from './http-listener.js';
+import { HttpListener, readTls, type HttpTarget } from './http-listener.js';
 import type { TransportDeps } from './transport-deps.js';
 
 const CONTENT_TYPE: Record<Encoding, string> = { protobuf: 'application/x-protobuf', json: 'application/json' };
@@ -49,9 +49,11 @@ export class OtlpHttpServer implements HttpTarget {
 
   /** Takes over the previous receiver's listener when a reload kept its endpoint (and TLS or not); else binds. */
   async start(): Promise<BoundAddress> {
+    // Read before taking the listener over, so that an unreadable file leaves it to the rollback.
+    const tls = this.config.tls && readTls(this.config.tls, this.deps.configDir);
     const kept = this.deps.handoff.take(this.handoffKey);
-    if (kept instanceof HttpListener && kept.tls === (this.config.tls !== undefined)) {
-      if (this.config.tls) kept.renewTls(this.config.tls, this.deps.configDir);
+    if (kept instanceof HttpListener && kept.tls === (tls !== undefined)) {
+      if (tls) kept.renewTls(tls);
       kept.relay.attach(this);
       this.listener = kept;
     } else {
@@ -59,7 +61,7 @@ export class OtlpHttpServer implements HttpTarget {
         this.deps.logger.info('TLS turned on or off: rebinding the endpoint', { endpoint: this.config.endpoint });
         await kept.close();
       }
-      this.listener = await HttpListener.open(this.config.endpoint, this.config.tls, this.deps.configDir, this);
+      this.listener = await HttpListener.open(this.config.endpoint, tls, this);
     }
     return this.listener.address;
   }
