@@ -29,6 +29,29 @@ export class SelfMetrics {
     return new LabelledSelfMetrics(this.registry, constant);
   }
 
+  /**
+   * Removes every series whose labels include `match` (the metrics of a pipeline a reload removed:
+   * its gauges would otherwise keep their last value forever).
+   */
+  async removeSeries(match: Readonly<Record<string, string>>): Promise<void> {
+    const wanted = Object.entries(match);
+    for (const { name } of this.registry.getMetricsAsArray()) {
+      const metric = this.registry.getSingleMetric(name);
+      if (!metric) continue;
+      const { values } = await metric.get();
+      const seen = new Set<string>();
+      for (const { labels } of values) {
+        if (!wanted.every(([k, v]) => labels[k] === v)) continue;
+        const series = { ...labels };
+        delete series.le; // a histogram's buckets are one series with its sum and count
+        const key = JSON.stringify(series);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        metric.remove(series);
+      }
+    }
+  }
+
   protected getOrCreate<M>(name: string, make: () => M): M {
     return (this.registry.getSingleMetric(name) as M | undefined) ?? make();
   }

@@ -92,6 +92,9 @@ export class Service {
       await this.drain(old, parseDuration(old.config.service.shutdown_timeout));
       try {
         await this.run(config);
+        for (const gone of Object.keys(old.config.service.pipelines).filter((p) => !(p in config.service.pipelines))) {
+          await this.metrics.removeSeries({ pipeline: gone });
+        }
         this.reloads.inc({ result: 'ok' });
         this.logger.info('configuration reloaded', { file: this.configPath });
         this.setState('running', '');

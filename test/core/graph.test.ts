@@ -24,6 +24,7 @@ ${Object.entries(pipelines).map(([name, e]) => `    ${name}:\n      receivers: [
 `;
 
 let service: Service | undefined;
+let configPath: string | undefined;
 beforeEach(() => {
   events.length = 0;
   exported.clear();
@@ -35,9 +36,9 @@ afterEach(async () => {
 });
 
 async function start(pipelines: Record<string, string>): Promise<Service> {
-  const file = join(mkdtempSync(join(tmpdir(), 'tl-graph-')), 'pipeline.yaml');
-  writeFileSync(file, config(pipelines));
-  service = new Service(file, fakeFactories);
+  configPath = join(mkdtempSync(join(tmpdir(), 'tl-graph-')), 'pipeline.yaml');
+  writeFileSync(configPath, config(pipelines));
+  service = new Service(configPath, fakeFactories);
   await service.start();
   return service;
 }
@@ -94,5 +95,18 @@ describe('one pipeline', () => {
     await send('b');
     expect(await metricValue(s.registry, 'fake_once_dropped_total', { pipeline: 'llm' })).toBe(2);
     expect(received('memory')).toEqual(['a', 'b']);
+  });
+
+  it('drops the series of a pipeline a reload removes, and keeps counting the others', async () => {
+    const s = await start({ llm: 'memory', audit: 'memory/debug' });
+    await send('a');
+    await send('a');
+    writeFileSync(configPath!, config({ llm: 'memory' }));
+    expect(await s.reload()).toBe(true);
+    await send('b');
+    await send('b');
+    expect(await metricValue(s.registry, 'fake_once_dropped_total', { pipeline: 'llm' })).toBe(2);
+    const seen = await s.registry.getSingleMetric('fake_once_seen')!.get();
+    expect(seen.values.map((v) => v.labels.pipeline)).toEqual(['llm']);
   });
 });

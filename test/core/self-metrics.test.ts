@@ -24,4 +24,21 @@ describe('SelfMetrics.labelled', () => {
     expect(text).toContain('t_entries{pipeline="b"} 9');
     expect(text).toContain('t_size_count{pipeline="a"} 1');
   });
+
+  it('removes the series of one label value, histograms included, and keeps the others', async () => {
+    const registry = new Registry();
+    const base = new SelfMetrics(registry);
+    for (const pipeline of ['a', 'b']) {
+      const m = base.labelled({ pipeline });
+      m.counter('t_calls_total', 'calls', ['source']).inc({ source: 'litellm' });
+      m.gauge('t_entries', 'entries').set(3);
+      m.histogram('t_size', 'size', [], [1, 10]).observe(3);
+    }
+    await base.removeSeries({ pipeline: 'b' });
+    const text = await registry.metrics();
+    expect(text).not.toContain('pipeline="b"');
+    expect(text).toContain('t_calls_total{source="litellm",pipeline="a"} 1');
+    expect(text).toContain('t_entries{pipeline="a"} 3');
+    expect(text).toContain('t_size_bucket{le="10",pipeline="a"} 1');
+  });
 });
