@@ -56,13 +56,15 @@ afterEach(async () => {
   service = undefined;
 });
 
-interface Tally { acked: string[]; retried: number; errors: string[] }
+/** What the clients saw; `slowestMs` is the longest wait for an answer (a request held over a swap). */
+interface Tally { acked: string[]; retried: number; errors: string[]; slowestMs: number }
 
 /** POSTs spans one after another until `stop`; a 503 is sent again (as OTLP clients do), a connection error is recorded. */
 async function httpClient(port: number, name: string, agent: Agent, stop: () => boolean, t: Tally): Promise<void> {
   for (let i = 0; !stop(); i++) {
     const span = `${name}-${i}`;
     for (;;) {
+      const sentAt = Date.now();
       const status = await new Promise<number | string>((resolve) => {
         const body = Buffer.from(spanPb(span));
         const req = request({ host: '127.0.0.1', port, path: '/v1/traces', method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } }, (res) => {
@@ -72,6 +74,7 @@ async function httpClient(port: number, name: string, agent: Agent, stop: () => 
         req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
         req.end(body);
       });
+      t.slowestMs = Math.max(t.slowestMs, Date.now() - sentAt);
       if (status === 200) { t.acked.push(span); break; }
       if (status === 503) { t.retried++; await sleep(20); continue; }
       t.errors.push(`${span}: ${status}`);
@@ -88,9 +91,11 @@ async function grpcClient(port: number, name: string, shared: boolean, stop: () 
   for (let i = 0; !stop(); i++) {
     const span = `${name}-${i}`;
     for (;;) {
+      const sentAt = Date.now();
       const err = await new Promise<grpc.ServiceError | null>((resolve) => {
         client.makeUnaryRequest('/opentelemetry.proto.collector.trace.v1.TraceService/Export', raw, raw, Buffer.from(spanPb(span)), new grpc.Metadata(), { deadline: Date.now() + 15_000 }, (e) => resolve(e));
       });
+      t.slowestMs = Math.max(t.slowestMs, Date.now() - sentAt);
       if (!shared) { client.close(); client = open(); }
       if (err === null) { t.acked.push(span); break; }
       if (err.code === grpc.status.UNAVAILABLE && /retry later/.test(err.details)) { t.retried++; await sleep(20); continue; }
@@ -109,7 +114,7 @@ test('reloads under HTTP and gRPC traffic: no connection error, every acknowledg
 
   let stopped = false;
   const stop = () => stopped;
-  const t: Tally = { acked: [], retried: 0, errors: [] };
+  const t: Tally = { acked: [], retried: 0, errors: [], slowestMs: 0 };
   const keepAlive = new Agent({ keepAlive: true, maxSockets: 2 });
   const fresh = new Agent({ keepAlive: false });
   const clients = [
@@ -130,6 +135,7 @@ test('reloads under HTTP and gRPC traffic: no connection error, every acknowledg
   await Promise.all(clients);
   keepAlive.destroy();
 
+  process.stdout.write(`reload under traffic: ${reloads} reloads, ${t.acked.length} requests acknowledged, ${t.retried} answered "retry later", slowest answer ${t.slowestMs} ms\n`);
   expect(t.errors).toEqual([]);
   expect(t.acked.length).toBeGreaterThan(50);
   for (const prefix of ['http-keepalive-a', 'http-keepalive-b', 'http-fresh', 'grpc-shared', 'grpc-fresh']) {
@@ -148,7 +154,7 @@ test('a reload whose pipeline fails to start gives the listeners back to the pre
   service = new Service(file, [otlpReceiverFactory, ...fakeFactories]);
   await service.start();
   let stopped = false;
-  const t: Tally = { acked: [], retried: 0, errors: [] };
+  const t: Tally = { acked: [], retried: 0, errors: [], slowestMs: 0 };
   const clients = [httpClient(httpPort, 'http', new Agent({ keepAlive: false }), () => stopped, t), grpcClient(grpcPort, 'grpc', true, () => stopped, t)];
   await sleep(200);
   writeFileSync(file, config(httpPort, grpcPort, 'fast').replace('exporters: [memory]', 'exporters: [memory, broken]').replace('exporters:\n  memory:', 'exporters:\n  broken:\n  memory:'));
