@@ -45,6 +45,7 @@ describe.skipIf(!ready)(`LiteLLM ${VERSION} → tokenledger over OTLP/HTTP, relo
     const plan = callPlan('reload-').filter((s) => !(s.route === 'anthropic_passthrough' && s.stream));
     const sent: SentCall[] = [];
     let reloads = 0;
+    let slowestReloadMs = 0;
     try {
       let done = false;
       const traffic = (async () => {
@@ -53,7 +54,9 @@ describe.skipIf(!ready)(`LiteLLM ${VERSION} → tokenledger over OTLP/HTTP, relo
       while (!done) {
         await new Promise((r) => setTimeout(r, 1000));
         if (done) break;
+        const started = Date.now();
         await tl.reload();
+        slowestReloadMs = Math.max(slowestReloadMs, Date.now() - started);
         reloads++;
       }
       await traffic;
@@ -72,7 +75,7 @@ describe.skipIf(!ready)(`LiteLLM ${VERSION} → tokenledger over OTLP/HTTP, relo
     const litellmLog = readFileSync(proxy.logFile, 'utf8');
     const exportFailures = litellmLog.split('\n').filter((l) => /Failed to export|Connection refused|ConnectionError|Max retries exceeded/i.test(l));
     const refused = metricSum(metrics, 'tokenledger_receiver_refused_requests_total', { reason: 'reload_timeout' });
-    process.stdout.write(`[LiteLLM ${VERSION}] ${reloads} reloads during ${sent.length} client calls: mock served ${billable} billable calls, ClickHouse holds ${ok.length} ok rows (${new Set(ok.map((r) => r.call_id)).size} distinct); LiteLLM export failures logged: ${exportFailures.length}; reload_timeout refusals: ${refused}\n`);
+    process.stdout.write(`[LiteLLM ${VERSION}] ${reloads} reloads (slowest ${slowestReloadMs} ms, SIGHUP to reloaded) during ${sent.length} client calls: mock served ${billable} billable calls, ClickHouse holds ${ok.length} ok rows (${new Set(ok.map((r) => r.call_id)).size} distinct); LiteLLM export failures logged: ${exportFailures.length}; reload_timeout refusals: ${refused}\n`);
 
     expect(reloads, 'the reloads must overlap the traffic').toBeGreaterThanOrEqual(3);
     expect(exportFailures).toEqual([]);
