@@ -89,4 +89,17 @@ const broken: ExporterFactory<Record<string, never>> = {
   }),
 };
 
-export const fakeFactories: Factory[] = [push, tag, once, memory, broken];
+/** Resolves the shutdown of `stuck` exporters; until then they hold a drain (a slow flush). */
+export let unstick: () => void = () => {};
+
+/** An exporter whose shutdown waits for `unstick()`: a reload that drains it takes as long as the test wants. */
+const stuck: ExporterFactory<Record<string, never>> = {
+  kind: 'exporter', type: 'stuck', defaults: {},
+  schema: { type: 'object', additionalProperties: false, properties: {} },
+  create: (): Exporter => {
+    const released = new Promise<void>((r) => { unstick = r; });
+    return { shutdown: () => released, consume: async () => {} };
+  },
+};
+
+export const fakeFactories: Factory[] = [push, tag, once, memory, broken, stuck];

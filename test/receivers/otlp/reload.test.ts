@@ -11,7 +11,7 @@ import type { Batch } from '../../../core/batch.js';
 import { Service } from '../../../core/service.js';
 import { otlpReceiverFactory } from '../../../receivers/otlp/index.js';
 import { messages } from '../../../receivers/otlp/proto.js';
-import { exported, fakeFactories } from '../../core/fake-components.js';
+import { exported, fakeFactories, unstick } from '../../core/fake-components.js';
 import { metricValue } from '../../helpers/context.js';
 import { freePort } from '../../helpers/net.js';
 import { sleep } from './helpers.js';
@@ -167,6 +167,33 @@ test('a reload whose pipeline fails to start gives the listeners back to the pre
   expect(t.acked.filter((s) => !delivered().includes(s))).toEqual([]);
   expect(t.acked.filter((s) => s.startsWith('grpc-')).length).toBeGreaterThan(2);
 });
+
+test('a request held longer than the handoff wait (a slow drain) is answered "retry later", and goes through once resent', async () => {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  writeFileSync(file, config(httpPort, grpcPort, 'fast').replace('exporters: [memory]', 'exporters: [memory, stuck]').replace('exporters:\n  memory:', 'exporters:\n  stuck:\n  memory:').replace('shutdown_timeout: 5s', 'shutdown_timeout: 20s'));
+  service = new Service(file, [otlpReceiverFactory, ...fakeFactories]);
+  await service.start();
+  const reloaded = service.reload();
+  await sleep(100); // the receivers have handed over; the old pipeline drains, held by `stuck`
+  const started = Date.now();
+  const t: Tally = { acked: [], retried: 0, errors: [], slowestMs: 0 };
+  let done = false;
+  const clients = [httpClient(httpPort, 'http', new Agent({ keepAlive: false }), () => done, t), grpcClient(grpcPort, 'grpc', true, () => done, t)];
+  while (t.retried < 2 && Date.now() - started < 15_000) await sleep(50);
+  const waited = Date.now() - started;
+  unstick();
+  expect(await reloaded).toBe(true);
+  await sleep(100);
+  done = true;
+  await Promise.all(clients);
+  expect(t.retried).toBe(2);
+  expect(waited).toBeGreaterThanOrEqual(4500);
+  expect(t.errors).toEqual([]);
+  expect(t.acked.filter((s) => !delivered().includes(s))).toEqual([]);
+  expect(await metricValue(service.registry, 'tokenledger_receiver_refused_requests_total', { transport: 'http', reason: 'reload_timeout' })).toBe(1);
+  expect(await metricValue(service.registry, 'tokenledger_receiver_refused_requests_total', { transport: 'grpc', reason: 'reload_timeout' })).toBe(1);
+  unstick(); // the new pipeline's `stuck`, so that the stop does not wait for it
+}, 30_000);
 
 /** Whether a TCP connection to 127.0.0.1:port is accepted. */
 function accepts(port: number): Promise<boolean> {
