@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import http2 from 'node:http2';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,4 +161,26 @@ test('over TLS, a connection over per_client.max_connections is answered 503 (co
     second.destroy();
   }
   expect(await refused(s, 'client_connection_limit')).toBe(1);
+}, 30_000);
+
+/** The SETTINGS_MAX_CONCURRENT_STREAMS a new HTTP/2 connection to the gRPC port is given. */
+function grpcMaxStreams(port: number): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.once('error', reject);
+    session.once('remoteSettings', (settings) => {
+      session.close();
+      resolve(settings.maxConcurrentStreams);
+    });
+  });
+}
+
+test('a reload that changes a gRPC server option (max_concurrent_streams) re-binds the server with it', async () => {
+  const [httpPort, grpcPort] = [await freePort(), await freePort()];
+  const withGrpc = (streams: number) => config(httpPort, '').replace('grpc: { enabled: false }', `grpc: { endpoint: 127.0.0.1:${grpcPort}, max_concurrent_streams: ${streams} }`);
+  const s = await start(withGrpc(100));
+  expect(await grpcMaxStreams(grpcPort)).toBe(100);
+  writeFileSync(file, withGrpc(7));
+  expect(await s.reload()).toBe(true);
+  expect(await grpcMaxStreams(grpcPort)).toBe(7);
 }, 30_000);
