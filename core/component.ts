@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Batch } from './batch.js';
 import type { PathSegment } from './config/yaml-source.js';
 import type { Logger } from './logger.js';
+import type { Handoff } from './handoff.js';
 import type { Host } from './host.js';
 import type { SelfMetrics } from './self-metrics.js';
 
@@ -37,11 +38,15 @@ export interface ComponentContext {
   host: Host;
   /** Directory pipeline.yaml lives in; relative paths in component configs resolve against it. */
   configDir: string;
+  /** The pipeline a processor instance belongs to (processors are built per pipeline); unset for receivers and exporters. */
+  pipeline?: string;
 }
 
 export interface ReceiverContext extends ComponentContext {
   /** Everything downstream: the pipelines this receiver feeds. Resolves when all accepted. */
   next: Consumer;
+  /** Carries listening sockets across a reload: leave yours on shutdown, take the previous one on start. */
+  handoff: Handoff;
 }
 
 /** A problem a component's validate step found, at a path inside the component's own block. */

@@ -1,18 +1,28 @@
 import type { Batch } from './batch.js';
 import type { ComponentContext, Consumer, Exporter, Factory, Lifecycle, Processor, Receiver } from './component.js';
-import { componentType, SECTION_KIND, type PipelineConfig, type PipelineSpec, type Section } from './config/types.js';
+import { componentType, SECTION_KIND, type PipelineConfig, type Section } from './config/types.js';
 import { isRetryable } from './errors.js';
+import type { Handoff } from './handoff.js';
 
-type BaseContext = Omit<ComponentContext, 'id'>;
+type BaseContext = Omit<ComponentContext, 'id'> & { handoff: Handoff };
+
+/** One pipeline's own processor instances, in the order the pipeline runs them. */
+export interface PipelineProcessors {
+  pipeline: string;
+  processors: [id: string, processor: Processor][];
+}
 
 /**
- * The running components of one configuration, wired as its pipelines say: each receiver feeds
- * every pipeline that names it; a pipeline runs its processors in order, then fans out to all its
- * exporters and resolves only when every one of them has accepted the batch.
+ * The running components of one configuration, wired as its pipelines say, as the OpenTelemetry
+ * Collector wires them: receivers and exporters are one instance per id, shared by the pipelines
+ * that name them; processors are built once per pipeline, since they keep state (the normalizer's
+ * join index) that must see each copy of the data once, not a second pipeline's copy as a re-send.
+ * Each receiver feeds every pipeline that names it; a pipeline runs its processors in order, then
+ * fans out to all its exporters and resolves only when every one of them has accepted the batch.
  */
 export class Graph {
   readonly receivers = new Map<string, Receiver>();
-  readonly processors = new Map<string, Processor>();
+  readonly pipelines: PipelineProcessors[] = [];
   readonly exporters = new Map<string, Exporter>();
   private started: [string, Lifecycle][] = [];
 
@@ -24,26 +34,36 @@ export class Graph {
       return f;
     };
     const ctx = (kind: string, id: string): ComponentContext => ({ ...base, id, logger: base.logger.child({ component: id, kind }) });
+    const pipelines = Object.entries(config.service.pipelines);
 
-    const used = (section: Section) => new Set(Object.values(config.service.pipelines).flatMap((p) => p[section]));
-    for (const id of used('exporters')) {
+    for (const id of new Set(pipelines.flatMap(([, p]) => p.exporters))) {
       const f = factoryFor('exporters', id);
       if (f.kind === 'exporter') this.exporters.set(id, f.create(config.exporters[id], ctx('exporter', id)));
     }
-    for (const id of used('processors')) {
-      const f = factoryFor('processors', id);
-      if (f.kind === 'processor') this.processors.set(id, f.create(config.processors[id], ctx('processor', id)));
+    const consumers = new Map<string, Consumer>();
+    for (const [pipeline, spec] of pipelines) {
+      const own: PipelineProcessors = { pipeline, processors: [] };
+      for (const id of spec.processors) {
+        const f = factoryFor('processors', id);
+        if (f.kind !== 'processor') continue;
+        own.processors.push([id, f.create(config.processors[id], {
+          ...base, id, pipeline, logger: base.logger.child({ component: id, kind: 'processor', pipeline }), metrics: base.metrics.labelled({ pipeline }),
+        })]);
+      }
+      this.pipelines.push(own);
+      consumers.set(pipeline, pipelineConsumer(own.processors.map(([, p]) => p), spec.exporters.map((id) => this.exporters.get(id)!)));
     }
-    for (const id of used('receivers')) {
-      const pipelines = Object.values(config.service.pipelines).filter((p) => p.receivers.includes(id)).map((p) => this.pipelineConsumer(p));
+    for (const id of new Set(pipelines.flatMap(([, p]) => p.receivers))) {
+      const next = fanOut(pipelines.filter(([, p]) => p.receivers.includes(id)).map(([name]) => consumers.get(name)!));
       const f = factoryFor('receivers', id);
-      if (f.kind === 'receiver') this.receivers.set(id, f.create(config.receivers[id], { ...ctx('receiver', id), next: fanOut(pipelines) }));
+      if (f.kind === 'receiver') this.receivers.set(id, f.create(config.receivers[id], { ...ctx('receiver', id), handoff: base.handoff, next }));
     }
   }
 
   /** Exporters first, then processors, then receivers, so that nothing is accepted before it can be delivered. */
   async start(): Promise<void> {
-    for (const group of [this.exporters, this.processors, this.receivers]) {
+    const processors = this.pipelines.flatMap(({ pipeline, processors: list }) => list.map(([id, p]) => [`${id} (pipeline ${pipeline})`, p] as const));
+    for (const group of [[...this.exporters], processors, [...this.receivers]]) {
       for (const [id, component] of group) {
         try {
           await component.start?.();
@@ -66,18 +86,16 @@ export class Graph {
     }
     this.started = [];
   }
+}
 
-  private pipelineConsumer(spec: PipelineSpec): Consumer {
-    const processors = spec.processors.map((id) => this.processors.get(id)!);
-    const exporters = spec.exporters.map((id) => this.exporters.get(id)!);
-    return {
-      consume: async (batch: Batch) => {
-        let b = batch;
-        for (const p of processors) b = await p.process(b);
-        await allAccepted(exporters.map((e) => e.consume(b)));
-      },
-    };
-  }
+function pipelineConsumer(processors: Processor[], exporters: Exporter[]): Consumer {
+  return {
+    consume: async (batch: Batch) => {
+      let b = batch;
+      for (const p of processors) b = await p.process(b);
+      await allAccepted(exporters.map((e) => e.consume(b)));
+    },
+  };
 }
 
 function fanOut(consumers: Consumer[]): Consumer {

@@ -7,9 +7,11 @@ import { parseDuration } from './config/duration.js';
 import { loadConfigFile } from './config/load.js';
 import type { PipelineConfig } from './config/types.js';
 import { Graph } from './graph.js';
+import { Handoff } from './handoff.js';
 import { Host } from './host.js';
 import { createLogger, type Logger } from './logger.js';
 import { SelfMetrics } from './self-metrics.js';
+import { settledWithin } from './settle.js';
 import { VERSION } from './version.js';
 
 type State = 'stopped' | 'starting' | 'running' | 'reloading' | 'stopping';
@@ -23,6 +25,8 @@ export class Service {
   readonly metrics = new SelfMetrics(this.registry);
   private readonly configPath: string;
   private graph?: Graph;
+  /** Outlives the graphs: carries receivers' listening sockets from one to the next on reload. */
+  private readonly handoff = new Handoff();
   private admin?: AdminServer;
   private state: State = 'stopped';
   private reason = 'not started';
@@ -82,19 +86,28 @@ export class Service {
       this.logger.warn('service.telemetry.admin changed; it takes effect at the next restart');
     }
     this.setState('reloading', 'replacing the pipeline');
-    await this.drain(old, parseDuration(old.config.service.shutdown_timeout));
+    // Receivers whose endpoint stays hand their listening sockets over: clients wait, never find the port closed.
+    this.handoff.begin();
     try {
-      await this.run(config);
-      this.reloads.inc({ result: 'ok' });
-      this.logger.info('configuration reloaded', { file: this.configPath });
-      this.setState('running', '');
-      return true;
-    } catch (err) {
-      this.reloads.inc({ result: 'failed' });
-      this.logger.error('reload failed to start; restarting the previous configuration', { err });
-      await this.run(old.config);
-      this.setState('running', '');
-      return false;
+      await this.drain(old, parseDuration(old.config.service.shutdown_timeout));
+      try {
+        await this.run(config);
+        for (const gone of Object.keys(old.config.service.pipelines).filter((p) => !(p in config.service.pipelines))) {
+          await this.metrics.removeSeries({ pipeline: gone });
+        }
+        this.reloads.inc({ result: 'ok' });
+        this.logger.info('configuration reloaded', { file: this.configPath });
+        this.setState('running', '');
+        return true;
+      } catch (err) {
+        this.reloads.inc({ result: 'failed' });
+        this.logger.error('reload failed to start; restarting the previous configuration', { err });
+        await this.run(old.config);
+        this.setState('running', '');
+        return false;
+      }
+    } finally {
+      await this.handoff.end(this.logger);
     }
   }
 
@@ -119,7 +132,7 @@ export class Service {
 
   private async run(config: PipelineConfig): Promise<void> {
     const graph = new Graph(config, this.factories, {
-      logger: this.logger, metrics: this.metrics, registry: this.registry, host: new Host(), configDir: dirname(this.configPath),
+      logger: this.logger, metrics: this.metrics, registry: this.registry, host: new Host(), configDir: dirname(this.configPath), handoff: this.handoff,
     });
     try {
       await graph.start();
@@ -129,16 +142,12 @@ export class Service {
     }
     this.graph = graph;
     this.logger.info('pipeline running', {
-      receivers: [...graph.receivers.keys()], processors: [...graph.processors.keys()], exporters: [...graph.exporters.keys()],
+      receivers: [...graph.receivers.keys()], pipelines: Object.fromEntries(graph.pipelines.map((p) => [p.pipeline, p.processors.map(([id]) => id)])), exporters: [...graph.exporters.keys()],
     });
   }
 
   private async drain(graph: Graph, timeoutMs: number): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((res) => { timer = setTimeout(() => res(false), timeoutMs); });
-    const done = graph.shutdown((id, err) => this.logger.error('component failed to stop cleanly', { component: id, err })).then(() => true as const);
-    const ok = await Promise.race([done, timedOut]);
-    clearTimeout(timer);
+    const ok = await settledWithin([graph.shutdown((id, err) => this.logger.error('component failed to stop cleanly', { component: id, err }))], timeoutMs);
     if (!ok) this.logger.error('shutdown timeout exceeded; some data may still be in flight', { timeout_ms: timeoutMs });
     return ok;
   }

@@ -18,8 +18,11 @@ export const serverTlsSchema = {
   },
 };
 
+/** A certificate chain and its key, as PEM. */
+export interface ServerTlsPem { cert: Buffer; key: Buffer }
+
 /** The PEM contents, read at start: the files a running server uses are the ones validation read. */
-export function readServerTls(tls: ServerTlsConfig, configDir: string): { cert: Buffer; key: Buffer } {
+export function readServerTls(tls: ServerTlsConfig, configDir: string): ServerTlsPem {
   return { cert: readFileSync(resolve(configDir, tls.cert_file)), key: readFileSync(resolve(configDir, tls.key_file)) };
 }
 

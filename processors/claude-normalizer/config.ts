@@ -114,7 +114,7 @@ export const schema: Record<string, unknown> = {
         },
         redis: {
           type: 'object', additionalProperties: false, default: defaults.dedupe.redis,
-          description: 'The shared store, when `store: redis`. Keys are namespaced by `key_prefix` and the normalizer\'s component id.',
+          description: 'The shared store, when `store: redis`. Keys are namespaced by `key_prefix`, the pipeline and the normalizer\'s component id.',
           properties: {
             url: { type: 'string', pattern: '^rediss?://', default: defaults.dedupe.redis.url, description: '`redis://[user:password@]host:port[/db]` (`rediss://` for TLS).' },
             key_prefix: { type: 'string', minLength: 1, pattern: '^[^{}]+$', default: 'tokenledger', description: 'Prefix of every key; deployments sharing one Redis use different prefixes.' },

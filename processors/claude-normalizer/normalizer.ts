@@ -106,8 +106,8 @@ export class ClaudeNormalizer implements Processor {
     this.filter = new AttributeFilter(cfg.attributes.include, cfg.attributes.max_count, cfg.attributes.max_value_length, () => this.gate.truncated('attributes'));
     this.litellmOpts = { providers: this.providers, promptTokensInclude: cfg.litellm.prompt_tokens_include };
     this.store = cfg.dedupe.store === 'redis'
-      // Namespaced by component id: another pipeline's normalizer sees its own copies of the data.
-      ? new RedisJoinStore(cfg.dedupe.redis, ctx.id, ctx.logger, (op) => this.m.storeErrors.inc({ op }))
+      // Namespaced by pipeline and component id: another pipeline's normalizer sees its own copies of the data.
+      ? new RedisJoinStore(cfg.dedupe.redis, ctx.pipeline === undefined ? ctx.id : `${ctx.pipeline}/${ctx.id}`, ctx.logger, (op) => this.m.storeErrors.inc({ op }))
       : new MemoryJoinStore(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries, (e) => {
         if (!e.billed) this.unjoinedLink(e.record, e.shapes[0]);
       }, now, cfg.dedupe.snapshot.path === '' ? undefined : {

@@ -1,16 +1,21 @@
+import type { Socket } from 'node:net';
+
 /** What one client (remote address) holds right now. */
 export interface ClientUsage {
   readonly address: string;
   bytes: number;
   requests: number;
-  connections: number;
 }
 
-export interface ClientLimits { maxRequests: number; maxConnections: number }
+export interface ClientLimits {
+  maxRequests: number;
+  /** Enforced by the HTTP listener's ClientConnections, which outlives a receiver across a reload. */
+  maxConnections: number;
+}
 
 /**
- * Per-client accounting, so that one client cannot take the whole in-flight budget, every request
- * slot or every connection. An entry lives while its client holds anything.
+ * Per-client accounting of a receiver, so that one client cannot take the whole in-flight budget or
+ * every request slot. An entry lives while its client holds anything.
  */
 export class Clients {
   private readonly byAddress = new Map<string, ClientUsage>();
@@ -33,30 +38,49 @@ export class Clients {
     this.prune(c);
   }
 
-  /** Counts a new connection of `address`; null when it already has `maxConnections`. */
-  connect(address: string): ClientUsage | null {
-    const c = this.of(address);
-    if (c.connections >= this.limits.maxConnections) {
-      this.prune(c);
-      return null;
-    }
-    c.connections++;
-    return c;
-  }
-
-  disconnect(c: ClientUsage): void {
-    c.connections--;
-    this.prune(c);
-  }
-
   private of(address: string): ClientUsage {
     let c = this.byAddress.get(address);
-    if (c === undefined) this.byAddress.set(address, (c = { address, bytes: 0, requests: 0, connections: 0 }));
+    if (c === undefined) this.byAddress.set(address, (c = { address, bytes: 0, requests: 0 }));
     return c;
   }
 
   private prune(c: ClientUsage): void {
-    if (c.bytes === 0 && c.requests === 0 && c.connections === 0) this.byAddress.delete(c.address);
+    if (c.bytes === 0 && c.requests === 0) this.byAddress.delete(c.address);
+  }
+}
+
+/**
+ * Open connections per client of one listening server, so that one client cannot hold every
+ * connection. It belongs to the server, not to a receiver: when a reload hands the server to the
+ * next receiver, the connections it keeps stay counted.
+ */
+export class ClientConnections {
+  private readonly byAddress = new Map<string, number>();
+  private readonly over = new WeakSet<Socket>();
+
+  /**
+   * Counts `socket` against its client until it closes. One over `max` is not counted but marked:
+   * it is kept only to answer its request 503 and close, since a client sees "retry later" where a
+   * reset would make some exporters (LiteLLM's) drop data.
+   */
+  admit(socket: Socket, max: number): boolean {
+    const address = clientKey(socket.remoteAddress);
+    const open = this.byAddress.get(address) ?? 0;
+    if (open >= max) {
+      this.over.add(socket);
+      return false;
+    }
+    this.byAddress.set(address, open + 1);
+    socket.once('close', () => {
+      const left = (this.byAddress.get(address) ?? 1) - 1;
+      if (left === 0) this.byAddress.delete(address);
+      else this.byAddress.set(address, left);
+    });
+    return true;
+  }
+
+  overLimit(socket: Socket): boolean {
+    return this.over.has(socket);
   }
 }
 

@@ -1,84 +1,95 @@
-import * as grpc from '@grpc/grpc-js';
-import { encodeStatus, GrpcCode, type Signal } from './codec.js';
-import type { GrpcConfig } from './config.js';
-import { parseDuration } from '../../core/config/duration.js';
+import type * as grpc from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
+import { settledWithin } from '../../core/settle.js';
 import { readServerTls } from '../../core/tls.js';
 import { grpcPeerKey } from './clients.js';
-import { parseEndpoint, type BoundAddress } from './endpoint.js';
+import { encodeStatus, GrpcCode, type Signal } from './codec.js';
+import type { GrpcConfig } from './config.js';
+import type { BoundAddress } from './endpoint.js';
 import { failure, type ExportFailure } from './export-handler.js';
+import { GrpcListener, serverOptions, type GrpcTarget } from './grpc-listener.js';
 import { inFlightFull } from './in-flight.js';
 import type { TransportDeps } from './transport-deps.js';
 
-const SERVICES: Record<Signal, string> = {
-  traces: 'opentelemetry.proto.collector.trace.v1.TraceService',
-  metrics: 'opentelemetry.proto.collector.metrics.v1.MetricsService',
-  logs: 'opentelemetry.proto.collector.logs.v1.LogsService',
-};
-
-const raw = (b: Buffer): Buffer => b;
-
-/** One Export method whose messages stay raw bytes: the codec decodes them, as for HTTP. */
-function exportService(signal: Signal): grpc.ServiceDefinition {
-  return {
-    Export: {
-      path: `/${SERVICES[signal]}/Export`,
-      requestStream: false,
-      responseStream: false,
-      requestSerialize: raw,
-      requestDeserialize: raw,
-      responseSerialize: raw,
-      responseDeserialize: raw,
-    },
-  };
-}
-
-/** OTLP/gRPC with @grpc/grpc-js: the three Export services (gzip request compression is built in). */
-export class OtlpGrpcServer {
-  private readonly server: grpc.Server;
+/**
+ * OTLP/gRPC with @grpc/grpc-js: the three Export services (gzip request compression is built in).
+ * The bound server is a GrpcListener, handed to the next receiver when a reload keeps the endpoint.
+ */
+export class OtlpGrpcServer implements GrpcTarget {
+  private listener?: GrpcListener;
+  /** Calls in flight, each with a way to answer it at once when the drain times out. */
+  private readonly active = new Map<Promise<void>, () => void>();
   private closing = false;
 
-  constructor(private readonly config: GrpcConfig, private readonly deps: TransportDeps) {
-    this.server = new grpc.Server(serverOptions(config));
-    for (const signal of ['traces', 'metrics', 'logs'] as const) {
-      const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-        this.export(signal, call).then(
-          (result) => (result instanceof Uint8Array ? callback(null, Buffer.from(result.buffer, result.byteOffset, result.byteLength)) : callback(statusOf(result))),
-          (err: unknown) => {
-            deps.logger.error('OTLP/gRPC request failed unexpectedly', { err });
-            callback({ code: GrpcCode.INTERNAL, details: 'internal error' });
-          },
-        );
-      };
-      this.server.addService(exportService(signal), { Export: handler });
+  constructor(private readonly config: GrpcConfig, private readonly deps: TransportDeps) {}
+
+  /** Takes over the previous receiver's server when a reload kept its endpoint, options and certificate; else binds. */
+  async start(): Promise<BoundAddress> {
+    // Read before taking the server over, so that an unreadable certificate leaves it to the rollback.
+    const options = serverOptions(this.config);
+    const pem = this.config.tls && readServerTls(this.config.tls, this.deps.configDir);
+    const fingerprint = GrpcListener.fingerprint(options, pem);
+    const kept = this.deps.handoff.take(this.handoffKey);
+    if (kept instanceof GrpcListener && kept.fingerprint === fingerprint) {
+      kept.relay.attach(this);
+      this.listener = kept;
+    } else {
+      if (kept instanceof GrpcListener) {
+        this.deps.logger.info('gRPC options or certificate changed: rebinding the endpoint', { endpoint: this.config.endpoint });
+        await kept.close(0);
+      }
+      this.listener = await GrpcListener.open(this.config.endpoint, options, pem, this);
     }
+    return this.listener.address;
   }
 
-  start(): Promise<BoundAddress> {
-    const { host } = parseEndpoint(this.config.endpoint);
-    const tls = this.config.tls;
-    const pem = tls && readServerTls(tls, this.deps.configDir);
-    const creds = pem
-      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: pem.cert, private_key: pem.key }], false)
-      : grpc.ServerCredentials.createInsecure();
-    return new Promise((ok, fail) => {
-      this.server.bindAsync(this.config.endpoint, creds, (err, port) => (err
-        ? fail(new Error(`cannot listen for OTLP/gRPC on ${this.config.endpoint}: ${err.message}`, { cause: err }))
-        : ok({ host, port })));
-    });
-  }
-
-  /** Refuses new calls, lets calls in flight finish (up to `timeoutMs`), then closes every connection. */
+  /**
+   * On a reload, hands the server over: calls arriving from now on wait for the next receiver,
+   * those in flight finish here (up to `timeoutMs`, then are answered UNAVAILABLE so that the client
+   * sends again). On a stop: refuses new calls, lets calls in flight finish (up to `timeoutMs`),
+   * then closes every connection.
+   */
   async close(timeoutMs: number): Promise<void> {
-    this.closing = true;
-    let timer: NodeJS.Timeout | undefined;
-    const drained = new Promise<boolean>((ok) => this.server.tryShutdown(() => ok(true)));
-    const timeout = new Promise<boolean>((ok) => { timer = setTimeout(() => ok(false), timeoutMs); });
-    const clean = await Promise.race([drained, timeout]);
-    clearTimeout(timer);
-    if (!clean) {
-      this.deps.logger.warn('gRPC drain timed out; closing connections with calls still in flight');
-      this.server.forceShutdown();
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = undefined;
+    if (this.deps.handoff.leave(this.handoffKey, listener, async () => { await listener.close(0); })) {
+      listener.relay.detach(this);
+      if (!(await settledWithin(this.active.keys(), timeoutMs))) {
+        this.deps.logger.warn('gRPC drain timed out; answering calls still in flight with UNAVAILABLE', { calls: this.active.size });
+        for (const cutOff of this.active.values()) cutOff();
+      }
+      return;
     }
+    this.closing = true;
+    if (!(await listener.close(timeoutMs))) this.deps.logger.warn('gRPC drain timed out; closing connections with calls still in flight');
+  }
+
+  accept(signal: Signal, call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
+    let answered = false;
+    const answer: grpc.sendUnaryData<Buffer> = (err, value) => {
+      if (answered) return;
+      answered = true;
+      callback(err, value);
+    };
+    const done = this.export(signal, call).then(
+      (result) => (result instanceof Uint8Array ? answer(null, Buffer.from(result.buffer, result.byteOffset, result.byteLength)) : answer(statusOf(result))),
+      (err: unknown) => {
+        this.deps.logger.error('OTLP/gRPC request failed unexpectedly', { err });
+        answer({ code: GrpcCode.INTERNAL, details: 'internal error' });
+      },
+    ).finally(() => this.active.delete(done));
+    this.active.set(done, () => answer(statusOf(this.deps.handler.refuse('grpc', signal,
+      failure('shutting_down', GrpcCode.UNAVAILABLE, 503, 'receiver drain timed out, retry later', this.deps.retryAfterSeconds)))));
+  }
+
+  refuseWaiting(signal: Signal, callback: grpc.sendUnaryData<Buffer>): void {
+    callback(statusOf(this.deps.handler.refuse('grpc', signal,
+      failure('reload_timeout', GrpcCode.UNAVAILABLE, 503, 'receiver is reloading its pipeline, retry later', this.deps.retryAfterSeconds))));
+  }
+
+  private get handoffKey(): string {
+    return `otlp/grpc ${this.config.endpoint}`;
   }
 
   private async export(signal: Signal, call: grpc.ServerUnaryCall<Buffer, Buffer>): Promise<Uint8Array | ExportFailure> {
@@ -115,26 +126,6 @@ export class OtlpGrpcServer {
   }
 }
 
-/** grpc-js channel options for the configured limits; a `0s` duration leaves grpc-js's default (none). */
-function serverOptions(config: GrpcConfig): grpc.ChannelOptions {
-  const options: grpc.ChannelOptions = {
-    'grpc.max_receive_message_length': Math.floor(config.max_recv_msg_size_mib * 1024 * 1024),
-    'grpc.keepalive_time_ms': parseDuration(config.keepalive.time),
-    'grpc.keepalive_timeout_ms': parseDuration(config.keepalive.timeout),
-    'grpc.max_concurrent_streams': config.max_concurrent_streams,
-  };
-  const durations = [
-    ['grpc.max_connection_idle_ms', config.max_connection_idle],
-    ['grpc.max_connection_age_ms', config.max_connection_age],
-    ['grpc.max_connection_age_grace_ms', config.max_connection_age_grace],
-  ] as const;
-  for (const [option, text] of durations) {
-    const ms = parseDuration(text);
-    if (ms > 0) options[option] = ms;
-  }
-  return options;
-}
-
 /** The call's deadline on performance.now()'s clock; undefined when the client set none. */
 function deadlineOf(call: grpc.ServerUnaryCall<Buffer, Buffer>): number | undefined {
   const d = call.getDeadline();
@@ -149,7 +140,7 @@ function metadataValue(md: grpc.Metadata, name: string): string | undefined {
 
 /** The gRPC error, with a google.rpc.Status (carrying RetryInfo when there is a delay) in `grpc-status-details-bin`. */
 function statusOf(f: ExportFailure): Partial<grpc.StatusObject> {
-  const metadata = new grpc.Metadata();
+  const metadata = new Metadata();
   metadata.set('grpc-status-details-bin', Buffer.from(encodeStatus('protobuf', f.code, f.message, f.retryAfterSeconds)));
   return { code: f.code, details: f.message, metadata };
 }

@@ -1,14 +1,15 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { parseDuration } from '../../core/config/duration.js';
+import { settledWithin } from '../../core/settle.js';
 import { readServerTls } from '../../core/tls.js';
 import { clientKey } from './clients.js';
 import { encodeStatus, GrpcCode, type Encoding, type Signal } from './codec.js';
 import type { HttpConfig } from './config.js';
-import { parseEndpoint, type BoundAddress } from './endpoint.js';
+import type { BoundAddress } from './endpoint.js';
 import { failure, type ExportFailure } from './export-handler.js';
 import { readBody, type ContentCoding } from './http-body.js';
+import { HttpListener, type HttpTarget } from './http-listener.js';
 import type { ConnectionRefusal, RefusalReason } from './metrics.js';
 import type { TransportDeps } from './transport-deps.js';
 
@@ -39,94 +40,102 @@ const LINGER_MS = 2000;
 /** Node's own answer when `read_header_timeout` or `read_timeout` passes (it checks every `connectionsCheckingInterval`). */
 const REQUEST_TIMEOUT_RESPONSE = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
 
-/** OTLP/HTTP on node:http: POST of Export requests to the three signal paths. */
-export class OtlpHttpServer {
-  private readonly server: Server;
+/**
+ * OTLP/HTTP on node:http: POST of Export requests to the three signal paths. The listening server
+ * is an HttpListener, handed to the next receiver when a reload keeps the endpoint.
+ */
+export class OtlpHttpServer implements HttpTarget {
+  private listener?: HttpListener;
   private readonly routes: Map<string, Signal>;
   private readonly maxBytes: number;
   private readonly stallMs: number;
-  private readonly active = new Set<Promise<void>>();
-  /** Connections over their client's share: their requests are answered 503 (a retryable answer, where a reset would not be). */
-  private readonly overLimit = new WeakSet<Socket>();
+  private readonly active = new Map<ServerResponse, Promise<void>>();
   private closing = false;
 
   constructor(private readonly config: HttpConfig, private readonly deps: TransportDeps) {
     this.routes = new Map([[config.traces_url_path, 'traces'], [config.metrics_url_path, 'metrics'], [config.logs_url_path, 'logs']]);
     this.maxBytes = Math.floor(config.max_request_body_size_mib * 1024 * 1024);
     this.stallMs = parseDuration(config.body_stall_timeout);
-    const headersTimeout = parseDuration(config.read_header_timeout);
-    const requestTimeout = parseDuration(config.read_timeout);
-    const timeouts = {
-      headersTimeout, requestTimeout, keepAliveTimeout: parseDuration(config.idle_timeout),
-      // Node checks both timeouts on this period (30 s by default, far coarser than they are).
-      connectionsCheckingInterval: Math.max(250, Math.min(1000, Math.floor(headersTimeout / 4))),
-    };
-    const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-      const done = this.serve(req, res).catch((err: unknown) => this.internalError(res, err)).finally(() => this.active.delete(done));
-      this.active.add(done);
-    };
-    this.server = config.tls
-      ? createHttpsServer({ ...timeouts, ...readServerTls(config.tls, deps.configDir) }, onRequest)
-      : createHttpServer(timeouts, onRequest);
-    this.server.maxConnections = config.max_connections;
-    this.server.on('connection', (socket: Socket) => this.admitConnection(socket));
-    this.server.on('drop', () => this.refuseConnection('max_connections'));
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-        deps.handler.refuse('http', 'unknown', failure('request_timeout', GrpcCode.UNAVAILABLE, 408, `request not received within read_header_timeout ${config.read_header_timeout} / read_timeout ${config.read_timeout}`));
-        if (socket.writable) socket.end(REQUEST_TIMEOUT_RESPONSE);
-      } else {
-        deps.logger.debug('malformed HTTP request', { err: err.message });
-      }
-      socket.destroy();
-    });
   }
 
-  /**
-   * Counts a new connection against its client's share. One over it is kept only to answer its
-   * request 503 and close (or until read_header_timeout): a client sees "retry later", not a reset,
-   * which some exporters (LiteLLM's) drop data on.
-   */
-  private admitConnection(socket: Socket): void {
-    const client = this.deps.clients.connect(clientKey(socket.remoteAddress));
-    if (client === null) {
-      this.refuseConnection('client_connection_limit', clientKey(socket.remoteAddress));
-      this.overLimit.add(socket);
-      return;
-    }
-    socket.once('close', () => this.deps.clients.disconnect(client));
+  get maxConnectionsPerClient(): number {
+    return this.deps.clients.limits.maxConnections;
   }
 
-  private refuseConnection(reason: ConnectionRefusal, client?: string): void {
+  refuseConnection(reason: ConnectionRefusal, client?: string): void {
     this.deps.metrics.refusedConnections.inc({ receiver: this.deps.receiverId, transport: 'http', reason });
     this.deps.throttledLog.warn(`connection:${reason}`, 'connections refused (one line per reason every 10 s)', { transport: 'http', reason, ...(client ? { client } : {}) });
   }
 
-  start(): Promise<BoundAddress> {
-    const { host, port } = parseEndpoint(this.config.endpoint);
-    return new Promise((ok, fail) => {
-      const onError = (err: Error) => fail(new Error(`cannot listen for OTLP/HTTP on ${this.config.endpoint}: ${err.message}`, { cause: err }));
-      this.server.once('error', onError);
-      this.server.listen(port, host, () => {
-        this.server.off('error', onError);
-        const a = this.server.address() as AddressInfo;
-        ok({ host: a.address, port: a.port });
-      });
-    });
+  clientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      this.deps.handler.refuse('http', 'unknown', failure('request_timeout', GrpcCode.UNAVAILABLE, 408,
+        `request not received within read_header_timeout ${this.config.read_header_timeout} / read_timeout ${this.config.read_timeout}`));
+      if (socket.writable) socket.end(REQUEST_TIMEOUT_RESPONSE);
+    } else {
+      this.deps.logger.debug('malformed HTTP request', { err: err.message });
+    }
+    socket.destroy();
   }
 
-  /** Stops accepting, lets requests in flight finish (up to `timeoutMs`), then closes every connection. */
+  /** Takes over the previous receiver's listener when a reload kept its endpoint (and TLS or not); else binds. */
+  async start(): Promise<BoundAddress> {
+    // Read before taking the listener over, so that an unreadable file leaves it to the rollback.
+    const tls = this.config.tls && readServerTls(this.config.tls, this.deps.configDir);
+    const kept = this.deps.handoff.take(this.handoffKey);
+    if (kept instanceof HttpListener && kept.tls === (tls !== undefined)) {
+      kept.reconfigure(this.config, tls);
+      // Set before attaching: requests that waited for this receiver are served as it attaches.
+      this.listener = kept;
+      kept.relay.attach(this);
+    } else {
+      if (kept instanceof HttpListener) {
+        this.deps.logger.info('TLS turned on or off: rebinding the endpoint', { endpoint: this.config.endpoint });
+        await kept.close();
+      }
+      this.listener = await HttpListener.open(this.config, tls, this);
+    }
+    return this.listener.address;
+  }
+
+  /**
+   * On a reload, hands the listener over: requests arriving from now on wait for the next
+   * receiver, those in flight finish here (up to `timeoutMs`). On a stop: stops accepting, lets
+   * requests in flight finish (up to `timeoutMs`), then closes every connection.
+   */
   async close(timeoutMs: number): Promise<void> {
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = undefined;
+    if (this.deps.handoff.leave(this.handoffKey, listener, () => listener.close())) {
+      listener.relay.detach(this);
+      if (!(await settledWithin(this.active.values(), timeoutMs))) {
+        this.deps.logger.warn('HTTP drain timed out; closing the connections of requests still in flight', { requests: this.active.size });
+        for (const res of this.active.keys()) res.destroy();
+      }
+      return;
+    }
     this.closing = true;
-    const closed = new Promise<void>((ok) => this.server.close(() => ok()));
-    this.server.closeIdleConnections();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((ok) => { timer = setTimeout(() => ok('timeout'), timeoutMs); });
-    const result = await Promise.race([Promise.allSettled([...this.active]), timeout]);
-    clearTimeout(timer);
-    if (result === 'timeout') this.deps.logger.warn('HTTP drain timed out; closing connections with requests still in flight', { requests: this.active.size });
-    this.server.closeAllConnections();
-    await closed;
+    listener.stopAccepting();
+    if (!(await settledWithin(this.active.values(), timeoutMs))) {
+      this.deps.logger.warn('HTTP drain timed out; closing connections with requests still in flight', { requests: this.active.size });
+    }
+    await listener.close();
+  }
+
+  accept(req: IncomingMessage, res: ServerResponse): void {
+    const done = this.serve(req, res).catch((err: unknown) => this.internalError(res, err)).finally(() => this.active.delete(res));
+    this.active.set(res, done);
+  }
+
+  refuseWaiting(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    this.fail(res, this.routes.get(path) ?? 'unknown', encodingOf(req.headers['content-type']) ?? 'json',
+      failure('reload_timeout', GrpcCode.UNAVAILABLE, 503, 'receiver is reloading its pipeline, retry later', this.deps.retryAfterSeconds));
+  }
+
+  private get handoffKey(): string {
+    return `otlp/http ${this.config.endpoint}`;
   }
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -140,7 +149,7 @@ export class OtlpHttpServer {
     if (signal === undefined) return this.fail(res, 'unknown', replyEncoding, failure('not_found', GrpcCode.NOT_FOUND, 404, `no OTLP endpoint at ${path}; POST to ${[...this.routes.keys()].join(', ')}`));
     if (req.method !== 'POST') return this.fail(res, signal, replyEncoding, failure('method_not_allowed', GrpcCode.UNIMPLEMENTED, 405, `${req.method} not allowed on ${path}; use POST`));
     if (this.closing) return this.fail(res, signal, replyEncoding, failure('shutting_down', GrpcCode.UNAVAILABLE, 503, 'receiver is shutting down, retry later', this.deps.retryAfterSeconds));
-    if (this.overLimit.has(req.socket)) {
+    if (this.listener?.overLimit(req.socket)) {
       return this.fail(res, signal, replyEncoding, failure('client_connection_limit', GrpcCode.UNAVAILABLE, 503,
         `this client has ${this.deps.clients.limits.maxConnections} connections open, retry later`, this.deps.retryAfterSeconds));
     }

@@ -8,7 +8,9 @@ export type RefusalReason =
   | 'not_found' | 'method_not_allowed' | 'unauthenticated' | 'unsupported_media_type' | 'too_large' | 'bad_request'
   | 'in_flight_limit' | 'pipeline_retryable' | 'pipeline_permanent' | 'pipeline_error' | 'unsupported_metric_type' | 'shutting_down'
   // overload and slow clients
-  | 'client_in_flight_limit' | 'client_request_limit' | 'client_connection_limit' | 'queue_full' | 'queue_timeout' | 'body_stalled' | 'request_timeout' | 'client_gone';
+  | 'client_in_flight_limit' | 'client_request_limit' | 'client_connection_limit' | 'queue_full' | 'queue_timeout' | 'body_stalled' | 'request_timeout' | 'client_gone'
+  // a request that waited too long for the next pipeline of a reload
+  | 'reload_timeout';
 
 /** Why a connection was closed as soon as it was accepted. */
 export type ConnectionRefusal = 'max_connections' | 'client_connection_limit';

@@ -32,7 +32,7 @@ export class OtlpReceiver implements Receiver {
     const gate = new Admission(admission.max_concurrent_requests, admission.max_queued_requests, (queued) => metrics.queued.set({ receiver: ctx.id }, queued));
     const throttledLog = new ThrottledLog(ctx.logger);
     const handler = new ExportHandler(ctx, metrics, headerAttributes, retryAfterSeconds, gate, parseDuration(admission.max_queue_wait), throttledLog);
-    const deps = { handler, auth: createAuthenticator(config.auth, env), inFlight, clients, metrics, logger: ctx.logger, throttledLog, receiverId: ctx.id, configDir: ctx.configDir, retryAfterSeconds };
+    const deps = { handler, auth: createAuthenticator(config.auth, env), inFlight, clients, metrics, logger: ctx.logger, throttledLog, receiverId: ctx.id, configDir: ctx.configDir, retryAfterSeconds, handoff: ctx.handoff };
     if (config.protocols.grpc.enabled) this.grpc = new OtlpGrpcServer(config.protocols.grpc, deps);
     if (config.protocols.http.enabled) this.http = new OtlpHttpServer(config.protocols.http, deps);
     if (!this.grpc && !this.http) throw new Error(`${ctx.id}: protocols.grpc and protocols.http are both disabled; enable at least one`);

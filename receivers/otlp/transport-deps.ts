@@ -1,3 +1,4 @@
+import type { Handoff } from '../../core/handoff.js';
 import type { Logger } from '../../core/logger.js';
 import type { Authenticator } from '../../core/bearer-auth.js';
 import type { Clients } from './clients.js';
@@ -19,4 +20,5 @@ export interface TransportDeps {
   receiverId: string;
   configDir: string;
   retryAfterSeconds: number;
+  handoff: Handoff;
 }

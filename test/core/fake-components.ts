@@ -41,6 +41,28 @@ const tag: ProcessorFactory<{ model: string; max_batch: number }> = {
   }),
 };
 
+/** Keeps state like the normalizer's join index: passes each call_id once, drops re-sends (counted). */
+const once: ProcessorFactory<Record<string, never>> = {
+  kind: 'processor', type: 'once', defaults: {},
+  schema: { type: 'object', additionalProperties: false, properties: {} },
+  create: (_config, ctx) => {
+    const seen = new Set<string>();
+    const dropped = ctx.metrics.counter('fake_once_dropped_total', 'Re-sent calls dropped.');
+    const held = ctx.metrics.gauge('fake_once_seen', 'Calls seen.');
+    return {
+      start: async () => { events.push(`start ${ctx.id}`); },
+      shutdown: async () => { events.push(`stop ${ctx.id}`); },
+      process: (b) => {
+        const calls = b.calls.filter((c) => !seen.has(c.call_id));
+        dropped.inc(b.calls.length - calls.length);
+        for (const c of calls) seen.add(c.call_id);
+        held.set(seen.size);
+        return { ...b, calls };
+      },
+    };
+  },
+};
+
 export let gate: Promise<void> | undefined;
 export function setGate(p: Promise<void> | undefined): void { gate = p; }
 
@@ -57,4 +79,27 @@ const memory: ExporterFactory<{ mode: 'fast' | 'slow' }> = {
   }),
 };
 
-export const fakeFactories: Factory[] = [push, tag, memory];
+/** An exporter that cannot start (a database that is down): a reload to it must give way to the previous pipeline. */
+const broken: ExporterFactory<Record<string, never>> = {
+  kind: 'exporter', type: 'broken', defaults: {},
+  schema: { type: 'object', additionalProperties: false, properties: {} },
+  create: (): Exporter => ({
+    start: async () => { throw new Error('broken on purpose'); },
+    consume: async () => {},
+  }),
+};
+
+/** Resolves the shutdown of `stuck` exporters; until then they hold a drain (a slow flush). */
+export let unstick: () => void = () => {};
+
+/** An exporter whose shutdown waits for `unstick()`: a reload that drains it takes as long as the test wants. */
+const stuck: ExporterFactory<Record<string, never>> = {
+  kind: 'exporter', type: 'stuck', defaults: {},
+  schema: { type: 'object', additionalProperties: false, properties: {} },
+  create: (): Exporter => {
+    const released = new Promise<void>((r) => { unstick = r; });
+    return { shutdown: () => released, consume: async () => {} };
+  },
+};
+
+export const fakeFactories: Factory[] = [push, tag, once, memory, broken, stuck];

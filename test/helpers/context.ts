@@ -2,6 +2,7 @@ import { Registry } from 'prom-client';
 import type { Batch } from '../../core/batch.js';
 import { emptyBatch } from '../../core/batch.js';
 import type { ComponentContext, Consumer, ReceiverContext } from '../../core/component.js';
+import { Handoff } from '../../core/handoff.js';
 import { Host } from '../../core/host.js';
 import { createLogger, type LogLevel } from '../../core/logger.js';
 import { SelfMetrics } from '../../core/self-metrics.js';
@@ -25,7 +26,7 @@ export function testContext(id: string, opts: { level?: LogLevel; configDir?: st
 export function testReceiverContext(id: string, consume?: (b: Batch) => Promise<void>): ReceiverContext & { logs: Record<string, unknown>[]; received: Batch[] } {
   const received: Batch[] = [];
   const next: Consumer = { consume: async (b) => { received.push(b); if (consume) await consume(b); } };
-  return { ...testContext(id), next, received };
+  return { ...testContext(id), next, handoff: new Handoff(), received };
 }
 
 export function batchOf(partial: Partial<Batch>): Batch {

@@ -30,6 +30,8 @@ export interface TokenledgerProcess {
   grpcEndpoint: string;
   adminUrl: string;
   metrics(): Promise<string>;
+  /** SIGHUP; resolves once tokenledger counts the reload as done (`tokenledger_config_reloads_total{result="ok"}` moved). */
+  reload(timeoutMs?: number): Promise<void>;
   stop(graceMs?: number): Promise<number | null>;
   logTail(n?: number): string;
 }
@@ -82,16 +84,27 @@ export async function startTokenledger(workDir: string, ports: TokenledgerPorts,
     child.kill('SIGKILL');
     throw new Error(`tokenledger did not become ready: ${(err as Error).message}\n${logTail()}`);
   }
+  const metrics = async (): Promise<string> => {
+    const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
+    return res.text();
+  };
   return {
     ports,
     httpEndpoint: `http://127.0.0.1:${ports.http}`,
     grpcEndpoint: `http://127.0.0.1:${ports.grpc}`,
     adminUrl,
     logTail,
-    async metrics() {
-      const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
-      if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
-      return res.text();
+    metrics,
+    async reload(timeoutMs = 60_000) {
+      const reloaded = async () => metricSum(await metrics(), 'tokenledger_config_reloads_total', { result: 'ok' });
+      const before = await reloaded();
+      child.kill('SIGHUP');
+      const deadline = Date.now() + timeoutMs;
+      while ((await reloaded()) === before) {
+        if (Date.now() > deadline) throw new Error(`tokenledger did not reload within ${timeoutMs} ms\n${logTail()}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     },
     async stop(graceMs = 30_000) {
       if (child.exitCode !== null) return child.exitCode;
