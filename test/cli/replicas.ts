@@ -139,13 +139,19 @@ export function requestsOf(b: Batch): [string, string][] {
 
 export const loadCapture = (): Batch[] => readFileSync(CAPTURE, 'utf8').trim().split('\n').map((l) => batchOf(JSON.parse(l) as { resourceSpans: ResourceSpans[]; resourceLogs: ResourceLogs[] }));
 
-/** What one process bills for the capture: the calls as first emitted, and the rows ClickHouse FINAL ends with. */
-export function singleProcess(batches: Batch[], dir: string): { billed: LlmCall[]; final: LlmCall[] } {
+/**
+ * What one process fed `batches` emits (`out`), bills (the calls as first emitted) and leaves in
+ * ClickHouse FINAL (the newest version of each call_id, after `before`: what the ledger held already).
+ */
+export function singleProcess(batches: Batch[], dir: string, before: Batch[] = []): { out: Batch[]; billed: LlmCall[]; final: LlmCall[] } {
   const one = new ClaudeNormalizer(structuredClone(normalizerDefaults), testContext('claude-normalizer'));
   const out = batches.map((b) => one.process(structuredClone(b)) as Batch);
   const pricer = pricerFor(costDefaults, dir);
-  return { billed: priceCalls(out.flatMap((b) => b.calls), pricer), final: priceCalls(finalRecords(out), pricer) };
+  return { out, billed: priceCalls(out.flatMap((b) => b.calls), pricer), final: priceCalls(finalRecords([...before, ...out]), pricer) };
 }
+
+/** The capture's exports from Claude Code (its events, its spans); the others are LiteLLM's. */
+export const fromClaudeCode = (b: Batch): boolean => b.resourceLogs.length > 0 || b.resourceSpans.some((rs) => rs.resource['service.name'] === 'claude-code');
 
 export const usd = (calls: LlmCall[]): number => calls.reduce((s, c) => s + c.cost_usd, 0);
 export const tokens = (calls: LlmCall[]): number => calls.reduce((s, c) => s + c.input_tokens + c.output_tokens + c.cache_read_tokens + c.cache_write_5m_tokens + c.cache_write_1h_tokens, 0);
@@ -154,6 +160,15 @@ export const tokens = (calls: LlmCall[]): number => calls.reduce((s, c) => s + c
 export async function scrape(admins: number[]): Promise<{ each: string[]; sum: (name: string) => number }> {
   const each = await Promise.all(admins.map(async (p) => (await fetch(`http://127.0.0.1:${p}/metrics`)).text()));
   return { each, sum: (name) => each.reduce((s, m) => s + metricSum(m, name), 0) };
+}
+
+/** Polls the replicas until no ClickHouse row waits in their queues (at most 30 s): everything they acknowledged is in the ledger. */
+export async function drained(admins: number[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await scrape(admins)).sum('tokenledger_exporter_queue_rows') > 0) {
+    if (Date.now() > deadline) throw new Error('the replicas\' ClickHouse queues did not drain within 30 s');
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 export interface LedgerTotals { n: number; usd: number; both: number }

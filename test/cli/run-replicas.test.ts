@@ -4,7 +4,7 @@ import { RedisServer, redisAvailable } from '../helpers/redis.js';
 import { serviceAvailable } from '../helpers/services.js';
 import { SERVER_URL, serverUp } from '../exporters/clickhouse/helpers.js';
 import { freePort, type RunningCli } from './cli-process.js';
-import { bothSources, dropLedger, haproxyAvailable, ledgerTotals, loadCapture, newLedger, post, requestsOf, Scope, scrape, singleProcess, tokens, usd } from './replicas.js';
+import { bothSources, drained, dropLedger, haproxyAvailable, ledgerTotals, loadCapture, newLedger, post, requestsOf, Scope, scrape, singleProcess, tokens, usd } from './replicas.js';
 
 /**
  * Two `tokenledger run` replicas sharing one Redis join store behind Debian's haproxy, round robin:
@@ -75,6 +75,7 @@ describe.runIf(hasRedis && hasHaproxy)('two tokenledger run replicas on one Redi
       }
     }
     await restarted;
+    await drained([adminA, adminB]);
     const totals = await ledgerTotals(ledger, final);
     expect(totals.n).toBe(final.length);
     expect(totals.usd).toBeCloseTo(usd(final), 9);
