@@ -41,3 +41,10 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
   const hit = values.find((v) => Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val));
   return hit?.value ?? 0;
 }
+
+/** Sum of every sample of a metric in a registry (all label values), 0 when absent. */
+export async function metricTotal(registry: Registry, name: string): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return 0;
+  return (await metric.get()).values.reduce((s, v) => s + v.value, 0);
+}

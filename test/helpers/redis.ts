@@ -1,6 +1,6 @@
 /** A private redis-server (Debian's, from scripts/dev-services.sh) on a free loopback port, for tests that stop and restart it. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,12 +39,23 @@ export class RedisServer {
   }
 
   /** Stops it (SIGTERM: it finishes its append-only file) and waits for it to exit. */
-  async stop(): Promise<void> {
+  stop(): Promise<void> { return this.end('SIGTERM'); }
+
+  /** Kills it (SIGKILL, frozen or not): what it had fsynced to its append-only file is all that survives. */
+  crash(): Promise<void> { return this.end('SIGKILL'); }
+
+  /** Deletes its data while it is stopped: the next restart() is a Redis that lost everything. */
+  forget(): void {
+    if (this.proc !== undefined) throw new Error('RedisServer.forget(): stop it first');
+    for (const f of readdirSync(this.dir)) rmSync(join(this.dir, f), { recursive: true, force: true });
+  }
+
+  private async end(signal: NodeJS.Signals): Promise<void> {
     const p = this.proc;
     this.proc = undefined;
-    if (p === undefined || p.exitCode !== null) return;
+    if (p === undefined || p.exitCode !== null || p.signalCode !== null) return;
     const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
+    p.kill(signal);
     await exited;
   }
 
