@@ -1,4 +1,4 @@
-import { emptyCall } from '../../core/llm-call.js';
+import { emptyCall, type LlmCall } from '../../core/llm-call.js';
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { bool, firstNum, firstStr, msToIso, nanosToMs, num, str } from './attrs.js';
 import type { PromptTokensInclude } from './config.js';
@@ -29,8 +29,8 @@ export interface LiteLLMOptions {
   promptTokensInclude: PromptTokensInclude;
 }
 
-export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scopeVersion: string, span: Span, clientSpanId: string, opts: LiteLLMOptions): Extracted {
-  const a = span.attributes;
+/** A LiteLLM record's identity and timing, from the span that reports it and its resource. */
+export function litellmCallOf(resource: Attributes, scopeVersion: string, span: Span): LlmCall {
   const call = emptyCall();
   call.source = 'litellm';
   call.source_version = str(resource, 'service.version') || scopeVersion;
@@ -40,6 +40,12 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   const startMs = nanosToMs(span.startTimeUnixNano);
   call.timestamp = msToIso(startMs);
   call.duration_ms = Math.max(0, nanosToMs(span.endTimeUnixNano) - startMs);
+  return call;
+}
+
+export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scopeVersion: string, span: Span, clientSpanId: string, opts: LiteLLMOptions): Extracted {
+  const a = span.attributes;
+  const call = litellmCallOf(resource, scopeVersion, span);
   const ttftS = num(a['gen_ai.response.time_to_first_chunk']);
   call.ttft_ms = ttftS !== undefined ? ttftS * 1000 : null;
   call.streaming = layout.streaming(a) ?? false;

@@ -1,7 +1,6 @@
-import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, Span } from '../../core/telemetry.js';
-import { bool, msToIso, nanosToMs, str, tokenCount } from './attrs.js';
-import { routeOf } from './litellm-common.js';
+import { bool, str, tokenCount } from './attrs.js';
+import { litellmCallOf, routeOf } from './litellm-common.js';
 import { readIdentity } from './litellm-identity.js';
 import { canonicalProvider, parseModel } from './model.js';
 import type { ModelProviders } from './providers.js';
@@ -40,15 +39,7 @@ export function recoverFromRawSpan(resource: Attributes, scopeVersion: string, r
   const dict = parsePythonDict(str(a, `${prefix}.usage`));
   const usage = rawUsage(dict);
   if (modelRaw === '' || dict === undefined || usage === null) return null;
-  const call = emptyCall();
-  call.source = 'litellm';
-  call.source_version = str(resource, 'service.version') || scopeVersion;
-  call.service_name = str(resource, 'service.name');
-  call.trace_id = raw.traceId;
-  call.span_id = raw.spanId;
-  const startMs = nanosToMs(raw.startTimeUnixNano);
-  call.timestamp = msToIso(startMs);
-  call.duration_ms = Math.max(0, nanosToMs(raw.endTimeUnixNano) - startMs);
+  const call = litellmCallOf(resource, scopeVersion, raw);
   call.streaming = bool(a[`${prefix}.stream`]) ?? false;
   call.model_raw = modelRaw;
   const parsed = parseModel(modelRaw);
