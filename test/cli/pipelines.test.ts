@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../core/llm-call.js';
 import { metricSum } from '../e2e/harness/tokenledger.js';
+import { httpPipelineYaml } from '../helpers/pipeline-yaml.js';
 import { freePort, runCli, RunningCli } from './cli-process.js';
 
 /**
@@ -26,25 +27,7 @@ const PIPELINES: Record<string, Record<string, string[]>> = {
 };
 
 function config(pipelines: Record<string, string[]>, http: number, admin: number): string {
-  const list = Object.entries(pipelines).map(([name, exporters]) =>
-    `    ${name}: { receivers: [otlp], processors: [claude-normalizer, cost-enrichment], exporters: [${exporters.join(', ')}] }`).join('\n');
-  return `receivers:
-  otlp:
-    protocols:
-      grpc: { enabled: false }
-      http: { endpoint: 127.0.0.1:${http} }
-processors:
-  claude-normalizer:
-  cost-enrichment:
-exporters:
-  clickhouse: { mode: embedded, path: ./ch, queue: { type: disk, path: ./queue } }
-  prometheus:
-  debug:
-service:
-  pipelines:
-${list}
-  telemetry: { admin: { endpoint: 127.0.0.1:${admin} } }
-`;
+  return httpPipelineYaml({ http, admin, pipelines, exporters: '  clickhouse: { mode: embedded, path: ./ch, queue: { type: disk, path: ./queue } }\n  prometheus:\n  debug:' });
 }
 
 describe.each(Object.keys(PIPELINES))('%s pipelines sharing the otlp receiver and processor ids', (shape) => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../core/llm-call.js';
+import { httpPipelineYaml } from '../helpers/pipeline-yaml.js';
 import { freePort, runCli, RunningCli } from './cli-process.js';
 
 const CAPTURE = 'test/fixtures/claude-code/otlp/v2.1.330-write-tool-with-traces';
@@ -93,24 +94,7 @@ describe('tokenledger report', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tl-report-'));
     const [http, admin] = [await freePort(), await freePort()];
     const config = join(dir, 'pipeline.yaml');
-    writeFileSync(config, `receivers:
-  otlp:
-    protocols:
-      grpc: { enabled: false }
-      http: { endpoint: 127.0.0.1:${http} }
-processors:
-  claude-normalizer:
-  cost-enrichment:
-exporters:
-  clickhouse:
-    mode: embedded
-    path: ./ch
-    queue: { type: disk, path: ./queue }
-service:
-  pipelines:
-    llm: { receivers: [otlp], processors: [claude-normalizer, cost-enrichment], exporters: [clickhouse] }
-  telemetry: { admin: { endpoint: 127.0.0.1:${admin} } }
-`);
+    writeFileSync(config, httpPipelineYaml({ http, admin, exporters: '  clickhouse: { mode: embedded, path: ./ch, queue: { type: disk, path: ./queue } }', pipelines: { llm: ['clickhouse'] } }));
     const cli = new RunningCli(['run', '-c', config]);
     try {
       await cli.waitFor('stderr', '"msg":"pipeline running"', 30_000);

@@ -20,6 +20,7 @@ import { decodeExport } from '../../receivers/otlp/codec.js';
 import { metricSum } from '../e2e/harness/tokenledger.js';
 import { batchOf, testContext } from '../helpers/context.js';
 import { logsRequest, tracesRequest } from '../helpers/otlp-json.js';
+import { httpPipelineYaml } from '../helpers/pipeline-yaml.js';
 import { serviceAvailable } from '../helpers/services.js';
 import { SERVER_URL } from '../exporters/clickhouse/helpers.js';
 import { finalRecords } from '../processors/claude-normalizer/helpers.js';
@@ -79,22 +80,10 @@ ${backends.map((p, i) => `  server r${i} 127.0.0.1:${p}`).join('\n')}
     database: ${ledger}
     batch: { max_rows: 500, max_delay_ms: 50 }
     queue: { type: disk, path: ${join(this.dir, `queue-${http}`)} }`;
-    writeFileSync(config, `receivers:
-  otlp:
-    protocols:
-      grpc: { enabled: false }
-      http: { endpoint: 127.0.0.1:${http} }
-processors:
-  claude-normalizer:
-    dedupe: { store: redis, redis: { url: "${redisUrl}", key_prefix: run-replicas-${ledger ?? 'metrics'} } }
-  cost-enrichment:
-exporters:
-  prometheus:${clickhouse}
-service:
-  pipelines:
-    llm: { receivers: [otlp], processors: [claude-normalizer, cost-enrichment], exporters: [prometheus${ledger === undefined ? '' : ', clickhouse'}] }
-  telemetry: { admin: { endpoint: 127.0.0.1:${admin} } }
-`);
+    writeFileSync(config, httpPipelineYaml({
+      http, admin, exporters: `  prometheus:${clickhouse}`, pipelines: { llm: ledger === undefined ? ['prometheus'] : ['prometheus', 'clickhouse'] },
+      normalizer: `    dedupe: { store: redis, redis: { url: "${redisUrl}", key_prefix: run-replicas-${ledger ?? 'metrics'} } }`,
+    }));
     const cli = new RunningCli(['run', '-c', config]);
     this.defer(() => cli.stop('SIGKILL'));
     await cli.waitFor('stderr', '"msg":"pipeline running"', 30_000);

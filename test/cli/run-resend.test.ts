@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LlmCall } from '../../core/llm-call.js';
 import { metricSum } from '../e2e/harness/tokenledger.js';
+import { httpPipelineYaml } from '../helpers/pipeline-yaml.js';
 import { freePort, runCli, RunningCli } from './cli-process.js';
 
 /**
@@ -25,21 +26,7 @@ describe('tokenledger run, exports re-sent', () => {
 
     const [http, admin] = [await freePort(), await freePort()];
     const config = join(mkdtempSync(join(tmpdir(), 'tl-run-resend-')), 'pipeline.yaml');
-    writeFileSync(config, `receivers:
-  otlp:
-    protocols:
-      grpc: { enabled: false }
-      http: { endpoint: 127.0.0.1:${http} }
-processors:
-  claude-normalizer:
-  cost-enrichment:
-exporters:
-  prometheus:
-service:
-  pipelines:
-    llm: { receivers: [otlp], processors: [claude-normalizer, cost-enrichment], exporters: [prometheus] }
-  telemetry: { admin: { endpoint: 127.0.0.1:${admin} } }
-`);
+    writeFileSync(config, httpPipelineYaml({ http, admin, exporters: '  prometheus:', pipelines: { llm: ['prometheus'] } }));
     cli = new RunningCli(['run', '-c', config]);
     await cli.waitFor('stderr', '"msg":"pipeline running"', 30_000);
     for (const round of [1, 2]) {
