@@ -22,6 +22,13 @@ export interface Receiver extends Lifecycle {}
 
 export interface Processor extends Lifecycle {
   process(batch: Batch): Promise<Batch> | Batch;
+  /**
+   * The pipeline could not deliver `output` (what process() returned): an exporter refused it or a
+   * later processor failed, and the client was told so and will re-send. A processor that keeps state
+   * (an exactly-once index) takes back what this batch added, so that the re-send is not dropped as a
+   * duplicate of data never stored. Called in reverse pipeline order; must not throw.
+   */
+  abandon?(output: Batch): void;
 }
 
 export interface Exporter extends Lifecycle, Consumer {}

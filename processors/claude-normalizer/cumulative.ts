@@ -4,8 +4,17 @@
  * value counts as the delta. After a restart every cumulative series is new, so the totals since the
  * client's start are counted once more (documented in the README).
  */
+interface Point { start: string; value: number; time: string }
+
+/** One point's change to a series, so that a refused batch can take it back (CumulativeState.restore). */
+export interface SeriesChange {
+  key: string;
+  prev: Point | undefined;
+  next: Point;
+}
+
 export class CumulativeState {
-  private readonly series = new Map<string, { start: string; value: number; time: string }>();
+  private readonly series = new Map<string, Point>();
   resets = 0;
   evictions = 0;
 
@@ -13,11 +22,16 @@ export class CumulativeState {
 
   get size(): number { return this.series.size; }
 
-  /** Delta since the last point of this series, and the time that delta starts at; null for a repeated point. */
-  delta(key: string, start: string, time: string, value: number): { value: number; from: string } | null {
+  /**
+   * Delta since the last point of this series, and the time that delta starts at; null for a repeated
+   * point. `changes` collects the change, for restore().
+   */
+  delta(key: string, start: string, time: string, value: number, changes?: SeriesChange[]): { value: number; from: string } | null {
     const prev = this.series.get(key);
     if (prev !== undefined) this.series.delete(key);
-    this.series.set(key, { start, value, time });
+    const next = { start, value, time };
+    this.series.set(key, next);
+    changes?.push({ key, prev, next });
     if (this.series.size > this.maxSeries) {
       const oldest = this.series.keys().next().value;
       if (oldest !== undefined) this.series.delete(oldest);
@@ -31,5 +45,18 @@ export class CumulativeState {
     // A re-sent export repeats a point already counted.
     if (time === prev.time) return null;
     return { value: value - prev.value, from: prev.time };
+  }
+
+  /**
+   * Takes back points of a refused batch, newest first, so that the client's re-send of them counts:
+   * a series later points have moved on from stays as it is (those points were counted from this one).
+   */
+  restore(changes: readonly SeriesChange[]): void {
+    for (let i = changes.length - 1; i >= 0; i--) {
+      const { key, prev, next } = changes[i];
+      if (this.series.get(key) !== next) continue;
+      if (prev === undefined) this.series.delete(key);
+      else this.series.set(key, prev);
+    }
   }
 }

@@ -20,6 +20,25 @@ export interface IndexEntry {
   /** The session group holding the entry, if any, and the session it is held under. */
   group: SessionGroup | null;
   groupSession: string;
+  /** Position in the index's insertion order, so that an entry can be taken back out (JoinIndex.remove). */
+  slot: number;
+}
+
+/** The fields of an entry a batch may change, copied: what JoinIndex.revert puts back. */
+export type EntryState = Pick<IndexEntry, 'record' | 'shapes' | 'keys' | 'billed' | 'splitKnown' | 'batch' | 'position' | 'pending' | 'group' | 'groupSession'>;
+
+export function entryState(e: IndexEntry): EntryState {
+  return {
+    record: e.record, shapes: [...e.shapes], keys: [...e.keys], billed: e.billed, splitKnown: e.splitKnown,
+    batch: e.batch, position: e.position, pending: [...e.pending], group: e.group, groupSession: e.groupSession,
+  };
+}
+
+/** One batch's changes to an entry that existed before it: its state before the batch and after it. */
+export interface EntryChange {
+  entry: IndexEntry;
+  before: EntryState;
+  after: EntryState;
 }
 
 /**
@@ -65,6 +84,8 @@ export class JoinIndex {
    */
   private queue: (IndexEntry | undefined)[] = [];
   private head = 0;
+  /** Slot of queue[0]: slots count every entry ever added, so they survive compaction. */
+  private base = 0;
   private live = 0;
   private readonly byKey = new Map<string, IndexEntry>();
   evictions = 0;
@@ -88,7 +109,10 @@ export class JoinIndex {
   }
 
   add(record: LlmCall, shape: Shape, keys: string[], now: number, billed: boolean, batch: number, position: number): IndexEntry {
-    const entry: IndexEntry = { record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown: false, batch, position, pending: [], group: null, groupSession: '' };
+    const entry: IndexEntry = {
+      record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown: false, batch, position, pending: [], group: null, groupSession: '',
+      slot: this.base + this.queue.length,
+    };
     this.queue.push(entry);
     this.live++;
     this.addKeys(entry, keys);
@@ -104,24 +128,87 @@ export class JoinIndex {
     }
   }
 
+  /**
+   * Takes back an entry a refused batch added, as if it had never been reported (not an eviction):
+   * its keys, its session group and its slot, so that the client's re-send is a new report again.
+   */
+  remove(e: IndexEntry): void {
+    const i = e.slot - this.base;
+    if (i < this.head || this.queue[i] !== e) return; // already evicted
+    this.queue[i] = undefined;
+    this.live--;
+    this.unlink(e);
+  }
+
+  /**
+   * Takes back what refused batches changed in entries that existed before them: keys and shapes
+   * they added go; the other fields return to their state before the batch unless a later batch has
+   * changed the record since (its emitted record then already carries this batch's merge). Keys are
+   * released first, then the earlier keys re-pointed, so that keys a batch moved from one entry to
+   * another (a link absorbed) return to their first owner.
+   */
+  revert(changes: readonly EntryChange[]): void {
+    for (const { entry: e, before, after } of changes) {
+      const addedKeys = new Set(after.keys.filter((k) => !before.keys.includes(k)));
+      for (const k of addedKeys) if (this.byKey.get(k) === e) this.byKey.delete(k);
+      e.keys = e.keys.filter((k) => !addedKeys.has(k));
+      e.shapes = e.shapes.filter((s) => before.shapes.includes(s) || !after.shapes.includes(s));
+      if (e.record !== after.record) continue;
+      e.record = before.record;
+      e.billed = before.billed;
+      e.splitKnown = before.splitKnown;
+      e.batch = before.batch;
+      e.position = before.position;
+      e.pending = before.pending;
+      if (e.group !== before.group) {
+        e.group?.remove(e);
+        before.group?.add(e);
+      }
+    }
+    for (const { entry: e, before } of changes) {
+      if (!this.holds(e)) continue;
+      for (const k of before.keys) {
+        if (this.byKey.has(k)) continue;
+        this.byKey.set(k, e);
+        if (!e.keys.includes(k)) e.keys.push(k);
+      }
+    }
+  }
+
   /** Drops entries whose window has passed (insertion order is expiry order: the window is fixed). */
   expire(now: number): void {
-    for (let e = this.queue[this.head]; e !== undefined && e.expiresAt <= now; e = this.queue[this.head]) this.removeOldest();
+    for (let e = this.oldest(); e !== undefined && e.expiresAt <= now; e = this.oldest()) this.removeOldest();
+  }
+
+  private holds(e: IndexEntry): boolean {
+    const i = e.slot - this.base;
+    return i >= this.head && this.queue[i] === e;
+  }
+
+  /** The oldest entry, past the slots that removed entries left empty. */
+  private oldest(): IndexEntry | undefined {
+    while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
+    return this.queue[this.head];
   }
 
   private removeOldest(): void {
-    const e = this.queue[this.head];
+    const e = this.oldest();
     if (e === undefined) return;
     this.queue[this.head] = undefined;
     this.head++;
     this.live--;
-    for (const k of e.keys) if (this.byKey.get(k) === e) this.byKey.delete(k);
-    e.group?.remove(e);
+    this.unlink(e);
     this.evictions++;
     this.onEvict(e);
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
+      this.base += this.head;
       this.head = 0;
     }
+  }
+
+  private unlink(e: IndexEntry): void {
+    for (const k of e.keys) if (this.byKey.get(k) === e) this.byKey.delete(k);
+    e.group?.remove(e);
   }
 }

@@ -21,6 +21,7 @@ import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
 import { hasTokens } from './tokens.js';
 import type { Extracted, Shape } from './types.js';
+import { UndoLog } from './undo-log.js';
 
 /** Most specific first: a V2 span also carries the semconv keys, a semconv span the legacy ones. */
 const LITELLM_LAYOUTS: readonly LiteLLMLayout[] = [litellmV2, litellmSemconv, litellmLegacy];
@@ -48,6 +49,7 @@ interface Metrics {
   cumulativeSeries: Gauge;
   cumulativeResets: Counter;
   unjoinedLinks: Counter<'source' | 'shape'>;
+  abandoned: Counter;
 }
 
 /** The processor: decoded telemetry in, one LlmCall per real model call out (README.md). */
@@ -61,6 +63,10 @@ export class ClaudeNormalizer implements Processor {
   private readonly m: Metrics;
   private readonly ccTotals = { events: new Map<TokenType, number>(), metrics: new Map<TokenType, number>() };
   private batchSeq = 0;
+  /** What each batch in flight changed, until its exporters accept it or abandon() takes it back. */
+  private readonly inFlight = new WeakMap<Batch, UndoLog>();
+  /** The running batch's log: process() is synchronous, so one batch at a time writes to it. */
+  private undo = new UndoLog();
   private evictionsSeen = 0;
   private resetsSeen = 0;
 
@@ -88,6 +94,7 @@ export class ClaudeNormalizer implements Processor {
       indexEvictions: mt.counter('tokenledger_normalizer_index_evictions_total', 'Calls dropped from the join index (window passed or bound reached).'),
       cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
       cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
+      abandoned: mt.counter('tokenledger_normalizer_abandoned_records_total', 'Records (calls and updates) of batches the exporters refused (retry later), taken back from the join index so that the re-send counts.'),
       unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
     };
   }
@@ -96,14 +103,38 @@ export class ClaudeNormalizer implements Processor {
     const now = this.now();
     this.batchSeq++;
     this.index.expire(now);
+    const undo = this.undo = new UndoLog();
     const calls: LlmCall[] = [];
     const updates: LlmCall[] = [];
     for (const rs of batch.resourceSpans) this.spans(rs, calls, updates, now);
     for (const rl of batch.resourceLogs) this.logs(rl, calls, updates, now);
     for (const rm of batch.resourceMetrics) this.metrics(rm, calls, updates, now);
     this.gauges();
-    if (calls.length === 0 && updates.length === 0) return batch;
-    return { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
+    if (calls.length === 0 && updates.length === 0 && undo.empty) return batch;
+    // A new object per batch: the key of its undo log, whatever other pipelines do with the input.
+    const out = { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
+    if (!undo.empty) {
+      undo.seal();
+      this.inFlight.set(out, undo);
+    }
+    return out;
+  }
+
+  /**
+   * The pipeline's exporters refused `output` (retry later): the client will re-send the telemetry,
+   * so what this batch added to the join index and the cumulative series is taken back, newest
+   * first, and the re-send is read as new, not dropped as a duplicate of a call never stored.
+   */
+  abandon(output: Batch): void {
+    const undo = this.inFlight.get(output);
+    if (undo === undefined) return;
+    this.inFlight.delete(output);
+    for (let i = undo.created.length - 1; i >= 0; i--) this.index.remove(undo.created[i]);
+    this.index.revert(undo.entryChanges);
+    this.cumulative.restore(undo.series);
+    this.m.abandoned.inc(output.calls.length + output.updates.length);
+    this.gauges();
+    this.ctx.logger.debug('refused batch taken back from the join index', { calls: output.calls.length, updates: output.updates.length, entries: undo.created.length });
   }
 
   private spans(rs: ResourceSpans, calls: LlmCall[], updates: LlmCall[], now: number): void {
@@ -165,7 +196,7 @@ export class ClaudeNormalizer implements Processor {
   private metrics(rm: ResourceMetrics, calls: LlmCall[], updates: LlmCall[], now: number): void {
     if (!isClaudeCodeMetrics(rm)) return;
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
-    for (const iv of readUsageIntervals(rm, this.cumulative)) {
+    for (const iv of readUsageIntervals(rm, this.cumulative, this.undo.series)) {
       const { call, view } = usageIntervalCall(iv, this.providers);
       this.countClaudeCode('metrics', call);
       if (!usageFromMetrics) continue;
@@ -194,6 +225,7 @@ export class ClaudeNormalizer implements Processor {
         const grouped = usageless && call.session_id !== '';
         if (x.keys.length > 0 || grouped) {
           const link = this.index.add(call, x.shape, x.keys, now, false, this.batchSeq, -1);
+          this.undo.added(link);
           if (grouped) this.index.links.add(link);
         } else {
           this.unjoinedLink(call, x.shape);
@@ -204,6 +236,7 @@ export class ClaudeNormalizer implements Processor {
       const billed = link === undefined ? call : mergeCall(call, link.record, this.cfg.attributes.max_count) ?? call;
       if (x.keys.length > 0 || link !== undefined || this.awaitsGateway(call)) {
         const added = this.index.add(billed, x.shape, x.keys, now, true, this.batchSeq, calls.length);
+        this.undo.added(added);
         added.splitKnown = x.cacheSplitKnown === true;
         if (link !== undefined) this.absorb(added, link, call);
         else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);
@@ -212,6 +245,7 @@ export class ClaudeNormalizer implements Processor {
       return;
     }
     const first = entry.record;
+    this.undo.touch(entry);
     if (entry.shapes.includes(x.shape)) {
       this.m.duplicates.inc({ source: call.source });
       this.ctx.logger.debug('duplicate report dropped', { call_id: first.call_id, shape: x.shape });
@@ -284,6 +318,7 @@ export class ClaudeNormalizer implements Processor {
 
   /** The usage-less gateway span's keys and shapes now lead to the client call's entry. */
   private absorb(entry: IndexEntry, link: IndexEntry, call: LlmCall): void {
+    this.undo.touch(link);
     this.index.links.remove(link);
     this.index.addKeys(entry, link.keys);
     for (const shape of link.shapes) if (!entry.shapes.includes(shape)) entry.shapes.push(shape);

@@ -1,5 +1,6 @@
 import type { Batch } from '../../core/batch.js';
 import type { Exporter, ExporterFactory, Factory, ProcessorFactory, ReceiverContext, ReceiverFactory } from '../../core/component.js';
+import { RetryableError } from '../../core/errors.js';
 import { emptyCall } from '../../core/llm-call.js';
 
 /**
@@ -102,4 +103,24 @@ const stuck: ExporterFactory<Record<string, never>> = {
   },
 };
 
-export const fakeFactories: Factory[] = [push, tag, once, memory, broken, stuck];
+/** How many more batches `refusing` exporters answer "retry later" to (a full queue, a database down). */
+export let refusals = 0;
+export function refuse(n: number): void { refusals = n; }
+
+/** Like `memory`, but refuses batches while `refusals` lasts: what it accepted is in `exported`. */
+const refusing: ExporterFactory<Record<string, never>> = {
+  kind: 'exporter', type: 'refusing', defaults: {},
+  schema: { type: 'object', additionalProperties: false, properties: {} },
+  create: (_config, ctx): Exporter => ({
+    start: async () => { exported.set(ctx.id, exported.get(ctx.id) ?? []); },
+    consume: async (b) => {
+      if (refusals > 0) {
+        refusals--;
+        throw new RetryableError('queue full (test)', 1);
+      }
+      exported.get(ctx.id)!.push(b);
+    },
+  }),
+};
+
+export const fakeFactories: Factory[] = [push, tag, once, memory, broken, stuck, refusing];
