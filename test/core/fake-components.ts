@@ -39,15 +39,17 @@ const tag: ProcessorFactory<{ model: string; max_batch: number }> = {
     start: async () => { events.push(`start ${ctx.id}`); },
     shutdown: async () => { events.push(`stop ${ctx.id}`); },
     process: (b) => ({ ...b, calls: [...b.calls, { ...emptyCall(), call_id: `c${b.calls.length}`, model: config.model }] }),
+    abandon: () => { events.push(`abandon ${ctx.id}`); },
   }),
 };
 
-/** Keeps state like the normalizer's join index: passes each call_id once, drops re-sends (counted). */
+/** Keeps state like the normalizer's join index: passes each call_id once, drops re-sends (counted), forgets an abandoned batch's. */
 const once: ProcessorFactory<Record<string, never>> = {
   kind: 'processor', type: 'once', defaults: {},
   schema: { type: 'object', additionalProperties: false, properties: {} },
   create: (_config, ctx) => {
     const seen = new Set<string>();
+    const passed = new WeakMap<Batch, string[]>();
     const dropped = ctx.metrics.counter('fake_once_dropped_total', 'Re-sent calls dropped.');
     const held = ctx.metrics.gauge('fake_once_seen', 'Calls seen.');
     return {
@@ -58,7 +60,14 @@ const once: ProcessorFactory<Record<string, never>> = {
         dropped.inc(b.calls.length - calls.length);
         for (const c of calls) seen.add(c.call_id);
         held.set(seen.size);
-        return { ...b, calls };
+        const out = { ...b, calls };
+        passed.set(out, calls.map((c) => c.call_id));
+        return out;
+      },
+      abandon: (out) => {
+        events.push(`abandon ${ctx.id}`);
+        for (const id of passed.get(out) ?? []) seen.delete(id);
+        held.set(seen.size);
       },
     };
   },
