@@ -245,12 +245,12 @@ export class ClaudeNormalizer implements Processor {
       return;
     }
     const first = entry.record;
-    this.undo.touch(entry);
     if (entry.shapes.includes(x.shape)) {
       this.m.duplicates.inc({ source: call.source });
       this.ctx.logger.debug('duplicate report dropped', { call_id: first.call_id, shape: x.shape });
       return;
     }
+    this.undo.touch(entry);
     this.index.addKeys(entry, x.keys);
     entry.shapes.push(x.shape);
     // The gateway has reported this call: no usage-less gateway span is looking for it any more.
