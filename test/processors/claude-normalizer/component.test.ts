@@ -81,6 +81,21 @@ describe('join index bounds', () => {
     expect([call.shapes, call.record.team, link.billed]).toEqual([['claude_code_event'], '', false]);
   });
 
+  it('revert leaves what a later batch did to the entry: its keys, its shapes and its record', () => {
+    const idx = new JoinIndex(1000, 100);
+    const e = idx.add(emptyCall(), 'claude_code_event', ['req:1'], 0, true, 1, 0);
+    const before = entryState(e);
+    idx.addKeys(e, ['lcid:9']);
+    e.shapes.push('litellm_v2');
+    e.record = { ...e.record, team: 'ads' };
+    const after = entryState(e); // the refused batch ends here; a later one (accepted) joins too
+    idx.addKeys(e, ['span:1']);
+    e.shapes.push('claude_code_span');
+    e.record = { ...e.record, session_id: 's1' };
+    idx.revert([{ entry: e, before, after }]);
+    expect([idx.find(['lcid:9']), idx.find(['span:1'])?.entry, e.shapes, e.record.session_id]).toEqual([undefined, e, ['claude_code_event', 'claude_code_span'], 's1']);
+  });
+
   it('a re-send after the window is billed again (documented), and the eviction is counted', async () => {
     let now = 0;
     const { n, ctx } = normalizer({ dedupe: { window_seconds: 60, max_entries: 10, fingerprint_join: true } }, () => now);
