@@ -129,38 +129,47 @@ export class JoinIndex {
   }
 
   /**
-   * Takes back an entry a refused batch added, as if it had never been reported (not an eviction):
-   * its keys, its session group and its slot, so that the client's re-send is a new report again.
+   * Takes back an entry a refused batch added, `end` its state when that batch ended. Unless a later
+   * batch has joined it since, it goes as if never reported (not an eviction): keys, session group,
+   * slot, so that the client's re-send is a new report again. If one has, that batch's reports still
+   * lead to it: it keeps its keys and record, loses the refused batch's shapes, and is unbilled if
+   * the refused batch billed it, so that the re-send bills it (with what the later batch merged).
    */
-  remove(e: IndexEntry): void {
-    const i = e.slot - this.base;
-    if (i < this.head || this.queue[i] !== e) return; // already evicted
-    this.queue[i] = undefined;
+  remove(e: IndexEntry, end?: EntryState): void {
+    if (!this.holds(e)) return; // already evicted
+    if (end !== undefined && (e.record !== end.record || e.billed !== end.billed || !sameItems(e.keys, end.keys) || !sameItems(e.shapes, end.shapes))) {
+      e.shapes = e.shapes.filter((s) => !end.shapes.includes(s));
+      if (end.billed) e.billed = false;
+      return;
+    }
+    this.queue[e.slot - this.base] = undefined;
     this.live--;
     this.unlink(e);
   }
 
   /**
    * Takes back what refused batches changed in entries that existed before them: keys and shapes
-   * they added go; the other fields return to their state before the batch unless a later batch has
-   * changed the record since (its emitted record then already carries this batch's merge). Keys are
-   * released first, then the earlier keys re-pointed, so that keys a batch moved from one entry to
-   * another (a link absorbed) return to their first owner.
+   * they added go, and each other field a batch changed returns to its value before the batch unless
+   * a later batch has changed it since. Field by field, so that batches in flight together can be
+   * taken back in any order: the one refused first does not restore what a later one left, nor the
+   * later one re-apply what the first took back (a call it billed is unbilled, whatever merged into
+   * it since). Keys are released first, then the earlier keys re-pointed, so that keys a batch moved
+   * from one entry to another (a link absorbed) return to their first owner.
    */
   revert(changes: readonly EntryChange[]): void {
     for (const { entry: e, before, after } of changes) {
+      if (!this.holds(e)) continue; // taken back or evicted since: nothing of it is left to restore
       const addedKeys = new Set(after.keys.filter((k) => !before.keys.includes(k)));
       for (const k of addedKeys) if (this.byKey.get(k) === e) this.byKey.delete(k);
       e.keys = e.keys.filter((k) => !addedKeys.has(k));
       e.shapes = e.shapes.filter((s) => before.shapes.includes(s) || !after.shapes.includes(s));
-      if (e.record !== after.record) continue;
-      e.record = before.record;
-      e.billed = before.billed;
-      e.splitKnown = before.splitKnown;
-      e.batch = before.batch;
-      e.position = before.position;
-      e.pending = before.pending;
-      if (e.group !== before.group) {
+      if (undone(e.record, before.record, after.record)) e.record = before.record;
+      if (undone(e.billed, before.billed, after.billed)) e.billed = before.billed;
+      if (undone(e.splitKnown, before.splitKnown, after.splitKnown)) e.splitKnown = before.splitKnown;
+      if (undone(e.batch, before.batch, after.batch)) e.batch = before.batch;
+      if (undone(e.position, before.position, after.position)) e.position = before.position;
+      if (undone(e.pending, before.pending, after.pending, sameItems)) e.pending = [...before.pending];
+      if (undone(e.group, before.group, after.group)) {
         e.group?.remove(e);
         before.group?.add(e);
       }
@@ -211,4 +220,13 @@ export class JoinIndex {
     for (const k of e.keys) if (this.byKey.get(k) === e) this.byKey.delete(k);
     e.group?.remove(e);
   }
+}
+
+/** Whether a batch changed a field from `before` to `after` and nothing has changed it since. */
+function undone<T>(now: T, before: T, after: T, same: (x: T, y: T) => boolean = Object.is): boolean {
+  return !same(before, after) && same(now, after);
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

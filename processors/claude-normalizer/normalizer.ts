@@ -129,12 +129,12 @@ export class ClaudeNormalizer implements Processor {
     const undo = this.inFlight.get(output);
     if (undo === undefined) return;
     this.inFlight.delete(output);
-    for (let i = undo.created.length - 1; i >= 0; i--) this.index.remove(undo.created[i]);
+    for (const { entry, end } of undo.addedEntries) this.index.remove(entry, end);
     this.index.revert(undo.entryChanges);
     this.cumulative.restore(undo.series);
     this.m.abandoned.inc(output.calls.length + output.updates.length);
     this.gauges();
-    this.ctx.logger.debug('refused batch taken back from the join index', { calls: output.calls.length, updates: output.updates.length, entries: undo.created.length });
+    this.ctx.logger.debug('refused batch taken back from the join index', { calls: output.calls.length, updates: output.updates.length, entries: undo.addedEntries.length });
   }
 
   private spans(rs: ResourceSpans, calls: LlmCall[], updates: LlmCall[], now: number): void {
@@ -225,7 +225,7 @@ export class ClaudeNormalizer implements Processor {
         const grouped = usageless && call.session_id !== '';
         if (x.keys.length > 0 || grouped) {
           const link = this.index.add(call, x.shape, x.keys, now, false, this.batchSeq, -1);
-          this.undo.added(link);
+          this.undo.add(link);
           if (grouped) this.index.links.add(link);
         } else {
           this.unjoinedLink(call, x.shape);
@@ -236,7 +236,7 @@ export class ClaudeNormalizer implements Processor {
       const billed = link === undefined ? call : mergeCall(call, link.record, this.cfg.attributes.max_count) ?? call;
       if (x.keys.length > 0 || link !== undefined || this.awaitsGateway(call)) {
         const added = this.index.add(billed, x.shape, x.keys, now, true, this.batchSeq, calls.length);
-        this.undo.added(added);
+        this.undo.add(added);
         added.splitKnown = x.cacheSplitKnown === true;
         if (link !== undefined) this.absorb(added, link, call);
         else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);

@@ -8,8 +8,10 @@ import { entryState, type EntryChange, type EntryState, type IndexEntry } from '
  */
 export class UndoLog {
   /** Index entries the batch added, in order. */
-  readonly created: IndexEntry[] = [];
+  private readonly created: IndexEntry[] = [];
   private readonly createdSet = new Set<IndexEntry>();
+  /** Each added entry as the batch left it. */
+  private createdEnd: { entry: IndexEntry; end: EntryState }[] = [];
   /** Entries that existed before the batch, with their state before it was first changed. */
   private readonly touched = new Map<IndexEntry, EntryState>();
   private changes: EntryChange[] = [];
@@ -20,7 +22,7 @@ export class UndoLog {
     return this.created.length === 0 && this.touched.size === 0 && this.series.length === 0;
   }
 
-  added(e: IndexEntry): void {
+  add(e: IndexEntry): void {
     this.created.push(e);
     this.createdSet.add(e);
   }
@@ -32,7 +34,13 @@ export class UndoLog {
 
   /** At the end of the batch: each touched entry's state after it, so that a revert takes back only what this batch did. */
   seal(): void {
+    this.createdEnd = this.created.map((entry) => ({ entry, end: entryState(entry) })).reverse();
     this.changes = [...this.touched].map(([entry, before]) => ({ entry, before, after: entryState(entry) }));
+  }
+
+  /** Entries the batch added, newest first, with their state when it ended. */
+  get addedEntries(): readonly { entry: IndexEntry; end: EntryState }[] {
+    return this.createdEnd;
   }
 
   get entryChanges(): readonly EntryChange[] {

@@ -81,6 +81,19 @@ describe('join index bounds', () => {
     expect([call.shapes, call.record.team, link.billed]).toEqual([['claude_code_event'], '', false]);
   });
 
+  it('remove keeps an entry a later batch joined, for that batch: without the refused shapes, to be billed again', () => {
+    const idx = new JoinIndex(1000, 100);
+    const e = idx.add(emptyCall(), 'claude_code_event', ['fp:1'], 0, true, 1, 0);
+    const end = entryState(e);
+    idx.addKeys(e, ['lcid:9']);
+    e.shapes.push('litellm_legacy');
+    idx.remove(e, end);
+    expect([idx.size, idx.find(['fp:1'])?.entry, idx.find(['lcid:9'])?.entry, e.shapes, e.billed]).toEqual([1, e, e, ['litellm_legacy'], false]);
+    const f = idx.add(emptyCall(), 'claude_code_event', ['fp:2'], 0, true, 2, 0);
+    idx.remove(f, entryState(f));
+    expect([idx.size, idx.find(['fp:2'])]).toEqual([1, undefined]);
+  });
+
   it('revert leaves what a later batch did to the entry: its keys, its shapes and its record', () => {
     const idx = new JoinIndex(1000, 100);
     const e = idx.add(emptyCall(), 'claude_code_event', ['req:1'], 0, true, 1, 0);
