@@ -1,9 +1,3 @@
-/**
- * Cumulative → delta for monotonic sums, per series, bounded (least recently seen evicted).
- * A series is new, or was reset, when its start time changes or its value goes down: then the whole
- * value counts as the delta. After a restart every cumulative series is new, so the totals since the
- * client's start are counted once more (documented in the README).
- */
 interface Point { start: string; value: number; time: string }
 
 /** One point's change to a series, so that a refused batch can take it back (CumulativeState.restore). */
@@ -13,6 +7,12 @@ export interface SeriesChange {
   next: Point;
 }
 
+/**
+ * Cumulative → delta for monotonic sums, per series, bounded (least recently seen evicted).
+ * A series is new, or was reset, when its start time changes or its value goes down: then the whole
+ * value counts as the delta. After a restart every cumulative series is new, so the totals since the
+ * client's start are counted once more (documented in the README).
+ */
 export class CumulativeState {
   private readonly series = new Map<string, Point>();
   resets = 0;

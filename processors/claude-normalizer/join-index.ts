@@ -135,9 +135,9 @@ export class JoinIndex {
    * lead to it: it keeps its keys and record, loses the refused batch's shapes, and is unbilled if
    * the refused batch billed it, so that the re-send bills it (with what the later batch merged).
    */
-  remove(e: IndexEntry, end?: EntryState): void {
+  remove(e: IndexEntry, end: EntryState): void {
     if (!this.holds(e)) return; // already evicted
-    if (end !== undefined && (e.record !== end.record || e.billed !== end.billed || !sameItems(e.keys, end.keys) || !sameItems(e.shapes, end.shapes))) {
+    if (e.record !== end.record || e.billed !== end.billed || !sameItems(e.keys, end.keys) || !sameItems(e.shapes, end.shapes)) {
       e.shapes = e.shapes.filter((s) => !end.shapes.includes(s));
       if (end.billed) e.billed = false;
       return;

@@ -57,8 +57,8 @@ describe('join index bounds', () => {
     const idx = new JoinIndex(1000, 5000, (e) => evicted.push(e.keys[0]));
     const entries = Array.from({ length: 3000 }, (_, i) => idx.add(emptyCall(), 'litellm_v2', [`k${i}`], i < 2500 ? 0 : 500, true, 1, i));
     idx.expire(1000); // 2500 evicted: the queue is compacted
-    idx.remove(entries[2700]);
-    idx.remove(entries[10]); // already evicted: nothing happens
+    idx.remove(entries[2700], entryState(entries[2700]));
+    idx.remove(entries[10], entryState(entries[10])); // already evicted: nothing happens
     expect([idx.find(['k2700']), idx.find(['k2701'])?.key, idx.size, idx.evictions]).toEqual([undefined, 'k2701', 499, 2500]);
     idx.expire(1500);
     expect([idx.size, evicted.length, evicted.includes('k2700')]).toEqual([0, 2999, false]);
