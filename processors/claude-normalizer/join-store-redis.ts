@@ -42,7 +42,8 @@ export class RedisJoinStore implements JoinStore {
   private readonly prefix: string;
   private readonly windowMs: number;
   private down = false;
-  private readonly doubts: { token: string; writes: Write[] }[] = [];
+  /** Batches to give up on (RESOLVE): `refused` by the exporters after their SAVE, or whose reply was lost. */
+  private readonly doubts: { token: string; writes: Write[]; refused: boolean }[] = [];
 
   constructor(private readonly cfg: RedisStoreConfig, namespace: string, private readonly logger: Logger, private readonly onError: (op: string) => void) {
     this.prefix = `${cfg.key_prefix}:{${namespace}}:`;
@@ -110,14 +111,33 @@ export class RedisJoinStore implements JoinStore {
       }
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
+    let saved: Write[] | undefined;
     return {
       index,
-      commit: () => this.save(token, index, loaded),
+      commit: async () => { saved = await this.save(token, index, loaded); },
       abort: () => this.run('release', RESOLVE, token, [String(this.windowMs), '[]'], []).then(() => undefined),
+      abandon: () => saved === undefined ? undefined : this.abandon(token, saved),
     };
   }
 
-  private async save(token: string, index: JoinIndex, loaded: Map<IndexEntry, Loaded>): Promise<void> {
+  /**
+   * Takes back a saved batch the pipeline's exporters refused: it joins the batches in doubt and is
+   * RESOLVEd at once, before the client hears of the refusal, so that its re-send (to this replica
+   * or another) claims its calls again. Where a later batch has since rewritten an entry it wrote,
+   * RESOLVE keeps that entry as it is (its billed state included) and only releases the keys this
+   * batch pointed at it (README, "A batch the exporters refused"). If Redis fails, the batch stays
+   * in doubt and this replica refuses batches until it is resolved.
+   */
+  private async abandon(token: string, writes: Write[]): Promise<void> {
+    this.doubts.push({ token, writes, refused: true });
+    try {
+      await this.resolveDoubts();
+    } catch (err) {
+      this.logger.warn('join store: taking back a refused batch failed; retried before the next batch', { error: (err as Error).message });
+    }
+  }
+
+  private async save(token: string, index: JoinIndex, loaded: Map<IndexEntry, Loaded>): Promise<Write[]> {
     const prevOwner = new Map<string, string>();
     for (const l of loaded.values()) for (const k of l.owned) prevOwner.set(k, l.id);
     const writes: Write[] = [];
@@ -138,6 +158,7 @@ export class RedisJoinStore implements JoinStore {
       this.onError('lock_lost');
       throw new RetryableError(`join store: this batch's locks expired (lock_ttl_ms ${this.cfg.lock_ttl_ms}) before it was saved; nothing written`, 1);
     }
+    return writes;
   }
 
   /**
@@ -151,7 +172,8 @@ export class RedisJoinStore implements JoinStore {
       const undone = await this.run('resolve', RESOLVE, d.token, [String(this.windowMs), JSON.stringify(d.writes)], null);
       const at = this.doubts.indexOf(d);
       if (at >= 0) this.doubts.splice(at, 1);
-      if (undone === 1) this.logger.warn('join store: undid the save of a refused batch whose reply was lost', { entries: d.writes.length });
+      if (d.refused) this.logger.debug('join store: undid the save of a batch the exporters refused', { entries: d.writes.length });
+      else if (undone === 1) this.logger.warn('join store: undid the save of a refused batch whose reply was lost', { entries: d.writes.length });
     }
   }
 
@@ -181,7 +203,7 @@ export class RedisJoinStore implements JoinStore {
     try {
       return await Promise.race([call, late]);
     } catch (err) {
-      if (undo !== null) this.doubts.push({ token, writes: undo });
+      if (undo !== null) this.doubts.push({ token, writes: undo, refused: false });
       this.onError(op);
       const msg = err instanceof Error ? err.message : String(err);
       this.logger.warn('join store: Redis command failed; batch refused (retryable)', { op, error: msg });
