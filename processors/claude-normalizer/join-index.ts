@@ -1,4 +1,5 @@
 import type { LlmCall } from '../../core/llm-call.js';
+import { isRecordKey } from './record-key.js';
 import type { Shape } from './types.js';
 
 export interface IndexEntry {
@@ -252,11 +253,6 @@ export class JoinIndex {
 /** Whether a batch changed a field from `before` to `after` and nothing has changed it since. */
 function undone<T>(now: T, before: T, after: T, same: (x: T, y: T) => boolean = Object.is): boolean {
   return !same(before, after) && same(now, after);
-}
-
-/** The identity of a telemetry record read (record-key.ts), as opposed to a join key of the call. */
-function isRecordKey(k: string): boolean {
-  return k.startsWith('rec:') || k.startsWith('uiv:');
 }
 
 function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {

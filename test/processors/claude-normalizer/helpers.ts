@@ -51,6 +51,12 @@ export function finalRecords(out: { calls: LlmCall[]; updates: LlmCall[] }[]): L
   return [...byId.values()];
 }
 
+/** What a call bills: its id, time, model and tokens, without what joins add (attribution, route). */
+export function billing(c: LlmCall) {
+  const { call_id, timestamp, model, record_type, status, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens } = c;
+  return { call_id, timestamp, model, record_type, status, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens };
+}
+
 export const round = (x: number) => Math.round(x * 1e9) / 1e9;
 
 /**

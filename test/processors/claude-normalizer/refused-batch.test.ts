@@ -12,7 +12,7 @@ import { prometheusExporterFactory } from '../../../exporters/prometheus/index.j
 import { claudeNormalizerFactory } from '../../../processors/claude-normalizer/index.js';
 import { batchOf, metricValue } from '../../helpers/context.js';
 import { exported, fakeFactories, pushed, refuse } from '../../core/fake-components.js';
-import { FIXTURES, finalRecords, loadScenario, normalizer, runAll, toCumulative } from './helpers.js';
+import { billing, FIXTURES, finalRecords, loadScenario, normalizer, runAll, toCumulative } from './helpers.js';
 
 /**
  * An exporter that answers "retry later" (queue full, database down) makes the receiver answer
@@ -139,11 +139,6 @@ describe.each(scenarios)('%s: batches in flight in pairs', (_name, cfg, _yaml, b
   });
 });
 
-function billing(c: LlmCall) {
-  const { call_id, timestamp, model, record_type, status, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens } = c;
-  return { call_id, timestamp, model, record_type, status, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens };
-}
-
 describe('batches in flight together', () => {
   it('abandoning one takes back only its own calls', () => {
     const { n } = normalizer();
@@ -169,5 +164,26 @@ describe('fan-out: prometheus accepted, the other exporter refused', () => {
     const counted = (await s.registry.getSingleMetric('tokenledger_llm_calls_total')!.get()).values.reduce((n, v) => n + v.value, 0);
     expect(counted).toBe(want.calls.length);
     expect(await metricValue(s.registry, 'tokenledger_prometheus_resent_calls_total', { exporter: 'prometheus' })).toBe(want.calls.length);
+  });
+});
+
+describe('what the normalizer counts for a refused batch', () => {
+  it.each([
+    ['events', {}, () => loadScenario(join(FIXTURES, 'claude-code/otlp/v2.1.330-delta-multi-export'))],
+    ['cumulative metrics', { claude_code: { usage_from: 'metrics' as const } }, () => toCumulative(loadScenario(join(FIXTURES, 'claude-code/otlp/v2.1.330-delta-multi-export')))],
+  ])('Claude Code tokens (%s) of a refused batch are not counted again for its re-send', async (_name, cfg, batches) => {
+    const once = normalizer(cfg);
+    runAll(once.n, batches());
+    const want = await metricValue(once.ctx.registry, 'tokenledger_normalizer_claude_code_tokens_total');
+    expect(want).toBeGreaterThan(0);
+    const { n, ctx } = normalizer(cfg);
+    for (const b of batches()) {
+      n.abandon(n.process(structuredClone(b)) as Batch);
+      n.process(structuredClone(b));
+    }
+    expect(await metricValue(ctx.registry, 'tokenledger_normalizer_claude_code_tokens_total')).toBe(want);
+    for (const type of ['input', 'output', 'cache_read', 'cache_write_5m']) {
+      expect(await metricValue(ctx.registry, 'tokenledger_normalizer_claude_code_drift_tokens', { type })).toBe(await metricValue(once.ctx.registry, 'tokenledger_normalizer_claude_code_drift_tokens', { type }));
+    }
   });
 });
