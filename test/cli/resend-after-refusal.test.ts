@@ -10,7 +10,8 @@ import { freePort, RunningCli } from './cli-process.js';
 
 /**
  * The real `tokenledger run` with a ClickHouse server exporter whose memory queue holds a few
- * requests' rows: a burst of every LiteLLM fixture request at once fills it, the receiver answers
+ * requests' rows (more than the largest one's, about 20 KB, or that one is refused for ever): a
+ * burst of every LiteLLM fixture request at once fills it, the receiver answers
  * 503 and the client re-sends (as OTel exporters do) until accepted. Every call must be stored and
  * counted in /metrics exactly once: none dropped as a duplicate of the refused attempt, none twice.
  */
@@ -56,7 +57,7 @@ exporters:
     url: ${SERVER_URL}
     database: ${db}
     batch: { max_rows: 50, max_delay_ms: 200 }
-    queue: { type: memory, max_bytes: 16384 }
+    queue: { type: memory, max_bytes: 40960 }
     retry: { initial_interval_ms: 50, max_interval_ms: 200 }
   prometheus:
 service:
