@@ -104,7 +104,7 @@ export class ClaudeNormalizer implements Processor {
   /** Each committed batch in flight, by output: its transaction and what it changed, until its exporters accept it or abandon() takes it back. */
   private readonly inFlight = new WeakMap<Batch, { txn: JoinTxn; undo: UndoLog }>();
   /** The joining batch's log: a join runs synchronously, so one batch at a time writes to it. */
-  private undo = new UndoLog();
+  private undo!: UndoLog;
   /** recount(): records of refused batches already counted, oldest forgotten first. */
   private readonly recounts = new Set<string>();
   private evictionsSeen = 0;
@@ -141,7 +141,7 @@ export class ClaudeNormalizer implements Processor {
       indexEvictions: mt.counter('tokenledger_normalizer_index_evictions_total', 'Calls dropped from the join index (window passed or bound reached).'),
       cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
       cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
-      abandoned: mt.counter('tokenledger_normalizer_abandoned_records_total', 'Records (calls and updates) of batches the exporters refused (retry later), taken back from the join index so that the re-send counts.'),
+      abandoned: mt.counter('tokenledger_normalizer_abandoned_records_total', 'Records (calls and updates) of batches the exporters refused (retry later), taken back from the join store so that the re-send counts.'),
       unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
       endedSpans: mt.counter('tokenledger_normalizer_litellm_spans_without_usage_total',
         `LiteLLM calls exported without usage because LiteLLM set it on an already ended span (fix: ${ENDED_SPAN_FIX}): outcome recovered (exactly, from the provider usage on raw_gen_ai_request), lost, or unverified (a request span dropped from a full watch list).`, ['outcome']),

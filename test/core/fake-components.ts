@@ -39,7 +39,11 @@ const tag: ProcessorFactory<{ model: string; max_batch: number }> = {
     start: async () => { events.push(`start ${ctx.id}`); },
     shutdown: async () => { events.push(`stop ${ctx.id}`); },
     process: (b) => ({ ...b, calls: [...b.calls, { ...emptyCall(), call_id: `c${b.calls.length}`, model: config.model }] }),
-    abandon: () => { events.push(`abandon ${ctx.id}`); },
+    // Asynchronous, as a shared store's is: the pipeline must await it before the client hears back.
+    abandon: async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      events.push(`abandon ${ctx.id}`);
+    },
   }),
 };
 

@@ -113,7 +113,7 @@ describe('one pipeline', () => {
 });
 
 describe('a batch an exporter refused (retry later)', () => {
-  it('is abandoned by the processors that ran, last first, and the re-send goes through once', async () => {
+  it('is abandoned by the processors that ran, last first, each awaited, and the re-send goes through once', async () => {
     const s = await start({ llm: 'refusing' });
     events.length = 0;
     refuse(1);
