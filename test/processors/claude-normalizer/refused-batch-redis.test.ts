@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../../../core/batch.js';
+import { isRetryable } from '../../../core/errors.js';
 import type { LlmCall } from '../../../core/llm-call.js';
 import type { ResourceLogs, ResourceSpans } from '../../../core/telemetry.js';
 import { defaults } from '../../../processors/claude-normalizer/config.js';
 import type { ClaudeNormalizer } from '../../../processors/claude-normalizer/normalizer.js';
 import { batchOf } from '../../helpers/context.js';
 import { RedisServer, redisAvailable } from '../../helpers/redis.js';
-import { billing, FIXTURES, finalRecords, loadScenario, normalizer } from './helpers.js';
+import { billing, FIXTURES, finalRecords, loadScenario, normalizer, sum, toCumulative } from './helpers.js';
 
 /**
  * The Redis join store and a batch the pipeline's exporters refused (Processor.abandon): its SAVE
@@ -26,8 +27,8 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function replica(prefix: string): Promise<ClaudeNormalizer> {
-  const { n } = normalizer({ dedupe: { ...defaults.dedupe, store: 'redis', redis: { ...defaults.dedupe.redis, url: server!.url, key_prefix: prefix } } });
+async function replica(prefix: string, cfg: Parameters<typeof normalizer>[0] = {}): Promise<ClaudeNormalizer> {
+  const { n } = normalizer({ ...cfg, dedupe: { ...defaults.dedupe, store: 'redis', redis: { ...defaults.dedupe.redis, url: server!.url, key_prefix: prefix, timeout_ms: 500 } } });
   started.push(n);
   await n.start();
   return n;
@@ -47,10 +48,10 @@ const ids = (cs: LlmCall[]) => cs.map((c) => c.call_id).sort();
 const byId = (cs: LlmCall[]) => [...cs].sort((a, b) => a.call_id.localeCompare(b.call_id));
 
 /** What one in-memory process emits when nothing is refused. */
-function reference(batches: Batch[]) {
-  const { n } = normalizer();
+function reference(batches: Batch[], cfg: Parameters<typeof normalizer>[0] = {}) {
+  const { n } = normalizer(cfg);
   const out = batches.map((b) => n.process(structuredClone(b)) as Batch);
-  return { calls: out.flatMap((b) => b.calls), final: finalRecords(out) };
+  return { calls: out.flatMap((b) => b.calls), final: finalRecords(out), perBatch: out };
 }
 
 describe.runIf(hasRedis).each(scenarios)('two replicas on one Redis, %s', (_name, batches) => {
@@ -94,4 +95,38 @@ describe.runIf(hasRedis).each(scenarios)('two replicas on one Redis, %s', (_name
     const view = refused.length === 1 && refused[0] === 0 ? billing : (c: LlmCall) => c;
     expect(byId(finalRecords(accepted)).map(view)).toEqual(byId(want.final).map(view));
   });
+});
+
+describe.runIf(hasRedis)('a batch the Redis store refused', () => {
+  it('Claude Code cumulative metrics: the refused batch\'s points count when re-sent (its series were put back)', async () => {
+    const cfg = { claude_code: { usage_from: 'metrics' as const } };
+    const batches = () => toCumulative(loadScenario(join(FIXTURES, 'claude-code/otlp/v2.1.330-delta-multi-export')));
+    const ref = reference(batches(), cfg);
+    const want = sum(ref.calls);
+    const n = await replica(`c${randomUUID()}`, cfg);
+    const all = batches();
+    // A later export that moves a series on (one whose points were all seen emits nothing).
+    const at = ref.perBatch.findIndex((b, i) => i > 0 && b.calls.length > 0);
+    expect(at).toBeGreaterThan(0);
+    const got: Batch[] = [];
+    for (const [i, b] of all.entries()) {
+      if (i === at) {
+        await server!.stop();
+        const err = await Promise.resolve(n.process(structuredClone(b))).then(() => undefined, (e: unknown) => e);
+        expect(isRetryable(err), String(err)).toBe(true);
+        await server!.restart();
+      }
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        try {
+          got.push(await n.process(structuredClone(b)));
+          break;
+        } catch (err) {
+          if (!isRetryable(err) || Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
+    expect(sum(got.flatMap((b) => b.calls))).toEqual(want);
+  }, 30_000);
 });
