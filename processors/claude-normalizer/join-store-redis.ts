@@ -127,10 +127,9 @@ export class RedisJoinStore implements JoinStore {
   /**
    * Takes back a saved batch the pipeline's exporters refused: it joins the batches in doubt and is
    * RESOLVEd at once, before the client hears of the refusal, so that its re-send (to this replica
-   * or another) claims its calls again. Where a later batch has since rewritten an entry it wrote,
-   * RESOLVE keeps that entry as it is (its billed state included) and only releases the keys this
-   * batch pointed at it (README, "A batch the exporters refused"). If Redis fails, the batch stays
-   * in doubt and this replica refuses batches until it is resolved.
+   * or another) claims its calls again. An entry a later batch has rewritten since is kept for it,
+   * without what this batch did (DEMOTE; README, "A batch the exporters refused"). If Redis fails,
+   * the batch stays in doubt and this replica refuses batches until it is resolved.
    */
   private async abandon(token: string, writes: Write[]): Promise<void> {
     this.doubts.push({ token, writes, refused: true });
