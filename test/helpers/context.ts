@@ -41,3 +41,10 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
   const hit = values.find((v) => Object.entries(labels).every(([k, val]) => String(v.labels[k]) === val));
   return hit?.value ?? 0;
 }
+
+/** The sum of a metric over all its label sets. */
+export async function metricTotal(registry: Registry, name: string): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return 0;
+  return (await metric.get()).values.reduce((n, v) => n + v.value, 0);
+}
