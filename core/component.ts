@@ -23,6 +23,15 @@ export interface Receiver extends Lifecycle {}
 
 export interface Processor extends Lifecycle {
   process(batch: Batch): Promise<Batch> | Batch;
+  /**
+   * The pipeline could not deliver `output` (what process() returned): an exporter refused it or a
+   * later processor failed, and the client was told so and will re-send. A processor that keeps state
+   * (an exactly-once index) takes back what this batch added, so that the re-send is not dropped as a
+   * duplicate of data never stored. Called in reverse pipeline order, each awaited before the next
+   * and before the client is answered (a shared store must have let go before the re-send arrives,
+   * at any replica); must not throw nor reject.
+   */
+  abandon?(output: Batch): void | Promise<void>;
 }
 
 export interface Exporter extends Lifecycle, Consumer {}

@@ -18,7 +18,8 @@ export interface PipelineProcessors {
  * that name them; processors are built once per pipeline, since they keep state (the normalizer's
  * join index) that must see each copy of the data once, not a second pipeline's copy as a re-send.
  * Each receiver feeds every pipeline that names it; a pipeline runs its processors in order, then
- * fans out to all its exporters and resolves only when every one of them has accepted the batch.
+ * fans out to all its exporters and resolves only when every one of them has accepted the batch;
+ * if one did not, its processors abandon the batch (Processor.abandon) before the client is told.
  */
 export class Graph {
   readonly receivers = new Map<string, Receiver>();
@@ -91,9 +92,19 @@ export class Graph {
 function pipelineConsumer(processors: Processor[], exporters: Exporter[]): Consumer {
   return {
     consume: async (batch: Batch) => {
+      const done: [Processor, Batch][] = [];
       let b = batch;
-      for (const p of processors) b = await p.process(b);
-      await allAccepted(exporters.map((e) => e.consume(b)));
+      try {
+        for (const p of processors) {
+          b = await p.process(b);
+          done.push([p, b]);
+        }
+        await allAccepted(exporters.map((e) => e.consume(b)));
+      } catch (err) {
+        // Not delivered everywhere: the client re-sends, and each processor must see that as new.
+        for (const [p, output] of done.reverse()) await p.abandon?.(output);
+        throw err;
+      }
     },
   };
 }

@@ -5,7 +5,14 @@ import type { SpendStore } from '../../core/host.js';
 import { BudgetTracker, budgetGauges, takePreviousSpend, type BudgetGauges, type ThresholdCrossing } from './budgets.js';
 import type { PrometheusExporterConfig } from './config.js';
 import { WebhookNotifier } from './notifier.js';
+import { RecentCalls } from './recent-calls.js';
 import { SpendMetrics } from './spend-metrics.js';
+
+/**
+ * Call_ids remembered against re-sends: at ~100 bytes each, ~10 MB; more than the calls a client
+ * re-sends while an exporter refuses (a full queue empties in seconds to minutes).
+ */
+const RECENT_CALLS = 100_000;
 
 /**
  * Writes spend metrics and budget gauges to the process registry, which the admin server serves
@@ -18,6 +25,8 @@ export class PrometheusExporter implements Exporter {
   private readonly budgets: BudgetTracker;
   private readonly notifier?: WebhookNotifier;
   private readonly restoreFailures: Counter<'exporter'>;
+  private readonly recent = new RecentCalls(RECENT_CALLS);
+  private readonly resent: Counter<'exporter'>;
   private timer?: NodeJS.Timeout;
   private syncTimer?: NodeJS.Timeout;
   private syncing = false;
@@ -40,6 +49,8 @@ export class PrometheusExporter implements Exporter {
     // Failure counters exist at 0 from the start, so that increase() in alert rules sees the first failure.
     this.restoreFailures = ctx.metrics.counter('tokenledger_budget_restore_failures_total', 'Failed reads of budget spend-to-date from the spend store.', ['exporter']);
     if (config.budgets.length > 0) this.restoreFailures.inc({ exporter }, 0);
+    this.resent = ctx.metrics.counter('tokenledger_prometheus_resent_calls_total', 'Calls already counted that arrived again (re-sent after another exporter refused their batch), not counted twice.', ['exporter']);
+    this.resent.inc({ exporter }, 0);
     if (config.webhook) {
       const results = ctx.metrics.counter('tokenledger_budget_notifications_total', 'Budget webhook notifications, by result (sent, failed).', ['exporter', 'result']);
       for (const result of ['sent', 'failed']) results.inc({ exporter, result }, 0);
@@ -88,7 +99,8 @@ export class PrometheusExporter implements Exporter {
   async consume(batch: Batch): Promise<void> {
     if (this.awaitingStore) await (this.lateRestore ??= this.restoreLate());
     // batch.updates enrich calls already counted: counting them would bill twice.
-    const { calls } = batch;
+    const calls = batch.calls.filter((c) => this.recent.add(c.call_id));
+    if (calls.length < batch.calls.length) this.resent.inc({ exporter: this.ctx.id }, batch.calls.length - calls.length);
     for (let i = 0; i < calls.length; i++) this.spend.record(calls[i]);
     this.spend.flush();
     this.budgets.add(calls);

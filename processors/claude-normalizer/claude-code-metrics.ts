@@ -3,7 +3,7 @@ import type { Attributes, Metric, ResourceMetrics } from '../../core/telemetry.j
 import { msToIso, nanosToMs, str } from './attrs.js';
 import { boundString, MAX_STRING_LENGTH } from './bounded-strings.js';
 import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-common.js';
-import type { CumulativeState } from './cumulative.js';
+import type { CumulativeState, SeriesChange } from './cumulative.js';
 import type { ModelProviders } from './providers.js';
 import type { AttributionView } from './types.js';
 
@@ -35,20 +35,20 @@ export function isClaudeCodeMetrics(rm: ResourceMetrics): boolean {
   return false;
 }
 
-/** Usage intervals in one ResourceMetrics, cumulative points turned into deltas through `state`. */
-export function readUsageIntervals(rm: ResourceMetrics, state: CumulativeState): UsageInterval[] {
+/** Usage intervals in one ResourceMetrics, cumulative points turned into deltas through `state` (changes to it collected in `changes`). */
+export function readUsageIntervals(rm: ResourceMetrics, state: CumulativeState, changes?: SeriesChange[]): UsageInterval[] {
   const byKey = new Map<string, UsageInterval>();
   for (const sm of rm.scopeMetrics) {
     if (!sm.scope.name.startsWith(CLAUDE_CODE_SCOPE)) continue;
     for (const m of sm.metrics) {
       if (m.name !== TOKEN_METRIC && m.name !== COST_METRIC) continue;
-      readMetric(rm.resource, m, state, byKey);
+      readMetric(rm.resource, m, state, byKey, changes);
     }
   }
   return [...byKey.values()];
 }
 
-function readMetric(resource: Attributes, m: Metric, state: CumulativeState, out: Map<string, UsageInterval>): void {
+function readMetric(resource: Attributes, m: Metric, state: CumulativeState, out: Map<string, UsageInterval>, changes?: SeriesChange[]): void {
   const sum = m.sum;
   if (!sum) return;
   const cumulative = sum.aggregationTemporality === 2;
@@ -58,7 +58,7 @@ function readMetric(resource: Attributes, m: Metric, state: CumulativeState, out
     let value = dp.value;
     let fromNs = dp.startTimeUnixNano;
     if (cumulative) {
-      const d = state.delta(`${m.name}|${type}|${seriesKey}`, dp.startTimeUnixNano, dp.timeUnixNano, dp.value);
+      const d = state.delta(`${m.name}|${type}|${seriesKey}`, dp.startTimeUnixNano, dp.timeUnixNano, dp.value, changes);
       if (d === null) continue;
       value = d.value;
       fromNs = d.from;

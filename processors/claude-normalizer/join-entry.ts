@@ -28,7 +28,7 @@ export function storedEntry(e: IndexEntry, index: JoinIndex): StoredEntry {
 export function restoreEntry(s: StoredEntry, index: JoinIndex, owned: readonly string[]): IndexEntry {
   const entry: IndexEntry = {
     record: s.record, shapes: s.shapes, keys: s.keys, expiresAt: s.expiresAt, billed: s.billed, splitKnown: s.splitKnown,
-    batch: -1, position: -1, pending: s.pending, group: null, groupSession: '',
+    batch: -1, position: -1, pending: s.pending, group: null, groupSession: '', slot: -1,
   };
   index.restore(entry, owned);
   if (s.group === 'sl') index.links.add(entry);

@@ -1,4 +1,5 @@
 import type { LlmCall } from '../../core/llm-call.js';
+import { isRecordKey } from './record-key.js';
 import type { Shape } from './types.js';
 
 export interface IndexEntry {
@@ -20,6 +21,25 @@ export interface IndexEntry {
   /** The session group holding the entry, if any, and the session it is held under. */
   group: SessionGroup | null;
   groupSession: string;
+  /** Position in the index's insertion order, so that an entry can be taken back out (JoinIndex.remove). */
+  slot: number;
+}
+
+/** The fields of an entry a batch may change, copied: what JoinIndex.revert puts back. */
+export type EntryState = Pick<IndexEntry, 'record' | 'shapes' | 'keys' | 'billed' | 'splitKnown' | 'batch' | 'position' | 'pending' | 'group' | 'groupSession'>;
+
+export function entryState(e: IndexEntry): EntryState {
+  return {
+    record: e.record, shapes: [...e.shapes], keys: [...e.keys], billed: e.billed, splitKnown: e.splitKnown,
+    batch: e.batch, position: e.position, pending: [...e.pending], group: e.group, groupSession: e.groupSession,
+  };
+}
+
+/** One batch's changes to an entry that existed before it: its state before the batch and after it. */
+export interface EntryChange {
+  entry: IndexEntry;
+  before: EntryState;
+  after: EntryState;
 }
 
 /**
@@ -67,6 +87,8 @@ export class JoinIndex {
    */
   private queue: (IndexEntry | undefined)[] = [];
   private head = 0;
+  /** Slot of queue[0]: slots count every entry ever added, so they survive compaction. */
+  private base = 0;
   private live = 0;
   private readonly byKey = new Map<string, IndexEntry>();
   evictions = 0;
@@ -90,7 +112,10 @@ export class JoinIndex {
   }
 
   add(record: LlmCall, shape: Shape, keys: string[], now: number, billed: boolean, batch: number, position: number): IndexEntry {
-    const entry: IndexEntry = { record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown: false, batch, position, pending: [], group: null, groupSession: '' };
+    const entry: IndexEntry = {
+      record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown: false, batch, position, pending: [], group: null, groupSession: '',
+      slot: this.base + this.queue.length,
+    };
     this.queue.push(entry);
     this.live++;
     this.addKeys(entry, keys);
@@ -111,6 +136,7 @@ export class JoinIndex {
    * store says lead to it, are looked up to it: another of its keys may since lead to the call that absorbed it.
    */
   restore(entry: IndexEntry, ownedKeys: readonly string[]): void {
+    entry.slot = this.base + this.queue.length;
     this.queue.push(entry);
     this.live++;
     for (const k of ownedKeys) this.byKey.set(k, entry);
@@ -129,24 +155,106 @@ export class JoinIndex {
     }
   }
 
+  /**
+   * Takes back an entry a refused batch added, `end` its state when that batch ended. Unless a later
+   * batch has joined it since, it goes as if never reported (not an eviction): keys, session group,
+   * slot, so that the client's re-send is a new report again. If one has, that batch's reports still
+   * lead to it: it keeps its keys and record, loses the refused batch's shapes, and is unbilled if
+   * the refused batch billed it, so that the re-send bills it (with what the later batch merged);
+   * the refused batch's record keys go, or its re-sent records would be dropped as seen.
+   */
+  remove(e: IndexEntry, end: EntryState): void {
+    if (!this.holds(e)) return; // already evicted
+    if (e.record !== end.record || e.billed !== end.billed || !sameItems(e.keys, end.keys) || !sameItems(e.shapes, end.shapes)) {
+      e.shapes = e.shapes.filter((s) => !end.shapes.includes(s));
+      const records = new Set(end.keys.filter(isRecordKey));
+      for (const k of records) if (this.byKey.get(k) === e) this.byKey.delete(k);
+      e.keys = e.keys.filter((k) => !records.has(k));
+      if (end.billed) e.billed = false;
+      return;
+    }
+    this.queue[e.slot - this.base] = undefined;
+    this.live--;
+    this.unlink(e);
+  }
+
+  /**
+   * Takes back what refused batches changed in entries that existed before them: keys and shapes
+   * they added go, and each other field a batch changed returns to its value before the batch unless
+   * a later batch has changed it since. Field by field, so that batches in flight together can be
+   * taken back in any order: the one refused first does not restore what a later one left, nor the
+   * later one re-apply what the first took back (a call it billed is unbilled, whatever merged into
+   * it since). Keys are released first, then the earlier keys re-pointed, so that keys a batch moved
+   * from one entry to another (a link absorbed) return to their first owner.
+   */
+  revert(changes: readonly EntryChange[]): void {
+    for (const { entry: e, before, after } of changes) {
+      if (!this.holds(e)) continue; // taken back or evicted since: nothing of it is left to restore
+      const addedKeys = new Set(after.keys.filter((k) => !before.keys.includes(k)));
+      for (const k of addedKeys) if (this.byKey.get(k) === e) this.byKey.delete(k);
+      e.keys = e.keys.filter((k) => !addedKeys.has(k));
+      e.shapes = e.shapes.filter((s) => before.shapes.includes(s) || !after.shapes.includes(s));
+      if (undone(e.record, before.record, after.record)) e.record = before.record;
+      if (undone(e.billed, before.billed, after.billed)) e.billed = before.billed;
+      if (undone(e.splitKnown, before.splitKnown, after.splitKnown)) e.splitKnown = before.splitKnown;
+      if (undone(e.batch, before.batch, after.batch)) e.batch = before.batch;
+      if (undone(e.position, before.position, after.position)) e.position = before.position;
+      if (undone(e.pending, before.pending, after.pending, sameItems)) e.pending = [...before.pending];
+      if (undone(e.group, before.group, after.group)) {
+        e.group?.remove(e);
+        before.group?.add(e);
+      }
+    }
+    for (const { entry: e, before } of changes) {
+      if (!this.holds(e)) continue;
+      // Not the keys remove() took from it since: the record keys of a batch already taken back.
+      for (const k of before.keys) if (!this.byKey.has(k) && e.keys.includes(k)) this.byKey.set(k, e);
+    }
+  }
+
   /** Drops entries whose window has passed (insertion order is expiry order: the window is fixed). */
   expire(now: number): void {
-    for (let e = this.queue[this.head]; e !== undefined && e.expiresAt <= now; e = this.queue[this.head]) this.removeOldest();
+    for (let e = this.oldest(); e !== undefined && e.expiresAt <= now; e = this.oldest()) this.removeOldest();
+  }
+
+  private holds(e: IndexEntry): boolean {
+    const i = e.slot - this.base;
+    return i >= this.head && this.queue[i] === e;
+  }
+
+  /** The oldest entry, past the slots that removed entries left empty. */
+  private oldest(): IndexEntry | undefined {
+    while (this.head < this.queue.length && this.queue[this.head] === undefined) this.head++;
+    return this.queue[this.head];
   }
 
   private removeOldest(): void {
-    const e = this.queue[this.head];
+    const e = this.oldest();
     if (e === undefined) return;
     this.queue[this.head] = undefined;
     this.head++;
     this.live--;
-    for (const k of e.keys) if (this.byKey.get(k) === e) this.byKey.delete(k);
-    e.group?.remove(e);
+    this.unlink(e);
     this.evictions++;
     this.onEvict(e);
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
+      this.base += this.head;
       this.head = 0;
     }
   }
+
+  private unlink(e: IndexEntry): void {
+    for (const k of e.keys) if (this.byKey.get(k) === e) this.byKey.delete(k);
+    e.group?.remove(e);
+  }
+}
+
+/** Whether a batch changed a field from `before` to `after` and nothing has changed it since. */
+function undone<T>(now: T, before: T, after: T, same: (x: T, y: T) => boolean = Object.is): boolean {
+  return !same(before, after) && same(now, after);
+}
+
+function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -6,7 +6,8 @@ import type { RedisStoreConfig } from './config.js';
 import { JoinIndex, type IndexEntry } from './join-index.js';
 import { groupKey, restoreEntry, storedEntry, type StoredEntry } from './join-entry.js';
 import type { JoinLookup, JoinStore, JoinTxn } from './join-store.js';
-import { LOAD, RESOLVE, SAVE, type Script } from './join-store-scripts.js';
+import { DEMOTE, LOAD, RESOLVE, SAVE, type Script } from './join-store-scripts.js';
+import { isRecordKey } from './record-key.js';
 
 
 /** An entry as LOAD returned it: its id, JSON, the keys that led to it, its session group ('sl:S', 'sc:S' or ''). */
@@ -42,7 +43,11 @@ export class RedisJoinStore implements JoinStore {
   private readonly prefix: string;
   private readonly windowMs: number;
   private down = false;
-  private readonly doubts: { token: string; writes: Write[] }[] = [];
+  /**
+   * Batches to give up on (RESOLVE): `refused` by the exporters after their SAVE, or whose reply
+   * was lost; `demote`, once RESOLVE ran, the entries later batches rewrote, still to be DEMOTEd.
+   */
+  private readonly doubts: { token: string; writes: Write[]; refused: boolean; demote?: Demote[] }[] = [];
 
   constructor(private readonly cfg: RedisStoreConfig, namespace: string, private readonly logger: Logger, private readonly onError: (op: string) => void) {
     this.prefix = `${cfg.key_prefix}:{${namespace}}:`;
@@ -110,14 +115,32 @@ export class RedisJoinStore implements JoinStore {
       }
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
+    let saved: Write[] | undefined;
     return {
       index,
-      commit: () => this.save(token, index, loaded),
+      commit: async () => { saved = await this.save(token, index, loaded); },
       abort: () => this.run('release', RESOLVE, token, [String(this.windowMs), '[]'], []).then(() => undefined),
+      abandon: () => saved === undefined ? undefined : this.abandon(token, saved),
     };
   }
 
-  private async save(token: string, index: JoinIndex, loaded: Map<IndexEntry, Loaded>): Promise<void> {
+  /**
+   * Takes back a saved batch the pipeline's exporters refused: it joins the batches in doubt and is
+   * RESOLVEd at once, before the client hears of the refusal, so that its re-send (to this replica
+   * or another) claims its calls again. An entry a later batch has rewritten since is kept for it,
+   * without what this batch did (DEMOTE; README, "A batch the exporters refused"). If Redis fails,
+   * the batch stays in doubt and this replica refuses batches until it is resolved.
+   */
+  private async abandon(token: string, writes: Write[]): Promise<void> {
+    this.doubts.push({ token, writes, refused: true });
+    try {
+      await this.resolveDoubts();
+    } catch (err) {
+      this.logger.warn('join store: taking back a refused batch failed; retried before the next batch', { error: (err as Error).message });
+    }
+  }
+
+  private async save(token: string, index: JoinIndex, loaded: Map<IndexEntry, Loaded>): Promise<Write[]> {
     const prevOwner = new Map<string, string>();
     for (const l of loaded.values()) for (const k of l.owned) prevOwner.set(k, l.id);
     const writes: Write[] = [];
@@ -138,6 +161,7 @@ export class RedisJoinStore implements JoinStore {
       this.onError('lock_lost');
       throw new RetryableError(`join store: this batch's locks expired (lock_ttl_ms ${this.cfg.lock_ttl_ms}) before it was saved; nothing written`, 1);
     }
+    return writes;
   }
 
   /**
@@ -148,12 +172,18 @@ export class RedisJoinStore implements JoinStore {
   private async resolveDoubts(): Promise<void> {
     while (this.doubts.length > 0) {
       const d = this.doubts[0];
-      const undone = await this.run('resolve', RESOLVE, d.token, [String(this.windowMs), JSON.stringify(d.writes)], null);
+      if (d.demote === undefined) {
+        const undone = await this.run('resolve', RESOLVE, d.token, [String(this.windowMs), JSON.stringify(d.writes)], null);
+        d.demote = Array.isArray(undone) ? demotions(d.writes, undone.slice(1).map(String)) : [];
+        if (d.refused) this.logger.debug('join store: undid the save of a batch the exporters refused', { entries: d.writes.length, rewritten: d.demote.length });
+        else if (Array.isArray(undone)) this.logger.warn('join store: undid the save of a refused batch whose reply was lost', { entries: d.writes.length });
+      }
+      if (d.demote.length > 0) await this.run('resolve', DEMOTE, d.token, [String(this.windowMs), JSON.stringify(d.demote)], null);
       const at = this.doubts.indexOf(d);
       if (at >= 0) this.doubts.splice(at, 1);
-      if (undone === 1) this.logger.warn('join store: undid the save of a refused batch whose reply was lost', { entries: d.writes.length });
     }
   }
+
 
   /**
    * EVALSHA, loading the script on NOSCRIPT. Any failure is retryable: the batch was refused. A
@@ -181,7 +211,7 @@ export class RedisJoinStore implements JoinStore {
     try {
       return await Promise.race([call, late]);
     } catch (err) {
-      if (undo !== null) this.doubts.push({ token, writes: undo });
+      if (undo !== null) this.doubts.push({ token, writes: undo, refused: false });
       this.onError(op);
       const msg = err instanceof Error ? err.message : String(err);
       this.logger.warn('join store: Redis command failed; batch refused (retryable)', { op, error: msg });
@@ -190,6 +220,57 @@ export class RedisJoinStore implements JoinStore {
       clearTimeout(timer);
     }
   }
+}
+
+/** An entry to replace (DEMOTE) if it is still as RESOLVE `seen` it, and the session sets to move it between. */
+interface Demote {
+  id: string;
+  seen: string;
+  data: string;
+  add: string;
+  rem: string;
+}
+
+/**
+ * Entries a given-up batch wrote that a later batch has rewritten since (RESOLVE's reply: id, data,
+ * ...), as the in-memory store takes them back (JoinIndex.remove and revert): each keeps the later
+ * batch's reports, loses the shapes and keys the given-up batch added (only its record keys if it
+ * created the entry: the later batch found it by the others), and every other field
+ * that batch changed goes back to its value before it unless a later batch has changed it too. An
+ * entry the given-up batch created is unbilled if it billed it, so that its re-send bills it.
+ */
+function demotions(writes: readonly Write[], rewritten: readonly string[]): Demote[] {
+  const byId = new Map(writes.map((w) => [w.id, w]));
+  const out: Demote[] = [];
+  for (let i = 0; i + 1 < rewritten.length; i += 2) {
+    const w = byId.get(rewritten[i]);
+    if (w === undefined) continue;
+    const wrote = JSON.parse(w.data) as StoredEntry;
+    const prev = w.prev === '' ? undefined : JSON.parse(w.prev) as StoredEntry;
+    const now = JSON.parse(rewritten[i + 1]) as StoredEntry;
+    const was = groupKey(now);
+    now.shapes = now.shapes.filter((x) => !wrote.shapes.includes(x) || prev?.shapes.includes(x) === true);
+    // The keys it added (if the entry existed before it), else its record keys: RESOLVE released them.
+    const added = (k: string) => wrote.keys.includes(k) && prev?.keys.includes(k) !== true;
+    now.keys = now.keys.filter((k) => !added(k) || (prev === undefined && !isRecordKey(k)));
+    if (prev === undefined) {
+      if (wrote.billed) now.billed = false;
+    } else {
+      const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+      const undone = (f: 'record' | 'billed' | 'splitKnown' | 'pending') => !same(prev[f], wrote[f]) && same(now[f], wrote[f]);
+      if (undone('record')) now.record = prev.record;
+      if (undone('billed')) now.billed = prev.billed;
+      if (undone('splitKnown')) now.splitKnown = prev.splitKnown;
+      if (undone('pending')) now.pending = prev.pending;
+      if (groupKey(prev) !== groupKey(wrote) && groupKey(now) === groupKey(wrote)) {
+        now.group = prev.group;
+        now.session = prev.session;
+      }
+    }
+    const group = groupKey(now);
+    out.push({ id: w.id, seen: rewritten[i + 1], data: JSON.stringify(now), add: group !== was ? group : '', rem: was !== '' && was !== group ? was : '' });
+  }
+  return out;
 }
 
 function redactUrl(url: string): string {

@@ -91,11 +91,15 @@ return 1
 
 /**
  * Gives up on a batch: marks it dead (a LOAD or SAVE of it still in flight does nothing), releases
- * its locks, and, if its SAVE did run (the reply was lost), undoes it where no later batch changed
- * what it wrote: entries back to what they were, keys back to the entry they led to, session
- * memberships reversed. Returns 1 when a SAVE was undone. The batch was refused, so whatever it
- * claimed must be claimable by its retry. ARGV: prefix, token, window ms, JSON undo
- * [{id, data, prev, exp, keys, prevKeys, add, rem}] ('' = none).
+ * its locks, and, if its SAVE did run (the reply was lost, or the exporters refused the batch),
+ * undoes it: an entry no later batch has rewritten goes back to what it was, with the keys it
+ * wrote back to the entry they led to and its session memberships reversed. An entry a later batch
+ * has rewritten since stays for that batch: it loses the keys this batch pointed at it if it
+ * existed before, else only this batch's record keys (`rec:`, `uiv:`, record-key.ts), as the
+ * in-memory store's JoinIndex.revert and remove do; and it is returned ({1, id, data, ...}) for the caller to take
+ * this batch's shapes and billing out of it (DEMOTE). Returns 0 when no SAVE ran. The batch was
+ * refused, so whatever it claimed must be claimable by its retry. ARGV: prefix, token, window ms,
+ * JSON undo [{id, data, prev, exp, keys, prevKeys, add, rem}] ('' = none).
  */
 export const RESOLVE = new Script(`
 local p, token, window = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -105,17 +109,57 @@ for _, l in ipairs(redis.call('LRANGE', p .. 't:' .. token, 0, -1)) do
 end
 redis.call('DEL', p .. 't:' .. token)
 if redis.call('DEL', p .. 'done:' .. token) == 0 then return 0 end
+local rewritten, keysOf = {1}, {}
+-- A key goes back to its previous entry only if that entry still lists it: not a record key of a
+-- batch given up on before, which DEMOTE took out of it.
+local function listed(id, k)
+  if id == '' then return false end
+  if keysOf[id] == nil then
+    local data = redis.call('GET', p .. 'e:' .. id)
+    keysOf[id] = {}
+    if data then for _, x in ipairs(cjson.decode(data).keys) do keysOf[id][x] = true end end
+  end
+  return keysOf[id][k] == true
+end
 for _, e in ipairs(cjson.decode(ARGV[4])) do
-  if redis.call('GET', p .. 'e:' .. e.id) == e.data then
+  local now = redis.call('GET', p .. 'e:' .. e.id)
+  local kept = now and now ~= e.data
+  if now == e.data then
     if e.prev == '' then redis.call('DEL', p .. 'e:' .. e.id) else redis.call('SET', p .. 'e:' .. e.id, e.prev, 'PXAT', e.exp) end
+  elseif kept then
+    rewritten[#rewritten + 1] = e.id
+    rewritten[#rewritten + 1] = now
   end
   for i, k in ipairs(e.keys) do
-    if redis.call('GET', p .. 'k:' .. k) == e.id then
-      if e.prevKeys[i] == '' then redis.call('DEL', p .. 'k:' .. k) else redis.call('SET', p .. 'k:' .. k, e.prevKeys[i], 'PXAT', e.exp) end
+    -- Kept for a later batch: it loses this batch's record keys, and if it existed before this
+    -- batch, every key this batch pointed at it.
+    local gone = not kept or string.sub(k, 1, 4) == 'rec:' or string.sub(k, 1, 4) == 'uiv:' or (e.prev ~= '' and e.prevKeys[i] ~= e.id)
+    if gone and redis.call('GET', p .. 'k:' .. k) == e.id then
+      if listed(e.prevKeys[i], k) then redis.call('SET', p .. 'k:' .. k, e.prevKeys[i], 'PXAT', e.exp) else redis.call('DEL', p .. 'k:' .. k) end
     end
   end
-  if e.add ~= '' then redis.call('SREM', p .. e.add, e.id) end
-  if e.rem ~= '' then redis.call('SADD', p .. e.rem, e.id) end
+  if not kept then
+    if e.add ~= '' then redis.call('SREM', p .. e.add, e.id) end
+    if e.rem ~= '' then redis.call('SADD', p .. e.rem, e.id) end
+  end
+end
+return rewritten
+`);
+
+/**
+ * Replaces entries RESOLVE returned as rewritten by a later batch with their version without what
+ * the given-up batch did (join-store-redis.ts, demotions), moving their session membership, each
+ * only if no batch has changed it since (compare and set). ARGV: prefix, token, window ms,
+ * JSON [{id, seen, data, add, rem}].
+ */
+export const DEMOTE = new Script(`
+local p, window = ARGV[1], tonumber(ARGV[3])
+for _, e in ipairs(cjson.decode(ARGV[4])) do
+  if redis.call('GET', p .. 'e:' .. e.id) == e.seen then
+    redis.call('SET', p .. 'e:' .. e.id, e.data, 'KEEPTTL')
+    if e.rem ~= '' then redis.call('SREM', p .. e.rem, e.id) end
+    if e.add ~= '' then redis.call('SADD', p .. e.add, e.id); redis.call('PEXPIRE', p .. e.add, window) end
+  end
 end
 return 1
 `);

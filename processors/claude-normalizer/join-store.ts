@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { Logger } from '../../core/logger.js';
 import { restoreEntry, storedEntry, type StoredEntry } from './join-entry.js';
 import { JoinIndex, type IndexEntry } from './join-index.js';
+import type { UndoLog } from './undo-log.js';
 
 /** What one batch's reports may look up: their join and record keys, and the sessions of their calls. */
 export interface JoinLookup {
@@ -13,12 +14,15 @@ export interface JoinLookup {
 /**
  * One batch's view of the join state: `index` holds every entry the batch's lookup leads to, and
  * no other batch (of this process or another replica) changes them until commit() or abort().
- * commit() and abort() return undefined when they complete synchronously (the in-memory store).
+ * After commit(), abandon() takes the batch back when the pipeline's exporters refused it (the
+ * client re-sends it): `undo` is what the batch changed in `index`. Each returns undefined when it
+ * completes synchronously (the in-memory store); abandon() never rejects.
  */
 export interface JoinTxn {
   readonly index: JoinIndex;
   commit(): Promise<void> | undefined;
   abort(): Promise<void> | undefined;
+  abandon(undo: UndoLog): Promise<void> | undefined;
 }
 
 /**
@@ -47,7 +51,8 @@ export interface SnapshotOptions {
 /**
  * The single-process store: one index for the process's lifetime, bounded by a window and an entry
  * count (join-index.ts). Batches run to completion one at a time (process() is synchronous), so
- * a transaction is the index itself. With a snapshot file, the index is written there every
+ * a transaction is the index itself, and abandoning one takes back what its undo log recorded.
+ * With a snapshot file, the index is written there every
  * interval and at shutdown, and read back at start: a restart forgets at most one interval.
  */
 export class MemoryJoinStore implements JoinStore {
@@ -60,7 +65,7 @@ export class MemoryJoinStore implements JoinStore {
   constructor(windowMs: number, maxEntries: number, onEvict: (e: IndexEntry) => void, private readonly clock: () => number = Date.now, private readonly snapshot?: SnapshotOptions) {
     this.index = new JoinIndex(windowMs, maxEntries, onEvict);
     const done = () => undefined;
-    this.txn = { index: this.index, commit: done, abort: done };
+    this.txn = { index: this.index, commit: done, abort: done, abandon: (undo) => this.abandon(undo) };
   }
 
   begin(_lookup: JoinLookup, now: number): JoinTxn {
@@ -70,6 +75,17 @@ export class MemoryJoinStore implements JoinStore {
 
   size(): number { return this.index.size; }
   evictions(): number { return this.index.evictions; }
+
+  /**
+   * Takes a refused batch back from the index: entries it added, newest first, then what it changed
+   * in older ones, field by field (JoinIndex.remove and revert), so that batches in flight together
+   * can be taken back in any order.
+   */
+  private abandon(undo: UndoLog): undefined {
+    for (const { entry, end } of undo.addedEntries) this.index.remove(entry, end);
+    this.index.revert(undo.entryChanges);
+    return undefined;
+  }
 
   async start(): Promise<void> {
     const snap = this.snapshot;

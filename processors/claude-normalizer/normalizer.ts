@@ -30,6 +30,7 @@ import { ModelProviders } from './providers.js';
 import { logRecordKey, spanRecordKey } from './record-key.js';
 import { hasTokens } from './tokens.js';
 import type { Extracted, Shape } from './types.js';
+import { UndoLog } from './undo-log.js';
 
 /** Most specific first: a V2 span also carries the semconv keys, a semconv span the legacy ones. */
 const LITELLM_LAYOUTS: readonly LiteLLMLayout[] = [litellmV2, litellmSemconv, litellmLegacy];
@@ -41,6 +42,9 @@ const LITELLM_LAYOUTS: readonly LiteLLMLayout[] = [litellmV2, litellmSemconv, li
 const SESSION_MATCH_MS = 60_000;
 
 const SPAN_KIND_SERVER = 2;
+
+/** Records of refused batches remembered as counted: more than clients re-send while an exporter refuses. */
+const MAX_RECOUNTS = 100_000;
 
 /**
  * One report read from a batch, before exactly-once: `counted` for the Claude Code report this mode
@@ -74,6 +78,7 @@ interface Metrics {
   unjoinedLinks: Counter<'source' | 'shape'>;
   endedSpans: Counter<'outcome'>;
   storeErrors: Counter<'op'>;
+  abandoned: Counter;
 }
 
 /** How often the warning about LiteLLM's spans without usage is repeated while they keep coming. */
@@ -96,6 +101,12 @@ export class ClaudeNormalizer implements Processor {
   private readonly m: Metrics;
   private readonly ccTotals = { events: new Map<TokenType, number>(), metrics: new Map<TokenType, number>() };
   private batchSeq = 0;
+  /** Each committed batch in flight, by output: its transaction and what it changed, until its exporters accept it or abandon() takes it back. */
+  private readonly inFlight = new WeakMap<Batch, { txn: JoinTxn; undo: UndoLog }>();
+  /** The joining batch's log: a join runs synchronously, so one batch at a time writes to it. */
+  private undo!: UndoLog;
+  /** recount(): records of refused batches already counted, oldest forgotten first. */
+  private readonly recounts = new Set<string>();
   private evictionsSeen = 0;
   private resetsSeen = 0;
 
@@ -130,6 +141,7 @@ export class ClaudeNormalizer implements Processor {
       indexEvictions: mt.counter('tokenledger_normalizer_index_evictions_total', 'Calls dropped from the join index (window passed or bound reached).'),
       cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
       cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
+      abandoned: mt.counter('tokenledger_normalizer_abandoned_records_total', 'Records (calls and updates) of batches the exporters refused (retry later), taken back from the join store so that the re-send counts.'),
       unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
       endedSpans: mt.counter('tokenledger_normalizer_litellm_spans_without_usage_total',
         `LiteLLM calls exported without usage because LiteLLM set it on an already ended span (fix: ${ENDED_SPAN_FIX}): outcome recovered (exactly, from the provider usage on raw_gen_ai_request), lost, or unverified (a request span dropped from a full watch list).`, ['outcome']),
@@ -154,35 +166,88 @@ export class ClaudeNormalizer implements Processor {
     const now = this.now();
     const unreported = this.requests.expire(now);
     if (unreported > 0) this.spansWithoutUsage('lost', unreported, now, {});
+    const undo = new UndoLog();
     const reports: Report[] = [];
     for (const rs of batch.resourceSpans) this.spans(rs, reports, now);
     for (const rl of batch.resourceLogs) this.logs(rl, reports);
-    for (const rm of batch.resourceMetrics) this.metrics(rm, reports);
+    for (const rm of batch.resourceMetrics) this.metrics(rm, reports, undo);
     if (reports.length === 0 && this.store.needsLookup) return batch;
     const txn = this.store.begin(this.store.needsLookup ? lookupOf(reports) : NO_LOOKUP, now);
-    if (txn instanceof Promise) return txn.then((t) => this.join(batch, reports, t, now));
-    return this.join(batch, reports, txn, now);
+    if (txn instanceof Promise) return txn.then((t) => this.join(batch, reports, t, undo, now), (err: unknown) => this.refused(undo, err));
+    return this.join(batch, reports, txn, undo, now);
   }
 
-  private join(batch: Batch, reports: Report[], txn: JoinTxn, now: number): Batch | Promise<Batch> {
+  /**
+   * The pipeline could not deliver `output` (an exporter said retry later): the client will re-send
+   * the telemetry, so the join store takes back what this batch committed (join-store.ts,
+   * JoinTxn.abandon) and the cumulative series their points, and the re-send is read as new, not
+   * dropped as a duplicate of a call never stored.
+   */
+  abandon(output: Batch): Promise<void> | undefined {
+    const taken = this.inFlight.get(output);
+    if (taken === undefined) return undefined;
+    this.inFlight.delete(output);
+    const { txn, undo } = taken;
+    this.cumulative.restore(undo.series);
+    this.recount(undo.counted);
+    this.m.abandoned.inc(output.calls.length + output.updates.length);
+    this.ctx.logger.debug('refused batch taken back from the join store', { calls: output.calls.length, updates: output.updates.length, entries: undo.addedEntries.length });
+    const done = txn.abandon(undo);
+    if (done === undefined) {
+      this.gauges();
+      return undefined;
+    }
+    return done.then(() => this.gauges());
+  }
+
+  private join(batch: Batch, reports: Report[], txn: JoinTxn, undo: UndoLog, now: number): Batch | Promise<Batch> {
     this.index = txn.index;
+    this.undo = undo;
     this.batchSeq++;
     const calls: LlmCall[] = [];
     const updates: LlmCall[] = [];
     try {
       for (const r of reports) {
         const fresh = r.counted ? this.firstSight(r.x, r.record, now) : this.accept(r.x, r.record, calls, updates, now);
-        if (fresh && r.count !== '') this.countClaudeCode(r.count, r.x.call);
-        if (fresh && r.recovered !== undefined) this.spansWithoutUsage('recovered', 1, now, r.recovered);
+        if (!fresh || this.recounts.delete(r.record)) continue;
+        if (r.count !== '') this.countClaudeCode(r.count, r.x.call);
+        if (r.recovered !== undefined) this.spansWithoutUsage('recovered', 1, now, r.recovered);
+        if (r.count !== '' || r.recovered !== undefined) undo.counted.push(r.record);
       }
     } catch (err) {
       txn.abort()?.catch((e: Error) => this.ctx.logger.warn('join store: releasing a failed batch\'s locks failed (they expire)', { error: e.message }));
-      throw err;
+      return this.refused(undo, err);
     }
+    undo.seal();
     this.gauges();
-    const out = calls.length === 0 && updates.length === 0 ? batch : { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
+    // A new object per batch with reports: the key of its transaction for abandon(), whatever other pipelines do with the input.
+    const out = reports.length === 0 ? batch : { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
     const saved = txn.commit();
-    return saved === undefined ? out : saved.then(() => out);
+    if (saved === undefined) return this.committed(out, txn, undo);
+    return saved.then(() => this.committed(out, txn, undo), (err: unknown) => this.refused(undo, err));
+  }
+
+  private committed(out: Batch, txn: JoinTxn, undo: UndoLog): Batch {
+    if (!undo.empty || this.store.needsLookup) this.inFlight.set(out, { txn, undo });
+    return out;
+  }
+
+  /** A batch the store refused: nothing of it is claimed, so its cumulative points count again on the re-send. */
+  private refused(undo: UndoLog, err: unknown): never {
+    this.cumulative.restore(undo.series);
+    this.recount(undo.counted);
+    throw err;
+  }
+
+  /**
+   * Records whose Claude Code tokens or recovered LiteLLM span this process counted in a batch that
+   * was then refused: the re-send does not count them again (the counters cannot go back).
+   */
+  private recount(records: readonly string[]): void {
+    for (const r of records) {
+      this.recounts.add(r);
+      if (this.recounts.size > MAX_RECOUNTS) this.recounts.delete(this.recounts.values().next().value!);
+    }
   }
 
   private spans(rs: ResourceSpans, reports: Report[], now: number): void {
@@ -277,10 +342,10 @@ export class ClaudeNormalizer implements Processor {
     }
   }
 
-  private metrics(rm: ResourceMetrics, reports: Report[]): void {
+  private metrics(rm: ResourceMetrics, reports: Report[], undo: UndoLog): void {
     if (!isClaudeCodeMetrics(rm)) return;
     const usageFromMetrics = this.cfg.claude_code.usage_from === 'metrics';
-    for (const iv of readUsageIntervals(rm, this.cumulative)) {
+    for (const iv of readUsageIntervals(rm, this.cumulative, undo.series)) {
       const { call, view } = usageIntervalCall(iv, this.providers);
       const x: Extracted = { call, view, shape: 'claude_code_metrics', keys: [], tokenIssue: intervalIssue(iv) };
       const record = `uiv:${call.call_id}`;
@@ -330,12 +395,14 @@ export class ClaudeNormalizer implements Processor {
       // Every report is indexed, if only by its record key, so that a re-send of it is recognised.
       if (x.linkOnly) {
         const link = this.index.add(call, x.shape, keys, now, false, this.batchSeq, -1);
+        this.undo.add(link);
         if (usageless && call.session_id !== '') this.index.links.add(link);
         return true;
       }
       const link = this.gatewayLinkFor(call);
       const billed = link === undefined ? call : mergeCall(call, link.record, this.cfg.attributes.max_count) ?? call;
       const added = this.index.add(billed, x.shape, keys, now, true, this.batchSeq, calls.length);
+      this.undo.add(added);
       added.splitKnown = x.cacheSplitKnown === true;
       if (link !== undefined) this.absorb(added, link, call);
       else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);
@@ -344,10 +411,12 @@ export class ClaudeNormalizer implements Processor {
     }
     const first = entry.record;
     if (entry.shapes.includes(x.shape)) {
+      this.undo.touch(entry);
       this.index.addKeys(entry, [record]);
       this.duplicate(first, x.shape);
       return true;
     }
+    this.undo.touch(entry);
     this.index.addKeys(entry, keys);
     entry.shapes.push(x.shape);
     // The gateway has reported this call: no usage-less gateway span is looking for it any more.
@@ -416,6 +485,7 @@ export class ClaudeNormalizer implements Processor {
 
   /** The usage-less gateway span's keys and shapes now lead to the client call's entry. */
   private absorb(entry: IndexEntry, link: IndexEntry, call: LlmCall): void {
+    this.undo.touch(link);
     this.index.links.remove(link);
     this.index.addKeys(entry, link.keys);
     for (const shape of link.shapes) if (!entry.shapes.includes(shape)) entry.shapes.push(shape);
@@ -453,7 +523,7 @@ export class ClaudeNormalizer implements Processor {
       this.duplicate(x.call, x.shape);
       return false;
     }
-    this.index.add(x.call, x.shape, [record], now, true, this.batchSeq, -1);
+    this.undo.add(this.index.add(x.call, x.shape, [record], now, true, this.batchSeq, -1));
     return true;
   }
 

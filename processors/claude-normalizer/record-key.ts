@@ -13,6 +13,11 @@ export function spanRecordKey(span: Span): string {
   return `rec:span:${digest([span.name, span.startTimeUnixNano, span.endTimeUnixNano, span.attributes])}`;
 }
 
+/** Whether `key` is a record key (the identity of a telemetry record read), not a join key of the call. */
+export function isRecordKey(key: string): boolean {
+  return key.startsWith('rec:') || key.startsWith('uiv:');
+}
+
 /** OTLP log records have no id: their time, trace context, name, body and attributes are the record. */
 export function logRecordKey(rec: LogRecord): string {
   return `rec:log:${digest([rec.timeUnixNano, rec.observedTimeUnixNano, rec.traceId, rec.spanId, rec.eventName, rec.severityNumber, rec.body, rec.attributes])}`;

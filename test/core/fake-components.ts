@@ -1,5 +1,6 @@
 import type { Batch } from '../../core/batch.js';
 import type { Exporter, ExporterFactory, Factory, ProcessorFactory, ReceiverContext, ReceiverFactory } from '../../core/component.js';
+import { RetryableError } from '../../core/errors.js';
 import { emptyCall } from '../../core/llm-call.js';
 
 /**
@@ -38,15 +39,21 @@ const tag: ProcessorFactory<{ model: string; max_batch: number }> = {
     start: async () => { events.push(`start ${ctx.id}`); },
     shutdown: async () => { events.push(`stop ${ctx.id}`); },
     process: (b) => ({ ...b, calls: [...b.calls, { ...emptyCall(), call_id: `c${b.calls.length}`, model: config.model }] }),
+    // Asynchronous, as a shared store's is: the pipeline must await it before the client hears back.
+    abandon: async () => {
+      await new Promise((r) => setTimeout(r, 5));
+      events.push(`abandon ${ctx.id}`);
+    },
   }),
 };
 
-/** Keeps state like the normalizer's join index: passes each call_id once, drops re-sends (counted). */
+/** Keeps state like the normalizer's join index: passes each call_id once, drops re-sends (counted), forgets an abandoned batch's. */
 const once: ProcessorFactory<Record<string, never>> = {
   kind: 'processor', type: 'once', defaults: {},
   schema: { type: 'object', additionalProperties: false, properties: {} },
   create: (_config, ctx) => {
     const seen = new Set<string>();
+    const passed = new WeakMap<Batch, string[]>();
     const dropped = ctx.metrics.counter('fake_once_dropped_total', 'Re-sent calls dropped.');
     const held = ctx.metrics.gauge('fake_once_seen', 'Calls seen.');
     return {
@@ -57,7 +64,14 @@ const once: ProcessorFactory<Record<string, never>> = {
         dropped.inc(b.calls.length - calls.length);
         for (const c of calls) seen.add(c.call_id);
         held.set(seen.size);
-        return { ...b, calls };
+        const out = { ...b, calls };
+        passed.set(out, calls.map((c) => c.call_id));
+        return out;
+      },
+      abandon: (out) => {
+        events.push(`abandon ${ctx.id}`);
+        for (const id of passed.get(out) ?? []) seen.delete(id);
+        held.set(seen.size);
       },
     };
   },
@@ -102,4 +116,24 @@ const stuck: ExporterFactory<Record<string, never>> = {
   },
 };
 
-export const fakeFactories: Factory[] = [push, tag, once, memory, broken, stuck];
+/** How many more batches `refusing` exporters answer "retry later" to (a full queue, a database down). */
+export let refusals = 0;
+export function refuse(n: number): void { refusals = n; }
+
+/** Like `memory`, but refuses batches while `refusals` lasts: what it accepted is in `exported`. */
+const refusing: ExporterFactory<Record<string, never>> = {
+  kind: 'exporter', type: 'refusing', defaults: {},
+  schema: { type: 'object', additionalProperties: false, properties: {} },
+  create: (_config, ctx): Exporter => ({
+    start: async () => { exported.set(ctx.id, exported.get(ctx.id) ?? []); },
+    consume: async (b) => {
+      if (refusals > 0) {
+        refusals--;
+        throw new RetryableError('queue full (test)', 1);
+      }
+      exported.get(ctx.id)!.push(b);
+    },
+  }),
+};
+
+export const fakeFactories: Factory[] = [push, tag, once, memory, broken, stuck, refusing];

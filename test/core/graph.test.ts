@@ -6,7 +6,7 @@ import { emptyBatch } from '../../core/batch.js';
 import { emptyCall } from '../../core/llm-call.js';
 import { Service } from '../../core/service.js';
 import { metricValue } from '../helpers/context.js';
-import { events, exported, fakeFactories, pushed, setGate } from './fake-components.js';
+import { events, exported, fakeFactories, pushed, refuse, setGate } from './fake-components.js';
 
 /** `pipelines` maps a pipeline name to its exporter; every pipeline reads `push` and runs `once` then `tag`. */
 const config = (pipelines: Record<string, string>) => `receivers:
@@ -29,6 +29,7 @@ beforeEach(() => {
   events.length = 0;
   exported.clear();
   setGate(undefined);
+  refuse(0);
 });
 afterEach(async () => {
   await service?.stop();
@@ -108,5 +109,31 @@ describe('one pipeline', () => {
     expect(await metricValue(s.registry, 'fake_once_dropped_total', { pipeline: 'llm' })).toBe(2);
     const seen = await s.registry.getSingleMetric('fake_once_seen')!.get();
     expect(seen.values.map((v) => v.labels.pipeline)).toEqual(['llm']);
+  });
+});
+
+describe('a batch an exporter refused (retry later)', () => {
+  it('is abandoned by the processors that ran, last first, each awaited, and the re-send goes through once', async () => {
+    const s = await start({ llm: 'refusing' });
+    events.length = 0;
+    refuse(1);
+    await expect(send('a', 'b')).rejects.toThrow('queue full');
+    expect(events).toEqual(['abandon tag', 'abandon once']);
+    await send('a', 'b');
+    await send('a', 'b');
+    expect(received('refusing')).toEqual(['a', 'b']);
+    expect(await metricValue(s.registry, 'fake_once_dropped_total', { pipeline: 'llm' })).toBe(2);
+  });
+
+  it('is abandoned only in the pipeline that refused it: the other keeps its state and drops the re-send', async () => {
+    const s = await start({ llm: 'memory', audit: 'refusing' });
+    events.length = 0;
+    refuse(1);
+    await expect(send('a')).rejects.toThrow('queue full');
+    expect(events).toEqual(['abandon tag', 'abandon once']);
+    await send('a');
+    expect([received('memory'), received('refusing')]).toEqual([['a'], ['a']]);
+    expect(await metricValue(s.registry, 'fake_once_dropped_total', { pipeline: 'llm' })).toBe(1);
+    expect(await metricValue(s.registry, 'fake_once_dropped_total', { pipeline: 'audit' })).toBe(0);
   });
 });

@@ -1,40 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../../core/batch.js';
-import type { ResourceMetrics } from '../../../core/telemetry.js';
 import { metricValue } from '../../helpers/context.js';
-import { FIXTURES, loadScenario, normalizer, runAll, sum } from './helpers.js';
-
-/**
- * No cumulative capture was kept, so the real delta exports of `v2.1.330-delta-multi-export` are
- * turned into what the same client sends with OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=cumulative:
- * every export repeats every series with its running total and the series' first start time.
- */
-function toCumulative(batches: Batch[]): Batch[] {
-  const totals = new Map<string, { start: string; value: number }>();
-  return batches.map((b) => ({
-    ...b,
-    resourceMetrics: b.resourceMetrics.map((rm): ResourceMetrics => ({
-      ...rm,
-      scopeMetrics: rm.scopeMetrics.map((sm) => ({
-        ...sm,
-        metrics: sm.metrics.map((m) => m.sum ? {
-          ...m,
-          sum: {
-            ...m.sum, aggregationTemporality: 2,
-            dataPoints: m.sum.dataPoints.map((dp) => {
-              const key = m.name + JSON.stringify(dp.attributes);
-              const t = totals.get(key) ?? { start: dp.startTimeUnixNano, value: 0 };
-              t.value += dp.value;
-              totals.set(key, t);
-              return { ...dp, startTimeUnixNano: t.start, value: t.value };
-            }),
-          },
-        } : m),
-      })),
-    })),
-  }));
-}
+import { FIXTURES, loadScenario, normalizer, runAll, sum, toCumulative } from './helpers.js';
 
 const delta = () => loadScenario(join(FIXTURES, 'claude-code/otlp/v2.1.330-delta-multi-export'));
 const metricsOnly = (bs: Batch[]) => bs.filter((b) => b.resourceMetrics.length > 0);

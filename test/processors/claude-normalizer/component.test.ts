@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { emptyCall } from '../../../core/llm-call.js';
 import { createAjv } from '../../../core/config/ajv.js';
 import { claudeNormalizerFactory } from '../../../processors/claude-normalizer/index.js';
-import { JoinIndex } from '../../../processors/claude-normalizer/join-index.js';
+import { entryState, JoinIndex } from '../../../processors/claude-normalizer/join-index.js';
 import { isContentKey } from '../../../core/privacy.js';
 import { AttributeFilter } from '../../../processors/claude-normalizer/privacy.js';
 import { factories } from '../../../bin/components.js';
@@ -66,6 +66,63 @@ describe('join index bounds', () => {
     expect([idx.find(['b']), idx.find(['c'])?.key, idx.size]).toEqual([undefined, 'c', 1]);
     idx.expire(1600);
     expect(idx.size).toBe(0);
+  });
+
+  it('remove takes an entry back without counting an eviction, also after the queue was compacted', () => {
+    const evicted: string[] = [];
+    const idx = new JoinIndex(1000, 5000, (e) => evicted.push(e.keys[0]));
+    const entries = Array.from({ length: 3000 }, (_, i) => idx.add(emptyCall(), 'litellm_v2', [`k${i}`], i < 2500 ? 0 : 500, true, 1, i));
+    idx.expire(1000); // 2500 evicted: the queue is compacted
+    idx.remove(entries[2700], entryState(entries[2700]));
+    idx.remove(entries[10], entryState(entries[10])); // already evicted: nothing happens
+    expect([idx.find(['k2700']), idx.find(['k2701'])?.key, idx.size, idx.evictions]).toEqual([undefined, 'k2701', 499, 2500]);
+    idx.expire(1500);
+    expect([idx.size, evicted.length, evicted.includes('k2700')]).toEqual([0, 2999, false]);
+  });
+
+  it('revert takes back the keys, shapes and record a batch gave an existing entry, and gives moved keys back', () => {
+    const idx = new JoinIndex(1000, 100);
+    const link = idx.add(emptyCall(), 'claude_code_span', ['span:1'], 0, false, 1, -1);
+    const call = idx.add(emptyCall(), 'claude_code_event', ['req:1'], 0, true, 1, 0);
+    const [linkBefore, callBefore] = [entryState(link), entryState(call)];
+    idx.addKeys(call, ['span:1', 'lcid:9']);
+    call.shapes.push('litellm_v2');
+    call.record = { ...call.record, team: 'ads' };
+    link.billed = true;
+    idx.revert([
+      { entry: call, before: callBefore, after: entryState(call) },
+      { entry: link, before: linkBefore, after: entryState(link) },
+    ]);
+    expect([idx.find(['span:1'])?.entry, idx.find(['lcid:9']), idx.find(['req:1'])?.entry]).toEqual([link, undefined, call]);
+    expect([call.shapes, call.record.team, link.billed]).toEqual([['claude_code_event'], '', false]);
+  });
+
+  it('remove keeps an entry a later batch joined, for that batch: without the refused shapes, to be billed again', () => {
+    const idx = new JoinIndex(1000, 100);
+    const e = idx.add(emptyCall(), 'claude_code_event', ['fp:1'], 0, true, 1, 0);
+    const end = entryState(e);
+    idx.addKeys(e, ['lcid:9']);
+    e.shapes.push('litellm_legacy');
+    idx.remove(e, end);
+    expect([idx.size, idx.find(['fp:1'])?.entry, idx.find(['lcid:9'])?.entry, e.shapes, e.billed]).toEqual([1, e, e, ['litellm_legacy'], false]);
+    const f = idx.add(emptyCall(), 'claude_code_event', ['fp:2'], 0, true, 2, 0);
+    idx.remove(f, entryState(f));
+    expect([idx.size, idx.find(['fp:2'])]).toEqual([1, undefined]);
+  });
+
+  it('revert leaves what a later batch did to the entry: its keys, its shapes and its record', () => {
+    const idx = new JoinIndex(1000, 100);
+    const e = idx.add(emptyCall(), 'claude_code_event', ['req:1'], 0, true, 1, 0);
+    const before = entryState(e);
+    idx.addKeys(e, ['lcid:9']);
+    e.shapes.push('litellm_v2');
+    e.record = { ...e.record, team: 'ads' };
+    const after = entryState(e); // the refused batch ends here; a later one (accepted) joins too
+    idx.addKeys(e, ['span:1']);
+    e.shapes.push('claude_code_span');
+    e.record = { ...e.record, session_id: 's1' };
+    idx.revert([{ entry: e, before, after }]);
+    expect([idx.find(['lcid:9']), idx.find(['span:1'])?.entry, e.shapes, e.record.session_id]).toEqual([undefined, e, ['claude_code_event', 'claude_code_span'], 's1']);
   });
 
   it('a re-send after the window is billed again (documented), and the eviction is counted', async () => {

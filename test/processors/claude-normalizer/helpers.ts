@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Batch } from '../../../core/batch.js';
 import type { ComponentContext } from '../../../core/component.js';
 import type { LlmCall } from '../../../core/llm-call.js';
+import type { ResourceMetrics } from '../../../core/telemetry.js';
 import { decodeExport, type Signal } from '../../../receivers/otlp/codec.js';
 import { defaults, type NormalizerConfig } from '../../../processors/claude-normalizer/config.js';
 import { ClaudeNormalizer } from '../../../processors/claude-normalizer/normalizer.js';
@@ -50,4 +51,41 @@ export function finalRecords(out: { calls: LlmCall[]; updates: LlmCall[] }[]): L
   return [...byId.values()];
 }
 
+/** What a call bills: its id, time, model and tokens, without what joins add (attribution, route). */
+export function billing(c: LlmCall) {
+  const { call_id, timestamp, model, record_type, status, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens } = c;
+  return { call_id, timestamp, model, record_type, status, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens };
+}
+
 export const round = (x: number) => Math.round(x * 1e9) / 1e9;
+
+/**
+ * No cumulative capture was kept, so the real delta exports of `v2.1.330-delta-multi-export` are
+ * turned into what the same client sends with OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=cumulative:
+ * every export repeats every series with its running total and the series' first start time.
+ */
+export function toCumulative(batches: Batch[]): Batch[] {
+  const totals = new Map<string, { start: string; value: number }>();
+  return batches.map((b) => ({
+    ...b,
+    resourceMetrics: b.resourceMetrics.map((rm): ResourceMetrics => ({
+      ...rm,
+      scopeMetrics: rm.scopeMetrics.map((sm) => ({
+        ...sm,
+        metrics: sm.metrics.map((m) => m.sum ? {
+          ...m,
+          sum: {
+            ...m.sum, aggregationTemporality: 2,
+            dataPoints: m.sum.dataPoints.map((dp) => {
+              const key = m.name + JSON.stringify(dp.attributes);
+              const t = totals.get(key) ?? { start: dp.startTimeUnixNano, value: 0 };
+              t.value += dp.value;
+              totals.set(key, t);
+              return { ...dp, startTimeUnixNano: t.start, value: t.value };
+            }),
+          },
+        } : m),
+      })),
+    })),
+  }));
+}
