@@ -160,10 +160,11 @@ describe.skipIf(!ready).each(ARRANGEMENTS)('two tokenledger replicas on one Redi
     // /metrics bills a call as first reported: where LiteLLM's span (no 5m/1h split) came before Claude
     // Code's event, its 1h cache writes are in the counter at the 5m rate (claude-normalizer README).
     const missing1h = servedTokens.cacheWrite1h - overReplicas('tokenledger_llm_tokens_total', { token_type: 'cache_write_1h' });
-    expect(cost).toBeCloseTo(rowsCost - missing1h * premium1h(rows, workDir), 9);
+    const premium = premium1h(rows, workDir);
+    expect(cost).toBeCloseTo(rowsCost - missing1h * premium, 9);
     expect(metrics.every((m) => metricSum(m, 'tokenledger_normalizer_join_store_errors_total') === 0)).toBe(true);
     expect(trap.attempts).toEqual([]);
     const bySignal = (m: string): string => ['traces', 'metrics', 'logs'].map((signal) => `${signal} ${metricSum(m, 'tokenledger_receiver_accepted_items_total', { signal })}`).join(', ');
-    process.stdout.write(`[replicas${balanced ? ', haproxy' : ''}] ${served.length} calls served, ${rows.length} rows, ${counted} counted over two replicas (A ${metricSum(metrics[0], 'tokenledger_llm_calls_total')}, B ${metricSum(metrics[1], 'tokenledger_llm_calls_total')}), $${cost.toFixed(6)}; accepted A: ${bySignal(metrics[0])}; B: ${bySignal(metrics[1])}\n`);
+    process.stdout.write(`[replicas${balanced ? ', haproxy' : ''}] ${served.length} calls served, ${rows.length} rows, ${counted} counted over two replicas (A ${metricSum(metrics[0], 'tokenledger_llm_calls_total')}, B ${metricSum(metrics[1], 'tokenledger_llm_calls_total')}), $${cost.toFixed(6)} (${missing1h} 1h cache-write tokens counted at the 5m rate, $${(premium * 1e6).toFixed(2)}/M less); accepted A: ${bySignal(metrics[0])}; B: ${bySignal(metrics[1])}\n`);
   }, 120_000);
 });
