@@ -142,7 +142,7 @@ describe.skipIf(!ready).each(ARRANGEMENTS)('two tokenledger replicas on one Redi
     const rows = (await readCalls(ch)) as CcRow[];
     const served = mock.billable();
     expect(rows.length, JSON.stringify(rows.map((r) => [r.call_id, r.source, r.session_id, r.customer]))).toBe(served.length);
-    expect(sumTokens(rows.map(rowTokens))).toEqual(sumTokens(served.map((s) => mockTokens(s.usage))));
+    expect(sumTokens(rows.map(rowTokens)), JSON.stringify(rows.map((r) => [r.call_id, r.source, rowTokens(r)]))).toEqual(sumTokens(served.map((s) => mockTokens(s.usage))));
     for (const s of sessions) {
       const mine = rows.filter((r) => r.session_id === s.session);
       expect(mine, s.session).toHaveLength(1);
