@@ -3,9 +3,7 @@
  * replicas, Debian's haproxy in front of them, a client that retries refusals as OTLP exporters
  * do, the real Claude Code → LiteLLM capture as OTLP/JSON requests, and what one process bills for it.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -21,15 +19,12 @@ import { metricSum } from '../e2e/harness/tokenledger.js';
 import { batchOf, testContext } from '../helpers/context.js';
 import { logsRequest, tracesRequest } from '../helpers/otlp-json.js';
 import { httpPipelineYaml } from '../helpers/pipeline-yaml.js';
-import { serviceAvailable } from '../helpers/services.js';
+import { startHaproxy } from '../helpers/haproxy.js';
 import { SERVER_URL } from '../exporters/clickhouse/helpers.js';
 import { finalRecords } from '../processors/claude-normalizer/helpers.js';
 import { RunningCli } from './cli-process.js';
 
 const CAPTURE = join(import.meta.dirname, '../fixtures/claude-code-via-litellm/claude-code-via-litellm-1.80.11-and-1.108.7.jsonl');
-
-export const haproxyAvailable = (): boolean =>
-  serviceAvailable('haproxy', spawnSync('haproxy', ['-v'], { stdio: 'ignore' }).status === 0, 'install Debian\'s haproxy (scripts/dev-services.sh)');
 
 /** A test's temporary folder and what it started, stopped in reverse order by close(). */
 export class Scope {
@@ -44,30 +39,9 @@ export class Scope {
   }
 
   /** Debian's haproxy on `port`, round robin over `backends`. */
-  async haproxy(port: number, backends: number[]): Promise<ChildProcess> {
-    const cfg = join(this.dir, 'haproxy.cfg');
-    writeFileSync(cfg, `global
-  maxconn 256
-defaults
-  mode http
-  timeout connect 2s
-  timeout client 30s
-  timeout server 30s
-frontend otlp
-  bind 127.0.0.1:${port}
-  default_backend replicas
-backend replicas
-  balance roundrobin
-${backends.map((p, i) => `  server r${i} 127.0.0.1:${p}`).join('\n')}
-`);
-    const proc = spawn('haproxy', ['-f', cfg, '-db'], { stdio: 'ignore' });
-    this.defer(() => { proc.kill('SIGTERM'); return new Promise((r) => proc.once('exit', r)); });
-    const deadline = Date.now() + 10_000;
-    while (!(await listening(port))) {
-      if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`haproxy did not listen on 127.0.0.1:${port}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return proc;
+  async haproxy(port: number, backends: number[]): Promise<void> {
+    const lb = await startHaproxy(this.dir, port, backends);
+    this.defer(lb.stop);
   }
 
   /** A replica; with `ledger`, also writing the ClickHouse server's database `ledger` behind its own disk queue. */
@@ -89,13 +63,6 @@ ${backends.map((p, i) => `  server r${i} 127.0.0.1:${p}`).join('\n')}
     await cli.waitFor('stderr', '"msg":"pipeline running"', 30_000);
     return cli;
   }
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port }, () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /**

@@ -4,7 +4,8 @@ import { RedisServer, redisAvailable } from '../helpers/redis.js';
 import { serviceAvailable } from '../helpers/services.js';
 import { SERVER_URL, serverUp } from '../exporters/clickhouse/helpers.js';
 import { freePort, type RunningCli } from './cli-process.js';
-import { bothSources, drained, dropLedger, haproxyAvailable, ledgerTotals, loadCapture, newLedger, post, requestsOf, Scope, scrape, singleProcess, tokens, usd } from './replicas.js';
+import { bothSources, drained, dropLedger, ledgerTotals, loadCapture, newLedger, post, requestsOf, Scope, scrape, singleProcess, tokens, usd } from './replicas.js';
+import { haproxyAvailable } from '../helpers/haproxy.js';
 
 /**
  * Two `tokenledger run` replicas sharing one Redis join store behind Debian's haproxy, round robin:
