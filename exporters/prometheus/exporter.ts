@@ -2,6 +2,7 @@ import type { Counter } from 'prom-client';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Exporter } from '../../core/component.js';
 import type { SpendStore } from '../../core/host.js';
+import type { LlmCall } from '../../core/llm-call.js';
 import { BudgetTracker, budgetGauges, takePreviousSpend, type BudgetGauges, type ThresholdCrossing } from './budgets.js';
 import type { PrometheusExporterConfig } from './config.js';
 import { WebhookNotifier } from './notifier.js';
@@ -98,12 +99,20 @@ export class PrometheusExporter implements Exporter {
 
   async consume(batch: Batch): Promise<void> {
     if (this.awaitingStore) await (this.lateRestore ??= this.restoreLate());
-    // batch.updates enrich calls already counted: counting them would bill twice.
-    const calls = batch.calls.filter((c) => this.recent.add(c.call_id));
+    const calls = batch.calls.filter((c) => this.recent.add(c.call_id, c.cost_usd));
     if (calls.length < batch.calls.length) this.resent.inc({ exporter: this.ctx.id }, batch.calls.length - calls.length);
     for (let i = 0; i < calls.length; i++) this.spend.record(calls[i]);
+    // batch.updates enrich calls already counted: only a higher price is counted (its rise), so that
+    // the cost counter ends where the ledger's row does whichever report of a call came first.
+    const raised: LlmCall[] = [];
+    for (const u of batch.updates) {
+      const rise = this.recent.rise(u.call_id, u.cost_usd);
+      if (rise > 0) raised.push({ ...u, cost_usd: rise });
+    }
+    for (let i = 0; i < raised.length; i++) this.spend.recordCost(raised[i]);
     this.spend.flush();
     this.budgets.add(calls);
+    this.budgets.add(raised);
   }
 
   async shutdown(): Promise<void> {

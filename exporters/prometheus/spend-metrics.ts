@@ -86,13 +86,7 @@ export class SpendMetrics {
 
   /** Counts one new call; the counters see it at the next flush(). */
   record(call: LlmCall): void {
-    const values = this.values;
-    for (let i = 0; i < this.readers.length; i++) values[i] = this.readers[i](call);
-    const series = this.guard.resolve(values);
-    if (!series.touched) {
-      series.touched = true;
-      this.touched.push(series);
-    }
+    const series = this.seriesOf(call);
     if (call.record_type === 'call') {
       if (call.status === 'error') series.errorCalls++;
       else series.okCalls++;
@@ -104,6 +98,22 @@ export class SpendMetrics {
       if (n !== 0 && this.valid(n, TOKEN_TYPES[t])) series.tokenCounts[t] += n;
     }
     if (this.valid(call.cost_usd, 'cost_usd')) series.cost += call.cost_usd;
+  }
+
+  /** Counts only the cost of `call` (the rise of an already counted call's price), under its labels. */
+  recordCost(call: LlmCall): void {
+    if (this.valid(call.cost_usd, 'cost_usd')) this.seriesOf(call).cost += call.cost_usd;
+  }
+
+  private seriesOf(call: LlmCall): Series {
+    const values = this.values;
+    for (let i = 0; i < this.readers.length; i++) values[i] = this.readers[i](call);
+    const series = this.guard.resolve(values);
+    if (!series.touched) {
+      series.touched = true;
+      this.touched.push(series);
+    }
+    return series;
   }
 
   /** Applies the deltas recorded since the last flush to the counters. */

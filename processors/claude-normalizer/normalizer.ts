@@ -453,7 +453,7 @@ export class ClaudeNormalizer implements Processor {
       }
       // The one token change a join may make: the 5m/1h split of the same total, from the report that
       // knows it (LiteLLM 1.80 says 1500/0 where Claude Code says 1200/300). Row stores then price the
-      // 1h writes right; /metrics already counted the first report's split (README, "Exactly once").
+      // 1h writes right; /metrics counts only the rise of the cost (README, "Exactly once").
       const split = betterSplit(first, entry.splitKnown, call, x.cacheSplitKnown === true);
       if (split !== null) {
         merged ??= { ...first };

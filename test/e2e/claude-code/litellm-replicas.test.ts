@@ -158,13 +158,16 @@ describe.skipIf(!ready).each(ARRANGEMENTS)('two tokenledger replicas on one Redi
     const rowsCost = rows.reduce((sum, r) => sum + r.cost_usd, 0);
     expect(rowsCost).toBeGreaterThan(0);
     // /metrics bills a call as first reported: where LiteLLM's span (no 5m/1h split) came before Claude
-    // Code's event, its 1h cache writes are in the counter at the 5m rate (claude-normalizer README).
+    // Code's event, its 1h cache writes are in the token counter as 5m. The replica that counted the
+    // call adds the 1h premium when the update reaches it; one that never counted the call cannot
+    // (claude-normalizer README): the cost counter lies between the two.
     const missing1h = servedTokens.cacheWrite1h - overReplicas('tokenledger_llm_tokens_total', { token_type: 'cache_write_1h' });
     const premium = premium1h(rows, workDir);
-    expect(cost).toBeCloseTo(rowsCost - missing1h * premium, 9);
+    expect(cost).toBeGreaterThanOrEqual(rowsCost - missing1h * premium - 1e-9);
+    expect(cost).toBeLessThanOrEqual(rowsCost + 1e-9);
     expect(metrics.every((m) => metricSum(m, 'tokenledger_normalizer_join_store_errors_total') === 0)).toBe(true);
     expect(trap.attempts).toEqual([]);
     const bySignal = (m: string): string => ['traces', 'metrics', 'logs'].map((signal) => `${signal} ${metricSum(m, 'tokenledger_receiver_accepted_items_total', { signal })}`).join(', ');
-    process.stdout.write(`[replicas${balanced ? ', haproxy' : ''}] ${served.length} calls served, ${rows.length} rows, ${counted} counted over two replicas (A ${metricSum(metrics[0], 'tokenledger_llm_calls_total')}, B ${metricSum(metrics[1], 'tokenledger_llm_calls_total')}), $${cost.toFixed(6)} (${missing1h} 1h cache-write tokens counted at the 5m rate, $${(premium * 1e6).toFixed(2)}/M less); accepted A: ${bySignal(metrics[0])}; B: ${bySignal(metrics[1])}\n`);
+    process.stdout.write(`[replicas${balanced ? ', haproxy' : ''}] ${served.length} calls served, ${rows.length} rows, ${counted} counted over two replicas (A ${metricSum(metrics[0], 'tokenledger_llm_calls_total')}, B ${metricSum(metrics[1], 'tokenledger_llm_calls_total')}), $${cost.toFixed(6)} (ClickHouse $${rowsCost.toFixed(6)}; ${missing1h} 1h cache-write tokens counted as 5m, at most $${(premium * 1e6).toFixed(2)}/M less); accepted A: ${bySignal(metrics[0])}; B: ${bySignal(metrics[1])}\n`);
   }, 120_000);
 });

@@ -50,6 +50,24 @@ describe('prometheus exporter: spend metrics', () => {
     expect(await ctx.registry.metrics()).not.toMatch(/tokenledger_llm_calls_total\{[^}]*source="claude_code"/);
   });
 
+  it('counts only the rise of an update\'s cost (a restored 5m/1h split), never a fall, and no tokens or call', async () => {
+    const ctx = testContext('prometheus');
+    const exp = prometheusExporterFactory.create(configOf({ budgets: [{ name: 't-month', scope: { team: 't' }, limit_usd: 100 }] }), ctx);
+    await exp.start?.();
+    // LiteLLM 1.80 reports all cache writes at the 5m rate; Claude Code's event brings 1200/300 for the same total.
+    const first = llmCall({ team: 't', cache_write_5m_tokens: 1500, cost_usd: 2 });
+    await exp.consume(batchOf({ calls: [first] }));
+    await exp.consume(batchOf({ updates: [{ ...first, cache_write_5m_tokens: 1200, cache_write_1h_tokens: 300, cost_usd: 2.25 }] }));
+    await exp.consume(batchOf({ updates: [{ ...first, cost_usd: 2.1 }, llmCall({ team: 't', cost_usd: 9 })] }));
+    const labels = { ...base, team: 't', customer: '', key_alias: '' };
+    expect(await metricValue(ctx.registry, 'tokenledger_llm_cost_usd_total', labels)).toBeCloseTo(2.25, 12);
+    expect(await metricValue(ctx.registry, 'tokenledger_llm_calls_total', { ...labels, status: 'ok' })).toBe(1);
+    expect(await metricValue(ctx.registry, 'tokenledger_llm_tokens_total', { ...labels, token_type: 'cache_write_5m' })).toBe(1500);
+    expect(await metricValue(ctx.registry, 'tokenledger_llm_tokens_total', { ...labels, token_type: 'cache_write_1h' })).toBe(0);
+    expect(await metricValue(ctx.registry, 'tokenledger_budget_spent_usd', { budget: 't-month', scope_label: 'team', scope_value: 't' })).toBeCloseTo(2.25, 12);
+    await exp.shutdown?.();
+  });
+
   it('skips negative and non-finite values, counts them, and never throws', async () => {
     const ctx = testContext('prometheus');
     const exp = prometheusExporterFactory.create(configOf({}), ctx);
