@@ -18,6 +18,12 @@ export interface Batch {
    * upsert them, counters ignore them, so nothing is billed twice.
    */
   updates: LlmCall[];
+  /**
+   * For each of `updates` (same index), the version of the call it replaces, priced like it: a
+   * counter that never counted the call (another replica did) can still count the change in price.
+   * Absent where the producer of the updates does not know it.
+   */
+  updateBases?: LlmCall[];
   /** Where the batch came from, for logs and metrics. */
   origin: { receiver: string; transport: string };
 }

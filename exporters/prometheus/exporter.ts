@@ -102,11 +102,13 @@ export class PrometheusExporter implements Exporter {
     const calls = batch.calls.filter((c) => this.recent.add(c.call_id, c.cost_usd));
     if (calls.length < batch.calls.length) this.resent.inc({ exporter: this.ctx.id }, batch.calls.length - calls.length);
     for (let i = 0; i < calls.length; i++) this.spend.record(calls[i]);
-    // batch.updates enrich calls already counted: only a higher price is counted (its rise), so that
-    // the cost counter ends where the ledger's row does whichever report of a call came first.
+    // batch.updates enrich calls already counted (here or by another replica): only a higher price is
+    // counted (its rise), so that the cost counter ends where the ledger's row does whichever report
+    // of a call came first and wherever it was counted.
     const raised: LlmCall[] = [];
-    for (const u of batch.updates) {
-      const rise = this.recent.rise(u.call_id, u.cost_usd);
+    for (let i = 0; i < batch.updates.length; i++) {
+      const u = batch.updates[i];
+      const rise = this.recent.rise(u.call_id, u.cost_usd, batch.updateBases?.[i]?.cost_usd);
       if (rise > 0) raised.push({ ...u, cost_usd: rise });
     }
     for (let i = 0; i < raised.length; i++) this.spend.recordCost(raised[i]);

@@ -2,8 +2,8 @@
  * The call_ids counted most recently, with the cost counted for each, oldest forgotten first. A
  * pipeline whose other exporter refused a batch is answered "retry later" and the client re-sends it
  * all: the calls this exporter already counted then arrive again, with the same call_id (provider
- * request id, LiteLLM call id, trace:span). And an update of a counted call may price it higher
- * (a second source's 5m/1h cache-write split, or its provider and region): only that rise is counted.
+ * request id, LiteLLM call id, trace:span). And an update of a call may price it higher (a second
+ * source's 5m/1h cache-write split, or its provider and region): only that rise is counted.
  */
 export class RecentCalls {
   private readonly costs = new Map<string, number>();
@@ -13,21 +13,28 @@ export class RecentCalls {
   /** False when `id` was counted recently; otherwise remembers it with the cost counted. */
   add(id: string, cost: number): boolean {
     if (this.costs.has(id)) return false;
-    this.costs.set(id, cost);
-    // A Map iterates in insertion order: its first key is the oldest.
-    if (this.costs.size > this.max) this.costs.delete(this.costs.keys().next().value!);
+    this.remember(id, cost);
     return true;
   }
 
   /**
-   * How much more than already counted an update of a recently counted call costs (0 when it costs
-   * no more, or the call is not known here: a counter cannot go down, and an unknown call was
-   * counted elsewhere or too long ago). Remembers the higher cost.
+   * How much more an update of call `id` costs than what was counted for it: this exporter's own
+   * count when it counted the call, else the price of the version the update replaces (`baseCost`,
+   * when the producer knows it: another replica counted the call). 0 when it costs no more (a
+   * counter cannot go down) or nothing is known. Remembers the higher cost, so a re-sent update
+   * counts nothing again.
    */
-  rise(id: string, cost: number): number {
-    const counted = this.costs.get(id);
+  rise(id: string, cost: number, baseCost: number | undefined): number {
+    const counted = this.costs.get(id) ?? baseCost;
     if (counted === undefined || !(cost > counted)) return 0;
-    this.costs.set(id, cost);
+    if (this.costs.has(id)) this.costs.set(id, cost);
+    else this.remember(id, cost);
     return cost - counted;
+  }
+
+  private remember(id: string, cost: number): void {
+    this.costs.set(id, cost);
+    // A Map iterates in insertion order: its first key is the oldest.
+    if (this.costs.size > this.max) this.costs.delete(this.costs.keys().next().value!);
   }
 }

@@ -103,6 +103,8 @@ export class ClaudeNormalizer implements Processor {
   private batchSeq = 0;
   /** Each committed batch in flight, by output: its transaction and what it changed, until its exporters accept it or abandon() takes it back. */
   private readonly inFlight = new WeakMap<Batch, { txn: JoinTxn; undo: UndoLog }>();
+  /** The record an update replaces (Batch.updateBases). */
+  private readonly baseOf = new WeakMap<LlmCall, LlmCall>();
   /** The joining batch's log: a join runs synchronously, so one batch at a time writes to it. */
   private undo!: UndoLog;
   /** recount(): records of refused batches already counted, oldest forgotten first. */
@@ -221,10 +223,18 @@ export class ClaudeNormalizer implements Processor {
     undo.seal();
     this.gauges();
     // A new object per batch with reports: the key of its transaction for abandon(), whatever other pipelines do with the input.
-    const out = reports.length === 0 ? batch : { ...batch, calls: [...batch.calls, ...calls], updates: [...batch.updates, ...updates] };
+    const out = reports.length === 0 ? batch : { ...batch, calls: [...batch.calls, ...calls], ...this.withUpdates(batch, updates) };
     const saved = txn.commit();
     if (saved === undefined) return this.committed(out, txn, undo);
     return saved.then(() => this.committed(out, txn, undo), (err: unknown) => this.refused(undo, err));
+  }
+
+  /** The batch's updates and this one's, each with the version it replaces (Batch.updateBases) while every update has one. */
+  private withUpdates(batch: Batch, updates: LlmCall[]): Pick<Batch, 'updates' | 'updateBases'> {
+    const all = [...batch.updates, ...updates];
+    const known = batch.updateBases ?? [];
+    if (known.length !== batch.updates.length) return { updates: all };
+    return { updates: all, updateBases: [...known, ...updates.map((u) => this.baseOf.get(u)!)] };
   }
 
   private committed(out: Batch, txn: JoinTxn, undo: UndoLog): Batch {
@@ -468,6 +478,7 @@ export class ClaudeNormalizer implements Processor {
       calls[entry.position] = merged;
     } else {
       updates.push(merged);
+      this.baseOf.set(merged, first);
       this.m.updates.inc({ source: call.source });
     }
     return true;

@@ -5,7 +5,7 @@ import type { CostEnrichmentConfig } from './config.js';
 import type { OnceLog } from './once-log.js';
 import type { Pricer } from './pricer.js';
 
-/** Prices batch.calls and batch.updates into copies; counts unpriced and drifting calls (new calls only). */
+/** Prices batch.calls, batch.updates and their bases into copies; counts unpriced and drifting calls (new calls only). */
 export class CostEnrichmentProcessor implements Processor {
   private readonly unpricedCalls;
   private readonly driftCalls;
@@ -16,7 +16,8 @@ export class CostEnrichmentProcessor implements Processor {
   }
 
   process(batch: Batch): Batch {
-    return { ...batch, calls: this.priceAll(batch.calls, true), updates: this.priceAll(batch.updates, false) };
+    const priced = { ...batch, calls: this.priceAll(batch.calls, true), updates: this.priceAll(batch.updates, false) };
+    return batch.updateBases === undefined ? priced : { ...priced, updateBases: this.priceAll(batch.updateBases, false) };
   }
 
   /** Updates re-describe calls already counted, so they are priced but not counted again. */

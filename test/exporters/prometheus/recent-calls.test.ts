@@ -9,13 +9,19 @@ describe('RecentCalls', () => {
     expect(['b', 'a', 'c'].map((id) => r.add(id, 1))).toEqual([false, true, false]);
   });
 
-  it('gives the rise of an update over the cost counted, once, and nothing for a fall or an unknown call', () => {
+  it('gives the rise of an update over the cost counted here, once, and nothing for a fall', () => {
     const r = new RecentCalls(10);
     r.add('a', 0.5);
-    expect(r.rise('a', 0.75)).toBeCloseTo(0.25, 12);
-    expect(r.rise('a', 0.75)).toBe(0);
-    expect(r.rise('a', 0.6)).toBe(0);
-    expect(r.rise('a', 0.8)).toBeCloseTo(0.05, 12);
-    expect(r.rise('unknown', 9)).toBe(0);
+    expect(r.rise('a', 0.75, 0.1)).toBeCloseTo(0.25, 12); // its own count wins over the base
+    expect(r.rise('a', 0.75, 0.5)).toBe(0);
+    expect(r.rise('a', 0.6, 0.5)).toBe(0);
+    expect(r.rise('a', 0.8, undefined)).toBeCloseTo(0.05, 12);
+  });
+
+  it('for a call counted elsewhere, gives the rise over the replaced version\'s price, once; nothing without one', () => {
+    const r = new RecentCalls(10);
+    expect(r.rise('b', 0.75, 0.5)).toBeCloseTo(0.25, 12);
+    expect(r.rise('b', 0.75, 0.5)).toBe(0); // the same update re-sent
+    expect(r.rise('c', 9, undefined)).toBe(0);
   });
 });

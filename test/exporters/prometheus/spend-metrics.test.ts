@@ -65,6 +65,13 @@ describe('prometheus exporter: spend metrics', () => {
     expect(await metricValue(ctx.registry, 'tokenledger_llm_tokens_total', { ...labels, token_type: 'cache_write_5m' })).toBe(1500);
     expect(await metricValue(ctx.registry, 'tokenledger_llm_tokens_total', { ...labels, token_type: 'cache_write_1h' })).toBe(0);
     expect(await metricValue(ctx.registry, 'tokenledger_budget_spent_usd', { budget: 't-month', scope_label: 'team', scope_value: 't' })).toBeCloseTo(2.25, 12);
+    // Another replica counted this call: the update's base (the version it replaces) tells the rise.
+    const elsewhere = llmCall({ team: 't', cache_write_5m_tokens: 1500, cost_usd: 2 });
+    const restored = { ...elsewhere, cache_write_5m_tokens: 1200, cache_write_1h_tokens: 300, cost_usd: 2.25 };
+    await exp.consume(batchOf({ updates: [restored], updateBases: [elsewhere] }));
+    await exp.consume(batchOf({ updates: [restored], updateBases: [elsewhere] }));
+    expect(await metricValue(ctx.registry, 'tokenledger_llm_cost_usd_total', labels)).toBeCloseTo(2.5, 12);
+    expect(await metricValue(ctx.registry, 'tokenledger_llm_calls_total', { ...labels, status: 'ok' })).toBe(1);
     await exp.shutdown?.();
   });
 

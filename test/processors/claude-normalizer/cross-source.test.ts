@@ -111,6 +111,8 @@ describe('the same call from LiteLLM and from Claude Code', () => {
     expect(out.updates.map((u) => [u.call_id, u.timestamp, u.input_tokens, u.cache_write_5m_tokens, u.cache_write_1h_tokens])).toEqual([
       [first[0].call_id, first[0].timestamp, 25, 900, 300],
     ]);
+    // The version it replaces goes with it, so a counter on another replica can count the 1h premium.
+    expect(out.updateBases?.map((b) => [b.call_id, b.cache_write_5m_tokens, b.cache_write_1h_tokens])).toEqual([[first[0].call_id, 1200, 0]]);
   });
 
   it('LiteLLM V2: the client span is found up the chain (chat → fastapi.dependencies → POST server span)', () => {
