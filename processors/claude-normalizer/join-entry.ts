@@ -1,16 +1,7 @@
-import type { LlmCall } from '../../core/llm-call.js';
 import type { IndexEntry, JoinIndex } from './join-index.js';
-import type { Shape } from './types.js';
 
 /** An index entry as a store keeps it outside the process: everything but the batch-local fields. */
-export interface StoredEntry {
-  record: LlmCall;
-  shapes: Shape[];
-  keys: string[];
-  expiresAt: number;
-  billed: boolean;
-  splitKnown: boolean;
-  pending: LlmCall[];
+export interface StoredEntry extends Pick<IndexEntry, 'record' | 'shapes' | 'keys' | 'expiresAt' | 'billed' | 'splitKnown' | 'pending'> {
   /** 'sl' (usage-less gateway links) or 'sc' (client calls awaiting the gateway) and its session, or ''. */
   group: '' | 'sl' | 'sc';
   session: string;
