@@ -126,7 +126,9 @@ test('a gRPC call waits for admission no longer than its deadline, and is not pr
   await waitFor('first in the pipeline', () => pipeline.entered.length === 1, 5000);
   const t0 = performance.now();
   const short = await grpcExport(rx.grpcTarget, 'traces', span('short'), {}, { deadlineMs: 300 });
-  expect(!short.ok && short.error.code).toBe(4); // DEADLINE_EXCEEDED, at the client's deadline, not after max_queue_wait
+  // At the deadline, not after max_queue_wait: the client's own DEADLINE_EXCEEDED, or the receiver's
+  // UNAVAILABLE when it gives up on the call first (a race between the two timers on a busy machine).
+  expect(!short.ok && [4, 14].includes(short.error.code)).toBe(true);
   expect(performance.now() - t0).toBeLessThan(5000);
   await waitFor('the receiver gave up on it too', async () => (await metric('tokenledger_receiver_queued_requests', {})) === 0, 5000);
   releaseAll!();
