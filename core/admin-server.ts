@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { AdminRoutes } from './admin-routes.js';
 import { createAuthenticator, type Authenticator } from './bearer-auth.js';
 import type { AdminConfig } from './config/types.js';
 import type { Logger } from './logger.js';
@@ -10,15 +11,16 @@ import { readServerTls } from './tls.js';
 export type Readiness = () => { ready: boolean; reason: string };
 
 /**
- * GET /metrics (Prometheus text), /healthz (process alive), /readyz (all components started).
- * With tokens configured /metrics needs one (it shows spend by team, customer and key alias);
- * the probes stay open, they tell nothing but up or not.
+ * GET /metrics (Prometheus text), /healthz (process alive), /readyz (all components started), and
+ * the paths the running components registered (AdminRoutes: spend API, budget state...).
+ * With tokens configured /metrics and component paths need one (they show spend by team,
+ * customer and key alias); the probes stay open, they tell nothing but up or not.
  */
 export class AdminServer {
   private server?: Server;
   private readonly auth: Authenticator | null;
 
-  constructor(private readonly config: AdminConfig, private readonly configDir: string, private readonly registry: Registry, private readonly readiness: Readiness, private readonly logger: Logger, env: NodeJS.ProcessEnv) {
+  constructor(private readonly config: AdminConfig, private readonly configDir: string, private readonly registry: Registry, private readonly readiness: Readiness, private readonly routes: () => AdminRoutes | undefined, private readonly logger: Logger, env: NodeJS.ProcessEnv) {
     this.auth = createAuthenticator(config.auth, env);
   }
 
@@ -29,7 +31,8 @@ export class AdminServer {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
         return;
       }
-      if (path === '/metrics' && this.auth !== null && !this.auth(req.headers.authorization)) {
+      const route = path === '/metrics' || path === '/healthz' || path === '/readyz' ? undefined : this.routes()?.find(path);
+      if ((path === '/metrics' || route) && this.auth !== null && !this.auth(req.headers.authorization)) {
         res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' }).end('missing or invalid bearer token\n');
       } else if (path === '/metrics') {
         this.registry.metrics().then(
@@ -44,6 +47,15 @@ export class AdminServer {
       } else if (path === '/readyz') {
         const { ready, reason } = this.readiness();
         res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready, reason }) + '\n');
+      } else if (route) {
+        const url = new URL(req.url ?? '/', 'http://admin');
+        route({ url, headers: req.headers }).then(
+          (answer) => res.writeHead(answer.status, { 'content-type': answer.contentType, ...answer.headers }).end(answer.body),
+          (err: unknown) => {
+            this.logger.error('admin route failed', { path, err });
+            res.writeHead(500, { 'content-type': 'text/plain' }).end(`${path} failed: ${(err as Error).message}\n`);
+          },
+        );
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
       }

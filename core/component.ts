@@ -2,6 +2,7 @@ import type { Registry } from 'prom-client';
 import type { Batch } from './batch.js';
 import type { PathSegment } from './config/yaml-source.js';
 import type { Logger } from './logger.js';
+import type { MetricSpecs } from './metric-spec.js';
 import type { Handoff } from './handoff.js';
 import type { Host } from './host.js';
 import type { SelfMetrics } from './self-metrics.js';
@@ -76,6 +77,8 @@ interface FactoryBase<C> {
   /** JSON Schema (draft-07) of this component's config block. Must set additionalProperties: false. */
   schema: Record<string, unknown>;
   defaults: C;
+  /** Every self-metric the component makes (its `metrics.ts`), for the generated reference. */
+  metrics?: MetricSpecs;
   /**
    * Every check the schema cannot express (the collector's `Config.Validate()`), run at load on a
    * schema-valid, defaulted block: `validate`, `run`, `process` and a reload share its verdict, so

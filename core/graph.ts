@@ -3,6 +3,7 @@ import type { ComponentContext, Consumer, Exporter, Factory, Lifecycle, Processo
 import { componentType, SECTION_KIND, type PipelineConfig, type Section } from './config/types.js';
 import { isRetryable } from './errors.js';
 import type { Handoff } from './handoff.js';
+import type { Host } from './host.js';
 
 type BaseContext = Omit<ComponentContext, 'id'> & { handoff: Handoff };
 
@@ -26,8 +27,11 @@ export class Graph {
   readonly pipelines: PipelineProcessors[] = [];
   readonly exporters = new Map<string, Exporter>();
   private started: [string, Lifecycle][] = [];
+  /** Capabilities and admin routes the components of this graph offer. */
+  readonly host: Host;
 
   constructor(readonly config: PipelineConfig, factories: readonly Factory[], base: BaseContext) {
+    this.host = base.host;
     const factoryFor = (section: Section, id: string): Factory => {
       const kind = SECTION_KIND[section];
       const f = factories.find((x) => x.kind === kind && x.type === componentType(id));

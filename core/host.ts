@@ -1,3 +1,5 @@
+import { AdminRoutes } from './admin-routes.js';
+
 /**
  * Capabilities that components offer one another without importing each other, like the
  * collector's extensions: the ClickHouse exporter provides a `SpendStore`, the Prometheus exporter
@@ -22,6 +24,8 @@ export interface Capabilities {
 }
 
 export class Host {
+  /** Paths served on the admin server beside /metrics and the probes. */
+  readonly adminRoutes = new AdminRoutes();
   private readonly provided = new Map<keyof Capabilities, Capabilities[keyof Capabilities]>();
 
   provide<K extends keyof Capabilities>(name: K, impl: Capabilities[K]): void {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { DeclaredMetrics, MetricSpec, MetricSpecs } from './metric-spec.js';
 
 /**
  * Get-or-create access to prom-client metrics on one registry. A reload builds new components
@@ -17,6 +18,20 @@ export class SelfMetrics {
 
   histogram<L extends string>(name: string, help: string, labelNames: readonly L[] = [], buckets?: number[]): Histogram<L> {
     return this.getOrCreate(name, () => new Histogram({ name, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) }));
+  }
+
+  /** Makes (or finds) every metric a component's `metrics.ts` declares. */
+  declare<T extends MetricSpecs>(specs: T): DeclaredMetrics<T> {
+    const out: Record<string, unknown> = {};
+    for (const [key, spec] of Object.entries(specs)) out[key] = this.make(spec);
+    return out as DeclaredMetrics<T>;
+  }
+
+  private make(spec: MetricSpec): unknown {
+    const labels = spec.labels ?? [];
+    if (spec.type === 'counter') return this.counter(spec.name, spec.help, labels);
+    if (spec.type === 'gauge') return this.gauge(spec.name, spec.help, labels);
+    return this.histogram(spec.name, spec.help, labels, spec.buckets ? [...spec.buckets] : undefined);
   }
 
   /**

@@ -9,6 +9,7 @@ import type { PipelineConfig } from './config/types.js';
 import { Graph } from './graph.js';
 import { Handoff } from './handoff.js';
 import { Host } from './host.js';
+import { coreMetrics } from './metrics.js';
 import { createLogger, type Logger } from './logger.js';
 import { SelfMetrics } from './self-metrics.js';
 import { settledWithin } from './settle.js';
@@ -31,21 +32,20 @@ export class Service {
   private state: State = 'stopped';
   private reason = 'not started';
   private logger: Logger;
-  private readonly reloads = this.metrics.counter('tokenledger_config_reloads_total', 'Configuration reloads, by result (ok, invalid, failed).', ['result']);
-  private readonly ready = this.metrics.gauge('tokenledger_ready', '1 when every component of the pipeline has started.');
+  private readonly own = this.metrics.declare(coreMetrics);
 
   constructor(configPath: string, private readonly factories: readonly Factory[], private readonly env: NodeJS.ProcessEnv = process.env) {
     this.configPath = resolve(configPath);
     this.logger = createLogger('info', { service: 'tokenledger' });
     collectDefaultMetrics({ register: this.registry });
-    this.metrics.gauge('tokenledger_build_info', 'Always 1; the version label says which tokenledger runs.', ['version']).set({ version: VERSION }, 1);
+    this.own.buildInfo.set({ version: VERSION }, 1);
   }
 
   /** Loads and starts the configuration. Throws ConfigError for an invalid file, Error when a component cannot start. */
   async start(): Promise<void> {
     this.setState('starting', 'starting components');
     const config = this.load();
-    this.admin = new AdminServer(config.service.telemetry.admin, dirname(this.configPath), this.registry, () => this.readiness(), this.logger, this.env);
+    this.admin = new AdminServer(config.service.telemetry.admin, dirname(this.configPath), this.registry, () => this.readiness(), () => this.graph?.host.adminRoutes, this.logger, this.env);
     await this.admin.start();
     await this.run(config);
     this.setState('running', '');
@@ -56,9 +56,8 @@ export class Service {
    * has in memory) down: it is logged and counted, and the process keeps serving.
    */
   watchUnhandledRejections(): void {
-    const count = this.metrics.counter('tokenledger_unhandled_rejections_total', 'Promise rejections no component handled (each one is a bug; see the error log).');
     process.on('unhandledRejection', (reason) => {
-      count.inc();
+      this.own.unhandledRejections.inc();
       this.logger.error('unhandled promise rejection', { err: reason });
     });
   }
@@ -77,7 +76,7 @@ export class Service {
     try {
       config = this.load();
     } catch (err) {
-      this.reloads.inc({ result: 'invalid' });
+      this.own.reloads.inc({ result: 'invalid' });
       this.logger.error('reload refused: the new configuration is invalid; the running pipeline is kept', { file: this.configPath, errors: errorLines(err) });
       return false;
     }
@@ -95,12 +94,12 @@ export class Service {
         for (const gone of Object.keys(old.config.service.pipelines).filter((p) => !(p in config.service.pipelines))) {
           await this.metrics.removeSeries({ pipeline: gone });
         }
-        this.reloads.inc({ result: 'ok' });
+        this.own.reloads.inc({ result: 'ok' });
         this.logger.info('configuration reloaded', { file: this.configPath });
         this.setState('running', '');
         return true;
       } catch (err) {
-        this.reloads.inc({ result: 'failed' });
+        this.own.reloads.inc({ result: 'failed' });
         this.logger.error('reload failed to start; restarting the previous configuration', { err });
         await this.run(old.config);
         this.setState('running', '');
@@ -155,7 +154,7 @@ export class Service {
   private setState(state: State, reason: string): void {
     this.state = state;
     this.reason = reason;
-    this.ready.set(state === 'running' ? 1 : 0);
+    this.own.ready.set(state === 'running' ? 1 : 0);
   }
 
   private readiness(): { ready: boolean; reason: string } {

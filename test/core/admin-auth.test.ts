@@ -76,6 +76,14 @@ describe('admin server with bearer auth and TLS', () => {
     expect(ok.body).toMatch(/^tokenledger_build_info\{version="[^"]+"\} 1$/m);
   });
 
+  it('serves the routes components register behind the same token; unknown paths are 404', async () => {
+    expect((await get(`${base}/api/test/memory?q=1`)).status).toBe(401);
+    const ok = await get(`${base}/api/test/memory?q=1`, { authorization: `Bearer ${TOKEN}` });
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body)).toEqual({ batches: 0, q: '1' });
+    expect((await get(`${base}/api/test/nothing`, { authorization: `Bearer ${TOKEN}` })).status).toBe(404);
+  });
+
   it('keeps /healthz and /readyz open to probes', async () => {
     expect((await get(`${base}/healthz`)).status).toBe(200);
     const ready = await get(`${base}/readyz`);

@@ -87,7 +87,14 @@ const memory: ExporterFactory<{ mode: 'fast' | 'slow' }> = {
     properties: { mode: { enum: ['fast', 'slow'], default: 'fast', description: 'unused' } },
   },
   create: (_config, ctx): Exporter => ({
-    start: async () => { exported.set(ctx.id, exported.get(ctx.id) ?? []); events.push(`start ${ctx.id}`); },
+    start: async () => {
+      exported.set(ctx.id, exported.get(ctx.id) ?? []);
+      events.push(`start ${ctx.id}`);
+      // An admin route a component serves: how many batches it holds.
+      ctx.host.adminRoutes.add(`/api/test/${ctx.id}`, async ({ url }) => ({
+        status: 200, contentType: 'application/json', body: JSON.stringify({ batches: exported.get(ctx.id)!.length, q: url.searchParams.get('q') }),
+      }));
+    },
     shutdown: async () => { events.push(`stop ${ctx.id}`); },
     consume: async (b) => { if (gate) await gate; exported.get(ctx.id)!.push(b); },
   }),

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { defineMetrics } from '../../core/metric-spec.js';
 import { SelfMetrics } from '../../core/self-metrics.js';
 
 describe('SelfMetrics.labelled', () => {
@@ -40,5 +41,30 @@ describe('SelfMetrics.labelled', () => {
     expect(text).toContain('t_calls_total{source="litellm",pipeline="a"} 1');
     expect(text).toContain('t_entries{pipeline="a"} 3');
     expect(text).toContain('t_size_bucket{le="10",pipeline="a"} 1');
+  });
+});
+
+describe('SelfMetrics.declare', () => {
+  const specs = defineMetrics({
+    calls: { type: 'counter', name: 't_declared_total', help: 'calls', labels: ['source'] },
+    depth: { type: 'gauge', name: 't_declared_depth', help: 'depth' },
+    size: { type: 'histogram', name: 't_declared_size', help: 'size', buckets: [1, 10] },
+  });
+
+  it('makes each declared metric once; a second declaration (a reload) gets the same ones, labelled views included', async () => {
+    const registry = new Registry();
+    const base = new SelfMetrics(registry);
+    const first = base.declare(specs);
+    first.calls.inc({ source: 'litellm' });
+    first.depth.set(3);
+    first.size.observe(4);
+    const again = base.labelled({ pipeline: 'p' }).declare({ other: { type: 'counter', name: 't_declared_other_total', help: 'other' } });
+    again.other.inc(2);
+    expect(base.declare(specs).calls).toBe(first.calls);
+    const text = await registry.metrics();
+    expect(text).toContain('t_declared_total{source="litellm"} 1');
+    expect(text).toContain('t_declared_depth 3');
+    expect(text).toContain('t_declared_size_bucket{le="10"} 1');
+    expect(text).toContain('t_declared_other_total{pipeline="p"} 2');
   });
 });

@@ -114,7 +114,7 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
     };
     pipelineTick();
 
-    admin = new AdminServer({ endpoint: '127.0.0.1:0', auth: BEARER_AUTH_DEFAULTS }, process.cwd(), ctx.registry, () => ({ ready: true, reason: '' }), ctx.logger, {});
+    admin = new AdminServer({ endpoint: '127.0.0.1:0', auth: BEARER_AUTH_DEFAULTS }, process.cwd(), ctx.registry, () => ({ ready: true, reason: '' }), () => undefined, ctx.logger, {});
     await admin.start();
 
     dir = mkdtempSync(join(tmpdir(), 'tokenledger-prom-'));
