@@ -36,6 +36,27 @@ export interface PreviousSpend {
   spentUsd: number;
 }
 
+/** One budget × scope value now: what `GET /api/v1/budgets` answers (the console and the gateway hook read it). */
+export interface BudgetStatus {
+  budget: string;
+  scope_label: string;
+  scope_value: string;
+  period: BudgetConfig['period'];
+  timezone: string;
+  /** ISO 8601, UTC. */
+  period_start: string;
+  period_end: string;
+  limit_usd: number;
+  spent_usd: number;
+  /** spent / limit (1 = exhausted). */
+  utilization: number;
+  /** Spend at the end of the period at the burn rate so far. */
+  projected_usd: number;
+  thresholds: number[];
+  thresholds_crossed: number[];
+  exhausted: boolean;
+}
+
 type GaugeSeries = Gauge.Internal<string>;
 
 interface ScopeState {
@@ -85,6 +106,13 @@ class Budget {
     if (!this.wildcard) return this.fixedValue;
     return this.scopeReader(call) || UNATTRIBUTED;
   }
+}
+
+/** Spend at the end of the period if it goes on at the rate so far. */
+function projection({ startMs, endMs }: PeriodBounds, spent: number, now: number): number {
+  const length = endMs - startMs;
+  const elapsed = Math.max(now - startMs, length * MIN_ELAPSED_SHARE);
+  return spent * (length / Math.min(elapsed, length));
 }
 
 export interface BudgetGauges {
@@ -187,6 +215,21 @@ export class BudgetTracker {
     this.dirty.length = 0;
   }
 
+  /** Every budget × scope value of the current period, as it stands now (rolled over first if due). */
+  statuses(): BudgetStatus[] {
+    const now = this.clock();
+    if (now >= this.nextRollMs) this.roll(now);
+    return this.budgets.flatMap((b) => [...b.scopes.values()].map((s) => {
+      const utilization = s.spent / b.config.limit_usd;
+      return {
+        budget: b.config.name, scope_label: b.scopeLabel, scope_value: s.value, period: b.config.period, timezone: b.config.timezone,
+        period_start: new Date(b.bounds.startMs).toISOString(), period_end: new Date(b.bounds.endMs).toISOString(),
+        limit_usd: b.config.limit_usd, spent_usd: s.spent, utilization, projected_usd: projection(b.bounds, s.spent, now),
+        thresholds: b.thresholds, thresholds_crossed: b.thresholds.filter((t) => utilization >= t), exhausted: utilization >= 1,
+      };
+    }));
+  }
+
   /** Period rollover and projections move with time alone: called on a timer. */
   refresh(): void {
     const now = this.clock();
@@ -265,9 +308,7 @@ export class BudgetTracker {
 
   private update(b: Budget, s: ScopeState, now: number, notify = true): void {
     const { startMs, endMs } = b.bounds;
-    const length = endMs - startMs;
-    const elapsed = Math.max(now - startMs, length * MIN_ELAPSED_SHARE);
-    const projected = s.spent * (length / Math.min(elapsed, length));
+    const projected = projection(b.bounds, s.spent, now);
     const utilization = s.spent / b.config.limit_usd;
     s.spentGauge.set(s.spent);
     s.utilizationGauge.set(utilization);

@@ -3,7 +3,7 @@ import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Exporter } from '../../core/component.js';
 import type { SpendStore } from '../../core/host.js';
 import type { LlmCall } from '../../core/llm-call.js';
-import { BudgetTracker, budgetGauges, takePreviousSpend, type BudgetGauges, type ThresholdCrossing } from './budgets.js';
+import { BudgetTracker, budgetGauges, takePreviousSpend, type BudgetGauges, type BudgetStatus, type ThresholdCrossing } from './budgets.js';
 import type { PrometheusExporterConfig } from './config.js';
 import { WebhookNotifier } from './notifier.js';
 import { RecentCalls } from './recent-calls.js';
@@ -64,6 +64,7 @@ export class PrometheusExporter implements Exporter {
     const previous = await takePreviousSpend(this.gauges);
     this.budgets.publish();
     if (!this.budgets.empty) {
+      this.ctx.host.adminRoutes.add('/api/v1/budgets', async ({ url }) => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ budgets: this.statuses(url.searchParams) }) }));
       const store = this.ctx.host.get('spendStore');
       if (!store || !(await this.restore(store, 'start'))) {
         this.budgets.adopt(previous);
@@ -80,6 +81,12 @@ export class PrometheusExporter implements Exporter {
       this.syncTimer = setInterval(() => void this.sync(), this.config.budget_sync_ms);
       this.syncTimer.unref();
     }
+  }
+
+  /** Budget statuses, narrowed by `budget`, `scope_label` and `scope_value` query parameters when given. */
+  private statuses(params: URLSearchParams): BudgetStatus[] {
+    const wanted = (['budget', 'scope_label', 'scope_value'] as const).flatMap((k) => (params.has(k) ? [[k, params.get(k)] as const] : []));
+    return this.budgets.statuses().filter((s) => wanted.every(([k, v]) => s[k] === v));
   }
 
   /** Re-reads the deployment's spend-to-date from the ledger (budget_sync_ms); a failure keeps the gauges as they are. */

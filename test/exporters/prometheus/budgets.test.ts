@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { SpendStore } from '../../../core/host.js';
+import { Host, type SpendStore } from '../../../core/host.js';
 import { PrometheusExporter } from '../../../exporters/prometheus/exporter.js';
 import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { configOf, llmCall, manualClock, MemorySpendStore } from './helpers.js';
@@ -182,7 +182,8 @@ describe('budget spend-to-date across restarts', () => {
     await first.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 3 })] }));
     await first.shutdown();
     const changed = [{ ...budgets[0] }, { name: 'gone-to-team', scope: { team: 'acme' }, limit_usd: 5 }];
-    const second = new PrometheusExporter(configOf({ budgets: changed }), ctx, Date.now);
+    // A reload builds a new graph with a new host (its admin routes); the registry stays.
+    const second = new PrometheusExporter(configOf({ budgets: changed }), { ...ctx, host: new Host() }, Date.now);
     await second.start();
     await second.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 1 })] }));
     expect(await gauge(ctx, 'spent_usd', 'teams', 'a')).toBe(4);

@@ -114,7 +114,7 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
     };
     pipelineTick();
 
-    admin = new AdminServer({ endpoint: '127.0.0.1:0', auth: BEARER_AUTH_DEFAULTS }, process.cwd(), ctx.registry, () => ({ ready: true, reason: '' }), () => undefined, ctx.logger, {});
+    admin = new AdminServer({ endpoint: '127.0.0.1:0', auth: BEARER_AUTH_DEFAULTS }, process.cwd(), ctx.registry, () => ({ ready: true, reason: '' }), () => ctx.host.adminRoutes, ctx.logger, {});
     await admin.start();
 
     dir = mkdtempSync(join(tmpdir(), 'tokenledger-prom-'));
@@ -214,6 +214,25 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
     const [u] = await query('tokenledger_budget_utilization_ratio{budget="platform-monthly"}');
     expect(Number(u.value[1])).toBeCloseTo(0.85, 9);
     expect(notifications.map((n) => `${n.budget} ${n.threshold}`).sort()).toEqual(['platform-monthly 0.8', 'research-monthly 0.8', 'research-monthly 1']);
+  });
+
+  it('GET /api/v1/budgets answers what the gauges Prometheus scraped say, narrowed by query parameters', async () => {
+    type Status = { budget: string; scope_value: string; spent_usd: number; utilization: number; projected_usd: number; thresholds_crossed: number[]; exhausted: boolean; period_end: string };
+    const all = (await (await fetch(`http://${admin.address()}/api/v1/budgets`)).json() as { budgets: Status[] }).budgets;
+    for (const [name, metric] of [['spent_usd', 'tokenledger_budget_spent_usd'], ['utilization', 'tokenledger_budget_utilization_ratio'], ['projected_usd', 'tokenledger_budget_projected_usd']] as const) {
+      const scraped = await query(metric);
+      expect(scraped.length).toBe(all.length);
+      for (const s of scraped) {
+        const status = all.find((b) => b.budget === s.metric.budget && b.scope_value === s.metric.scope_value);
+        expect(status?.[name], `${s.metric.budget} ${s.metric.scope_value}`).toBeCloseTo(Number(s.value[1]), 9);
+      }
+    }
+    const research = (await (await fetch(`http://${admin.address()}/api/v1/budgets?budget=research-monthly`)).json() as { budgets: Status[] }).budgets;
+    expect(research).toHaveLength(1);
+    expect(research[0]).toMatchObject({ exhausted: true, thresholds_crossed: [0.8, 1] });
+    const platform = all.find((b) => b.budget === 'platform-monthly')!;
+    expect(platform).toMatchObject({ exhausted: false, thresholds_crossed: [0.8] });
+    expect(Date.parse(platform.period_end)).toBeGreaterThan(NOW);
   });
 
   it('promtool check metrics accepts the /metrics exposition', () => {
