@@ -1,5 +1,5 @@
-import { decodeExport, type Encoding } from './codec.js';
-import { messages } from './proto.js';
+import { decodeExport, type Encoding } from './codec/codec.js';
+import { messages } from './codec/proto.js';
 
 /**
  * Decode throughput of the OTLP codec on LiteLLM-like spans (~1.8 KB each, the shape of a

@@ -5,7 +5,7 @@ import { validateOtlpReceiver } from './validate.js';
 
 export type { OtlpReceiverConfig } from './config.js';
 export { OtlpReceiver } from './receiver.js';
-export * from './codec.js';
+export * from './codec/codec.js';
 
 export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   kind: 'receiver',

@@ -1,5 +1,5 @@
 import type { SelfMetrics } from '../../core/self-metrics.js';
-import type { Signal } from './codec.js';
+import type { Signal } from './codec/codec.js';
 
 export type Transport = 'grpc' | 'http';
 
