@@ -5,7 +5,7 @@ import { validateOtlpReceiver } from './validate.js';
 
 export type { OtlpReceiverConfig } from './config.js';
 export { OtlpReceiver } from './receiver.js';
-export * from './codec/codec.js';
+export { countItems, decodeExport, decodeExportRequest, OtlpDecodeError, type DecodedExport, type Encoding, type Signal, type TelemetryPart } from './codec/codec.js';
 
 export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   kind: 'receiver',
