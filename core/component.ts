@@ -7,8 +7,6 @@ import type { Handoff } from './handoff.js';
 import type { Host } from './host.js';
 import type { SelfMetrics } from './self-metrics.js';
 
-export type ComponentKind = 'receiver' | 'processor' | 'exporter';
-
 /** Anything with a lifecycle. start() may bind ports or open files; shutdown() drains and releases them. */
 export interface Lifecycle {
   start?(): Promise<void>;
