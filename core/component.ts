@@ -78,6 +78,12 @@ interface FactoryBase<C> {
   /** Every self-metric the component makes (its `metrics.ts`), for the generated reference. */
   metrics?: MetricSpecs;
   /**
+   * Metrics that are the component's output rather than its health (the Prometheus exporter's spend
+   * metrics), documented in a table of their own; `commonLabels` says which labels each carries
+   * before the ones its spec lists (e.g. labels set by the config).
+   */
+  dataMetrics?: { commonLabels: string; specs: MetricSpecs };
+  /**
    * Every check the schema cannot express (the collector's `Config.Validate()`), run at load on a
    * schema-valid, defaulted block: `validate`, `run`, `process` and a reload share its verdict, so
    * create() and start() may rely on what it accepts. No side effects; it may read files the config names.

@@ -1,5 +1,6 @@
 import type { ReceiverFactory } from '../../core/component.js';
 import { defaults, schema, type OtlpReceiverConfig } from './config.js';
+import { otlpReceiverMetrics } from './metrics.js';
 import { OtlpReceiver } from './receiver.js';
 import { validateOtlpReceiver } from './validate.js';
 
@@ -12,6 +13,7 @@ export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   type: 'otlp',
   schema,
   defaults,
+  metrics: otlpReceiverMetrics,
   validate: validateOtlpReceiver,
   create: (config, ctx) => new OtlpReceiver(config, ctx),
 };
