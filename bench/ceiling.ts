@@ -9,8 +9,8 @@ import { defaults as normalizerDefaults } from '../processors/claude-normalizer/
 import { ClaudeNormalizer } from '../processors/claude-normalizer/normalizer.js';
 import { defaults as costDefaults } from '../processors/cost-enrichment/config.js';
 import { priceCalls, pricerFor } from '../processors/cost-enrichment/index.js';
-import { decodeExport } from '../receivers/otlp/codec.js';
-import { messages } from '../receivers/otlp/proto.js';
+import { decodeExport } from '../receivers/otlp/codec/codec.js';
+import { messages } from '../receivers/otlp/codec/proto.js';
 
 /**
  * What no pipeline can beat, measured in this process on the same bytes the load generator sends:

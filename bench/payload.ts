@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type protobuf from 'protobufjs';
-import { messages } from '../receivers/otlp/proto.js';
+import { messages } from '../receivers/otlp/codec/proto.js';
 
 /**
  * Load for the benchmark, built from real captures: LiteLLM 1.81.3 (`default` callback settings)

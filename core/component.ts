@@ -7,8 +7,6 @@ import type { Handoff } from './handoff.js';
 import type { Host } from './host.js';
 import type { SelfMetrics } from './self-metrics.js';
 
-export type ComponentKind = 'receiver' | 'processor' | 'exporter';
-
 /** Anything with a lifecycle. start() may bind ports or open files; shutdown() drains and releases them. */
 export interface Lifecycle {
   start?(): Promise<void>;
@@ -79,6 +77,12 @@ interface FactoryBase<C> {
   defaults: C;
   /** Every self-metric the component makes (its `metrics.ts`), for the generated reference. */
   metrics?: MetricSpecs;
+  /**
+   * Metrics that are the component's output rather than its health (the Prometheus exporter's spend
+   * metrics), documented in a table of their own; `commonLabels` says which labels each carries
+   * before the ones its spec lists (e.g. labels set by the config).
+   */
+  dataMetrics?: { commonLabels: string; specs: MetricSpecs };
   /**
    * Every check the schema cannot express (the collector's `Config.Validate()`), run at load on a
    * schema-valid, defaulted block: `validate`, `run`, `process` and a reload share its verdict, so

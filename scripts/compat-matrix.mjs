@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Renders the compatibility matrix from the e2e results (test/e2e/litellm/results/*.json and
 // test/e2e/claude-code/results/*.json) as Markdown. With --write FILE it replaces the text between
-// `<!-- compat-matrix:start -->` and `<!-- compat-matrix:end -->` in FILE (the README), so the
-// matrix cannot drift from what the e2e last proved. test/docs.test.ts imports renderMatrix and
-// replaceSection to check that the README holds what the committed results render.
+// `<!-- compat-matrix:start -->` and `<!-- compat-matrix:end -->` in FILE (docs/compatibility.md), so
+// the matrix cannot drift from what the e2e last proved. test/docs.test.ts imports renderMatrix and
+// replaceSection to check that the page holds what the committed results render.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';

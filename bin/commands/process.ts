@@ -10,7 +10,7 @@ import { componentType } from '../../core/config/types.js';
 import { Host } from '../../core/host.js';
 import { createLogger } from '../../core/logger.js';
 import { SelfMetrics } from '../../core/self-metrics.js';
-import { decodeExport, OtlpDecodeError, type Encoding, type Signal } from '../../receivers/otlp/codec.js';
+import { decodeExport, OtlpDecodeError, type Encoding, type Signal } from '../../receivers/otlp/index.js';
 import { configErrorExit, EXIT } from '../exit-codes.js';
 
 export interface ProcessOptions {

@@ -2,8 +2,7 @@ import { factories } from '../components.js';
 import { ConfigError, formatDiagnostic } from '../../core/config/diagnostic.js';
 import { loadConfigFile } from '../../core/config/load.js';
 import { componentType } from '../../core/config/types.js';
-import type { ClickhouseConfig } from '../../exporters/clickhouse/config.js';
-import { REPORT_KEYS, runReport, type ReportKey, type ReportOptions } from '../../exporters/clickhouse/report.js';
+import { REPORT_KEYS, runReport, type ClickhouseConfig, type ReportKey, type ReportOptions } from '../../exporters/clickhouse/index.js';
 import { dirname, resolve } from 'node:path';
 import { EXIT } from '../exit-codes.js';
 

@@ -23,8 +23,6 @@ export function createAjv(): Ajv {
   return ajv;
 }
 
-export type AjvError = ErrorObject;
-
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';

@@ -4,6 +4,7 @@ import { ClickhouseExporter } from './exporter.js';
 import { validateClickhouse, validateClickhouseInstances } from './validate.js';
 
 export type { ClickhouseConfig } from './config.js';
+export { REPORT_KEYS, runReport, type ReportKey, type ReportOptions } from './report.js';
 
 /** `clickhouse`: one row per LlmCall in ClickHouse (embedded chDB or a server/cluster). */
 export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {

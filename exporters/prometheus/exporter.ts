@@ -5,6 +5,7 @@ import type { SpendStore } from '../../core/host.js';
 import type { LlmCall } from '../../core/llm-call.js';
 import { BudgetTracker, budgetGauges, takePreviousSpend, type BudgetGauges, type BudgetStatus, type ThresholdCrossing } from './budgets.js';
 import type { PrometheusExporterConfig } from './config.js';
+import { prometheusExporterMetrics } from './metrics.js';
 import { WebhookNotifier } from './notifier.js';
 import { RecentCalls } from './recent-calls.js';
 import { SpendMetrics } from './spend-metrics.js';
@@ -50,7 +51,7 @@ export class PrometheusExporter implements Exporter {
     // Failure counters exist at 0 from the start, so that increase() in alert rules sees the first failure.
     this.restoreFailures = ctx.metrics.counter('tokenledger_budget_restore_failures_total', 'Failed reads of budget spend-to-date from the spend store.', ['exporter']);
     if (config.budgets.length > 0) this.restoreFailures.inc({ exporter }, 0);
-    this.resent = ctx.metrics.counter('tokenledger_prometheus_resent_calls_total', 'Calls already counted that arrived again (re-sent after another exporter refused their batch), not counted twice.', ['exporter']);
+    this.resent = ctx.metrics.declare(prometheusExporterMetrics).resent;
     this.resent.inc({ exporter }, 0);
     if (config.webhook) {
       const results = ctx.metrics.counter('tokenledger_budget_notifications_total', 'Budget webhook notifications, by result (sent, failed).', ['exporter', 'result']);

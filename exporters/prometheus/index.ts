@@ -1,6 +1,8 @@
 import type { ExporterFactory } from '../../core/component.js';
 import { defaults, schema, validatePrometheus, type PrometheusExporterConfig } from './config.js';
 import { PrometheusExporter } from './exporter.js';
+import { BASE_LABELS } from './labels.js';
+import { prometheusExporterMetrics, spendMetrics } from './metrics.js';
 
 export type { PrometheusExporterConfig } from './config.js';
 
@@ -9,6 +11,8 @@ export const prometheusExporterFactory: ExporterFactory<PrometheusExporterConfig
   type: 'prometheus',
   schema,
   defaults,
+  metrics: prometheusExporterMetrics,
+  dataMetrics: { commonLabels: `${BASE_LABELS.join(', ')}, then the configured \`labels\``, specs: spendMetrics },
   validate: validatePrometheus,
   // The spend metrics carry no exporter label: a second instance would count every call again.
   validateInstances: (instances) => instances.slice(1).map(({ id }) => ({

@@ -1,11 +1,10 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ComponentContext } from '../../core/component.js';
 import { TOKEN_TYPES, tokensOf, type LlmCall } from '../../core/llm-call.js';
+import type { MetricSpec } from '../../core/metric-spec.js';
 import { LabelSetGuard } from './cardinality.js';
 import { BASE_LABELS, labelReader, type LabelReader } from './labels.js';
-
-const DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300];
-const TTFT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 30];
+import { prometheusExporterMetrics, spendMetrics } from './metrics.js';
 
 type Labels = Record<string, string>;
 
@@ -25,14 +24,6 @@ interface Series {
   tokenCounts: number[];
   cost: number;
 }
-
-const METRIC_NAMES = {
-  calls: 'tokenledger_llm_calls_total',
-  tokens: 'tokenledger_llm_tokens_total',
-  cost: 'tokenledger_llm_cost_usd_total',
-  duration: 'tokenledger_llm_call_duration_seconds',
-  ttft: 'tokenledger_llm_time_to_first_token_seconds',
-} as const;
 
 /**
  * The spend counters and latency histograms, on the process registry. Only new billable records
@@ -63,15 +54,18 @@ export class SpendMetrics {
     this.values = new Array<string>(this.readers.length).fill('');
     this.id = ctx.id;
     const names = this.labelNames;
-    forgetIfLabelsChanged(ctx.registry, Object.values(METRIC_NAMES), names, ctx);
-    this.calls = ctx.metrics.counter(METRIC_NAMES.calls, 'LLM calls, by outcome.', [...names, 'status']);
-    this.tokens = ctx.metrics.counter(METRIC_NAMES.tokens, 'Tokens, by type: input (not cached), output, cache_read, cache_write_5m, cache_write_1h.', [...names, 'token_type']);
-    this.cost = ctx.metrics.counter(METRIC_NAMES.cost, 'Cost of LLM calls in USD, as priced by cost-enrichment.', names);
-    this.duration = ctx.metrics.histogram(METRIC_NAMES.duration, 'Duration of LLM calls in seconds.', names, DURATION_BUCKETS);
-    this.ttft = ctx.metrics.histogram(METRIC_NAMES.ttft, 'Time to first token of streamed LLM calls in seconds.', names, TTFT_BUCKETS);
-    this.invalid = ctx.metrics.counter('tokenledger_prometheus_invalid_values_total', 'Record values not counted because they were negative or not finite.', ['exporter', 'field']);
-    this.labelSets = ctx.metrics.gauge('tokenledger_prometheus_label_sets', 'Distinct label combinations of the spend metrics (bounded by max_label_sets).', ['exporter']);
-    const folded = ctx.metrics.counter('tokenledger_prometheus_folded_calls_total', 'Calls whose labels were folded to __other__ by the cardinality guard.', ['exporter']);
+    forgetIfLabelsChanged(ctx.registry, Object.values(spendMetrics).map((s) => s.name), names, ctx);
+    // The spend metrics' label names depend on the configured `labels`: made here, from their declarations.
+    const labelsOf = (spec: MetricSpec): string[] => [...names, ...(spec.labels ?? [])];
+    const { calls, tokens, cost, duration, ttft } = spendMetrics;
+    this.calls = ctx.metrics.counter(calls.name, calls.help, labelsOf(calls));
+    this.tokens = ctx.metrics.counter(tokens.name, tokens.help, labelsOf(tokens));
+    this.cost = ctx.metrics.counter(cost.name, cost.help, labelsOf(cost));
+    this.duration = ctx.metrics.histogram(duration.name, duration.help, labelsOf(duration), [...duration.buckets]);
+    this.ttft = ctx.metrics.histogram(ttft.name, ttft.help, labelsOf(ttft), [...ttft.buckets]);
+    const { invalid, labelSets, folded } = ctx.metrics.declare(prometheusExporterMetrics);
+    this.invalid = invalid;
+    this.labelSets = labelSets;
     const foldedSeries = folded.labels({ exporter: ctx.id });
     folded.inc({ exporter: ctx.id }, 0); // exists from the start, so that increase() sees the first fold
     this.guard = new LabelSetGuard<Series>(maxLabelSets, BASE_LABELS.length, (v) => this.newSeries(v), () => foldedSeries.inc());

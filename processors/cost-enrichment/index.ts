@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { ProcessorFactory } from '../../core/component.js';
 import { bundledCatalog, fileCatalog } from './catalog.js';
 import { defaults, schema, type CostEnrichmentConfig } from './config.js';
+import { costEnrichmentMetrics } from './metrics.js';
 import { OnceLog } from './once-log.js';
 import { compileOverrides } from './overrides.js';
 import { Pricer, type Notice } from './pricer.js';
@@ -28,6 +29,7 @@ export const costEnrichmentFactory: ProcessorFactory<CostEnrichmentConfig> = {
   type: 'cost-enrichment',
   schema,
   defaults,
+  metrics: costEnrichmentMetrics,
   validate: validateCostEnrichment,
   create(config, ctx) {
     const log = new OnceLog(ctx.logger);

@@ -2,17 +2,16 @@ import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Processor } from '../../core/component.js';
 import type { LlmCall } from '../../core/llm-call.js';
 import type { CostEnrichmentConfig } from './config.js';
+import { costEnrichmentMetrics } from './metrics.js';
 import type { OnceLog } from './once-log.js';
 import type { Pricer } from './pricer.js';
 
 /** Prices batch.calls, batch.updates and their bases into copies; counts unpriced and drifting calls (new calls only). */
 export class CostEnrichmentProcessor implements Processor {
-  private readonly unpricedCalls;
-  private readonly driftCalls;
+  private readonly metrics;
 
   constructor(private readonly pricer: Pricer, private readonly config: CostEnrichmentConfig, private readonly log: OnceLog, ctx: ComponentContext) {
-    this.unpricedCalls = ctx.metrics.counter('tokenledger_llm_unpriced_calls_total', 'LLM calls no price entry matched; they carry cost_usd 0 and price_ref \'\'.', ['model', 'provider']);
-    this.driftCalls = ctx.metrics.counter('tokenledger_cost_drift_calls_total', 'LLM calls whose source-reported cost differs from the computed cost by more than the configured tolerance.', ['model']);
+    this.metrics = ctx.metrics.declare(costEnrichmentMetrics);
   }
 
   process(batch: Batch): Batch {
@@ -28,12 +27,12 @@ export class CostEnrichmentProcessor implements Processor {
       const r = this.pricer.price(call);
       out[i] = { ...call, cost_usd: r.costUsd, price_ref: r.ref };
       if (r.unpriced !== '') {
-        if (count) this.unpricedCalls.inc({ model: call.model, provider: call.provider });
+        if (count) this.metrics.unpricedCalls.inc({ model: call.model, provider: call.provider });
         this.log.warn(`unpriced\u001f${call.provider}\u001f${call.model}`, 'no price for model; cost_usd set to 0', () => ({
           provider: call.provider, model: call.model, model_raw: call.model_raw, reason: r.unpriced, detail: r.detail,
         }));
       } else if (count && call.reported_cost_usd !== null && this.drifts(r.costUsd, call.reported_cost_usd)) {
-        this.driftCalls.inc({ model: call.model });
+        this.metrics.driftCalls.inc({ model: call.model });
         this.log.warn(`drift\u001f${call.model}`, 'reported cost differs from computed cost', () => ({
           provider: call.provider, model: call.model, cost_usd: r.costUsd, reported_cost_usd: call.reported_cost_usd, price_ref: r.ref, source: call.source,
         }));

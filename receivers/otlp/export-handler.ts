@@ -2,7 +2,7 @@ import { emptyBatch } from '../../core/batch.js';
 import type { ReceiverContext } from '../../core/component.js';
 import { PermanentError, isRetryable } from '../../core/errors.js';
 import type { Attributes } from '../../core/telemetry.js';
-import { countItems, decodeExportRequest, encodeExportResponse, GrpcCode, OtlpDecodeError, type DecodedExport, type Encoding, type Signal, type TelemetryPart } from './codec.js';
+import { countItems, decodeExportRequest, encodeExportResponse, GrpcCode, OtlpDecodeError, type DecodedExport, type Encoding, type Signal, type TelemetryPart } from './codec/codec.js';
 import type { Admission } from './admission.js';
 import type { ReceiverMetrics, RefusalReason, Transport } from './metrics.js';
 import type { ThrottledLog } from './throttled-log.js';

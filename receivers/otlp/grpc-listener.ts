@@ -4,7 +4,7 @@ import { parseDuration } from '../../core/config/duration.js';
 import { Relay } from '../../core/handoff.js';
 import { settledWithin } from '../../core/settle.js';
 import type { ServerTlsPem } from '../../core/tls.js';
-import type { Signal } from './codec.js';
+import type { Signal } from './codec/codec.js';
 import type { GrpcConfig } from './config.js';
 import { parseEndpoint, type BoundAddress } from './endpoint.js';
 

@@ -3,7 +3,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { settledWithin } from '../../core/settle.js';
 import { readServerTls } from '../../core/tls.js';
 import { grpcPeerKey } from './clients.js';
-import { encodeStatus, GrpcCode, type Signal } from './codec.js';
+import { encodeStatus, GrpcCode, type Signal } from './codec/codec.js';
 import type { GrpcConfig } from './config.js';
 import type { BoundAddress } from './endpoint.js';
 import { failure, type ExportFailure } from './export-handler.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
-import { GrpcCode } from './codec.js';
+import { GrpcCode } from './codec/codec.js';
 import { failure, type ExportFailure } from './export-handler.js';
 import type { ClientUsage } from './clients.js';
 import { inFlightFull, type InFlightBytes } from './in-flight.js';

@@ -4,7 +4,7 @@ import { parseDuration } from '../../core/config/duration.js';
 import { settledWithin } from '../../core/settle.js';
 import { readServerTls } from '../../core/tls.js';
 import { clientKey } from './clients.js';
-import { encodeStatus, GrpcCode, type Encoding, type Signal } from './codec.js';
+import { encodeStatus, GrpcCode, type Encoding, type Signal } from './codec/codec.js';
 import type { HttpConfig } from './config.js';
 import type { BoundAddress } from './endpoint.js';
 import { failure, type ExportFailure } from './export-handler.js';

@@ -1,5 +1,5 @@
 import type { ClientUsage } from './clients.js';
-import { GrpcCode } from './codec.js';
+import { GrpcCode } from './codec/codec.js';
 import { failure, type ExportFailure } from './export-handler.js';
 
 /** Why bytes could not be taken: the receiver's whole budget, or the client's share of it. */

@@ -1,5 +1,4 @@
-import type { SelfMetrics } from '../../core/self-metrics.js';
-import type { Signal } from './codec.js';
+import { defineMetrics, type DeclaredMetrics } from '../../core/metric-spec.js';
 
 export type Transport = 'grpc' | 'http';
 
@@ -16,19 +15,21 @@ export type RefusalReason =
 export type ConnectionRefusal = 'max_connections' | 'client_connection_limit';
 
 /** The receiver's self-metrics, labelled by receiver id, transport and signal. */
-export function receiverMetrics(metrics: SelfMetrics) {
-  return {
-    accepted: metrics.counter('tokenledger_receiver_accepted_items_total', 'Spans, metric data points and log records acknowledged to the client.', ['receiver', 'transport', 'signal']),
-    refusedItems: metrics.counter('tokenledger_receiver_refused_items_total', 'Spans, metric data points and log records refused after decoding, by reason.', ['receiver', 'transport', 'signal', 'reason']),
-    refusedRequests: metrics.counter('tokenledger_receiver_refused_requests_total', 'Export requests answered with an error (or partial success), by reason.', ['receiver', 'transport', 'signal', 'reason']),
-    requestSize: metrics.histogram('tokenledger_receiver_request_size_bytes', 'Export request body size, decompressed.', ['receiver', 'transport', 'signal'], [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216]),
-    latency: metrics.histogram('tokenledger_receiver_request_duration_seconds', 'Time from the arrival of an Export request to its answer, pipeline acknowledgement included.', ['receiver', 'transport', 'signal'], [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]),
-    inFlight: metrics.gauge('tokenledger_receiver_in_flight_bytes', 'Request bytes received and not yet acknowledged.', ['receiver']),
-    queued: metrics.gauge('tokenledger_receiver_queued_requests', 'Requests received whole and waiting for admission to the pipeline.', ['receiver']),
-    refusedConnections: metrics.counter('tokenledger_receiver_refused_connections_total', 'Connections closed as soon as accepted, by reason (max_connections, client_connection_limit).', ['receiver', 'transport', 'reason']),
-  };
-}
+export const otlpReceiverMetrics = defineMetrics({
+  accepted: { type: 'counter', name: 'tokenledger_receiver_accepted_items_total', help: 'Spans, metric data points and log records acknowledged to the client.', labels: ['receiver', 'transport', 'signal'] },
+  refusedItems: { type: 'counter', name: 'tokenledger_receiver_refused_items_total', help: 'Spans, metric data points and log records refused after decoding, by reason.', labels: ['receiver', 'transport', 'signal', 'reason'] },
+  refusedRequests: { type: 'counter', name: 'tokenledger_receiver_refused_requests_total', help: 'Export requests answered with an error (or partial success), by reason.', labels: ['receiver', 'transport', 'signal', 'reason'] },
+  requestSize: {
+    type: 'histogram', name: 'tokenledger_receiver_request_size_bytes', help: 'Export request body size, decompressed.', labels: ['receiver', 'transport', 'signal'],
+    buckets: [256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216],
+  },
+  latency: {
+    type: 'histogram', name: 'tokenledger_receiver_request_duration_seconds', help: 'Time from the arrival of an Export request to its answer, pipeline acknowledgement included.', labels: ['receiver', 'transport', 'signal'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  },
+  inFlight: { type: 'gauge', name: 'tokenledger_receiver_in_flight_bytes', help: 'Request bytes received and not yet acknowledged.', labels: ['receiver'] },
+  queued: { type: 'gauge', name: 'tokenledger_receiver_queued_requests', help: 'Requests received whole and waiting for admission to the pipeline.', labels: ['receiver'] },
+  refusedConnections: { type: 'counter', name: 'tokenledger_receiver_refused_connections_total', help: 'Connections closed as soon as accepted, by reason (max_connections, client_connection_limit).', labels: ['receiver', 'transport', 'reason'] },
+});
 
-export type ReceiverMetrics = ReturnType<typeof receiverMetrics>;
-
-export interface RequestLabels { receiver: string; transport: Transport; signal: Signal | 'unknown' }
+export type ReceiverMetrics = DeclaredMetrics<typeof otlpReceiverMetrics>;

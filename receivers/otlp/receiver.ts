@@ -9,7 +9,7 @@ import { ExportHandler } from './export-handler.js';
 import { OtlpGrpcServer } from './grpc-server.js';
 import { OtlpHttpServer } from './http-server.js';
 import { InFlightBytes } from './in-flight.js';
-import { receiverMetrics } from './metrics.js';
+import { otlpReceiverMetrics } from './metrics.js';
 import { ThrottledLog } from './throttled-log.js';
 
 const MIB = 1024 * 1024;
@@ -23,7 +23,7 @@ export class OtlpReceiver implements Receiver {
   private readonly logger: ReceiverContext['logger'];
 
   constructor(config: OtlpReceiverConfig, ctx: ReceiverContext, env: NodeJS.ProcessEnv = process.env) {
-    const metrics = receiverMetrics(ctx.metrics);
+    const metrics = ctx.metrics.declare(otlpReceiverMetrics);
     const { per_client: perClient, admission } = config;
     const inFlight = new InFlightBytes(Math.floor(config.max_in_flight_mib * MIB), Math.floor(perClient.max_in_flight_mib * MIB), (held) => metrics.inFlight.set({ receiver: ctx.id }, held));
     const clients = new Clients({ maxRequests: perClient.max_requests, maxConnections: perClient.max_connections });

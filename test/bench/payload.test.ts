@@ -3,7 +3,7 @@ import { claudeCodeLogs, instance, liteLLMTraces, stamp, type Payload } from '..
 import type { LlmCall } from '../../core/llm-call.js';
 import { defaults } from '../../processors/claude-normalizer/config.js';
 import { ClaudeNormalizer } from '../../processors/claude-normalizer/normalizer.js';
-import { decodeExport } from '../../receivers/otlp/codec.js';
+import { decodeExport } from '../../receivers/otlp/codec/codec.js';
 import { batchOf, testContext } from '../helpers/context.js';
 
 /** The load of `npm run bench` must be N distinct, correct calls, not N re-sends of one. */

@@ -14,7 +14,7 @@ import { defaults as normalizerDefaults } from '../../processors/claude-normaliz
 import { ClaudeNormalizer } from '../../processors/claude-normalizer/normalizer.js';
 import { defaults as costDefaults } from '../../processors/cost-enrichment/config.js';
 import { priceCalls, pricerFor } from '../../processors/cost-enrichment/index.js';
-import { decodeExport } from '../../receivers/otlp/codec.js';
+import { decodeExport } from '../../receivers/otlp/codec/codec.js';
 import { metricSum } from '../e2e/harness/tokenledger.js';
 import { batchOf, testContext } from '../helpers/context.js';
 import { logsRequest, tracesRequest } from '../helpers/otlp-json.js';

@@ -212,7 +212,7 @@ describe.skipIf(!ready)('Claude Code â†’ LiteLLM (/anthropic and /v1/messages) â
         return;
       }
       // An intermittent known issue stays in the results when it did not show this time, so that
-      // every green run writes the same results (test/docs.test.ts compares the README with them).
+      // every green run writes the same results (test/docs.test.ts compares docs/compatibility.md with them).
       if (known) results.problem(key, known.issue, known.litellmDefect);
       else results.pass(key);
       process.stdout.write(`[claude-code ${c.path} litellm ${c.litellm} claude ${c.claude}] row ${row.call_id} (${row.source}, ${row.route}): tokens ${JSON.stringify(rowTokens(row))}, cost ${row.cost_usd}, customer ${row.customer}, tags ${row.tags.join('|')}${known ? ' (known issue did not reproduce this time)' : ''}\n`);

@@ -1,6 +1,6 @@
 /**
  * Outcomes of the Claude Code end-to-end scenarios, written to results/<scenario>.json and read by
- * scripts/compat-matrix.mjs for the README's compatibility matrix (same status vocabulary as the
+ * scripts/compat-matrix.mjs for the compatibility matrix (docs/compatibility.md) (same status vocabulary as the
  * LiteLLM results). No timestamps: the files change only when an outcome does.
  */
 import { dirname, join } from 'node:path';

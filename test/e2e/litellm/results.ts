@@ -1,6 +1,6 @@
 /**
  * Outcomes of the LiteLLM end-to-end runs, one file per LiteLLM version in results/, read by
- * scripts/compat-matrix.mjs for the README's compatibility matrix. No timestamps: a file changes
+ * scripts/compat-matrix.mjs for the compatibility matrix (docs/compatibility.md). No timestamps: a file changes
  * only when an outcome does.
  */
 import { dirname, join } from 'node:path';

@@ -11,7 +11,7 @@ import { exporterMetrics } from '../../../core/exporter-helper/metrics.js';
 import type { LlmCall } from '../../../core/llm-call.js';
 import { PrometheusExporter } from '../../../exporters/prometheus/exporter.js';
 import { costEnrichmentFactory } from '../../../processors/cost-enrichment/index.js';
-import { receiverMetrics } from '../../../receivers/otlp/metrics.js';
+import { otlpReceiverMetrics } from '../../../receivers/otlp/metrics.js';
 import { batchOf, testContext } from '../../helpers/context.js';
 import { freePort } from '../../helpers/net.js';
 import { serviceAvailable } from '../../helpers/services.js';
@@ -99,7 +99,7 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
     await exporter.start();
 
     // Other components' self-metrics, through their own definitions, with sample values.
-    const rm = receiverMetrics(ctx.metrics);
+    const rm = ctx.metrics.declare(otlpReceiverMetrics);
     const em = exporterMetrics(ctx.metrics);
     const ready = ctx.metrics.gauge('tokenledger_ready', '1 when every component of the pipeline has started.');
     ready.set(1);

@@ -4,7 +4,7 @@ import type { Batch } from '../../../core/batch.js';
 import type { ComponentContext } from '../../../core/component.js';
 import type { LlmCall } from '../../../core/llm-call.js';
 import type { ResourceMetrics } from '../../../core/telemetry.js';
-import { decodeExport, type Signal } from '../../../receivers/otlp/codec.js';
+import { decodeExport, type Signal } from '../../../receivers/otlp/codec/codec.js';
 import { defaults, type NormalizerConfig } from '../../../processors/claude-normalizer/config.js';
 import { ClaudeNormalizer } from '../../../processors/claude-normalizer/normalizer.js';
 import { batchOf, testContext } from '../../helpers/context.js';

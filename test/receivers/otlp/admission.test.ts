@@ -1,6 +1,6 @@
 import { afterEach, expect, test } from 'vitest';
 import type { Batch } from '../../../core/batch.js';
-import { messages } from '../../../receivers/otlp/proto.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
 import { metricValue } from '../../helpers/context.js';
 import { grpcExport, post, startReceiver, waitFor, type HttpReply, type Started } from './helpers.js';
 

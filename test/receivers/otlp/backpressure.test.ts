@@ -6,7 +6,7 @@ import type { Batch } from '../../../core/batch.js';
 import { RetryableError } from '../../../core/errors.js';
 import { metricValue } from '../../helpers/context.js';
 import { grpcExport, post, sleep, startReceiver, type Started } from './helpers.js';
-import { messages } from '../../../receivers/otlp/proto.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
 
 /**
  * A blocked pipeline: clients get retryable answers, and once it unblocks every acknowledged item

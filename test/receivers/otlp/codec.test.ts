@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { countItems, decodeExport, decodeExportRequest, encodeExportResponse, encodeStatus, GrpcCode, OtlpDecodeError } from '../../../receivers/otlp/codec.js';
-import { messages } from '../../../receivers/otlp/proto.js';
-import { uint64Decimal } from '../../../receivers/otlp/scalars.js';
-import { sampleTraceRequest } from '../../../receivers/otlp/bench.js';
+import { countItems, decodeExport, decodeExportRequest, encodeExportResponse, encodeStatus, GrpcCode, OtlpDecodeError } from '../../../receivers/otlp/codec/codec.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
+import { uint64Decimal } from '../../../receivers/otlp/codec/scalars.js';
+import { sampleTraceRequest } from '../../helpers/sample-trace-request.js';
 
 const FIXTURES = new URL('../../fixtures/claude-code/otlp', import.meta.url).pathname;
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));

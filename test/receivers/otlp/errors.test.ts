@@ -2,7 +2,7 @@ import { connect } from 'node:http2';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { RetryableError, PermanentError } from '../../../core/errors.js';
-import { messages } from '../../../receivers/otlp/proto.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
 import { metricValue } from '../../helpers/context.js';
 import { grpcExport, post, startReceiver, type Started } from './helpers.js';
 

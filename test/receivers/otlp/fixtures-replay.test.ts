@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Batch } from '../../../core/batch.js';
-import { messages } from '../../../receivers/otlp/proto.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
 import { post, startReceiver, type Started } from './helpers.js';
 
 /** Every request Claude Code 2.1.330 really sent, replayed with its original headers. */

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { messages } from '../../../receivers/otlp/proto.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
 import { grpcExport, post, startReceiver, type Started } from './helpers.js';
 
 /**

@@ -1,13 +1,13 @@
 import type { AnyValue, Attributes, HistogramDataPoint, LogRecord, Metric, NumberDataPoint, ResourceLogs, ResourceMetrics, ResourceSpans, Scope, Span } from '../../../core/telemetry.js';
-import { OtlpDecodeError, type DecodedExport, type Signal, type TelemetryPart } from '../../../receivers/otlp/codec.js';
-import { messages } from '../../../receivers/otlp/proto.js';
-import { Rejections } from '../../../receivers/otlp/rejections.js';
-import { setAttribute, uint64Decimal } from '../../../receivers/otlp/scalars.js';
+import { OtlpDecodeError, type DecodedExport, type Signal, type TelemetryPart } from '../../../receivers/otlp/codec/codec.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
+import { Rejections } from '../../../receivers/otlp/codec/rejections.js';
+import { setAttribute, uint64Decimal } from '../../../receivers/otlp/codec/scalars.js';
 
 /**
  * The test oracle: the receiver's former protobuf decoder, kept verbatim (protobufjs decodes the
  * request into its message objects, then they are converted to core/telemetry.ts), so that
- * wire-decode.test.ts can check the one-pass decoder (receivers/otlp/from-wire.ts) gives the same
+ * wire-decode.test.ts can check the one-pass decoder (receivers/otlp/codec/from-wire.ts) gives the same
  * output, the same partial-success rejections and the same errors for every input.
  */
 

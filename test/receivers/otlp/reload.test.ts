@@ -10,7 +10,7 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import type { Batch } from '../../../core/batch.js';
 import { Service } from '../../../core/service.js';
 import { otlpReceiverFactory } from '../../../receivers/otlp/index.js';
-import { messages } from '../../../receivers/otlp/proto.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
 import { exported, fakeFactories, unstick } from '../../core/fake-components.js';
 import { metricValue } from '../../helpers/context.js';
 import { freePort } from '../../helpers/net.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import { connect } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
-import { messages } from '../../../receivers/otlp/proto.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
 import { metricValue } from '../../helpers/context.js';
 import { post, rawClient, rawHead, sleep, startReceiver, waitFor, type RawClient, type Started } from './helpers.js';
 

@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
-import { decodeExportRequest, type Signal } from '../../../receivers/otlp/codec.js';
-import { messages } from '../../../receivers/otlp/proto.js';
+import { decodeExportRequest, type Signal } from '../../../receivers/otlp/codec/codec.js';
+import { messages } from '../../../receivers/otlp/codec/proto.js';
 import { legacyDecodeProtobuf } from './legacy-decode.js';
 
 /**
- * The one-pass wire decoder (receivers/otlp/from-wire.ts, behind decodeExportRequest) against the
+ * The one-pass wire decoder (receivers/otlp/codec/from-wire.ts, behind decodeExportRequest) against the
  * former protobufjs decode + conversion (legacy-decode.ts): the same output (deep, and in the same
  * key order), the same partial-success rejections, and the same OtlpDecodeError for every input —
  * real captures, generated requests, and those requests cut, corrupted and padded.

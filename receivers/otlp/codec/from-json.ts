@@ -1,4 +1,4 @@
-import type { AnyValue, Attributes, HistogramDataPoint, LogRecord, Metric, NumberDataPoint, ResourceLogs, ResourceMetrics, ResourceSpans, Scope, Span } from '../../core/telemetry.js';
+import type { AnyValue, Attributes, HistogramDataPoint, LogRecord, Metric, NumberDataPoint, ResourceLogs, ResourceMetrics, ResourceSpans, Scope, Span } from '../../../core/telemetry.js';
 import { OtlpDecodeError } from './errors.js';
 import type { Rejections } from './rejections.js';
 import { jsonDouble, jsonIdHex, jsonInt, jsonNanos, setAttribute } from './scalars.js';

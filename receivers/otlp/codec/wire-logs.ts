@@ -1,4 +1,4 @@
-import type { AnyValue, Attributes, LogRecord, ResourceLogs } from '../../core/telemetry.js';
+import type { AnyValue, Attributes, LogRecord, ResourceLogs } from '../../../core/telemetry.js';
 import { anyValue, keyValue, readResources } from './wire-common.js';
 import { bytesStart, enter, fixed64Decimal, idHex, leave, type Wire } from './wire-reader.js';
 

@@ -1,4 +1,4 @@
-import type { AnyValue, Attributes, Scope } from '../../core/telemetry.js';
+import type { AnyValue, Attributes, Scope } from '../../../core/telemetry.js';
 import { setAttribute } from './scalars.js';
 import { bytesStart, cachedString, enter, int64Number, leave, type Wire } from './wire-reader.js';
 

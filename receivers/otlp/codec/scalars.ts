@@ -1,5 +1,5 @@
 import { OtlpDecodeError } from './errors.js';
-import type { AnyValue, Attributes } from '../../core/telemetry.js';
+import type { AnyValue, Attributes } from '../../../core/telemetry.js';
 
 /**
  * Conversions of OTLP scalars to their core/telemetry.ts form, shared by the protobuf and JSON

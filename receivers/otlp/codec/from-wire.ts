@@ -4,7 +4,7 @@ import { logsRequest } from './wire-logs.js';
 import { metricsRequest } from './wire-metrics.js';
 import { wireOf } from './wire-reader.js';
 import { traceRequest } from './wire-traces.js';
-import type { Signal, TelemetryPart } from './codec.js';
+import type { Signal, TelemetryPart } from './telemetry-part.js';
 
 /**
  * OTLP protobuf Export requests read straight from the wire into core/telemetry.ts objects, in one

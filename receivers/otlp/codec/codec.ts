@@ -1,9 +1,9 @@
-import type { Batch } from '../../core/batch.js';
 import { OtlpDecodeError } from './errors.js';
 import { jsonResourceLogs, jsonResourceMetrics, jsonResourceSpans, parseJsonRequest } from './from-json.js';
 import { decodeProtobufRequest } from './from-wire.js';
 import { messages } from './proto.js';
 import { Rejections } from './rejections.js';
+import type { Encoding, Signal, TelemetryPart } from './telemetry-part.js';
 
 /**
  * OTLP Export requests and responses, in protobuf and JSON, for every signal. Used by the OTLP
@@ -12,9 +12,7 @@ import { Rejections } from './rejections.js';
 
 export { OtlpDecodeError } from './errors.js';
 
-export type Signal = 'traces' | 'metrics' | 'logs';
-export type Encoding = 'protobuf' | 'json';
-export type TelemetryPart = Pick<Batch, 'resourceSpans' | 'resourceMetrics' | 'resourceLogs'>;
+export type { Encoding, Signal, TelemetryPart } from './telemetry-part.js';
 
 export interface DecodedExport {
   part: TelemetryPart;

@@ -1,11 +1,7 @@
-import { decodeExport, type Encoding } from './codec.js';
-import { messages } from './proto.js';
+import type { Encoding } from '../../receivers/otlp/index.js';
+import { messages } from '../../receivers/otlp/codec/proto.js';
 
-/**
- * Decode throughput of the OTLP codec on LiteLLM-like spans (~1.8 KB each, the shape of a
- * `litellm_request` span), for `npm run bench`. Decoding includes the conversion to
- * core/telemetry.ts objects: it is what the receiver does per request.
- */
+/** A LiteLLM-like Export request (~1.8 KB a span, the shape of a `litellm_request` span) for codec tests. */
 
 const ATTRIBUTES: Record<string, string | number | boolean> = {
   'gen_ai.system': 'anthropic', 'gen_ai.request.model': 'claude-sonnet-4-5-20250929', 'gen_ai.response.model': 'claude-sonnet-4-5-20250929',
@@ -45,27 +41,4 @@ export function sampleTraceRequest(spans: number): Record<Encoding, Uint8Array> 
     })) }] }],
   }));
   return { protobuf, json };
-}
-
-export interface DecodeBenchResult { encoding: Encoding; spans: number; bytesPerSpan: number; seconds: number; spansPerSecond: number; mibPerSecond: number }
-
-/** Decodes a `spansPerRequest`-span request repeatedly for about `durationMs`; synchronous, on the calling thread. */
-export function benchDecode(encoding: Encoding, spansPerRequest = 100, durationMs = 2000): DecodeBenchResult {
-  const body = sampleTraceRequest(spansPerRequest)[encoding];
-  for (let i = 0; i < 20; i++) decodeExport('traces', body, encoding); // warm-up: let the JIT settle
-  let requests = 0;
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(durationMs) * 1_000_000n;
-  let now = start;
-  while (now < deadline) {
-    for (let i = 0; i < 10; i++) decodeExport('traces', body, encoding);
-    requests += 10;
-    now = process.hrtime.bigint();
-  }
-  const seconds = Number(now - start) / 1e9;
-  return {
-    encoding, spans: requests * spansPerRequest, bytesPerSpan: Math.round(body.length / spansPerRequest), seconds,
-    spansPerSecond: Math.round((requests * spansPerRequest) / seconds),
-    mibPerSecond: Math.round(((requests * body.length) / seconds / 1048576) * 10) / 10,
-  };
 }

@@ -1,4 +1,4 @@
-import type { Attributes, ResourceSpans, Span, SpanEvent } from '../../core/telemetry.js';
+import type { Attributes, ResourceSpans, Span, SpanEvent } from '../../../core/telemetry.js';
 import { keyValue, readResources } from './wire-common.js';
 import { bytesStart, enter, fixed64Decimal, idHex, leave, type Wire } from './wire-reader.js';
 

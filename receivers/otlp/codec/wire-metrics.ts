@@ -1,4 +1,4 @@
-import type { Attributes, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics } from '../../core/telemetry.js';
+import type { Attributes, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics } from '../../../core/telemetry.js';
 import type { Rejections } from './rejections.js';
 import { keyValue, readResources } from './wire-common.js';
 import { enter, fixed64Decimal, fixed64Number, leave, readRepeated, sfixed64Number, type Reader, type Wire } from './wire-reader.js';
