@@ -3,6 +3,7 @@ import type { Attributes, LogRecord } from '../../core/telemetry.js';
 import { durationMs, firstNum, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
 import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-common.js';
 import type { ModelProviders } from './providers.js';
+import { requestKey } from './join-keys.js';
 import { applyUsage } from './tokens.js';
 import type { Extracted } from './types.js';
 
@@ -55,7 +56,7 @@ export function extractClaudeCodeEvent(kind: 'api_request' | 'api_error', resour
     const code = firstNum(a, ['status_code']);
     call.error_type = code !== undefined ? `http_${code}` : 'api_error';
   }
-  const keys = requestId ? [`req:${requestId}`] : [];
+  const keys = requestId ? [requestKey(requestId)] : [];
   return {
     call, shape: 'claude_code_event', keys, tokenIssue, cacheSplitKnown: 'cache_creation_5m_tokens' in a || 'cache_creation_1h_tokens' in a,
     view: { resource, attrs: a, metadataPrefix: '', litellm: null, headers: null },

@@ -2,6 +2,7 @@ import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { bool, durationMs, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
 import { fillClaudeCodeBasics } from './claude-code-common.js';
+import { requestKey, spanKey } from './join-keys.js';
 import type { ModelProviders } from './providers.js';
 import { applyUsage } from './tokens.js';
 import type { Extracted } from './types.js';
@@ -41,8 +42,8 @@ export function extractClaudeCodeSpan(resource: Attributes, span: Span, provider
     cacheWrite: tokenCount(num(a['cache_creation_tokens'])),
     inputIncludes: 'none',
   });
-  const keys = [`span:${span.traceId}:${span.spanId}`];
-  if (requestId) keys.push(`req:${requestId}`);
+  const keys = [spanKey(span.traceId, span.spanId)];
+  if (requestId) keys.push(requestKey(requestId));
   return {
     call, shape: 'claude_code_trace', keys, tokenIssue,
     view: { resource, attrs: a, metadataPrefix: '', litellm: null, headers: null },

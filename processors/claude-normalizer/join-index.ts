@@ -1,5 +1,5 @@
 import type { LlmCall } from '../../core/llm-call.js';
-import { isRecordKey } from './record-key.js';
+import { isRecordKey } from './join-keys.js';
 import type { Shape } from './types.js';
 
 export interface IndexEntry {
@@ -74,7 +74,7 @@ export class SessionGroup {
 }
 
 /**
- * Reports seen, by join key and by record key (record-key.ts), for exactly-once: emitted calls, links
+ * Reports seen, by join key and by record key (join-keys.ts), for exactly-once: emitted calls, links
  * waiting for a billable report, and records only counted. Bounded by a time window and an entry count (oldest
  * evicted first, in insertion order). The in-memory store keeps one for the process's lifetime (after
  * a restart, a call re-sent or reported by its second source is emitted again: README, "Exactly

@@ -2,6 +2,7 @@ import { emptyCall, type LlmCall } from '../../core/llm-call.js';
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { bool, firstNum, firstStr, msToIso, nanosToMs, num, str } from './attrs.js';
 import type { PromptTokensInclude } from './config.js';
+import { litellmCallKey, requestKey, responseKey, spanKey } from './join-keys.js';
 import { readHeaders, readIdentity } from './litellm-identity.js';
 import { canonicalProvider, hostOf, parseModel, providerOfHost, regionOfHost } from './model.js';
 import type { ModelProviders } from './providers.js';
@@ -111,10 +112,10 @@ export function extractLiteLLM(layout: LiteLLMLayout, resource: Attributes, scop
   const responseId = str(a, 'gen_ai.response.id');
   const litellmCallId = str(a, 'litellm.call_id');
   const keys: string[] = [];
-  if (providerRequestId) keys.push(`req:${providerRequestId}`);
-  if (responseId) keys.push(`rid:${responseId}`);
-  if (litellmCallId) keys.push(`lcid:${litellmCallId}`);
-  if (clientSpanId) keys.push(`span:${span.traceId}:${clientSpanId}`);
+  if (providerRequestId) keys.push(requestKey(providerRequestId));
+  if (responseId) keys.push(responseKey(responseId));
+  if (litellmCallId) keys.push(litellmCallKey(litellmCallId));
+  if (clientSpanId) keys.push(spanKey(span.traceId, clientSpanId));
   call.call_id = providerRequestId || responseId || litellmCallId || `${span.traceId}:${span.spanId}`;
 
   return {

@@ -27,7 +27,7 @@ import { PlausibilityGate } from './plausibility-gate.js';
 import { tokenVerdict } from './plausibility.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
-import { logRecordKey, spanRecordKey } from './record-key.js';
+import { fingerprintKey, idsConflict, isFingerprintKey, logRecordKey, spanRecordKey, usageIntervalKey } from './join-keys.js';
 import { hasTokens } from './tokens.js';
 import type { Extracted, Shape } from './types.js';
 import { UndoLog } from './undo-log.js';
@@ -358,7 +358,7 @@ export class ClaudeNormalizer implements Processor {
     for (const iv of readUsageIntervals(rm, this.cumulative, undo.series)) {
       const { call, view } = usageIntervalCall(iv, this.providers);
       const x: Extracted = { call, view, shape: 'claude_code_metrics', keys: [], tokenIssue: intervalIssue(iv) };
-      const record = `uiv:${call.call_id}`;
+      const record = usageIntervalKey(call.call_id);
       if (usageFromMetrics) this.report(reports, x, record, { count: 'metrics' });
       else reports.push({ x, record, counted: true, count: 'metrics' });
     }
@@ -375,13 +375,13 @@ export class ClaudeNormalizer implements Processor {
     call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
     // Before the join: a quarantined report is never billed nor joined, and no multi-megabyte value is held.
     if (!this.gate.admit(x)) return;
-    if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprint(call));
+    if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprintKey(call));
     reports.push({ x, record, counted: false, ...extra });
   }
 
   /**
    * Exactly-once for a report(): re-sent record or second report of a shape (dropped), new call, or
-   * second source (joined). `record` is the identity of the telemetry record read (record-key.ts):
+   * second source (joined). `record` is the identity of the telemetry record read (join-keys.ts):
    * a record seen before is a re-send whatever ids it carries. False for a re-send.
    */
   private accept(x: Extracted, record: string, calls: LlmCall[], updates: LlmCall[], now: number): boolean {
@@ -398,7 +398,7 @@ export class ClaudeNormalizer implements Processor {
     // a carrier of the gateway's attribution for the client's report of the call.
     const usageless = x.linkOnly === true && call.record_type === 'call' && !hasTokens(call);
     const found = x.keys.length > 0 ? this.index.find(x.keys) : undefined;
-    const entry = (found && (!found.key.startsWith('fp:') || fingerprintJoins(found.entry, x, call)) ? found.entry : undefined)
+    const entry = (found && (!isFingerprintKey(found.key) || fingerprintJoins(found.entry, x, call)) ? found.entry : undefined)
       ?? (usageless ? this.closest(this.index.clientCalls, call) : undefined);
     const keys = [...x.keys, record];
     if (entry === undefined) {
@@ -601,15 +601,6 @@ export class ClaudeNormalizer implements Processor {
 }
 
 /**
- * Session, model and exact tokens: the key that joins a gateway's and a client's report of one call
- * when they share no id (LiteLLM 1.81 keeps neither the upstream request id nor the client's
- * traceparent on /v1/messages). Write tokens are summed: one side may have lost the 5m/1h split.
- */
-function fingerprint(c: LlmCall): string {
-  return `fp:${c.session_id}:${c.model}:${c.input_tokens}:${c.output_tokens}:${c.cache_read_tokens}:${c.cache_write_5m_tokens + c.cache_write_1h_tokens}`;
-}
-
-/**
  * Whether a fingerprint match joins: two sources whose ids do not contradict it, or two shapes of
  * one source in the same trace (Claude Code's api_request event and its llm_request span, when
  * neither carries a request id: /v1/messages through LiteLLM 1.80 and 1.81).
@@ -627,16 +618,6 @@ function isGatewayShape(shape: Shape): boolean {
 /** A model the gateway could not name (`unknown` on LiteLLM 1.80's pass-through spans) matches any. */
 function modelsMatch(a: string, b: string): boolean {
   return a === b || a === '' || b === '' || a === 'unknown' || b === 'unknown';
-}
-
-/** Two reports carry the same kind of id (request, response, LiteLLM call id) with different values. */
-function idsConflict(a: readonly string[], b: readonly string[]): boolean {
-  for (const ka of a) {
-    const kind = ka.slice(0, ka.indexOf(':') + 1);
-    if (kind === 'fp:' || kind === 'span:' || kind === 'rec:') continue;
-    for (const kb of b) if (kb.startsWith(kind) && kb !== ka) return true;
-  }
-  return false;
 }
 
 /**

@@ -36,7 +36,7 @@ export interface AttributionView {
 export interface Extracted {
   call: LlmCall;
   shape: Shape;
-  /** Join keys (`req:…`, `rid:…`, `lcid:…`, `span:trace:span`): any match means the same call. */
+  /** Join keys (join-keys.ts): any match means the same call. */
   keys: string[];
   view: AttributionView;
   /** Why the tokens could not be made consistent, '' when they are. */
