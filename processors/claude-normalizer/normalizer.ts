@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import type { Counter, Gauge } from 'prom-client';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Processor } from '../../core/component.js';
 import type { LlmCall, TokenType } from '../../core/llm-call.js';
@@ -17,6 +16,7 @@ import { MemoryJoinStore, type JoinLookup, type JoinStore, type JoinTxn } from '
 import { RedisJoinStore } from './join-store-redis.js';
 import { extractLiteLLM, type LiteLLMLayout, type LiteLLMOptions } from './litellm-common.js';
 import { ENDED_SPAN_FIX, RAW_REQUEST_SPAN, recoverFromRawSpan } from './litellm-ended-span.js';
+import { normalizerMetrics, type NormalizerMetrics } from './metrics.js';
 import { isLiteLLMResource, RequestSpans } from './litellm-request-spans.js';
 import { litellmLegacy } from './litellm-legacy.js';
 import { litellmSemconv } from './litellm-semconv.js';
@@ -61,25 +61,6 @@ interface Report {
 
 const NO_LOOKUP: JoinLookup = { keys: [], sessions: [] };
 
-interface Metrics {
-  records: Counter<'source' | 'shape' | 'record_type'>;
-  unknown: Counter<'signal' | 'reason'>;
-  duplicates: Counter<'source'>;
-  joins: Counter<'first' | 'second'>;
-  updates: Counter<'source'>;
-  joinMismatch: Counter<'first' | 'second'>;
-  inconsistent: Counter<'source' | 'reason'>;
-  ccTokens: Counter<'from' | 'type'>;
-  ccDrift: Gauge<'type'>;
-  indexEntries: Gauge;
-  indexEvictions: Counter;
-  cumulativeSeries: Gauge;
-  cumulativeResets: Counter;
-  unjoinedLinks: Counter<'source' | 'shape'>;
-  endedSpans: Counter<'outcome'>;
-  storeErrors: Counter<'op'>;
-  abandoned: Counter;
-}
 
 /** How often the warning about LiteLLM's spans without usage is repeated while they keep coming. */
 const ENDED_SPAN_WARN_MS = 60_000;
@@ -98,7 +79,7 @@ export class ClaudeNormalizer implements Processor {
   private readonly requests = new RequestSpans();
   private endedSpanWarnedAt = -Infinity;
   private unverifiedSeen = 0;
-  private readonly m: Metrics;
+  private readonly m: NormalizerMetrics;
   private readonly ccTotals = { events: new Map<TokenType, number>(), metrics: new Map<TokenType, number>() };
   private batchSeq = 0;
   /** Each committed batch in flight, by output: its transaction and what it changed, until its exporters accept it or abandon() takes it back. */
@@ -115,7 +96,8 @@ export class ClaudeNormalizer implements Processor {
   constructor(private readonly cfg: NormalizerConfig, private readonly ctx: ComponentContext, private readonly now: () => number = Date.now) {
     this.providers = new ModelProviders(cfg.model_providers);
     this.attribution = new Attribution(cfg.attribution, cfg.dimensions);
-    this.gate = new PlausibilityGate(ctx);
+    this.m = ctx.metrics.declare(normalizerMetrics);
+    this.gate = new PlausibilityGate(ctx.logger, this.m);
     this.filter = new AttributeFilter(cfg.attributes.include, cfg.attributes.max_count, cfg.attributes.max_value_length, () => this.gate.truncated('attributes'));
     this.litellmOpts = { providers: this.providers, promptTokensInclude: cfg.litellm.prompt_tokens_include };
     this.store = cfg.dedupe.store === 'redis'
@@ -128,27 +110,6 @@ export class ClaudeNormalizer implements Processor {
         logger: ctx.logger, onError: (op) => this.m.storeErrors.inc({ op }),
       });
     this.cumulative = new CumulativeState(cfg.cumulative.max_series);
-    const mt = ctx.metrics;
-    this.m = {
-      records: mt.counter('tokenledger_normalizer_records_total', 'LlmCall records emitted, by source and telemetry shape.', ['source', 'shape', 'record_type']),
-      unknown: mt.counter('tokenledger_normalizer_unknown_shapes_total', 'LLM-looking telemetry the normalizer did not understand and skipped.', ['signal', 'reason']),
-      duplicates: mt.counter('tokenledger_normalizer_duplicates_total', 'Re-sent reports (of a call, or of Claude Code usage only counted against the billed reports) and repeated reports of one call by one shape, dropped.', ['source']),
-      joins: mt.counter('tokenledger_normalizer_joins_total', 'Reports of an already emitted call from another source or shape, joined to it.', ['first', 'second']),
-      updates: mt.counter('tokenledger_normalizer_updates_total', 'Updates emitted for already emitted calls a join enriched.', ['source']),
-      joinMismatch: mt.counter('tokenledger_normalizer_join_token_mismatch_total', 'Joined reports of one call whose tokens disagree (the first report is kept).', ['first', 'second']),
-      inconsistent: mt.counter('tokenledger_normalizer_inconsistent_tokens_total', 'Reports whose tokens could not be made consistent (emitted, flagged) or were missing (reason missing_usage: kept as a link, not billed).', ['source', 'reason']),
-      ccTokens: mt.counter('tokenledger_normalizer_claude_code_tokens_total', 'Claude Code tokens as reported by its events and by its metrics, whichever is billed.', ['from', 'type']),
-      ccDrift: mt.gauge('tokenledger_normalizer_claude_code_drift_tokens', 'Claude Code tokens reported by metrics minus tokens reported by api_request events, since start.', ['type']),
-      indexEntries: mt.gauge('tokenledger_normalizer_index_entries', 'Calls held in the exactly-once join index.'),
-      indexEvictions: mt.counter('tokenledger_normalizer_index_evictions_total', 'Calls dropped from the join index (window passed or bound reached).'),
-      cumulativeSeries: mt.gauge('tokenledger_normalizer_cumulative_series', 'Cumulative metric series tracked to compute deltas.'),
-      cumulativeResets: mt.counter('tokenledger_normalizer_cumulative_resets_total', 'Cumulative series that restarted (new start time or lower value).'),
-      abandoned: mt.counter('tokenledger_normalizer_abandoned_records_total', 'Records (calls and updates) of batches the exporters refused (retry later), taken back from the join store so that the re-send counts.'),
-      unjoinedLinks: mt.counter('tokenledger_normalizer_unjoined_links_total', 'Link-only reports (LiteLLM spans without usage, Claude Code spans) that no billable report joined: nothing billed for them.', ['source', 'shape']),
-      endedSpans: mt.counter('tokenledger_normalizer_litellm_spans_without_usage_total',
-        `LiteLLM calls exported without usage because LiteLLM set it on an already ended span (fix: ${ENDED_SPAN_FIX}): outcome recovered (exactly, from the provider usage on raw_gen_ai_request), lost, or unverified (a request span dropped from a full watch list).`, ['outcome']),
-      storeErrors: mt.counter('tokenledger_normalizer_join_store_errors_total', 'Join store failures: batches refused (retryable) because Redis failed (op load, save, release, resolve), held their calls too long (busy) or outlived their locks (lock_lost); in-memory index snapshots not written (snapshot).', ['op']),
-    };
   }
 
   async start(): Promise<void> {
