@@ -1,7 +1,7 @@
 import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, LogRecord } from '../../core/telemetry.js';
 import { durationMs, firstNum, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
-import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-common.js';
+import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-basics.js';
 import type { ModelProviders } from './providers.js';
 import { requestKey } from './join-keys.js';
 import { applyUsage } from './tokens.js';

@@ -2,7 +2,7 @@ import { emptyCall, type LlmCall } from '../../core/llm-call.js';
 import type { Attributes, Metric, ResourceMetrics } from '../../core/telemetry.js';
 import { msToIso, nanosToMs, str } from './attrs.js';
 import { boundString, MAX_STRING_LENGTH } from './bounded-strings.js';
-import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-common.js';
+import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-basics.js';
 import type { CumulativeState, SeriesChange } from './cumulative.js';
 import type { ModelProviders } from './providers.js';
 import type { AttributionView } from './types.js';

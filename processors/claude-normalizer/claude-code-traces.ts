@@ -1,7 +1,7 @@
 import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { bool, durationMs, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
-import { fillClaudeCodeBasics } from './claude-code-common.js';
+import { fillClaudeCodeBasics } from './claude-code-basics.js';
 import { requestKey, spanKey } from './join-keys.js';
 import type { ModelProviders } from './providers.js';
 import { applyUsage } from './tokens.js';

@@ -1,6 +1,6 @@
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { bool, firstNum, firstStr, str, tokenCount } from './attrs.js';
-import { genericCall } from './generic-common.js';
+import { genericCall } from './generic-call.js';
 import type { ModelProviders } from './providers.js';
 import type { Extracted } from './types.js';
 

@@ -1,7 +1,8 @@
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { bool, str, tokenCount } from './attrs.js';
 import { rawSpanKey, responseKey } from './join-keys.js';
-import { litellmCallOf, routeOf } from './litellm-common.js';
+import { litellmCallOf } from './litellm-extract.js';
+import { routeOf } from './litellm-route.js';
 import { readIdentity } from './litellm-identity.js';
 import { canonicalProvider, parseModel } from './model.js';
 import type { ModelProviders } from './providers.js';
