@@ -10,8 +10,8 @@ import { isClaudeCodeMetrics, readUsageIntervals, usageIntervalCall, type UsageI
 import { extractClaudeCodeSpan, isClaudeCodeLlmSpan } from './claude-code-traces.js';
 import type { NormalizerConfig } from './config.js';
 import { CumulativeState } from './cumulative.js';
+import { ExactlyOnce, lookupOf, type Outcome } from './exactly-once.js';
 import { classifyGenAI, extractGenAI } from './genai-semconv.js';
-import type { IndexEntry, JoinIndex, SessionGroup } from './join-index.js';
 import { MemoryJoinStore, type JoinLookup, type JoinStore, type JoinTxn } from './join-store.js';
 import { RedisJoinStore } from './join-store-redis.js';
 import { extractLiteLLM, type LiteLLMOptions } from './litellm-extract.js';
@@ -22,43 +22,23 @@ import { isLiteLLMResource, RequestSpans } from './litellm-request-spans.js';
 import { litellmLegacy } from './litellm-legacy.js';
 import { litellmSemconv } from './litellm-semconv.js';
 import { litellmV2 } from './litellm-v2.js';
-import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
 import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
 import { PlausibilityGate } from './plausibility-gate.js';
 import { tokenVerdict } from './plausibility.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
-import { fingerprintKey, idsConflict, isFingerprintKey, logRecordKey, spanRecordKey, usageIntervalKey } from './join-keys.js';
+import { fingerprintKey, logRecordKey, spanRecordKey, usageIntervalKey } from './join-keys.js';
 import { hasTokens } from './tokens.js';
-import type { Extracted, Shape } from './types.js';
+import type { Extracted, Report, Shape } from './types.js';
 import { UndoLog } from './undo-log.js';
 
 /** Most specific first: a V2 span also carries the semconv keys, a semconv span the legacy ones. */
 const LITELLM_LAYOUTS: readonly LiteLLMLayout[] = [litellmV2, litellmSemconv, litellmLegacy];
 
-/**
- * How far apart in time a usage-less gateway span and the client's report of a call may start to be
- * joined by session alone: the same call starts milliseconds apart at both, plus clock skew.
- */
-const SESSION_MATCH_MS = 60_000;
-
 const SPAN_KIND_SERVER = 2;
 
 /** Records of refused batches remembered as counted: more than clients re-send while an exporter refuses. */
 const MAX_RECOUNTS = 100_000;
-
-/**
- * One report read from a batch, before exactly-once: `counted` for the Claude Code report this mode
- * only counts (firstSight), `count` for the Claude Code token totals it feeds when first seen.
- */
-interface Report {
-  x: Extracted;
-  record: string;
-  counted: boolean;
-  count: 'events' | 'metrics' | '';
-  /** A call recovered from LiteLLM's raw_gen_ai_request span: counted as recovered once it is taken (not on a re-send). */
-  recovered?: { trace_id: string; service_name: string };
-}
 
 const NO_LOOKUP: JoinLookup = { keys: [], sessions: [] };
 
@@ -72,23 +52,19 @@ export class ClaudeNormalizer implements Processor {
   private readonly attribution: Attribution;
   private readonly filter: AttributeFilter;
   private readonly gate: PlausibilityGate;
+  private readonly engine: ExactlyOnce;
   private readonly litellmOpts: LiteLLMOptions;
   private readonly store: JoinStore;
-  /** The index of the batch being joined: the store's, for the duration of one transaction. */
-  private index!: JoinIndex;
   private readonly cumulative: CumulativeState;
   private readonly requests = new RequestSpans();
   private endedSpanWarnedAt = -Infinity;
   private unverifiedSeen = 0;
   private readonly m: NormalizerMetrics;
   private readonly ccTotals = { events: new Map<TokenType, number>(), metrics: new Map<TokenType, number>() };
-  private batchSeq = 0;
   /** Each committed batch in flight, by output: its transaction and what it changed, until its exporters accept it or abandon() takes it back. */
   private readonly inFlight = new WeakMap<Batch, { txn: JoinTxn; undo: UndoLog }>();
   /** The record an update replaces (Batch.updateBases). */
   private readonly baseOf = new WeakMap<LlmCall, LlmCall>();
-  /** The joining batch's log: a join runs synchronously, so one batch at a time writes to it. */
-  private undo!: UndoLog;
   /** recount(): records of refused batches already counted, oldest forgotten first. */
   private readonly recounts = new Set<string>();
   private evictionsSeen = 0;
@@ -99,6 +75,7 @@ export class ClaudeNormalizer implements Processor {
     this.attribution = new Attribution(cfg.attribution, cfg.dimensions);
     this.m = ctx.metrics.declare(normalizerMetrics);
     this.gate = new PlausibilityGate(ctx.logger, this.m);
+    this.engine = new ExactlyOnce(cfg.attributes.max_count, this.m, ctx.logger);
     this.filter = new AttributeFilter(cfg.attributes.include, cfg.attributes.max_count, cfg.attributes.max_value_length, () => this.gate.truncated('attributes'));
     this.litellmOpts = { providers: this.providers, promptTokensInclude: cfg.litellm.prompt_tokens_include };
     this.store = cfg.dedupe.store === 'redis'
@@ -165,15 +142,14 @@ export class ClaudeNormalizer implements Processor {
   }
 
   private join(batch: Batch, reports: Report[], txn: JoinTxn, undo: UndoLog, now: number): Batch | Promise<Batch> {
-    this.index = txn.index;
-    this.undo = undo;
-    this.batchSeq++;
+    this.engine.begin(txn.index, undo);
     const calls: LlmCall[] = [];
     const updates: LlmCall[] = [];
     try {
       for (const r of reports) {
-        const fresh = r.counted ? this.firstSight(r.x, r.record, now) : this.accept(r.x, r.record, calls, updates, now);
-        if (!fresh || this.recounts.delete(r.record)) continue;
+        const outcome = this.engine.take(r, now);
+        this.collect(outcome, r, calls, updates);
+        if (outcome.kind === 'resent' || this.recounts.delete(r.record)) continue;
         if (r.count !== '') this.countClaudeCode(r.count, r.x.call);
         if (r.recovered !== undefined) this.spansWithoutUsage('recovered', 1, now, r.recovered);
         if (r.count !== '' || r.recovered !== undefined) undo.counted.push(r.record);
@@ -189,6 +165,22 @@ export class ClaudeNormalizer implements Processor {
     const saved = txn.commit();
     if (saved === undefined) return this.committed(out, txn, undo);
     return saved.then(() => this.committed(out, txn, undo), (err: unknown) => this.refused(undo, err));
+  }
+
+  /** A report's outcome in the batch's new calls and updates. */
+  private collect(o: Outcome, r: Report, calls: LlmCall[], updates: LlmCall[]): void {
+    if (o.kind === 'billed') {
+      calls.push(o.call);
+      this.m.records.inc({ source: o.call.source, shape: r.x.shape, record_type: o.call.record_type });
+    } else if (o.kind === 'merged') {
+      if (o.position >= 0 && calls[o.position] === o.replaces) {
+        calls[o.position] = o.call;
+        return;
+      }
+      updates.push(o.call);
+      this.baseOf.set(o.call, o.replaces);
+      this.m.updates.inc({ source: r.x.call.source });
+    }
   }
 
   /** The batch's updates and this one's, each with the version it replaces (Batch.updateBases) while every update has one. */
@@ -341,179 +333,10 @@ export class ClaudeNormalizer implements Processor {
     reports.push({ x, record, counted: false, ...extra });
   }
 
-  /**
-   * Exactly-once for a report(): re-sent record or second report of a shape (dropped), new call, or
-   * second source (joined). `record` is the identity of the telemetry record read (join-keys.ts):
-   * a record seen before is a re-send whatever ids it carries. False for a re-send.
-   */
-  private accept(x: Extracted, record: string, calls: LlmCall[], updates: LlmCall[], now: number): boolean {
-    const call = x.call;
-    if (this.index.find([record]) !== undefined) {
-      this.duplicate(call, x.shape);
-      return false;
-    }
-    if (x.tokenIssue !== '') {
-      this.m.inconsistent.inc({ source: call.source, reason: x.tokenIssue });
-      this.ctx.logger.debug('inconsistent tokens', { call_id: call.call_id, shape: x.shape, reason: x.tokenIssue });
-    }
-    // A successful gateway span without usage (LiteLLM 1.80 streamed /anthropic): never billed, only
-    // a carrier of the gateway's attribution for the client's report of the call.
-    const usageless = x.linkOnly === true && call.record_type === 'call' && !hasTokens(call);
-    const found = x.keys.length > 0 ? this.index.find(x.keys) : undefined;
-    const entry = (found && (!isFingerprintKey(found.key) || fingerprintJoins(found.entry, x, call)) ? found.entry : undefined)
-      ?? (usageless ? this.closest(this.index.clientCalls, call) : undefined);
-    const keys = [...x.keys, record];
-    if (entry === undefined) {
-      // Every report is indexed, if only by its record key, so that a re-send of it is recognised.
-      if (x.linkOnly) {
-        const link = this.index.add(call, x.shape, keys, now, false, this.batchSeq, -1);
-        this.undo.add(link);
-        if (usageless && call.session_id !== '') this.index.links.add(link);
-        return true;
-      }
-      const link = this.gatewayLinkFor(call);
-      const billed = link === undefined ? call : mergeCall(call, link.record, this.cfg.attributes.max_count) ?? call;
-      const added = this.index.add(billed, x.shape, keys, now, true, this.batchSeq, calls.length);
-      this.undo.add(added);
-      added.splitKnown = x.cacheSplitKnown === true;
-      if (link !== undefined) this.absorb(added, link, call);
-      else if (this.awaitsGateway(call)) this.index.clientCalls.add(added);
-      this.emit(billed, x, calls);
-      return true;
-    }
-    const first = entry.record;
-    if (entry.shapes.includes(x.shape)) {
-      this.undo.touch(entry);
-      this.index.addKeys(entry, [record]);
-      this.duplicate(first, x.shape);
-      return true;
-    }
-    this.undo.touch(entry);
-    this.index.addKeys(entry, keys);
-    entry.shapes.push(x.shape);
-    // The gateway has reported this call: no usage-less gateway span is looking for it any more.
-    if (call.source === GATEWAY_SOURCE) this.index.clientCalls.remove(entry);
-    if (!entry.billed) {
-      if (x.linkOnly) {
-        entry.pending.push(call);
-        return true;
-      }
-      // The first billable report of a call only linked so far: billed now, with what the links knew.
-      this.index.links.remove(entry);
-      let billed = call;
-      for (const known of [first, ...entry.pending]) billed = mergeCall(billed, known, this.cfg.attributes.max_count) ?? billed;
-      const link = entry.shapes.some(isGatewayShape) ? undefined : this.gatewayLinkFor(call);
-      if (link !== undefined) billed = mergeCall(billed, link.record, this.cfg.attributes.max_count) ?? billed;
-      entry.pending = [];
-      entry.record = billed;
-      entry.billed = true;
-      entry.splitKnown = x.cacheSplitKnown === true;
-      entry.batch = this.batchSeq;
-      entry.position = calls.length;
-      if (link !== undefined) this.absorb(entry, link, call);
-      else if (this.awaitsGateway(call) && !entry.shapes.some(isGatewayShape)) this.index.clientCalls.add(entry);
-      this.m.joins.inc({ first: first.source, second: call.source });
-      this.emit(billed, x, calls);
-      return true;
-    }
-    this.m.joins.inc({ first: first.source, second: call.source });
-    let merged = mergeCall(first, call, this.cfg.attributes.max_count);
-    if (!usageless) {
-      if (tokensDiffer(first, call)) {
-        this.m.joinMismatch.inc({ first: first.source, second: call.source });
-        this.ctx.logger.debug('joined reports disagree on tokens', { call_id: first.call_id, shape: x.shape });
-      }
-      // The one token change a join may make: the 5m/1h split of the same total, from the report that
-      // knows it (LiteLLM 1.80 says 1500/0 where Claude Code says 1200/300). Row stores then price the
-      // 1h writes right; /metrics counts only the rise of the cost (README, "Exactly once").
-      const split = betterSplit(first, entry.splitKnown, call, x.cacheSplitKnown === true);
-      if (split !== null) {
-        merged ??= { ...first };
-        merged.cache_write_5m_tokens = split.m5;
-        merged.cache_write_1h_tokens = split.h1;
-        entry.splitKnown = true;
-      }
-    }
-    if (merged === null) return true;
-    entry.record = merged;
-    if (entry.batch === this.batchSeq && calls[entry.position] === first) {
-      calls[entry.position] = merged;
-    } else {
-      updates.push(merged);
-      this.baseOf.set(merged, first);
-      this.m.updates.inc({ source: call.source });
-    }
-    return true;
-  }
-
-  /** A billed client call that a usage-less gateway span of its session may still join. */
-  private awaitsGateway(call: LlmCall): boolean {
-    return call.source === 'claude_code' && call.record_type === 'call' && call.session_id !== '';
-  }
-
-  /** A usage-less gateway span waiting for this client call, if any. */
-  private gatewayLinkFor(call: LlmCall): IndexEntry | undefined {
-    return this.awaitsGateway(call) ? this.closest(this.index.links, call) : undefined;
-  }
-
-  /** The usage-less gateway span's keys and shapes now lead to the client call's entry. */
-  private absorb(entry: IndexEntry, link: IndexEntry, call: LlmCall): void {
-    this.undo.touch(link);
-    this.index.links.remove(link);
-    this.index.addKeys(entry, link.keys);
-    for (const shape of link.shapes) if (!entry.shapes.includes(shape)) entry.shapes.push(shape);
-    link.billed = true; // joined: not an unjoined link when it leaves the index
-    this.m.joins.inc({ first: link.record.source, second: call.source });
-  }
-
-  /**
-   * The entry of `group` with the same session and model (or a model the gateway could not name)
-   * that started closest to `call`, within SESSION_MATCH_MS: how a usage-less gateway span and the
-   * client's report of its call, which share no id and no tokens, find each other.
-   */
-  private closest(group: SessionGroup, call: LlmCall): IndexEntry | undefined {
-    if (call.session_id === '' || call.record_type !== 'call') return undefined;
-    const candidates = group.get(call.session_id);
-    if (candidates.length === 0) return undefined;
-    const t = Date.parse(call.timestamp);
-    let best: IndexEntry | undefined;
-    let bestGap = SESSION_MATCH_MS;
-    for (const e of candidates) {
-      if (!modelsMatch(e.record.model, call.model)) continue;
-      const gap = Math.abs(Date.parse(e.record.timestamp) - t);
-      if (gap <= bestGap) { best = e; bestGap = gap; }
-    }
-    return best;
-  }
-
-  /**
-   * For the Claude Code report this mode does not bill (events when billing metrics, usage intervals
-   * when billing events), only counted against the other: whether its record is new, remembered in
-   * the index by its record key alone so that a re-send neither counts twice nor joins anything.
-   */
-  private firstSight(x: Extracted, record: string, now: number): boolean {
-    if (this.index.find([record]) !== undefined) {
-      this.duplicate(x.call, x.shape);
-      return false;
-    }
-    this.undo.add(this.index.add(x.call, x.shape, [record], now, true, this.batchSeq, -1));
-    return true;
-  }
-
-  private duplicate(call: LlmCall, shape: Shape): void {
-    this.m.duplicates.inc({ source: call.source });
-    this.ctx.logger.debug('duplicate report dropped', { call_id: call.call_id, shape });
-  }
-
   /** A link-only report no billable report joined: nothing was billed for it here. */
   private unjoinedLink(call: LlmCall, shape: Shape): void {
     this.m.unjoinedLinks.inc({ source: call.source, shape });
     this.ctx.logger.debug('link-only report joined no billable report', { call_id: call.call_id, shape, session_id: call.session_id });
-  }
-
-  private emit(call: LlmCall, x: Extracted, calls: LlmCall[]): void {
-    calls.push(call);
-    this.m.records.inc({ source: call.source, shape: x.shape, record_type: call.record_type });
   }
 
   private countClaudeCode(from: 'events' | 'metrics', call: LlmCall): void {
@@ -560,42 +383,6 @@ export class ClaudeNormalizer implements Processor {
       this.m.ccDrift.set({ type }, (this.ccTotals.metrics.get(type) ?? 0) - (this.ccTotals.events.get(type) ?? 0));
     }
   }
-}
-
-/**
- * Whether a fingerprint match joins: two sources whose ids do not contradict it, or two shapes of
- * one source in the same trace (Claude Code's api_request event and its llm_request span, when
- * neither carries a request id: /v1/messages through LiteLLM 1.80 and 1.81).
- */
-function fingerprintJoins(e: IndexEntry, x: Extracted, call: LlmCall): boolean {
-  if (idsConflict(e.keys, x.keys)) return false;
-  if (e.record.source !== call.source) return true;
-  return call.trace_id !== '' && e.record.trace_id === call.trace_id && !e.shapes.includes(x.shape);
-}
-
-function isGatewayShape(shape: Shape): boolean {
-  return shape.startsWith('litellm');
-}
-
-/** A model the gateway could not name (`unknown` on LiteLLM 1.80's pass-through spans) matches any. */
-function modelsMatch(a: string, b: string): boolean {
-  return a === b || a === '' || b === '' || a === 'unknown' || b === 'unknown';
-}
-
-/**
- * Every key the batch's reports may look up, and the sessions in which a usage-less gateway span
- * and a client call may meet (accept(): `usageless`, awaitsGateway()) — only those, as a shared
- * store locks them: a session every gateway call carries would serialize every batch.
- */
-function lookupOf(reports: readonly Report[]): JoinLookup {
-  const keys: string[] = [];
-  const sessions: string[] = [];
-  for (const { x, record } of reports) {
-    keys.push(record, ...x.keys);
-    const c = x.call;
-    if (c.record_type === 'call' && c.session_id !== '' && (c.source === 'claude_code' || (x.linkOnly === true && !hasTokens(c)))) sessions.push(c.session_id);
-  }
-  return { keys, sessions };
 }
 
 function intervalIssue(iv: UsageInterval): string {
