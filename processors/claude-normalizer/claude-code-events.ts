@@ -3,6 +3,7 @@ import type { Attributes, LogRecord } from '../../core/telemetry.js';
 import { durationMs, firstNum, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
 import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-basics.js';
 import type { ModelProviders } from './providers.js';
+import type { LogReader } from './reader.js';
 import { requestKey } from './join-keys.js';
 import { applyUsage } from './tokens.js';
 import type { Extracted } from './types.js';
@@ -62,3 +63,14 @@ export function extractClaudeCodeEvent(kind: 'api_request' | 'api_error', resour
     view: { resource, attrs: a, metadataPrefix: '', litellm: null, headers: null },
   };
 }
+
+/** `api_request` feeds the Claude Code token totals; with `usage_from: metrics` the events are only counted. */
+export const claudeCodeEvents: LogReader = {
+  detect: (rec, site) => isClaudeCodeEvent(site.scope.name, rec) !== '',
+  read: (rec, site, opts) => {
+    const kind = isClaudeCodeEvent(site.scope.name, rec);
+    if (kind === '') return null;
+    const x = extractClaudeCodeEvent(kind, site.resource, rec, opts.providers);
+    return { x, count: kind === 'api_request' ? 'events' : undefined, countOnly: opts.usageFromMetrics };
+  },
+};
