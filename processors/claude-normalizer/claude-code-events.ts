@@ -1,8 +1,10 @@
 import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, LogRecord } from '../../core/telemetry.js';
 import { durationMs, firstNum, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
-import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-common.js';
+import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-basics.js';
 import type { ModelProviders } from './providers.js';
+import type { LogReader } from './reader.js';
+import { requestKey } from './join-keys.js';
 import { applyUsage } from './tokens.js';
 import type { Extracted } from './types.js';
 
@@ -55,9 +57,20 @@ export function extractClaudeCodeEvent(kind: 'api_request' | 'api_error', resour
     const code = firstNum(a, ['status_code']);
     call.error_type = code !== undefined ? `http_${code}` : 'api_error';
   }
-  const keys = requestId ? [`req:${requestId}`] : [];
+  const keys = requestId ? [requestKey(requestId)] : [];
   return {
     call, shape: 'claude_code_event', keys, tokenIssue, cacheSplitKnown: 'cache_creation_5m_tokens' in a || 'cache_creation_1h_tokens' in a,
     view: { resource, attrs: a, metadataPrefix: '', litellm: null, headers: null },
   };
 }
+
+/** `api_request` feeds the Claude Code token totals; with `usage_from: metrics` the events are only counted. */
+export const claudeCodeEvents: LogReader = {
+  detect: (rec, site) => isClaudeCodeEvent(site.scope.name, rec) !== '',
+  read: (rec, site, opts) => {
+    const kind = isClaudeCodeEvent(site.scope.name, rec);
+    if (kind === '') return null;
+    const x = extractClaudeCodeEvent(kind, site.resource, rec, opts.providers);
+    return { x, count: kind === 'api_request' ? 'events' : undefined, countOnly: opts.usageFromMetrics };
+  },
+};

@@ -2,9 +2,11 @@ import { emptyCall, type LlmCall } from '../../core/llm-call.js';
 import type { Attributes, Metric, ResourceMetrics } from '../../core/telemetry.js';
 import { msToIso, nanosToMs, str } from './attrs.js';
 import { boundString, MAX_STRING_LENGTH } from './bounded-strings.js';
-import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-common.js';
+import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-basics.js';
 import type { CumulativeState, SeriesChange } from './cumulative.js';
+import { usageIntervalKey } from './join-keys.js';
 import type { ModelProviders } from './providers.js';
+import type { MetricReader } from './reader.js';
 import type { AttributionView } from './types.js';
 
 /**
@@ -120,4 +122,20 @@ function fnv1a(s: string): string {
     h = Math.imul(h, 0x01000193);
   }
   return (h >>> 0).toString(16).padStart(8, '0');
+}
+
+/** Usage intervals, one report each; with `usage_from: events` (the default) they are only counted. */
+export const claudeCodeMetrics: MetricReader = {
+  detect: isClaudeCodeMetrics,
+  read: (rm, site, opts) => readUsageIntervals(rm, site.cumulative, site.changes).map((iv) => {
+    const { call, view } = usageIntervalCall(iv, opts.providers);
+    return {
+      x: { call, view, shape: 'claude_code_metrics', keys: [], tokenIssue: intervalIssue(iv) },
+      record: usageIntervalKey(call.call_id), count: 'metrics', countOnly: !opts.usageFromMetrics,
+    };
+  }),
+};
+
+function intervalIssue(iv: UsageInterval): string {
+  return iv.input < 0 || iv.output < 0 || iv.cacheRead < 0 || iv.cacheCreation < 0 ? 'negative_delta' : '';
 }

@@ -1,8 +1,10 @@
 import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { bool, durationMs, msToIso, nanosToMs, num, str, tokenCount } from './attrs.js';
-import { fillClaudeCodeBasics } from './claude-code-common.js';
+import { CLAUDE_CODE_SCOPE, fillClaudeCodeBasics } from './claude-code-basics.js';
+import { requestKey, spanKey } from './join-keys.js';
 import type { ModelProviders } from './providers.js';
+import type { SpanReader } from './reader.js';
 import { applyUsage } from './tokens.js';
 import type { Extracted } from './types.js';
 
@@ -41,10 +43,21 @@ export function extractClaudeCodeSpan(resource: Attributes, span: Span, provider
     cacheWrite: tokenCount(num(a['cache_creation_tokens'])),
     inputIncludes: 'none',
   });
-  const keys = [`span:${span.traceId}:${span.spanId}`];
-  if (requestId) keys.push(`req:${requestId}`);
+  const keys = [spanKey(span.traceId, span.spanId)];
+  if (requestId) keys.push(requestKey(requestId));
   return {
     call, shape: 'claude_code_trace', keys, tokenIssue,
     view: { resource, attrs: a, metadataPrefix: '', litellm: null, headers: null },
   };
 }
+
+/** Claude Code's spans: its llm_request span links the call (the api_request event bills it); its other spans are not calls. */
+export const claudeCodeSpans: SpanReader = {
+  family: 'claude_code',
+  detect: (span, site) => isClaudeCodeLlmSpan(span) || site.scope.name.startsWith(CLAUDE_CODE_SCOPE),
+  read: (span, site, opts) => {
+    // The api_request event bills the call; the span only links it (to LiteLLM through traceparent).
+    if (!isClaudeCodeLlmSpan(span) || opts.usageFromMetrics) return null;
+    return { x: { ...extractClaudeCodeSpan(site.resource, span, opts.providers), linkOnly: true } };
+  },
+};

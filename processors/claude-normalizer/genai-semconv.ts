@@ -1,7 +1,8 @@
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { bool, firstNum, firstStr, str, tokenCount } from './attrs.js';
-import { genericCall } from './generic-common.js';
+import { genericCall } from './generic-call.js';
 import type { ModelProviders } from './providers.js';
+import type { LogReader, SpanReader } from './reader.js';
 import type { Extracted } from './types.js';
 
 /**
@@ -19,11 +20,18 @@ const NOT_MODEL_CALLS = new Set(['invoke_agent', 'create_agent', 'execute_tool',
 
 export type GenAIVerdict = 'call' | 'not_a_call' | 'no_model' | 'no_usage' | 'none';
 
+/** Whether a span carries any of the gen_ai.* keys classifyGenAI reads. */
+export function hasGenAIKeys(a: Attributes): boolean {
+  return 'gen_ai.usage.input_tokens' in a || 'gen_ai.usage.output_tokens' in a || 'gen_ai.usage.prompt_tokens' in a
+    || 'gen_ai.request.model' in a || 'gen_ai.response.model' in a
+    || 'gen_ai.operation.name' in a || 'gen_ai.system' in a || 'gen_ai.provider.name' in a;
+}
+
 /** Whether a span is a semconv model call: 'none' when it has no gen_ai.* keys at all. */
 export function classifyGenAI(a: Attributes): GenAIVerdict {
+  if (!hasGenAIKeys(a)) return 'none';
   const hasUsage = 'gen_ai.usage.input_tokens' in a || 'gen_ai.usage.output_tokens' in a || 'gen_ai.usage.prompt_tokens' in a;
   const hasModel = 'gen_ai.request.model' in a || 'gen_ai.response.model' in a;
-  if (!hasUsage && !hasModel && !('gen_ai.operation.name' in a) && !('gen_ai.system' in a) && !('gen_ai.provider.name' in a)) return 'none';
   if (NOT_MODEL_CALLS.has(str(a, 'gen_ai.operation.name'))) return 'not_a_call';
   if (!hasModel) return hasUsage ? 'no_model' : 'not_a_call';
   if (hasUsage) return 'call';
@@ -47,3 +55,23 @@ export function extractGenAI(resource: Attributes, span: Span, providers: ModelP
   x.call.streaming = bool(a['gen_ai.request.stream']) ?? false;
   return x;
 }
+
+/** Semconv spans: a model call is read (an errored one even without usage); one missing its model or usage is counted as unknown. */
+export const genAISpans: SpanReader = {
+  family: 'other',
+  detect: (span) => hasGenAIKeys(span.attributes),
+  read: (span, site, opts) => {
+    const verdict = classifyGenAI(span.attributes);
+    if (verdict === 'call' || (verdict === 'no_usage' && span.status.code === 2)) {
+      return { x: extractGenAI(site.resource, span, opts.providers, opts.genaiInputIncludesCache) };
+    }
+    if (verdict === 'no_model' || verdict === 'no_usage') return { unknown: `genai_${verdict}` };
+    return null;
+  },
+};
+
+/** Token usage on a log record no other log reader knows: counted as unknown, never guessed. */
+export const genAIUsageOnLogs: LogReader = {
+  detect: (rec) => 'gen_ai.usage.input_tokens' in rec.attributes || 'gen_ai.usage.output_tokens' in rec.attributes,
+  read: () => ({ unknown: 'genai_usage_on_log' }),
+};

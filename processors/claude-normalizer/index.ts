@@ -1,5 +1,6 @@
 import type { ProcessorFactory } from '../../core/component.js';
 import { defaults, schema, type NormalizerConfig } from './config.js';
+import { normalizerMetrics } from './metrics.js';
 import { ClaudeNormalizer } from './normalizer.js';
 import { validateNormalizer } from './validate.js';
 
@@ -11,5 +12,6 @@ export const claudeNormalizerFactory: ProcessorFactory<NormalizerConfig> = {
   schema,
   defaults,
   validate: validateNormalizer,
+  metrics: normalizerMetrics,
   create: (config, ctx) => new ClaudeNormalizer(config, ctx),
 };

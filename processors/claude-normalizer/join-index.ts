@@ -1,5 +1,5 @@
 import type { LlmCall } from '../../core/llm-call.js';
-import { isRecordKey } from './record-key.js';
+import { isRecordKey } from './join-keys.js';
 import type { Shape } from './types.js';
 
 export interface IndexEntry {
@@ -74,7 +74,7 @@ export class SessionGroup {
 }
 
 /**
- * Reports seen, by join key and by record key (record-key.ts), for exactly-once: emitted calls, links
+ * Reports seen, by join key and by record key (join-keys.ts), for exactly-once: emitted calls, links
  * waiting for a billable report, and records only counted. Bounded by a time window and an entry count (oldest
  * evicted first, in insertion order). The in-memory store keeps one for the process's lifetime (after
  * a restart, a call re-sent or reported by its second source is emitted again: README, "Exactly
@@ -111,9 +111,9 @@ export class JoinIndex {
     return undefined;
   }
 
-  add(record: LlmCall, shape: Shape, keys: string[], now: number, billed: boolean, batch: number, position: number): IndexEntry {
+  add(record: LlmCall, shape: Shape, keys: string[], now: number, billed: boolean, batch: number, position: number, splitKnown = false): IndexEntry {
     const entry: IndexEntry = {
-      record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown: false, batch, position, pending: [], group: null, groupSession: '',
+      record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown, batch, position, pending: [], group: null, groupSession: '',
       slot: this.base + this.queue.length,
     };
     this.queue.push(entry);
@@ -129,6 +129,43 @@ export class JoinIndex {
       entry.keys.push(k);
       this.byKey.set(k, entry);
     }
+  }
+
+  /** Another shape has reported the entry's call. */
+  addShape(entry: IndexEntry, shape: Shape): void {
+    if (!entry.shapes.includes(shape)) entry.shapes.push(shape);
+  }
+
+  /** A link-only report of a call not billed yet: merged into its record once a billable report arrives (bill). */
+  hold(entry: IndexEntry, call: LlmCall): void {
+    entry.pending.push(call);
+  }
+
+  /** The call is billed: `record` (its links' reports merged in) is emitted at `position` of batch `batch`. */
+  bill(entry: IndexEntry, record: LlmCall, splitKnown: boolean, batch: number, position: number): void {
+    entry.pending = [];
+    entry.record = record;
+    entry.billed = true;
+    entry.splitKnown = splitKnown;
+    entry.batch = batch;
+    entry.position = position;
+  }
+
+  /** A join enriched the call: `record` is emitted for it now; `splitKnown` when it brought the 5m/1h split. */
+  replace(entry: IndexEntry, record: LlmCall, splitKnown: boolean): void {
+    entry.record = record;
+    if (splitKnown) entry.splitKnown = true;
+  }
+
+  /**
+   * A usage-less gateway link joined the client's call `entry`: its keys and shapes lead there now,
+   * and it does not count as an unjoined link when it leaves the index.
+   */
+  absorb(entry: IndexEntry, link: IndexEntry): void {
+    this.links.remove(link);
+    this.addKeys(entry, link.keys);
+    for (const shape of link.shapes) this.addShape(entry, shape);
+    link.billed = true;
   }
 
   /**

@@ -7,7 +7,7 @@ import { JoinIndex, type IndexEntry } from './join-index.js';
 import { groupKey, restoreEntry, storedEntry, type StoredEntry } from './join-entry.js';
 import type { JoinLookup, JoinStore, JoinTxn } from './join-store.js';
 import { DEMOTE, LOAD, RESOLVE, SAVE, type Script } from './join-store-scripts.js';
-import { isRecordKey } from './record-key.js';
+import { isRecordKey } from './join-keys.js';
 
 
 /** An entry as LOAD returned it: its id, JSON, the keys that led to it, its session group ('sl:S', 'sc:S' or ''). */

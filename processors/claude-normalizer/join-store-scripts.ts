@@ -95,7 +95,7 @@ return 1
  * undoes it: an entry no later batch has rewritten goes back to what it was, with the keys it
  * wrote back to the entry they led to and its session memberships reversed. An entry a later batch
  * has rewritten since stays for that batch: it loses the keys this batch pointed at it if it
- * existed before, else only this batch's record keys (`rec:`, `uiv:`, record-key.ts), as the
+ * existed before, else only this batch's record keys (`rec:`, `uiv:`, join-keys.ts), as the
  * in-memory store's JoinIndex.revert and remove do; and it is returned ({1, id, data, ...}) for the caller to take
  * this batch's shapes and billing out of it (DEMOTE). Returns 0 when no SAVE ran. The batch was
  * refused, so whatever it claimed must be claimable by its retry. ARGV: prefix, token, window ms,

@@ -1,6 +1,8 @@
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { bool, str, tokenCount } from './attrs.js';
-import { litellmCallOf, routeOf } from './litellm-common.js';
+import { rawSpanKey, responseKey } from './join-keys.js';
+import { litellmCallOf } from './litellm-extract.js';
+import { routeOf } from './litellm-route.js';
 import { readIdentity } from './litellm-identity.js';
 import { canonicalProvider, parseModel } from './model.js';
 import type { ModelProviders } from './providers.js';
@@ -57,7 +59,7 @@ export function recoverFromRawSpan(resource: Attributes, scopeVersion: string, r
   const extraAttributes: Record<string, string> = {};
   for (const k of ['service_tier', 'inference_geo']) if (typeof dict[k] === 'string') extraAttributes[k] = dict[k];
   return {
-    call, shape: 'litellm_raw', extraAttributes, keys: [id ? `rid:${id}` : `raw:${raw.traceId}:${raw.spanId}`], tokenIssue,
+    call, shape: 'litellm_raw', extraAttributes, keys: [id ? responseKey(id) : rawSpanKey(raw.traceId, raw.spanId)], tokenIssue,
     cacheSplitKnown: usage.cacheWrite5m !== undefined,
     view: { resource, attrs: a, metadataPrefix: 'metadata.', litellm: readIdentity(a), headers: null },
   };

@@ -1,5 +1,5 @@
 import type { Attributes } from '../../core/telemetry.js';
-import { isStreaming, STREAMING_KEYS, type LiteLLMLayout } from './litellm-common.js';
+import { isStreaming, STREAMING_KEYS, type LiteLLMLayout } from './litellm-layout.js';
 
 /**
  * LiteLLM's legacy `otel` callback, default mode (up to 1.80 on `litellm_request`, from 1.81 on the

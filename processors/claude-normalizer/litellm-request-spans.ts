@@ -6,7 +6,7 @@ export const REQUEST_SPANS_MAX = 20_000;
 /** How long a model request's server span waits for an LLM span below it before its call counts as lost. */
 export const UNREPORTED_AFTER_MS = 300_000;
 
-const SPAN_KIND_SERVER = 2;
+export const SPAN_KIND_SERVER = 2;
 /** Upstream API actions that are one model call each (the request's `url.path` ends with one). */
 const MODEL_CALL_PATHS = [
   '/chat/completions', '/completions', '/messages', '/embeddings', '/responses',

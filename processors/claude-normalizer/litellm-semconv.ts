@@ -1,5 +1,5 @@
 import type { Attributes } from '../../core/telemetry.js';
-import { isStreaming, STREAMING_KEYS, type LiteLLMLayout } from './litellm-common.js';
+import { isStreaming, STREAMING_KEYS, type LiteLLMLayout } from './litellm-layout.js';
 import { hasLiteLLMMarks } from './litellm-legacy.js';
 
 /**

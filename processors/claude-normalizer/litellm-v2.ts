@@ -1,5 +1,5 @@
 import type { Attributes } from '../../core/telemetry.js';
-import { isStreaming, STREAMING_KEYS, type LiteLLMLayout } from './litellm-common.js';
+import { isStreaming, STREAMING_KEYS, type LiteLLMLayout } from './litellm-layout.js';
 
 /**
  * LiteLLM's V2 integration (`LITELLM_OTEL_V2=true`): a CLIENT span `{operation} {model}` under the

@@ -1,7 +1,8 @@
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { firstNum, firstStr, str, tokenCount } from './attrs.js';
-import { genericCall } from './generic-common.js';
+import { genericCall } from './generic-call.js';
 import type { ModelProviders } from './providers.js';
+import type { SpanReader } from './reader.js';
 import type { Extracted } from './types.js';
 
 /**
@@ -29,3 +30,9 @@ export function extractOpenInference(resource: Attributes, span: Span, providers
     inputIncludes: 'read_and_write',
   }, providers);
 }
+
+export const openInferenceSpans: SpanReader = {
+  family: 'other',
+  detect: (span) => isOpenInferenceLlm(span.attributes),
+  read: (span, site, opts) => ({ x: extractOpenInference(site.resource, span, opts.providers) }),
+};

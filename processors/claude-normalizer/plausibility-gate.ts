@@ -1,7 +1,7 @@
-import type { Counter } from 'prom-client';
-import type { ComponentContext } from '../../core/component.js';
+import type { Logger } from '../../core/logger.js';
 import { boundRecordStrings, boundString, MAX_STRING_LENGTH } from './bounded-strings.js';
 import { reportedCostVerdict, tokenVerdict } from './plausibility.js';
+import type { NormalizerMetrics } from './metrics.js';
 import type { Extracted } from './types.js';
 
 /**
@@ -11,17 +11,9 @@ import type { Extracted } from './types.js';
  * cost that cannot be right dropped to null.
  */
 export class PlausibilityGate {
-  private readonly quarantined: Counter<'source' | 'reason'>;
-  private readonly untrustedCosts: Counter<'source' | 'reason'>;
-  private readonly truncations: Counter<'field'>;
-  readonly truncated = (field: string): void => { this.truncations.inc({ field }); };
+  readonly truncated = (field: string): void => { this.m.truncations.inc({ field }); };
 
-  constructor(private readonly ctx: ComponentContext) {
-    const mt = ctx.metrics;
-    this.quarantined = mt.counter('tokenledger_normalizer_quarantined_total', 'Reports whose token counts no real call can have (not non-negative integers, or past the documented bounds): logged, never billed.', ['source', 'reason']);
-    this.untrustedCosts = mt.counter('tokenledger_normalizer_untrusted_reported_costs_total', 'Source-reported costs that were not finite, negative or above the ceiling for their tokens: recorded as null.', ['source', 'reason']);
-    this.truncations = mt.counter('tokenledger_normalizer_truncated_values_total', 'Record values cut to their bound (strings to their length cap, tags in number), by field.', ['field']);
-  }
+  constructor(private readonly logger: Logger, private readonly m: Pick<NormalizerMetrics, 'quarantined' | 'untrustedCosts' | 'truncations'>) {}
 
   /** Bounds the report in place; false when it is quarantined. */
   admit(x: Extracted): boolean {
@@ -35,8 +27,8 @@ export class PlausibilityGate {
     }
     const reason = tokenVerdict(call);
     if (reason !== '') {
-      this.quarantined.inc({ source: call.source, reason });
-      this.ctx.logger.warn('implausible report quarantined, not billed', {
+      this.m.quarantined.inc({ source: call.source, reason });
+      this.logger.warn('implausible report quarantined, not billed', {
         reason, call_id: call.call_id, source: call.source, shape: x.shape, record_type: call.record_type, model: call.model,
         duration_ms: call.duration_ms, input_tokens: call.input_tokens, output_tokens: call.output_tokens, cache_read_tokens: call.cache_read_tokens,
         cache_write_5m_tokens: call.cache_write_5m_tokens, cache_write_1h_tokens: call.cache_write_1h_tokens, trace_id: call.trace_id, span_id: call.span_id,
@@ -45,8 +37,8 @@ export class PlausibilityGate {
     }
     const costIssue = reportedCostVerdict(call);
     if (costIssue !== '') {
-      this.untrustedCosts.inc({ source: call.source, reason: costIssue });
-      this.ctx.logger.warn('reported cost not trusted, recorded as null', {
+      this.m.untrustedCosts.inc({ source: call.source, reason: costIssue });
+      this.logger.warn('reported cost not trusted, recorded as null', {
         reason: costIssue, call_id: call.call_id, source: call.source, model: call.model, reported_cost_usd: String(call.reported_cost_usd),
       });
       call.reported_cost_usd = null;

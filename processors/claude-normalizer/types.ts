@@ -36,7 +36,7 @@ export interface AttributionView {
 export interface Extracted {
   call: LlmCall;
   shape: Shape;
-  /** Join keys (`req:…`, `rid:…`, `lcid:…`, `span:trace:span`): any match means the same call. */
+  /** Join keys (join-keys.ts): any match means the same call. */
   keys: string[];
   view: AttributionView;
   /** Why the tokens could not be made consistent, '' when they are. */
@@ -47,4 +47,18 @@ export interface Extracted {
   cacheSplitKnown?: boolean;
   /** Values found inside serialized blobs, kept as attributes when listed (pricing reads `service_tier`, `inference_geo`). */
   extraAttributes?: Record<string, string>;
+}
+
+/**
+ * One report read from a batch, before exactly-once: `counted` for the Claude Code report this mode
+ * only counts (not billed nor joined), `count` for the Claude Code token totals it feeds when first seen.
+ */
+export interface Report {
+  x: Extracted;
+  /** The identity of the telemetry record it was read from (join-keys.ts): a record seen before is a re-send. */
+  record: string;
+  counted: boolean;
+  count: 'events' | 'metrics' | '';
+  /** A call recovered from LiteLLM's raw_gen_ai_request span: counted as recovered once it is taken (not on a re-send). */
+  recovered?: { trace_id: string; service_name: string };
 }

@@ -1,6 +1,7 @@
 import { emptyCall } from '../../core/llm-call.js';
 import type { Attributes, Span } from '../../core/telemetry.js';
 import { msToIso, nanosToMs, str } from './attrs.js';
+import { responseKey, spanKey } from './join-keys.js';
 import { canonicalProvider, parseModel } from './model.js';
 import type { ModelProviders } from './providers.js';
 import { applyUsage, type RawUsage } from './tokens.js';
@@ -38,7 +39,7 @@ export function genericCall(
   const tokenIssue = applyUsage(call, usage);
   const responseId = str(a, 'gen_ai.response.id');
   call.call_id = responseId || `${span.traceId}:${span.spanId}`;
-  const keys = [`span:${span.traceId}:${span.spanId}`];
-  if (responseId) keys.push(`rid:${responseId}`);
+  const keys = [spanKey(span.traceId, span.spanId)];
+  if (responseId) keys.push(responseKey(responseId));
   return { call, shape, keys, tokenIssue, view: { resource, attrs: a, metadataPrefix: '', litellm: null, headers: null } };
 }
