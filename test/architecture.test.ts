@@ -8,23 +8,8 @@ import { importCycles, layerViolations, longFiles, longFunctions, readSources, t
  * CLI reaches a component only through its index.ts. A failure lists every offender.
  */
 
-/**
- * Files whose offences are being fixed on other branches at the time this check landed (issue 18
- * §1: the normalizer split; today 681 lines, `accept` 99 lines). The lead empties this list when
- * those branches merge; nothing may be added.
- */
-const KNOWN_OFFENDERS: readonly string[] = [
-  'processors/claude-normalizer/normalizer.ts',
-];
-
 const root = fileURLToPath(new URL('..', import.meta.url));
 const sources = readSources(root);
-
-const known = (offence: string): boolean => KNOWN_OFFENDERS.some((path) => offence.startsWith(`${path}:`));
-
-function offenders(found: string[]): string[] {
-  return found.filter((o) => !known(o));
-}
 
 describe('structure of the production sources', () => {
   it('reads every production folder', () => {
@@ -39,20 +24,15 @@ describe('structure of the production sources', () => {
   });
 
   it('has no file over 400 lines', () => {
-    expect(offenders(longFiles(sources))).toEqual([]);
+    expect(longFiles(sources)).toEqual([]);
   });
 
   it('has no function over 80 lines', () => {
-    expect(offenders(longFunctions(sources))).toEqual([]);
+    expect(longFunctions(sources)).toEqual([]);
   });
 
   it('components import only core/, core nothing above it, the CLI components only through index.ts', () => {
-    expect(offenders(layerViolations(sources))).toEqual([]);
-  });
-
-  it('allow-lists no file that has stopped offending (empty the list as they are fixed)', () => {
-    const found = [...longFiles(sources), ...longFunctions(sources)];
-    expect(KNOWN_OFFENDERS.filter((path) => !found.some((o) => o.startsWith(`${path}:`)))).toEqual([]);
+    expect(layerViolations(sources)).toEqual([]);
   });
 });
 
