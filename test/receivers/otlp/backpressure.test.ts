@@ -39,9 +39,8 @@ class BoundedPipeline {
 let rx: Started | undefined;
 afterEach(async () => { await rx?.receiver.shutdown(); rx = undefined; });
 
-/** Sends one span until it is acknowledged; returns the answers it got on the way. */
-async function sendUntilAcked(name: string, transport: 'http' | 'grpc'): Promise<number[]> {
-  const answers: number[] = [];
+/** Sends one span until it is acknowledged; returns the answers it got on the way (also pushed to `answers` as they come). */
+async function sendUntilAcked(name: string, transport: 'http' | 'grpc', answers: number[] = []): Promise<number[]> {
   for (let attempt = 0; attempt < 50; attempt++) {
     if (transport === 'http') {
       const r = await post(`${rx!.httpUrl}/v1/traces`, spanJson(name), { 'content-type': 'application/json' });
@@ -64,8 +63,13 @@ test('full queue: retryable refusals, then every acknowledged span delivered exa
   const pipeline = new BoundedPipeline(3);
   rx = await startReceiver({}, pipeline.consume);
   const names = Array.from({ length: 12 }, (_, i) => `span-${i}`);
-  const sending = names.map((n, i) => sendUntilAcked(n, i % 2 === 0 ? 'http' : 'grpc'));
-  await sleep(300);
+  const seen = names.map((): number[] => []);
+  const sending = names.map((n, i) => sendUntilAcked(n, i % 2 === 0 ? 'http' : 'grpc', seen[i]));
+  // Every sender but the three queued has been refused once before the queue opens (however loaded the machine).
+  for (const deadline = Date.now() + 20_000; seen.filter((a) => a.some((x) => x !== 200 && x !== 0)).length < 12 - 3;) {
+    if (Date.now() > deadline) throw new Error(`refusals so far: ${JSON.stringify(seen)}`);
+    await sleep(20);
+  }
   expect(await metricValue(rx.ctx.registry, 'tokenledger_receiver_refused_requests_total', { transport: 'http', signal: 'traces', reason: 'pipeline_retryable' })).toBeGreaterThan(0);
   expect(await metricValue(rx.ctx.registry, 'tokenledger_receiver_refused_requests_total', { transport: 'grpc', signal: 'traces', reason: 'pipeline_retryable' })).toBeGreaterThan(0);
   pipeline.unblock();
