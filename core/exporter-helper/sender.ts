@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PermanentError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { DeclaredMetrics } from '../metric-spec.js';
 import type { SelfMetrics } from '../self-metrics.js';
 import { backoffDelay, retryBudgetExhausted } from './backoff.js';
+import { pushIsolating } from './bisect.js';
 import type { BatchConfig, RetryConfig } from './config.js';
-import { exporterMetrics, type ExporterMetrics } from './metrics.js';
+import { exporterHelperMetrics } from './metrics.js';
 import type { ExportQueue } from './queue.js';
 
 const REFUSED_LOG_INTERVAL_MS = 10_000;
@@ -21,6 +23,11 @@ export interface QueuedSenderOptions {
    * with the number of records dropped as bad when only some of them were (default 0).
    */
   send(records: string[]): Promise<number | void>;
+  /**
+   * When given, a batch rejected as permanently bad is halved until the bad records are alone
+   * (bisect.ts); each of those is handed here (for the exporter's log line) and counted as failed.
+   */
+  isolated?(record: string, err: PermanentError): void;
   logger: Logger;
   metrics: SelfMetrics;
   random?: () => number;
@@ -34,7 +41,8 @@ export interface QueuedSenderOptions {
  * flight at a time, which keeps acks in queue order.
  */
 export class QueuedSender {
-  private readonly m: ExporterMetrics;
+  private readonly m: DeclaredMetrics<typeof exporterHelperMetrics>;
+  private readonly send: (records: string[]) => Promise<number | void>;
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: AbortController = new AbortController();
@@ -45,7 +53,9 @@ export class QueuedSender {
   private refusedSinceLog = 0;
 
   constructor(private readonly o: QueuedSenderOptions) {
-    this.m = exporterMetrics(o.metrics);
+    this.m = o.metrics.declare(exporterHelperMetrics);
+    const push = (records: string[]): Promise<number | void> => o.send(records);
+    this.send = o.isolated ? (records) => pushIsolating(records, push, (r, err) => o.isolated?.(r, err)) : push;
   }
 
   start(): void {
@@ -168,7 +178,7 @@ export class QueuedSender {
     for (let attempt = 1; ; attempt++) {
       const end = this.m.sendSeconds.startTimer({ exporter: id });
       try {
-        const dropped = (await this.o.send(records)) ?? 0;
+        const dropped = (await this.send(records)) ?? 0;
         end();
         this.m.sent.inc({ exporter: id }, records.length - dropped);
         if (dropped > 0) this.m.failed.inc({ exporter: id }, dropped);
