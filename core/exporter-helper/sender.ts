@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDuration } from '../config/duration.js';
 import { PermanentError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DeclaredMetrics } from '../metric-spec.js';
@@ -36,13 +37,14 @@ export interface QueuedSenderOptions {
 /**
  * The background half of a queued exporter (the collector's queue sender + retry sender): one
  * loop takes up to batch.max_rows records from the head of the queue once that many are queued
- * or the oldest has waited batch.max_delay_ms, sends them, retries with backoff while the error
+ * or the oldest has waited batch.max_delay, sends them, retries with backoff while the error
  * is retryable, and acks them once sent (or once given up on, counted as failed). One batch is in
  * flight at a time, which keeps acks in queue order.
  */
 export class QueuedSender {
   private readonly m: DeclaredMetrics<typeof exporterHelperMetrics>;
   private readonly send: (records: string[]) => Promise<number | void>;
+  private readonly maxDelayMs: number;
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: AbortController = new AbortController();
@@ -54,6 +56,7 @@ export class QueuedSender {
 
   constructor(private readonly o: QueuedSenderOptions) {
     this.m = o.metrics.declare(exporterHelperMetrics);
+    this.maxDelayMs = parseDuration(o.batch.max_delay);
     const push = (records: string[]): Promise<number | void> => o.send(records);
     this.send = o.isolated ? (records) => pushIsolating(records, push, (r, err) => o.isolated?.(r, err)) : push;
   }
@@ -160,13 +163,13 @@ export class QueuedSender {
     if (q.rows === 0) return false;
     if (q.rows >= this.o.batch.max_rows || this.flushWaiters.length > 0) return true;
     const oldest = q.oldestMs;
-    return oldest !== undefined && Date.now() - oldest >= this.o.batch.max_delay_ms;
+    return oldest !== undefined && Date.now() - oldest >= this.maxDelayMs;
   }
 
   /** Sleeps until the oldest row is due, a push fills a batch, or flush/shutdown is asked for. */
   private async idle(): Promise<void> {
     const oldest = this.o.queue.oldestMs;
-    const wait = oldest === undefined ? this.o.batch.max_delay_ms : Math.max(1, oldest + this.o.batch.max_delay_ms - Date.now());
+    const wait = oldest === undefined ? this.maxDelayMs : Math.max(1, oldest + this.maxDelayMs - Date.now());
     if (!this.wake.signal.aborted) await sleep(wait, undefined, { signal: this.wake.signal }).catch(ignoreAbort);
     this.wake = new AbortController();
   }
@@ -194,7 +197,7 @@ export class QueuedSender {
         const delay = backoffDelay(attempt, retry, this.o.random);
         if (retryBudgetExhausted(started, Date.now(), delay, retry)) {
           this.m.failed.inc({ exporter: id }, records.length);
-          logger.error('batch dropped after retry.max_elapsed_ms; raise it (0 = forever) to keep rows through longer outages', { rows: records.length, attempts: attempt, err });
+          logger.error('batch dropped after retry.max_elapsed; raise it (0s = forever) to keep rows through longer outages', { rows: records.length, attempts: attempt, err });
           return true;
         }
         if (this.stopRetrying.signal.aborted) return false;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Exporter } from '../../core/component.js';
+import { parseDuration } from '../../core/config/duration.js';
 import { QueuedExporter } from '../../core/exporter-helper/queued-exporter.js';
 import type { LlmCall } from '../../core/llm-call.js';
 import { errorText, openClient, type OpenClient } from './client.js';
@@ -80,7 +81,7 @@ export class ClickhouseExporter implements Exporter {
       }
       this.ctx.logger.warn('ClickHouse is not reachable at start; rows are queued and sent once it answers', { url: this.cfg.url, err: errorText(err) });
     }
-    this.rollupTimer = setInterval(() => { void this.refreshRollup(); }, this.cfg.rollup_refresh_ms);
+    this.rollupTimer = setInterval(() => { void this.refreshRollup(); }, parseDuration(this.cfg.rollup_refresh));
     this.rollupTimer.unref();
   }
 

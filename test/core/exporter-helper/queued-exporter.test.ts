@@ -12,9 +12,9 @@ const ids = (from: number, n: number): string[] => Array.from({ length: n }, (_,
 
 function settings(queue: QueuedSettings['queue']): QueuedSettings {
   return {
-    batch: { max_rows: 8, max_delay_ms: 20 },
+    batch: { max_rows: 8, max_delay: '20ms' },
     queue,
-    retry: { initial_interval_ms: 5, max_interval_ms: 20, max_elapsed_ms: 0 },
+    retry: { initial_interval: '5ms', max_interval: '20ms', max_elapsed: '0s' },
   };
 }
 const memory = { type: 'memory', path: '', max_bytes: 1 << 20 } as const;
