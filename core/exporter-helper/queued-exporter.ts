@@ -72,7 +72,6 @@ export class QueuedExporter implements Exporter {
   }
 
   async start(): Promise<void> {
-    this.stopping = false;
     await this.queue.open();
     try {
       await this.dest.start?.();
