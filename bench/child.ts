@@ -72,7 +72,7 @@ export class TokenledgerChild {
     }
     if (this.opts.redis) {
       doc.setIn(['processors', 'claude-normalizer'], doc.createNode({
-        dedupe: { store: 'redis', redis: { url: this.opts.redis, key_prefix: `bench-${basename(this.dir)}`, window_seconds: 300 } },
+        dedupe: { store: 'redis', redis: { url: this.opts.redis, key_prefix: `bench-${basename(this.dir)}`, window: '5m' } },
       }));
     }
     const config = join(this.dir, 'pipeline.yaml');

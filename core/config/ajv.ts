@@ -1,5 +1,5 @@
 import { Ajv, type ErrorObject } from 'ajv';
-import { isDuration } from './duration.js';
+import { durationWithin, isDuration, renamedKeyMessage } from './duration.js';
 
 /** host:port where port is 0–65535 (0 asks the OS for a free port); host may be a name, IPv4 or [IPv6]. */
 export function isHostPort(text: string): boolean {
@@ -20,6 +20,10 @@ export function createAjv(): Ajv {
   ajv.addFormat('host-port', isHostPort);
   ajv.addFormat('uri', isUri);
   ajv.addFormat('timer-duration', isDuration);
+  ajv.addKeyword({ keyword: 'minDuration', type: 'string', schemaType: 'string', validate: (min: string, data: unknown) => durationWithin(min, data, false) });
+  ajv.addKeyword({ keyword: 'maxDuration', type: 'string', schemaType: 'string', validate: (max: string, data: unknown) => durationWithin(max, data, true) });
+  // Annotation only (old key → new key): read by explain() when such a key is found.
+  ajv.addKeyword({ keyword: 'renamedKeys', schemaType: 'object' });
   return ajv;
 }
 
@@ -47,6 +51,9 @@ export function explain(err: ErrorObject): string {
     case 'const': return `expected ${JSON.stringify(p.allowedValue)}, found ${found}`;
     case 'required': return `missing required key '${String(p.missingProperty)}'`;
     case 'additionalProperties': {
+      const key = String(p.additionalProperty);
+      const renamed = (err.parentSchema as { renamedKeys?: Record<string, string> } | undefined)?.renamedKeys?.[key];
+      if (renamed !== undefined) return renamedKeyMessage(key, renamed, (err.data as Record<string, unknown>)[key]);
       const known = Object.keys((err.parentSchema as { properties?: object } | undefined)?.properties ?? {});
       return `unknown key '${String(p.additionalProperty)}'` + (known.length ? `; expected one of: ${known.join(', ')}` : '');
     }
@@ -56,6 +63,8 @@ export function explain(err: ErrorObject): string {
       return String(p.pattern).includes('(ms|s|m|h)')
         ? `expected a duration such as 500ms, 30s or 5m, found ${found}`
         : `expected a string matching ${String(p.pattern)}, found ${found}`;
+    case 'minDuration': return `expected a duration of at least ${String(err.schema)}, found ${found}`;
+    case 'maxDuration': return `expected a duration of at most ${String(err.schema)}, found ${found}`;
     case 'format': return `expected ${FORMAT_HINT[String(p.format)] ?? String(p.format)}, found ${found}`;
     case 'minItems': return `expected at least ${String(p.limit)} item(s), found ${(err.data as unknown[]).length}`;
     case 'minProperties': return `expected at least ${String(p.limit)} entr${p.limit === 1 ? 'y' : 'ies'}, found none`;

@@ -62,8 +62,8 @@ function checkComponentIds(src: YamlSource, data: Json, factories: readonly Fact
     for (const id of Object.keys(block)) {
       const type = COMPONENT_ID.exec(id)?.[1];
       if (type && known.includes(type)) {
-        const factory = factories.find((f) => f.type === type && f.kind === SECTION_KIND[section])!;
-        block[id] = withDefaults(factory.defaults, block[id] ?? {});
+        // Defaults are applied once, by ajv from the schema (factory.defaults equals them: config-defaults.test.ts).
+        block[id] ??= {};
         continue;
       }
       const reason = type
@@ -73,14 +73,6 @@ function checkComponentIds(src: YamlSource, data: Json, factories: readonly Fact
       delete block[id];
     }
   }
-}
-
-/** Factory defaults under the user's values: mappings merge, everything else is replaced. */
-function withDefaults(defaults: unknown, value: unknown): unknown {
-  if (!isObject(defaults) || !isObject(value)) return value;
-  const out: Json = structuredClone(defaults);
-  for (const [k, v] of Object.entries(value)) out[k] = withDefaults(out[k], v);
-  return out;
 }
 
 const schemaCache = new WeakMap<readonly Factory[], ReturnType<ReturnType<typeof createAjv>['compile']>>();

@@ -1,7 +1,7 @@
 import type { Factory } from '../component.js';
 import { bearerAuthSchema } from '../bearer-auth.js';
 import { serverTlsSchema } from '../tls.js';
-import { DURATION_PATTERN } from './duration.js';
+import { durationSchema } from './duration.js';
 import { SECTION_KIND, SECTIONS } from './types.js';
 
 const idList = (description: string, minItems: number) => ({
@@ -52,10 +52,7 @@ const serviceSchema = {
         },
       },
     },
-    shutdown_timeout: {
-      type: 'string', pattern: DURATION_PATTERN, format: 'timer-duration', default: '30s',
-      description: 'How long a stop (SIGTERM, SIGINT) or reload may take to drain in-flight data.',
-    },
+    shutdown_timeout: durationSchema('30s', 'How long a stop (SIGTERM, SIGINT) or reload may take to drain in-flight data.'),
   },
 };
 

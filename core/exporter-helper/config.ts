@@ -1,40 +1,44 @@
+import { durationSchema } from '../config/duration.js';
+
 /**
  * The queue, batch and retry settings every queued exporter shares (the collector's
  * exporterhelper `sending_queue` / `retry_on_failure`). Schemas are JSON Schema fragments that an
- * exporter embeds in its own config schema; defaults live both in `default:` (ajv useDefaults)
- * and in the constants below.
+ * exporter embeds in its own config schema; an exporter's `defaults` take the constants below.
  */
 export interface BatchConfig {
   max_rows: number;
-  max_delay_ms: number;
+  /** Duration (`1s`). */
+  max_delay: string;
 }
 
 export interface QueueConfig {
   type: 'memory' | 'disk';
-  /** Directory of the disk queue; resolved against the config directory by the exporter. */
+  /** Directory of the disk queue; resolved against the config directory by the helper. */
   path: string;
   max_bytes: number;
 }
 
+/** Durations (`500ms`, `30s`). */
 export interface RetryConfig {
-  initial_interval_ms: number;
-  max_interval_ms: number;
-  /** 0 retries forever: the disk queue holds the rows meanwhile. */
-  max_elapsed_ms: number;
+  initial_interval: string;
+  max_interval: string;
+  /** `0s` retries forever: the disk queue holds the rows meanwhile. */
+  max_elapsed: string;
 }
 
-export const DEFAULT_BATCH: BatchConfig = { max_rows: 5000, max_delay_ms: 1000 };
-export const DEFAULT_RETRY: RetryConfig = { initial_interval_ms: 500, max_interval_ms: 30_000, max_elapsed_ms: 0 };
+export const DEFAULT_BATCH: BatchConfig = { max_rows: 5000, max_delay: '1s' };
+export const DEFAULT_RETRY: RetryConfig = { initial_interval: '500ms', max_interval: '30s', max_elapsed: '0s' };
 export const DEFAULT_QUEUE_MAX_BYTES = 1024 * 1024 * 1024;
 
 export const batchSchema = {
   type: 'object',
   additionalProperties: false,
-  description: 'Rows are sent when max_rows are queued or the oldest queued row is max_delay_ms old.',
+  description: 'Rows are sent when max_rows are queued or the oldest queued row is max_delay old.',
   default: {},
+  renamedKeys: { max_delay_ms: 'max_delay' },
   properties: {
     max_rows: { type: 'integer', minimum: 1, maximum: 100_000, default: DEFAULT_BATCH.max_rows, description: 'Most rows in one insert. A few thousand keeps serialization from blocking the event loop.' },
-    max_delay_ms: { type: 'integer', minimum: 1, maximum: 3_600_000, default: DEFAULT_BATCH.max_delay_ms, description: 'Longest a queued row waits for its batch to fill before it is sent anyway.' },
+    max_delay: durationSchema(DEFAULT_BATCH.max_delay, 'Longest a queued row waits for its batch to fill before it is sent anyway.', { min: '1ms', max: '1h' }),
   },
 } as const;
 
@@ -57,9 +61,10 @@ export const retrySchema = {
   additionalProperties: false,
   description: 'Exponential backoff with jitter for failed sends. Permanent errors (rejected data) are never retried.',
   default: {},
+  renamedKeys: { initial_interval_ms: 'initial_interval', max_interval_ms: 'max_interval', max_elapsed_ms: 'max_elapsed' },
   properties: {
-    initial_interval_ms: { type: 'integer', minimum: 1, maximum: 86_400_000, default: DEFAULT_RETRY.initial_interval_ms, description: 'Wait before the first retry; doubles on each further failure.' },
-    max_interval_ms: { type: 'integer', minimum: 1, maximum: 86_400_000, default: DEFAULT_RETRY.max_interval_ms, description: 'Upper bound of the wait between retries.' },
-    max_elapsed_ms: { type: 'integer', minimum: 0, maximum: 2_592_000_000, default: DEFAULT_RETRY.max_elapsed_ms, description: 'Give up on a batch after retrying this long (its rows are counted as failed). 0 retries forever.' },
+    initial_interval: durationSchema(DEFAULT_RETRY.initial_interval, 'Wait before the first retry; doubles on each further failure.', { min: '1ms', max: '24h' }),
+    max_interval: durationSchema(DEFAULT_RETRY.max_interval, 'Upper bound of the wait between retries.', { min: '1ms', max: '24h' }),
+    max_elapsed: durationSchema(DEFAULT_RETRY.max_elapsed, 'Give up on a batch after retrying this long (its rows are counted as failed). `0s` retries forever.', { timer: false, max: '720h' }),
   },
 } as const;

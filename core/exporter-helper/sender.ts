@@ -1,10 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseDuration } from '../config/duration.js';
 import { PermanentError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { DeclaredMetrics } from '../metric-spec.js';
 import type { SelfMetrics } from '../self-metrics.js';
 import { backoffDelay, retryBudgetExhausted } from './backoff.js';
+import { pushIsolating } from './bisect.js';
 import type { BatchConfig, RetryConfig } from './config.js';
-import { exporterMetrics, type ExporterMetrics } from './metrics.js';
+import { exporterHelperMetrics } from './metrics.js';
 import type { ExportQueue } from './queue.js';
 
 const REFUSED_LOG_INTERVAL_MS = 10_000;
@@ -21,6 +24,11 @@ export interface QueuedSenderOptions {
    * with the number of records dropped as bad when only some of them were (default 0).
    */
   send(records: string[]): Promise<number | void>;
+  /**
+   * When given, a batch rejected as permanently bad is halved until the bad records are alone
+   * (bisect.ts); each of those is handed here (for the exporter's log line) and counted as failed.
+   */
+  isolated?(record: string, err: PermanentError): void;
   logger: Logger;
   metrics: SelfMetrics;
   random?: () => number;
@@ -29,12 +37,14 @@ export interface QueuedSenderOptions {
 /**
  * The background half of a queued exporter (the collector's queue sender + retry sender): one
  * loop takes up to batch.max_rows records from the head of the queue once that many are queued
- * or the oldest has waited batch.max_delay_ms, sends them, retries with backoff while the error
+ * or the oldest has waited batch.max_delay, sends them, retries with backoff while the error
  * is retryable, and acks them once sent (or once given up on, counted as failed). One batch is in
  * flight at a time, which keeps acks in queue order.
  */
 export class QueuedSender {
-  private readonly m: ExporterMetrics;
+  private readonly m: DeclaredMetrics<typeof exporterHelperMetrics>;
+  private readonly send: (records: string[]) => Promise<number | void>;
+  private readonly maxDelayMs: number;
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: AbortController = new AbortController();
@@ -45,7 +55,10 @@ export class QueuedSender {
   private refusedSinceLog = 0;
 
   constructor(private readonly o: QueuedSenderOptions) {
-    this.m = exporterMetrics(o.metrics);
+    this.m = o.metrics.declare(exporterHelperMetrics);
+    this.maxDelayMs = parseDuration(o.batch.max_delay);
+    const push = (records: string[]): Promise<number | void> => o.send(records);
+    this.send = o.isolated ? (records) => pushIsolating(records, push, (r, err) => o.isolated?.(r, err)) : push;
   }
 
   start(): void {
@@ -150,13 +163,13 @@ export class QueuedSender {
     if (q.rows === 0) return false;
     if (q.rows >= this.o.batch.max_rows || this.flushWaiters.length > 0) return true;
     const oldest = q.oldestMs;
-    return oldest !== undefined && Date.now() - oldest >= this.o.batch.max_delay_ms;
+    return oldest !== undefined && Date.now() - oldest >= this.maxDelayMs;
   }
 
   /** Sleeps until the oldest row is due, a push fills a batch, or flush/shutdown is asked for. */
   private async idle(): Promise<void> {
     const oldest = this.o.queue.oldestMs;
-    const wait = oldest === undefined ? this.o.batch.max_delay_ms : Math.max(1, oldest + this.o.batch.max_delay_ms - Date.now());
+    const wait = oldest === undefined ? this.maxDelayMs : Math.max(1, oldest + this.maxDelayMs - Date.now());
     if (!this.wake.signal.aborted) await sleep(wait, undefined, { signal: this.wake.signal }).catch(ignoreAbort);
     this.wake = new AbortController();
   }
@@ -168,7 +181,7 @@ export class QueuedSender {
     for (let attempt = 1; ; attempt++) {
       const end = this.m.sendSeconds.startTimer({ exporter: id });
       try {
-        const dropped = (await this.o.send(records)) ?? 0;
+        const dropped = (await this.send(records)) ?? 0;
         end();
         this.m.sent.inc({ exporter: id }, records.length - dropped);
         if (dropped > 0) this.m.failed.inc({ exporter: id }, dropped);
@@ -184,7 +197,7 @@ export class QueuedSender {
         const delay = backoffDelay(attempt, retry, this.o.random);
         if (retryBudgetExhausted(started, Date.now(), delay, retry)) {
           this.m.failed.inc({ exporter: id }, records.length);
-          logger.error('batch dropped after retry.max_elapsed_ms; raise it (0 = forever) to keep rows through longer outages', { rows: records.length, attempts: attempt, err });
+          logger.error('batch dropped after retry.max_elapsed; raise it (0s = forever) to keep rows through longer outages', { rows: records.length, attempts: attempt, err });
           return true;
         }
         if (this.stopRetrying.signal.aborted) return false;

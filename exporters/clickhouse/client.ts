@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { parseDuration } from '../../core/config/duration.js';
 import type { ClickhouseConfig, EmbeddedConfig } from './config.js';
 
 export interface OpenClient {
@@ -77,7 +78,7 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
       }
     : undefined;
   const client = createClient({
-    url: cfg.url, username: cfg.username, password: cfg.password, request_timeout: cfg.request_timeout_ms,
+    url: cfg.url, username: cfg.username, password: cfg.password, request_timeout: parseDuration(cfg.request_timeout),
     application: 'tokenledger', log: QUIET, ...(tls ? { tls } : {}),
     ...(cfg.cluster ? { clickhouse_settings: CLUSTER_SETTINGS } : {}),
   });

@@ -1,3 +1,4 @@
+import { durationSchema } from '../../core/config/duration.js';
 import { DEFAULT_BATCH, DEFAULT_QUEUE_MAX_BYTES, DEFAULT_RETRY, batchSchema, queueSchema, retrySchema, type BatchConfig, type QueueConfig, type RetryConfig } from '../../core/exporter-helper/config.js';
 
 export interface TlsConfig {
@@ -25,8 +26,9 @@ export interface ClickhouseConfig {
   create_schema: boolean;
   ttl_days?: number;
   cluster?: string;
-  request_timeout_ms: number;
-  rollup_refresh_ms: number;
+  /** Durations (`30s`). */
+  request_timeout: string;
+  rollup_refresh: string;
   batch: BatchConfig;
   queue: QueueConfig;
   retry: RetryConfig;
@@ -47,8 +49,8 @@ export const defaults: ClickhouseConfig = {
   database: DEFAULT_DATABASE,
   table: DEFAULT_TABLE,
   create_schema: true,
-  request_timeout_ms: 30_000,
-  rollup_refresh_ms: 10_000,
+  request_timeout: '30s',
+  rollup_refresh: '10s',
   batch: { ...DEFAULT_BATCH },
   queue: { type: 'disk', path: DEFAULT_QUEUE_PATH, max_bytes: DEFAULT_QUEUE_MAX_BYTES },
   retry: { ...DEFAULT_RETRY },
@@ -63,6 +65,7 @@ export const schema = {
   description: 'Writes one row per LlmCall into ClickHouse: embedded chDB (no service needed) or a ClickHouse server or cluster.',
   type: 'object',
   additionalProperties: false,
+  renamedKeys: { request_timeout_ms: 'request_timeout', rollup_refresh_ms: 'rollup_refresh' },
   properties: {
     mode: { enum: ['embedded', 'server'], default: defaults.mode, description: '`embedded`: chDB inside this process, data under `path`. `server`: a ClickHouse server at `url`.' },
     path: { type: 'string', minLength: 1, default: defaults.path, description: 'Embedded mode: data directory, relative to the config file. Only one process can open it at a time.' },
@@ -94,8 +97,8 @@ export const schema = {
     create_schema: { type: 'boolean', default: defaults.create_schema, description: 'Create the database, tables and rollup on start and apply pending migrations. Set false where DDL is managed by hand; the tables must then exist.' },
     ttl_days: { type: 'integer', minimum: 1, maximum: 36_500, description: 'Delete calls older than this many days (ClickHouse TTL; ignored by servers older than 19.6). Unset keeps them forever.' },
     cluster: { ...identifier, description: 'Cluster name from the server config: DDL runs ON CLUSTER with Replicated engines, inserts and queries go through a Distributed table sharded by call_id.' },
-    request_timeout_ms: { type: 'integer', minimum: 100, maximum: 600_000, default: defaults.request_timeout_ms, description: 'Server mode: timeout of one HTTP request; a timed-out insert is retried (inserts are idempotent).' },
-    rollup_refresh_ms: { type: 'integer', minimum: 100, maximum: 86_400_000, default: defaults.rollup_refresh_ms, description: 'How often the days that received rows are re-aggregated into the daily rollup table.' },
+    request_timeout: durationSchema(defaults.request_timeout, 'Server mode: timeout of one HTTP request; a timed-out insert is retried (inserts are idempotent).', { min: '100ms', max: '10m' }),
+    rollup_refresh: durationSchema(defaults.rollup_refresh, 'How often the days that received rows are re-aggregated into the daily rollup table.', { min: '100ms', max: '24h' }),
     batch: batchSchema,
     queue: queueSchema(DEFAULT_QUEUE_PATH),
     retry: retrySchema,

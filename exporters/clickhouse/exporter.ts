@@ -1,29 +1,17 @@
 import { createHash } from 'node:crypto';
-import { resolve } from 'node:path';
-import type { Counter } from 'prom-client';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Exporter } from '../../core/component.js';
-import { PermanentError } from '../../core/errors.js';
-import { DiskQueue } from '../../core/exporter-helper/disk-queue.js';
-import { MemoryQueue } from '../../core/exporter-helper/memory-queue.js';
-import { exporterMetrics } from '../../core/exporter-helper/metrics.js';
-import type { ExportQueue } from '../../core/exporter-helper/queue.js';
-import { QueuedSender } from '../../core/exporter-helper/sender.js';
+import { parseDuration } from '../../core/config/duration.js';
+import { QueuedExporter } from '../../core/exporter-helper/queued-exporter.js';
 import type { LlmCall } from '../../core/llm-call.js';
 import { errorText, openClient, type OpenClient } from './client.js';
 import type { ClickhouseConfig } from './config.js';
 import { SCHEMA_MISSING, classify, clickhouseCode } from './errors.js';
 import { featuresOf, type ServerFeatures } from './features.js';
 import { Rollup } from './rollup.js';
-import { encodeRecord, invalidReason, recordDay, recordRow, VersionClock } from './rows.js';
+import { encodeRecord, invalidReason, recordCallId, recordDay, recordRow, VersionClock } from './rows.js';
 import { migrate, readLayout, type Layout } from './schema.js';
 import { spendStore } from './spend-store.js';
-
-/** The call_id of a row line (rows start with it, see toRow), for logs that must not carry content. */
-function callIdOf(row: string): string {
-  const m = /^\{"call_id":("(?:[^"\\]|\\.)*")/.exec(row);
-  return m ? (JSON.parse(m[1]) as string) : '';
-}
 
 /** Longest a spend query waits for queued rows to be delivered before it reads. */
 const READ_DRAIN_MS = 5000;
@@ -39,16 +27,14 @@ interface Ready {
 }
 
 /**
- * consume() encodes calls and updates into the queue and resolves once the queue has them (on
- * disk: fsynced), which is what the receiver's answer waits for. A QueuedSender drains the queue
- * into ClickHouse in batches. Connecting and creating the schema happen on start and, when the
- * server is down then, again before each send until it answers: rows queue up meanwhile.
+ * The ClickHouse destination of a QueuedExporter (core/exporter-helper), which owns the queue,
+ * retries, self-metrics and shutdown order: this class encodes calls as queue records, pushes batches
+ * of them as inserts, and keeps the daily rollup. Connecting and creating the schema happen on start
+ * and, when the server is down then, again before each push until it answers: rows queue up meanwhile.
  */
 export class ClickhouseExporter implements Exporter {
-  private readonly queue: ExportQueue;
-  private readonly sender: QueuedSender;
+  private readonly out: QueuedExporter;
   private readonly clock = new VersionClock();
-  private readonly failed: Counter<'exporter'>;
   private conn: OpenClient | undefined;
   /** Layout of the table once known: rows are then serialized for it at consume. */
   private layout: Layout | undefined;
@@ -58,58 +44,59 @@ export class ClickhouseExporter implements Exporter {
   private releasing = true;
 
   constructor(private readonly cfg: ClickhouseConfig, private readonly ctx: ComponentContext) {
-    this.queue = cfg.queue.type === 'disk'
-      ? new DiskQueue(resolve(ctx.configDir, cfg.queue.path), cfg.queue.max_bytes)
-      : new MemoryQueue(cfg.queue.max_bytes);
-    this.sender = new QueuedSender({
-      id: ctx.id, queue: this.queue, batch: cfg.batch, retry: cfg.retry, logger: ctx.logger, metrics: ctx.metrics,
-      send: (records) => this.send(records),
+    this.out = new QueuedExporter(ctx, cfg, {
+      encode: (batch, drop) => this.encode(batch, drop),
+      push: (records) => this.push(records),
+      isolated: (record, err) => ctx.logger.error('call rejected by ClickHouse; dropped', { call_id: recordCallId(record), err: err.message }),
+      start: () => this.open(),
+      close: () => this.close(),
     });
-    this.failed = exporterMetrics(ctx.metrics).failed;
     // Provided at creation, not start, so that it is there whatever order the exporters start in.
     ctx.host.provide('spendStore', spendStore(() => this.readyToRead(), cfg.database, cfg.table));
   }
 
-  async start(): Promise<void> {
-    await this.queue.open();
+  start(): Promise<void> {
+    return this.out.start();
+  }
+
+  consume(batch: Batch): Promise<void> {
+    return this.out.consume(batch);
+  }
+
+  shutdown(): Promise<void> {
+    return this.out.shutdown();
+  }
+
+  /** Connects (the queue is open, sending not started yet). */
+  private async open(): Promise<void> {
     try {
       const r = await this.ready();
-      this.ctx.logger.info('clickhouse exporter ready', { where: r.conn.where, version: r.features.version, queue: this.cfg.queue.type, queued_rows: this.queue.rows });
+      this.ctx.logger.info('clickhouse exporter ready', { where: r.conn.where, version: r.features.version, queue: this.cfg.queue.type, queued_rows: this.out.queuedRows });
     } catch (err) {
       // An embedded path that cannot be opened will not fix itself; a server may come back.
       if (this.cfg.mode === 'embedded') {
-        await this.queue.close();
         await this.conn?.close();
         this.conn = undefined;
         throw err;
       }
       this.ctx.logger.warn('ClickHouse is not reachable at start; rows are queued and sent once it answers', { url: this.cfg.url, err: errorText(err) });
     }
-    this.sender.start();
-    this.rollupTimer = setInterval(() => { void this.refreshRollup(); }, this.cfg.rollup_refresh_ms);
+    this.rollupTimer = setInterval(() => { void this.refreshRollup(); }, parseDuration(this.cfg.rollup_refresh));
     this.rollupTimer.unref();
   }
 
-  async consume(batch: Batch): Promise<void> {
-    const n = batch.calls.length + batch.updates.length;
-    if (n === 0) return;
-    const records: string[] = [];
-    this.encode(batch.calls, records);
-    this.encode(batch.updates, records);
-    if (records.length > 0) await this.sender.enqueue(records);
-  }
-
-  private encode(calls: LlmCall[], out: string[]): void {
+  /** Rows are serialized once, here, in the table's layout when it is known. */
+  private encode(batch: Batch, drop: (call: LlmCall, reason: string) => void): string[] {
     const now = Date.now();
-    for (const call of calls) {
-      const reason = invalidReason(call);
-      if (reason) {
-        this.failed.inc({ exporter: this.ctx.id });
-        this.ctx.logger.error('call dropped: it cannot be stored', { call_id: call.call_id, reason });
-        continue;
+    const out: string[] = [];
+    for (const calls of [batch.calls, batch.updates]) {
+      for (const call of calls) {
+        const reason = invalidReason(call);
+        if (reason) drop(call, reason);
+        else out.push(encodeRecord(call, this.clock.next(now), this.layout));
       }
-      out.push(encodeRecord(call, this.clock.next(now), this.layout));
     }
+    return out;
   }
 
   /** Connects and prepares the schema once; a failed attempt is retried by the next caller. */
@@ -146,13 +133,17 @@ export class ClickhouseExporter implements Exporter {
   private async readyToRead(): Promise<Ready> {
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<void>((resolve) => { timer = setTimeout(resolve, READ_DRAIN_MS); });
-    await Promise.race([this.sender.flush(), bound]);
+    await Promise.race([this.out.flush(), bound]);
     clearTimeout(timer);
     return this.ready();
   }
 
-  /** Resolves with the number of records dropped as bad (the sender counts them as failed). */
-  private async send(records: string[]): Promise<number> {
+  /**
+   * One insert of queued records. ClickHouse's rejection of bad data is a PermanentError
+   * (errors.ts): the helper then bisects the batch down to the bad rows. Resolves with the number of
+   * records that could not be read (the helper counts them as failed).
+   */
+  private async push(records: string[]): Promise<number> {
     const ready = await this.ready();
     const rows: string[] = [];
     const days = new Set<string>();
@@ -166,7 +157,7 @@ export class ClickhouseExporter implements Exporter {
         this.ctx.logger.error('queued record cannot be read; dropped', { record_start: record.slice(0, 40), err: errorText(err) });
       }
     }
-    dropped += await this.insertIsolating(ready, rows);
+    if (rows.length > 0) await this.insert(ready, rows);
     ready.rollup.mark(days);
     await this.release(ready.conn);
     return dropped;
@@ -180,27 +171,6 @@ export class ClickhouseExporter implements Exporter {
     } catch (err) {
       this.releasing = false;
       this.ctx.logger.warn('embedded ClickHouse cannot release freed memory; its memory use may stay higher', { err: errorText(err) });
-    }
-  }
-
-  /**
-   * Inserts rows; when ClickHouse rejects them as bad data, halves the batch until each bad row
-   * is alone and drops only those, so one malformed call does not cost the other thousands.
-   * Returns how many were dropped.
-   */
-  private async insertIsolating(ready: Ready, rows: string[]): Promise<number> {
-    if (rows.length === 0) return 0;
-    try {
-      await this.insert(ready, rows);
-      return 0;
-    } catch (err) {
-      if (!(err instanceof PermanentError)) throw err;
-      if (rows.length === 1) {
-        this.ctx.logger.error('call rejected by ClickHouse; dropped', { call_id: callIdOf(rows[0]), err: err.message });
-        return 1;
-      }
-      const mid = rows.length >>> 1;
-      return (await this.insertIsolating(ready, rows.slice(0, mid))) + (await this.insertIsolating(ready, rows.slice(mid)));
     }
   }
 
@@ -224,7 +194,7 @@ export class ClickhouseExporter implements Exporter {
 
   /** Sends everything queued now and brings the rollup up to date (tests, benchmarks). Waits while ClickHouse is down. */
   async flush(): Promise<void> {
-    await this.sender.flush();
+    await this.out.flush();
     const r = await this.ready();
     await r.reconciled;
     await r.rollup.refresh();
@@ -237,12 +207,11 @@ export class ClickhouseExporter implements Exporter {
     await r.rollup.refresh().catch((err: unknown) => this.ctx.logger.warn('daily rollup refresh failed; retried next round', { err: errorText(err) }));
   }
 
-  async shutdown(): Promise<void> {
+  /** After the queue drained: the rollup brought up to date, then the connection closed. */
+  private async close(): Promise<void> {
     clearInterval(this.rollupTimer);
-    await this.sender.shutdown();
     await (await this.connecting?.catch(() => undefined))?.reconciled; // a failed connect has nothing to wait for
     await this.refreshRollup();
-    await this.queue.close();
     await this.conn?.close();
     this.conn = undefined;
     this.connecting = undefined;

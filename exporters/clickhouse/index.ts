@@ -1,4 +1,5 @@
 import type { ExporterFactory } from '../../core/component.js';
+import { exporterHelperMetrics } from '../../core/exporter-helper/metrics.js';
 import { defaults, schema, type ClickhouseConfig } from './config.js';
 import { ClickhouseExporter } from './exporter.js';
 import { validateClickhouse, validateClickhouseInstances } from './validate.js';
@@ -12,6 +13,8 @@ export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {
   type: 'clickhouse',
   schema,
   defaults,
+  /** Its self-metrics are the exporter helper's (queue, sends, drops), labelled by this exporter's id. */
+  metrics: exporterHelperMetrics,
   validate: validateClickhouse,
   validateInstances: validateClickhouseInstances,
   create: (config, ctx) => new ClickhouseExporter(config, ctx),

@@ -10,9 +10,9 @@ const RECONCILE_DAYS = 35;
  * materialized view: a view sees each insert on its own, so it would count a call again when an
  * update (or a re-sent batch) brings a second row, and it would keep the call under its old team
  * when an update fills the team in. Instead the days that received rows are re-aggregated from
- * the deduplicated calls table (FINAL) every rollup_refresh_ms, and written with a higher
+ * the deduplicated calls table (FINAL) every rollup_refresh, and written with a higher
  * refresh_version into a ReplacingMergeTree; groups that no longer exist get a zero row. Read the
- * rollup with FINAL (and calls > 0). It lags the calls table by up to rollup_refresh_ms; on start,
+ * rollup with FINAL (and calls > 0). It lags the calls table by up to rollup_refresh; on start,
  * days of the last five weeks whose totals differ from the calls table are refreshed, which
  * repairs a refresh lost to a crash.
  *

@@ -31,6 +31,12 @@ export function encodeRecord(call: LlmCall, version: number, layout: Layout | un
   return `${layoutTag(layout)}${(row.timestamp as string).slice(0, 10)}${JSON.stringify(row)}`;
 }
 
+/** The call_id of a record (rows and queued calls start with it), for logs that must not carry content. */
+export function recordCallId(record: string): string {
+  const m = /^\{(?:"v":\d+,"c":\{)?"call_id":("(?:[^"\\]|\\.)*")/.exec(record.slice(DAY_END));
+  return m ? (JSON.parse(m[1]) as string) : '';
+}
+
 export function recordDay(record: string): string {
   return record.slice(1, DAY_END);
 }

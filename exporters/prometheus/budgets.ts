@@ -240,7 +240,7 @@ export class BudgetTracker {
   /**
    * Sets spent-to-date of the current period from a store (the ClickHouse exporter's): at start,
    * before data flows (thresholds already crossed count as notified: they were, before the
-   * restart), and, with several replicas writing one ledger, every `budget_sync_ms` (`notify`: a
+   * restart), and, with several replicas writing one ledger, every `budget_sync` (`notify`: a
    * threshold the deployment's spend crossed is notified). Spend counted here while the queries
    * run is added on top of what they return.
    */

@@ -1,4 +1,5 @@
 import type { ConfigProblem } from '../../core/component.js';
+import { durationSchema } from '../../core/config/duration.js';
 import { assertTimeZone, type PeriodKind } from './periods.js';
 import { BASE_LABELS, ATTRIBUTION_FIELDS } from './labels.js';
 
@@ -14,7 +15,8 @@ export interface BudgetConfig {
 
 export interface WebhookConfig {
   url: string;
-  timeout_ms: number;
+  /** Duration (`5s`). */
+  timeout: string;
   headers: Record<string, string>;
 }
 
@@ -22,8 +24,9 @@ export interface PrometheusExporterConfig {
   labels: string[];
   max_label_sets: number;
   budgets: BudgetConfig[];
-  budget_refresh_ms: number;
-  budget_sync_ms: number;
+  /** Durations (`15s`; budget_sync `0s` = off). */
+  budget_refresh: string;
+  budget_sync: string;
   webhook?: WebhookConfig;
 }
 
@@ -36,14 +39,15 @@ export const defaults: PrometheusExporterConfig = {
   labels: ['team', 'customer', 'key_alias'],
   max_label_sets: 2000,
   budgets: [],
-  budget_refresh_ms: 15_000,
-  budget_sync_ms: 0,
+  budget_refresh: '15s',
+  budget_sync: '0s',
 };
 
 export const schema: Record<string, unknown> = {
   type: 'object',
   additionalProperties: false,
   description: 'Spend metrics and budget gauges on the admin server\'s /metrics (one instance per process).',
+  renamedKeys: { budget_refresh_ms: 'budget_refresh', budget_sync_ms: 'budget_sync' },
   properties: {
     labels: {
       type: 'array',
@@ -89,28 +93,17 @@ export const schema: Record<string, unknown> = {
         },
       },
     },
-    budget_refresh_ms: {
-      type: 'integer',
-      minimum: 100,
-      maximum: 86_400_000,
-      default: defaults.budget_refresh_ms,
-      description: 'How often budget gauges are recomputed without traffic (projection, period rollover), in milliseconds.',
-    },
-    budget_sync_ms: {
-      type: 'integer',
-      minimum: 0,
-      maximum: 86_400_000,
-      default: defaults.budget_sync_ms,
-      description: 'With several replicas writing one ClickHouse ledger: how often spent-to-date is re-read from it (every replica\'s spend), this replica\'s calls since added on top, so that every replica\'s budget gauges show the deployment\'s spend (README "High availability"). 0: read at start only (one process).',
-    },
+    budget_refresh: durationSchema(defaults.budget_refresh, 'How often budget gauges are recomputed without traffic (projection, period rollover).', { min: '100ms', max: '24h' }),
+    budget_sync: durationSchema(defaults.budget_sync, 'With several replicas writing one ClickHouse ledger: how often spent-to-date is re-read from it (every replica\'s spend), this replica\'s calls since added on top, so that every replica\'s budget gauges show the deployment\'s spend (README "High availability"). `0s`: read at start only (one process).', { max: '24h' }),
     webhook: {
       type: 'object',
       additionalProperties: false,
       required: ['url'],
+      renamedKeys: { timeout_ms: 'timeout' },
       description: 'Optional direct notifier for users without Alertmanager: one JSON POST (with a Slack-compatible `text`) per budget, scope value, period and threshold crossed.',
       properties: {
         url: { type: 'string', pattern: '^https?://', description: 'http(s) URL to POST to, e.g. a Slack incoming webhook.' },
-        timeout_ms: { type: 'integer', minimum: 1, maximum: 300_000, default: 5000, description: 'Timeout of one POST, in milliseconds; failed POSTs are retried twice.' },
+        timeout: durationSchema('5s', 'Timeout of one POST; failed POSTs are retried twice.', { min: '1ms', max: '5m' }),
         headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra request headers, e.g. an Authorization header (use ${env:VAR}).' },
       },
     },

@@ -1,6 +1,7 @@
 import type { Counter } from 'prom-client';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Exporter } from '../../core/component.js';
+import { parseDuration } from '../../core/config/duration.js';
 import type { SpendStore } from '../../core/host.js';
 import type { LlmCall } from '../../core/llm-call.js';
 import { BudgetTracker, budgetGauges, takePreviousSpend, type BudgetGauges, type BudgetStatus, type ThresholdCrossing } from './budgets.js';
@@ -76,10 +77,11 @@ export class PrometheusExporter implements Exporter {
     this.timer = setInterval(() => {
       this.budgets.refresh();
       this.spend.refreshSelfMetrics();
-    }, this.config.budget_refresh_ms);
+    }, parseDuration(this.config.budget_refresh));
     this.timer.unref();
-    if (this.config.budget_sync_ms > 0 && !this.budgets.empty) {
-      this.syncTimer = setInterval(() => void this.sync(), this.config.budget_sync_ms);
+    const syncMs = parseDuration(this.config.budget_sync);
+    if (syncMs > 0 && !this.budgets.empty) {
+      this.syncTimer = setInterval(() => void this.sync(), syncMs);
       this.syncTimer.unref();
     }
   }
@@ -90,7 +92,7 @@ export class PrometheusExporter implements Exporter {
     return this.budgets.statuses().filter((s) => wanted.every(([k, v]) => s[k] === v));
   }
 
-  /** Re-reads the deployment's spend-to-date from the ledger (budget_sync_ms); a failure keeps the gauges as they are. */
+  /** Re-reads the deployment's spend-to-date from the ledger (budget_sync); a failure keeps the gauges as they are. */
   async sync(): Promise<void> {
     const store = this.ctx.host.get('spendStore');
     if (store === undefined || this.syncing || this.awaitingStore) return;

@@ -1,4 +1,5 @@
 import type { Counter } from 'prom-client';
+import { parseDuration } from '../../core/config/duration.js';
 import type { Logger } from '../../core/logger.js';
 import type { ThresholdCrossing } from './budgets.js';
 import type { WebhookConfig } from './config.js';
@@ -64,7 +65,7 @@ export class WebhookNotifier {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...this.config.headers },
           body,
-          signal: AbortSignal.timeout(this.config.timeout_ms),
+          signal: AbortSignal.timeout(parseDuration(this.config.timeout)),
         });
         await res.arrayBuffer();
         if (res.ok) {

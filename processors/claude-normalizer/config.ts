@@ -1,4 +1,5 @@
 /** The claude-normalizer's config block: types, JSON schema (the README's reference is generated from it) and defaults. */
+import { durationSchema } from '../../core/config/duration.js';
 
 /** How LiteLLM's OpenAI-style prompt_tokens counted cache tokens, when its usage carries no uncached `text_tokens`. */
 export type PromptTokensInclude = 'auto' | 'cache_read' | 'cache_read_and_write' | 'none';
@@ -16,15 +17,17 @@ export interface AttributionConfig {
 export interface RedisStoreConfig {
   url: string;
   key_prefix: string;
-  window_seconds: number;
-  timeout_ms: number;
-  lock_ttl_ms: number;
-  lock_wait_ms: number;
+  /** Durations (`1h`, `2s`). */
+  window: string;
+  timeout: string;
+  lock_ttl: string;
+  lock_wait: string;
 }
 
 export interface NormalizerConfig {
   claude_code: { usage_from: 'events' | 'metrics' };
-  dedupe: { window_seconds: number; max_entries: number; fingerprint_join: boolean; store: 'memory' | 'redis'; snapshot: { path: string; interval_seconds: number }; redis: RedisStoreConfig };
+  /** `window` and `snapshot.interval` are durations (`15m`, `10s`). */
+  dedupe: { window: string; max_entries: number; fingerprint_join: boolean; store: 'memory' | 'redis'; snapshot: { path: string; interval: string }; redis: RedisStoreConfig };
   cumulative: { max_series: number };
   model_providers: Record<string, string>;
   attribution: AttributionConfig;
@@ -58,8 +61,8 @@ export const DEFAULT_INCLUDE = [
 export const defaults: NormalizerConfig = {
   claude_code: { usage_from: 'events' },
   dedupe: {
-    window_seconds: 900, max_entries: 50_000, fingerprint_join: true, store: 'memory', snapshot: { path: '', interval_seconds: 10 },
-    redis: { url: 'redis://127.0.0.1:6379', key_prefix: 'tokenledger', window_seconds: 3600, timeout_ms: 2000, lock_ttl_ms: 10_000, lock_wait_ms: 5000 },
+    window: '15m', max_entries: 50_000, fingerprint_join: true, store: 'memory', snapshot: { path: '', interval: '10s' },
+    redis: { url: 'redis://127.0.0.1:6379', key_prefix: 'tokenledger', window: '1h', timeout: '2s', lock_ttl: '10s', lock_wait: '5s' },
   },
   cumulative: { max_series: 50_000 },
   model_providers: {},
@@ -97,8 +100,9 @@ export const schema: Record<string, unknown> = {
       // The snapshot is the in-memory store's: with Redis it would be silently unused.
       if: { properties: { store: { const: 'redis' } }, required: ['store'] },
       then: { properties: { snapshot: { properties: { path: { const: '' } } } } },
+      renamedKeys: { window_seconds: 'window' },
       properties: {
-        window_seconds: { type: 'integer', minimum: 1, maximum: 604_800, default: 900, description: 'How long an emitted call stays joinable in the in-memory store.' },
+        window: durationSchema(defaults.dedupe.window, 'How long an emitted call stays joinable in the in-memory store.', { min: '1s', max: '168h' }),
         max_entries: { type: 'integer', minimum: 1, maximum: 5_000_000, default: 50_000, description: 'Upper bound on calls in the in-memory store (about 1.7 KB each); the oldest are evicted first.' },
         store: {
           type: 'string', enum: ['memory', 'redis'], default: 'memory',
@@ -106,22 +110,24 @@ export const schema: Record<string, unknown> = {
         },
         snapshot: {
           type: 'object', additionalProperties: false, default: defaults.dedupe.snapshot,
+          renamedKeys: { interval_seconds: 'interval' },
           description: 'The in-memory store written to a file every interval and at shutdown, and read back at start, so that a restarted process does not bill re-sent or late reports again (README "Exactly once").',
           properties: {
             path: { type: 'string', default: '', description: 'File (relative to pipeline.yaml\'s folder), e.g. beside the exporters\' disk queues; empty: none, a restart forgets the index. Must be empty with `store: redis` (the index is in Redis).' },
-            interval_seconds: { type: 'integer', minimum: 1, maximum: 86_400, default: 10, description: 'How often it is written: a crash (not a shutdown) forgets the calls of at most this long.' },
+            interval: durationSchema(defaults.dedupe.snapshot.interval, 'How often it is written: a crash (not a shutdown) forgets the calls of at most this long.', { min: '1s', max: '24h' }),
           },
         },
         redis: {
           type: 'object', additionalProperties: false, default: defaults.dedupe.redis,
+          renamedKeys: { window_seconds: 'window', timeout_ms: 'timeout', lock_ttl_ms: 'lock_ttl', lock_wait_ms: 'lock_wait' },
           description: 'The shared store, when `store: redis`. Keys are namespaced by `key_prefix`, the pipeline and the normalizer\'s component id.',
           properties: {
             url: { type: 'string', pattern: '^rediss?://', default: defaults.dedupe.redis.url, description: '`redis://[user:password@]host:port[/db]` (`rediss://` for TLS).' },
             key_prefix: { type: 'string', minLength: 1, pattern: '^[^{}]+$', default: 'tokenledger', description: 'Prefix of every key; deployments sharing one Redis use different prefixes.' },
-            window_seconds: { type: 'integer', minimum: 1, maximum: 2_592_000, default: 3600, description: 'How long a call stays joinable (and a re-send recognised) after its first report: its keys expire then.' },
-            timeout_ms: { type: 'integer', minimum: 1, maximum: 600_000, default: 2000, description: 'Connect and command timeout; a batch whose store call times out is refused (retryable).' },
-            lock_ttl_ms: { type: 'integer', minimum: 100, maximum: 600_000, default: 10_000, description: 'How long a batch\'s lock on its calls lasts if its replica dies mid-batch; a batch that outlives it is refused, nothing written.' },
-            lock_wait_ms: { type: 'integer', minimum: 0, maximum: 600_000, default: 5000, description: 'How long a batch waits for calls another batch holds before it is refused (retryable).' },
+            window: durationSchema(defaults.dedupe.redis.window, 'How long a call stays joinable (and a re-send recognised) after its first report: its keys expire then.', { min: '1s', max: '720h', timer: false }),
+            timeout: durationSchema(defaults.dedupe.redis.timeout, 'Connect and command timeout; a batch whose store call times out is refused (retryable).', { min: '1ms', max: '10m' }),
+            lock_ttl: durationSchema(defaults.dedupe.redis.lock_ttl, 'How long a batch\'s lock on its calls lasts if its replica dies mid-batch; a batch that outlives it is refused, nothing written.', { min: '100ms', max: '10m' }),
+            lock_wait: durationSchema(defaults.dedupe.redis.lock_wait, 'How long a batch waits for calls another batch holds before it is refused (retryable).', { max: '10m' }),
           },
         },
         fingerprint_join: {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
+import { parseDuration } from '../../core/config/duration.js';
 import { RetryableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { RedisStoreConfig } from './config.js';
@@ -34,7 +35,7 @@ interface Write {
  * The join state of every replica in one Redis (standalone, or a primary behind Sentinel; not
  * Redis Cluster: the scripts compute the keys they touch). A batch's claims and merges
  * are one LOAD and one SAVE script call, under locks that make them atomic across replicas; keys
- * expire after `window_seconds`. While Redis is unreachable every batch fails with a RetryableError
+ * expire after `window`. While Redis is unreachable every batch fails with a RetryableError
  * (the receivers answer 503 / UNAVAILABLE): nothing is billed blind, nothing is claimed.
  */
 export class RedisJoinStore implements JoinStore {
@@ -42,6 +43,10 @@ export class RedisJoinStore implements JoinStore {
   private readonly client;
   private readonly prefix: string;
   private readonly windowMs: number;
+  /** The config's durations, in ms. */
+  private readonly timeoutMs: number;
+  private readonly lockTtlMs: number;
+  private readonly lockWaitMs: number;
   private down = false;
   /**
    * Batches to give up on (RESOLVE): `refused` by the exporters after their SAVE, or whose reply
@@ -51,12 +56,15 @@ export class RedisJoinStore implements JoinStore {
 
   constructor(private readonly cfg: RedisStoreConfig, namespace: string, private readonly logger: Logger, private readonly onError: (op: string) => void) {
     this.prefix = `${cfg.key_prefix}:{${namespace}}:`;
-    this.windowMs = cfg.window_seconds * 1000;
+    this.windowMs = parseDuration(cfg.window);
+    this.timeoutMs = parseDuration(cfg.timeout);
+    this.lockTtlMs = parseDuration(cfg.lock_ttl);
+    this.lockWaitMs = parseDuration(cfg.lock_wait);
     this.client = createClient({
       url: cfg.url,
       // A command sent while disconnected fails at once instead of waiting for a reconnect.
       disableOfflineQueue: true,
-      socket: { connectTimeout: cfg.timeout_ms, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2000) },
+      socket: { connectTimeout: this.timeoutMs, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** Math.min(retries, 5), 2000) },
     });
     this.client.on('error', (err: Error) => {
       if (this.down) return;
@@ -69,14 +77,14 @@ export class RedisJoinStore implements JoinStore {
     });
   }
 
-  /** Waits up to timeout_ms for Redis: a pipeline starts while it is down, and refuses batches until it is up. */
+  /** Waits up to `timeout` for Redis: a pipeline starts while it is down, and refuses batches until it is up. */
   async start(): Promise<void> {
     const connected = this.client.connect().then(() => true, (err: Error) => {
       this.logger.warn('join store: connecting to Redis failed', { url: redactUrl(this.cfg.url), error: err.message });
       return false;
     });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), this.cfg.timeout_ms); });
+    const timeout = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), this.timeoutMs); });
     const ok = await Promise.race([connected, timeout]);
     clearTimeout(timer);
     if (!ok) this.logger.warn('join store: Redis not reachable yet; batches are refused (retryable) until it is', { url: redactUrl(this.cfg.url) });
@@ -96,9 +104,9 @@ export class RedisJoinStore implements JoinStore {
     const loaded = new Map<IndexEntry, Loaded>();
     const keys = [...new Set(lookup.keys)];
     const sessions = [...new Set(lookup.sessions)];
-    const deadline = Date.now() + this.cfg.lock_wait_ms;
+    const deadline = Date.now() + this.lockWaitMs;
     for (let wait = 2; ; wait = Math.min(wait * 2, 50)) {
-      const reply = await this.run('load', LOAD, token, [String(this.cfg.lock_ttl_ms), String(keys.length), ...keys, ...sessions], []) as unknown[];
+      const reply = await this.run('load', LOAD, token, [String(this.lockTtlMs), String(keys.length), ...keys, ...sessions], []) as unknown[];
       if (reply[0] === 1) {
         for (let i = 1; i + 2 < reply.length; i += 3) {
           const data = String(reply[i + 1]);
@@ -111,7 +119,7 @@ export class RedisJoinStore implements JoinStore {
       }
       if (Date.now() >= deadline) {
         this.onError('busy');
-        throw new RetryableError(`join store: the calls of this batch stayed locked by another batch for ${this.cfg.lock_wait_ms} ms`, 1);
+        throw new RetryableError(`join store: the calls of this batch stayed locked by another batch for lock_wait ${this.cfg.lock_wait}`, 1);
       }
       await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random())));
     }
@@ -159,7 +167,7 @@ export class RedisJoinStore implements JoinStore {
     const ok = await this.run('save', SAVE, token, [String(this.windowMs), JSON.stringify(writes)], writes);
     if (ok !== 1) {
       this.onError('lock_lost');
-      throw new RetryableError(`join store: this batch's locks expired (lock_ttl_ms ${this.cfg.lock_ttl_ms}) before it was saved; nothing written`, 1);
+      throw new RetryableError(`join store: this batch's locks expired (lock_ttl ${this.cfg.lock_ttl}) before it was saved; nothing written`, 1);
     }
     return writes;
   }
@@ -205,8 +213,8 @@ export class RedisJoinStore implements JoinStore {
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         call.catch((err: Error) => this.logger.debug('join store: a Redis command that had timed out failed', { op, error: err.message }));
-        reject(new Error(`no reply within ${this.cfg.timeout_ms} ms`));
-      }, this.cfg.timeout_ms);
+        reject(new Error(`no reply within ${this.cfg.timeout}`));
+      }, this.timeoutMs);
     });
     try {
       return await Promise.race([call, late]);

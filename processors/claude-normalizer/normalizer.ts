@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Processor } from '../../core/component.js';
+import { parseDuration } from '../../core/config/duration.js';
 import type { LlmCall } from '../../core/llm-call.js';
 import { ClaudeCodeTotals } from './claude-code-totals.js';
 import type { NormalizerConfig } from './config.js';
@@ -47,10 +48,10 @@ export class ClaudeNormalizer implements Processor {
     this.store = cfg.dedupe.store === 'redis'
       // Namespaced by pipeline and component id: another pipeline's normalizer sees its own copies of the data.
       ? new RedisJoinStore(cfg.dedupe.redis, ctx.pipeline === undefined ? ctx.id : `${ctx.pipeline}/${ctx.id}`, ctx.logger, (op) => this.m.storeErrors.inc({ op }))
-      : new MemoryJoinStore(cfg.dedupe.window_seconds * 1000, cfg.dedupe.max_entries, (e) => {
+      : new MemoryJoinStore(parseDuration(cfg.dedupe.window), cfg.dedupe.max_entries, (e) => {
         if (!e.billed) this.unjoinedLink(e.record, e.shapes[0]);
       }, now, cfg.dedupe.snapshot.path === '' ? undefined : {
-        file: resolve(ctx.configDir, cfg.dedupe.snapshot.path), intervalMs: cfg.dedupe.snapshot.interval_seconds * 1000,
+        file: resolve(ctx.configDir, cfg.dedupe.snapshot.path), intervalMs: parseDuration(cfg.dedupe.snapshot.interval),
         logger: ctx.logger, onError: (op) => this.m.storeErrors.inc({ op }),
       });
   }

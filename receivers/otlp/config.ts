@@ -1,5 +1,5 @@
 import { BEARER_AUTH_DEFAULTS, bearerAuthSchema, type BearerAuthConfig } from '../../core/bearer-auth.js';
-import { DURATION_PATTERN } from '../../core/config/duration.js';
+import { durationSchema } from '../../core/config/duration.js';
 import { serverTlsSchema as tls, type ServerTlsConfig as TlsConfig } from '../../core/tls.js';
 
 export interface GrpcConfig {
@@ -79,7 +79,7 @@ const endpoint = (dflt: string) => ({
   description: `host:port to listen on (\`[::]:port\` for IPv6); port 0 picks a free port. Default ${dflt}.`,
 });
 
-const duration = (dflt: string, description: string) => ({ type: 'string', pattern: DURATION_PATTERN, format: 'timer-duration', default: dflt, description });
+const duration = (dflt: string, description: string) => durationSchema(dflt, description);
 
 const urlPath = (dflt: string) => ({ type: 'string', pattern: '^/', default: dflt, description: `URL path of the Export endpoint. Default ${dflt}.` });
 

@@ -1,5 +1,7 @@
 /** A component's config block (its JSON Schema) as a Markdown table: key, type, default, meaning. */
 
+import { DURATION_PATTERN } from '../../core/config/duration.js';
+
 type Schema = Record<string, unknown>;
 
 /** ` (1 … 5000000)`, ` (≤ 1024)`: the bounds validation enforces, shown with the type. */
@@ -10,9 +12,16 @@ function range(s: Schema): string {
   return lowText === '' ? ` (≤ ${String(s.maximum)})` : s.exclusiveMinimum !== undefined ? ` (${lowText}, ≤ ${String(s.maximum)})` : ` (${lowText} … ${String(s.maximum)})`;
 }
 
+/** ` (1ms … 1h)`, ` (≤ 596h)`: a duration's bounds (minDuration, maxDuration, a Node timer's limit). */
+function durationRange(s: Schema): string {
+  const max = s.maxDuration ?? (s.format === 'timer-duration' ? '596h' : undefined);
+  if (s.minDuration === undefined) return max === undefined ? '' : ` (≤ ${String(max)})`;
+  return max === undefined ? ` (≥ ${String(s.minDuration)})` : ` (${String(s.minDuration)} … ${String(max)})`;
+}
+
 function typeOf(s: Schema): string {
   if (s.type === 'integer' || s.type === 'number') return `${s.type}${range(s)}`;
-  if (s.format === 'timer-duration') return 'duration (≤ 596h)';
+  if (s.pattern === DURATION_PATTERN) return `duration${durationRange(s)}`;
   if (Array.isArray(s.enum)) return s.enum.map((v) => `\`${JSON.stringify(v)}\``).join(' \\| ');
   if (s.type === 'array') return `list of ${typeOf((s.items as Schema | undefined) ?? {})}`;
   if (s.format) return `${String(s.type)} (${String(s.format)})`;

@@ -52,7 +52,7 @@ export class Scope {
     mode: server
     url: ${SERVER_URL}
     database: ${ledger}
-    batch: { max_rows: 500, max_delay_ms: 50 }
+    batch: { max_rows: 500, max_delay: 50ms }
     queue: { type: disk, path: ${join(this.dir, `queue-${http}`)} }`;
     writeFileSync(config, httpPipelineYaml({
       http, admin, exporters: `  prometheus:${clickhouse}`, pipelines: { llm: ledger === undefined ? ['prometheus'] : ['prometheus', 'clickhouse'] },

@@ -56,9 +56,9 @@ exporters:
     mode: server
     url: ${SERVER_URL}
     database: ${db}
-    batch: { max_rows: 50, max_delay_ms: 200 }
+    batch: { max_rows: 50, max_delay: 200ms }
     queue: { type: memory, max_bytes: 40960 }
-    retry: { initial_interval_ms: 50, max_interval_ms: 200 }
+    retry: { initial_interval: 50ms, max_interval: 200ms }
   prometheus:
 service:
   pipelines:
@@ -93,7 +93,7 @@ service:
     expect(want.size).toBeGreaterThan(100);
     expect(refused, 'the burst must overflow the queue, or this test proves nothing').toBeGreaterThan(0);
 
-    // The exporter flushes within max_delay_ms plus retries; poll until the table holds everything.
+    // The exporter flushes within max_delay plus retries; poll until the table holds everything.
     const deadline = Date.now() + 30_000;
     let stored = await totals(client, db).catch(() => ({ n: 0, ids: 0, cost: 0 }));
     while (stored.n < want.size && Date.now() < deadline) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay, retryBudgetExhausted } from '../../../core/exporter-helper/backoff.js';
 
-const cfg = { initial_interval_ms: 100, max_interval_ms: 1000, max_elapsed_ms: 5000 };
+const cfg = { initial_interval: '100ms', max_interval: '1s', max_elapsed: '5s' };
 
 describe('backoffDelay', () => {
   it('doubles from the initial interval and caps at max_interval (no jitter at random = 0.5)', () => {
@@ -15,12 +15,12 @@ describe('backoffDelay', () => {
 });
 
 describe('retryBudgetExhausted', () => {
-  it('gives up when the next attempt would start after max_elapsed_ms', () => {
+  it('gives up when the next attempt would start after max_elapsed', () => {
     expect(retryBudgetExhausted(0, 4000, 900, cfg)).toBe(false);
     expect(retryBudgetExhausted(0, 4500, 900, cfg)).toBe(true);
   });
 
-  it('never gives up with max_elapsed_ms 0', () => {
-    expect(retryBudgetExhausted(0, 1e12, 1e6, { ...cfg, max_elapsed_ms: 0 })).toBe(false);
+  it('never gives up with max_elapsed 0s', () => {
+    expect(retryBudgetExhausted(0, 1e12, 1e6, { ...cfg, max_elapsed: '0s' })).toBe(false);
   });
 });

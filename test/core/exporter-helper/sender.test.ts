@@ -9,15 +9,15 @@ function setup(send: (r: string[]) => Promise<void>, opts: { maxRows?: number; m
   const queue = new MemoryQueue(1 << 20);
   const sender = new QueuedSender({
     id: ctx.id, queue, send, logger: ctx.logger, metrics: ctx.metrics,
-    batch: { max_rows: opts.maxRows ?? 3, max_delay_ms: opts.maxDelay ?? 50 },
-    retry: { initial_interval_ms: 5, max_interval_ms: 20, max_elapsed_ms: opts.maxElapsed ?? 0 },
+    batch: { max_rows: opts.maxRows ?? 3, max_delay: `${opts.maxDelay ?? 50}ms` },
+    retry: { initial_interval: '5ms', max_interval: '20ms', max_elapsed: `${opts.maxElapsed ?? 0}ms` },
   });
   return { ctx, queue, sender };
 }
 const rows = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `r${from + i}`);
 
 describe('QueuedSender', () => {
-  it('sends full batches at once and a partial batch after max_delay_ms, in order', async () => {
+  it('sends full batches at once and a partial batch after max_delay, in order', async () => {
     const got: { at: number; batch: string[] }[] = [];
     const { ctx, queue, sender } = setup(async (b) => { got.push({ at: Date.now(), batch: b }); }, { maxDelay: 300 });
     await queue.open();
@@ -26,7 +26,7 @@ describe('QueuedSender', () => {
     await sender.enqueue(rows(7));
     await sender.flush();
     expect(got.map((g) => g.batch)).toEqual([rows(3), rows(3, 3), rows(1, 6)]);
-    expect(got[0].at - t0).toBeLessThan(280); // full batches do not wait for max_delay_ms (300)
+    expect(got[0].at - t0).toBeLessThan(280); // full batches do not wait for max_delay (300ms)
     expect(await metricValue(ctx.registry, 'tokenledger_exporter_sent_rows_total', { exporter: 'test/exp' })).toBe(7);
     await sender.enqueue(rows(1, 7));
     const t1 = Date.now();
@@ -74,7 +74,7 @@ describe('QueuedSender', () => {
     await sender.shutdown();
   });
 
-  it('gives up after max_elapsed_ms and moves on to the next batch', async () => {
+  it('gives up after max_elapsed and moves on to the next batch', async () => {
     const sent: string[][] = [];
     const { ctx, queue, sender } = setup(async (b) => { if (b[0] === 'r0') throw new Error('timeout'); sent.push(b); }, { maxElapsed: 60 });
     await queue.open();

@@ -48,8 +48,8 @@ describe.skipIf(!up)(`clickhouse exporter on the cluster '${CLUSTER}' (2 shards 
       return {
         dir,
         config: clusterConfig(db, {
-          request_timeout_ms: 5000, queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 },
-          batch: { max_rows: 200, max_delay_ms: 20 }, retry: { initial_interval_ms: 100, max_interval_ms: 1000, max_elapsed_ms: 0 },
+          request_timeout: '5s', queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 },
+          batch: { max_rows: 200, max_delay: '20ms' }, retry: { initial_interval: '100ms', max_interval: '1s', max_elapsed: '0s' },
         }),
       };
     }

@@ -14,8 +14,8 @@ import { makeCall, testDatabase } from './helpers.js';
 // shared by the exporters under test and the client that checks their work.
 const dir = mkdtempSync(join(tmpdir(), 'tl-chdb-'));
 const base: ClickhouseConfig = {
-  ...defaults, mode: 'embedded', path: join(dir, 'clickhouse'), rollup_refresh_ms: 100_000,
-  batch: { max_rows: 500, max_delay_ms: 20 }, queue: { type: 'memory', path: '', max_bytes: 64 << 20 },
+  ...defaults, mode: 'embedded', path: join(dir, 'clickhouse'), rollup_refresh: '100s',
+  batch: { max_rows: 500, max_delay: '20ms' }, queue: { type: 'memory', path: '', max_bytes: 64 << 20 },
 };
 
 describe('clickhouse exporter on embedded chDB', () => {

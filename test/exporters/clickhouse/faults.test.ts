@@ -51,7 +51,7 @@ function expectExactly(t: { n: number; ids: number; cost: number }, acked: numbe
 describe('clickhouse exporter fault tolerance', () => {
   it('kill -9 mid-stream with the disk queue on embedded chDB: 0 lost, 0 duplicated', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tl-kill-emb-'));
-    const config: ClickhouseConfig = { ...defaults, mode: 'embedded', path: 'ch', queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 }, batch: { max_rows: 200, max_delay_ms: 60_000 } };
+    const config: ClickhouseConfig = { ...defaults, mode: 'embedded', path: 'ch', queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 }, batch: { max_rows: 200, max_delay: '1m' } };
     const { acked } = await killAndRestart(config, dir);
     const conn = await openClient(config, dir);
     try {
@@ -68,7 +68,7 @@ describe('clickhouse exporter fault tolerance', () => {
 
     it('kill -9 mid-stream with the disk queue on clickhouse-server: 0 lost, 0 duplicated', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'tl-kill-srv-'));
-      const config = serverConfig('tl_kill', { url: server.url, queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 }, batch: { max_rows: 200, max_delay_ms: 60_000 } });
+      const config = serverConfig('tl_kill', { url: server.url, queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 }, batch: { max_rows: 200, max_delay: '1m' } });
       const { acked } = await killAndRestart(config, dir);
       const client = createClient({ url: server.url });
       try {
@@ -82,8 +82,8 @@ describe('clickhouse exporter fault tolerance', () => {
       const dir = mkdtempSync(join(tmpdir(), 'tl-outage-'));
       const ctx = testContext('clickhouse');
       const config = serverConfig('tl_outage', {
-        url: server.url, request_timeout_ms: 2000, queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 },
-        batch: { max_rows: 100, max_delay_ms: 10 }, retry: { initial_interval_ms: 50, max_interval_ms: 300, max_elapsed_ms: 0 },
+        url: server.url, request_timeout: '2s', queue: { type: 'disk', path: 'queue', max_bytes: 256 << 20 },
+        batch: { max_rows: 100, max_delay: '10ms' }, retry: { initial_interval: '50ms', max_interval: '300ms', max_elapsed: '0s' },
       });
       const exporter = new ClickhouseExporter(config, { ...ctx, configDir: dir });
       await exporter.start();

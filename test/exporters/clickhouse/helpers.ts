@@ -37,9 +37,9 @@ export function testDatabase(tag: string): string {
 
 export function serverConfig(database: string, over: Partial<ClickhouseConfig> = {}): ClickhouseConfig {
   return {
-    ...defaults, mode: 'server', url: SERVER_URL, database, rollup_refresh_ms: 100_000,
-    batch: { max_rows: 500, max_delay_ms: 20 }, queue: { type: 'memory', path: '', max_bytes: 64 << 20 },
-    retry: { initial_interval_ms: 20, max_interval_ms: 200, max_elapsed_ms: 0 }, ...over,
+    ...defaults, mode: 'server', url: SERVER_URL, database, rollup_refresh: '100s',
+    batch: { max_rows: 500, max_delay: '20ms' }, queue: { type: 'memory', path: '', max_bytes: 64 << 20 },
+    retry: { initial_interval: '20ms', max_interval: '200ms', max_elapsed: '0s' }, ...over,
   };
 }
 

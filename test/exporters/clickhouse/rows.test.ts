@@ -154,7 +154,7 @@ describe('config schema', () => {
     expect(validate({ tabel: 'x' })).toBe(false);
     expect(validate({ table: 'calls; DROP TABLE x' })).toBe(false);
     expect(validate({ queue: { type: 'kafka' } })).toBe(false);
-    expect(validate({ retry: { max_elapsed_ms: -1 } })).toBe(false);
+    expect(validate({ retry: { max_elapsed: '-1s' } })).toBe(false);
   });
 
   it('describes every property', () => {

@@ -227,7 +227,7 @@ export function storeSuite(target: () => Target): void {
 
   it('a spend query first delivers what is still queued, so a backlog is counted', async () => {
     const { config } = target();
-    await withExporter({ ...config, batch: { max_rows: 5000, max_delay_ms: 60_000 } }, async (e, ctx) => {
+    await withExporter({ ...config, batch: { max_rows: 5000, max_delay: '1m' } }, async (e, ctx) => {
       await e.consume(batchOf({ calls: ids(0, 10).map((i) => makeCall(i)) }));
       const store = ctx.host.get('spendStore');
       if (!store) throw new Error('no spendStore provided');

@@ -83,7 +83,7 @@ describe('budgets', () => {
   it('the refresh timer rolls periods and updates projections without traffic', async () => {
     const ctx = testContext('prometheus');
     const clock = manualClock('2026-11-16T00:00:00Z');
-    const exp = new PrometheusExporter(configOf({ budget_refresh_ms: 100, budgets: [{ name: 'm', scope: { team: 'a' }, limit_usd: 10 }] }), ctx, clock.now);
+    const exp = new PrometheusExporter(configOf({ budget_refresh: '100ms', budgets: [{ name: 'm', scope: { team: 'a' }, limit_usd: 10 }] }), ctx, clock.now);
     await exp.start();
     await exp.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 3, timestamp: '2026-11-15T00:00:00Z' })] }));
     expect(await gauge(ctx, 'projected_usd', 'm', 'a')).toBeCloseTo(6, 9);
@@ -192,13 +192,13 @@ describe('budget spend-to-date across restarts', () => {
   });
 });
 
-describe('budgets across replicas (budget_sync_ms)', () => {
+describe('budgets across replicas (budget_sync)', () => {
   it('each replica shows the deployment\'s spend once it re-reads the shared ledger; a warning fires at the global threshold', async () => {
     const budgets = [{ name: 'teams', scope: { team: '*' }, limit_usd: 10, warn_at: [0.8] }];
     const ledger = new MemorySpendStore(); // one ClickHouse ledger both replicas write
     const replicas = [testContext('prometheus'), testContext('prometheus')].map((ctx) => {
       ctx.host.provide('spendStore', ledger);
-      return { ctx, exp: new PrometheusExporter(configOf({ budgets, budget_sync_ms: 60_000 }), ctx, Date.now) };
+      return { ctx, exp: new PrometheusExporter(configOf({ budgets, budget_sync: '1m' }), ctx, Date.now) };
     });
     for (const r of replicas) await r.exp.start();
     const [a, b] = replicas;

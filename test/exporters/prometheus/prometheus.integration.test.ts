@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminServer } from '../../../core/admin-server.js';
 import { BEARER_AUTH_DEFAULTS } from '../../../core/bearer-auth.js';
-import { exporterMetrics } from '../../../core/exporter-helper/metrics.js';
+import { exporterHelperMetrics } from '../../../core/exporter-helper/metrics.js';
 import type { LlmCall } from '../../../core/llm-call.js';
 import { PrometheusExporter } from '../../../exporters/prometheus/exporter.js';
 import { costEnrichmentFactory } from '../../../processors/cost-enrichment/index.js';
@@ -100,7 +100,7 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
 
     // Other components' self-metrics, through their own definitions, with sample values.
     const rm = ctx.metrics.declare(otlpReceiverMetrics);
-    const em = exporterMetrics(ctx.metrics);
+    const em = ctx.metrics.declare(exporterHelperMetrics);
     const ready = ctx.metrics.gauge('tokenledger_ready', '1 when every component of the pipeline has started.');
     ready.set(1);
     em.queueRows.set({ exporter: 'clickhouse' }, 12);

@@ -14,8 +14,8 @@ const dir = mkdtempSync(join(tmpdir(), 'tl-prom-restart-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const clickhouse: ClickhouseConfig = {
-  ...clickhouseDefaults, mode: 'embedded', path: join(dir, 'clickhouse'), rollup_refresh_ms: 100_000,
-  batch: { max_rows: 500, max_delay_ms: 20 }, queue: { type: 'memory', path: '', max_bytes: 64 << 20 },
+  ...clickhouseDefaults, mode: 'embedded', path: join(dir, 'clickhouse'), rollup_refresh: '100s',
+  batch: { max_rows: 500, max_delay: '20ms' }, queue: { type: 'memory', path: '', max_bytes: 64 << 20 },
 };
 
 const budgets = configOf({ budgets: [

@@ -144,7 +144,7 @@ describe('prometheus exporter: spend metrics', () => {
 
   it('applies the documented defaults', () => {
     const c = configOf({ budgets: [{ name: 'b', scope: { team: '*' }, limit_usd: 10 }] });
-    expect(c).toMatchObject({ labels: ['team', 'customer', 'key_alias'], max_label_sets: 2000, budget_refresh_ms: 15000 });
+    expect(c).toMatchObject({ labels: ['team', 'customer', 'key_alias'], max_label_sets: 2000, budget_refresh: '15s' });
     expect(c.budgets[0]).toEqual({ name: 'b', scope: { team: '*' }, limit_usd: 10, period: 'month', timezone: 'UTC', warn_at: [0.8] });
     expect(prometheusExporterFactory.defaults).toMatchObject({ labels: c.labels, max_label_sets: c.max_label_sets, budgets: [] });
   });

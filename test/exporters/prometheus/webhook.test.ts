@@ -70,7 +70,7 @@ describe('budget webhook', () => {
     await new Promise((r) => hook.server.close(r));
     hook = await webhookServer(); // a live server for afterEach; the configured port is closed
     const ctx = testContext('prometheus');
-    const exp = new PrometheusExporter(configOf({ budgets: [budget], webhook: { url, timeout_ms: 500 } }), ctx, Date.now);
+    const exp = new PrometheusExporter(configOf({ budgets: [budget], webhook: { url, timeout: '500ms' } }), ctx, Date.now);
     await exp.start();
     const t0 = performance.now();
     await exp.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 20 })] }));

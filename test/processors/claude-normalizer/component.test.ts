@@ -127,7 +127,7 @@ describe('join index bounds', () => {
 
   it('a re-send after the window is billed again (documented), and the eviction is counted', async () => {
     let now = 0;
-    const { n, ctx } = normalizer({ dedupe: { ...config().dedupe, window_seconds: 60, max_entries: 10 } }, () => now);
+    const { n, ctx } = normalizer({ dedupe: { ...config().dedupe, window: '1m', max_entries: 10 } }, () => now);
     const span = () => batchOf({ resourceSpans: [{ resource: {}, scopeSpans: [{ scope: { name: 's', version: '', attributes: {} }, spans: [{
       traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), parentSpanId: '', name: 'chat', kind: 3, startTimeUnixNano: '1', endTimeUnixNano: '2',
       events: [], status: { code: 0, message: '' },

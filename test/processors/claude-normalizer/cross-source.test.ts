@@ -128,7 +128,7 @@ describe('the same call from LiteLLM and from Claude Code', () => {
       } },
     ];
     const ll = batchOf({ resourceSpans: [{ resource: { 'service.name': 'litellm' }, scopeSpans: [{ scope: { name: 'litellm', version: '1.108.7', attributes: {} }, spans }] }] });
-    const { n } = normalizer({ dedupe: { ...config().dedupe, window_seconds: 900, max_entries: 1000, fingerprint_join: false } });
+    const { n } = normalizer({ dedupe: { ...config().dedupe, window: '15m', max_entries: 1000, fingerprint_join: false } });
     const out = [...loadScenario(TRACEPARENT), ll].map((b) => n.process(b));
     expect(billable(out)).toHaveLength(1);
     expect(finalRecords(out)[0]).toMatchObject({ source: 'claude_code', customer: 'acme', team: 'platform', input_tokens: 25 });

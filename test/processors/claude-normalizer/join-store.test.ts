@@ -37,7 +37,7 @@ const subjects: Subject[] = [
   { name: 'memory', make: (w) => new MemoryJoinStore(w, 1000, () => {}), clock: () => memNow, advance: async (ms) => { memNow += ms; } },
   ...(hasRedis ? [{
     name: 'redis',
-    make: (w: number) => new RedisJoinStore({ ...defaults.dedupe.redis, url: server!.url, key_prefix: `t${randomUUID()}`, window_seconds: w / 1000, lock_wait_ms: 3000 }, 'claude-normalizer', testContext('claude-normalizer').logger, () => {}),
+    make: (w: number) => new RedisJoinStore({ ...defaults.dedupe.redis, url: server!.url, key_prefix: `t${randomUUID()}`, window: `${w}ms`, lock_wait: '3s' }, 'claude-normalizer', testContext('claude-normalizer').logger, () => {}),
     clock: () => Date.now(),
     advance: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
   }] : []),
@@ -132,7 +132,7 @@ describe.runIf(hasRedis)('redis join store failure', () => {
     try {
       const errors: string[] = [];
       const ctx = testContext('claude-normalizer');
-      const s = new RedisJoinStore({ ...defaults.dedupe.redis, url: own.url, timeout_ms: 300 }, 'claude-normalizer', ctx.logger, (op) => errors.push(op));
+      const s = new RedisJoinStore({ ...defaults.dedupe.redis, url: own.url, timeout: '300ms' }, 'claude-normalizer', ctx.logger, (op) => errors.push(op));
       opened.push(s);
       await s.start();
       const t1 = await s.begin({ keys: ['req:lost'], sessions: [] }, Date.now());
@@ -161,7 +161,7 @@ describe.runIf(hasRedis)('redis join store failure', () => {
   }, 30_000);
 
   it('a replica that dies holding locks: batches on the same calls are refused (busy) until the locks expire, then go through', async () => {
-    const cfg = { ...defaults.dedupe.redis, url: server!.url, key_prefix: `t${randomUUID()}`, lock_ttl_ms: 800, lock_wait_ms: 100 };
+    const cfg = { ...defaults.dedupe.redis, url: server!.url, key_prefix: `t${randomUUID()}`, lock_ttl: '800ms', lock_wait: '100ms' };
     const dead = new RedisJoinStore(cfg, 'claude-normalizer', testContext('claude-normalizer').logger, () => {});
     const errors: string[] = [];
     const alive = new RedisJoinStore(cfg, 'claude-normalizer', testContext('claude-normalizer').logger, (op) => errors.push(op));
@@ -183,7 +183,7 @@ describe.runIf(hasRedis)('redis join store failure', () => {
 
   it('Redis unreachable: begin rejects with a RetryableError and counts it', async () => {
     const errors: string[] = [];
-    const s = new RedisJoinStore({ ...defaults.dedupe.redis, url: 'redis://127.0.0.1:1', timeout_ms: 200 }, 'claude-normalizer', testContext('claude-normalizer').logger, (op) => errors.push(op));
+    const s = new RedisJoinStore({ ...defaults.dedupe.redis, url: 'redis://127.0.0.1:1', timeout: '200ms' }, 'claude-normalizer', testContext('claude-normalizer').logger, (op) => errors.push(op));
     opened.push(s);
     await s.start();
     const err = await Promise.resolve(s.begin({ keys: ['req:1'], sessions: [] }, Date.now())).catch((e: unknown) => e);

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 async function replica(prefix: string, cfg: Parameters<typeof normalizer>[0] = {}): Promise<ClaudeNormalizer> {
-  const { n } = normalizer({ ...cfg, dedupe: { ...defaults.dedupe, store: 'redis', redis: { ...defaults.dedupe.redis, url: server!.url, key_prefix: prefix, timeout_ms: 500 } } });
+  const { n } = normalizer({ ...cfg, dedupe: { ...defaults.dedupe, store: 'redis', redis: { ...defaults.dedupe.redis, url: server!.url, key_prefix: prefix, timeout: '500ms' } } });
   started.push(n);
   await n.start();
   return n;

@@ -152,7 +152,7 @@ describe.runIf(hasRedis)('two replicas through a Redis outage', () => {
     const single = singleProcess(batches);
     const prefix = `o${randomUUID()}`;
     const mk = async () => {
-      const r = normalizer({ dedupe: { ...defaults.dedupe, store: 'redis', redis: { ...defaults.dedupe.redis, url: own.url, key_prefix: prefix, timeout_ms: 500, lock_wait_ms: 2000 } } });
+      const r = normalizer({ dedupe: { ...defaults.dedupe, store: 'redis', redis: { ...defaults.dedupe.redis, url: own.url, key_prefix: prefix, timeout: '500ms', lock_wait: '2s' } } });
       started.push(r.n);
       await r.n.start();
       return r;
@@ -216,7 +216,7 @@ describe('one process with the in-memory store and a snapshot file, restarted', 
       const single = singleProcess(batches);
       const half = Math.floor(batches.length / 2);
       const run = async (snapshot: boolean): Promise<Batch[]> => {
-        const over = { dedupe: { ...defaults.dedupe, snapshot: { path: snapshot ? join(dir, 'join-index.jsonl') : '', interval_seconds: 60 } } };
+        const over = { dedupe: { ...defaults.dedupe, snapshot: { path: snapshot ? join(dir, 'join-index.jsonl') : '', interval: '1m' } } };
         const first = normalizer(over);
         await first.n.start();
         const out = batches.slice(0, half).map((b) => first.n.process(structuredClone(b)) as Batch);
