@@ -15,11 +15,11 @@ import { configTable } from './docs/config-table.js';
 import { metricsTable } from './docs/metrics-table.js';
 import { markers, withSection, type Markers } from './docs/sections.js';
 
-export interface GeneratedSection { file: string; markers: Markers; body: string }
+interface GeneratedSection { file: string; markers: Markers; body: string }
 
-export const COMPONENT_REFERENCE = markers('reference');
-export const SERVICE_REFERENCE = markers('config-reference');
-export const METRICS_REFERENCE = markers('metrics-reference');
+const COMPONENT_REFERENCE = markers('reference');
+const SERVICE_REFERENCE = markers('config-reference');
+const METRICS_REFERENCE = markers('metrics-reference');
 
 const SECTIONS = { receiver: 'receivers', processor: 'processors', exporter: 'exporters' } as const;
 
@@ -28,7 +28,7 @@ export function pipelineSchemaJson(list: readonly Factory[] = factories): string
 }
 
 /** `receivers/otlp`: where a component lives, and its README. */
-export function componentDir(f: Factory): string {
+function componentDir(f: Factory): string {
   return `${SECTIONS[f.kind]}/${f.type}`;
 }
 
@@ -43,20 +43,20 @@ function dataMetricsText(f: Factory): string[] {
 }
 
 /** A component README's generated part: its configuration keys, its self-metrics, its data metrics. */
-export function componentReference(f: Factory): string {
+function componentReference(f: Factory): string {
   const parts = ['### Configuration', '', String(f.schema.description ?? ''), '', configTable(f.schema)];
   if (f.metrics) parts.push('', '### Self-metrics', '', metricsTable(f.metrics, addedLabels(f)));
   if (f.dataMetrics) parts.push('', '### Data metrics', '', ...dataMetricsText(f));
   return parts.join('\n');
 }
 
-export function serviceReference(list: readonly Factory[] = factories): string {
+function serviceReference(list: readonly Factory[] = factories): string {
   const full = composeSchema(list) as { properties: { service: Record<string, unknown> } };
   return ['#### service', '', configTable(full.properties.service)].join('\n');
 }
 
 /** Every metric on /metrics that tokenledger declares: core's, then each component's. */
-export function metricsReference(list: readonly Factory[] = factories): string {
+function metricsReference(list: readonly Factory[] = factories): string {
   const parts = ['### core', '', metricsTable(coreMetrics)];
   for (const f of list.filter((x) => x.metrics)) {
     const title = `### ${SECTIONS[f.kind]}: \`${f.type}\``;
