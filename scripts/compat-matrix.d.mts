@@ -1,5 +1,3 @@
-export declare const START: string;
-export declare const END: string;
 /** The compatibility matrix as Markdown, from `root`/test/e2e/{litellm,claude-code}/results/*.json (root: the repository). */
 export declare function renderMatrix(root?: string): string;
 /** `text` with the marked section replaced by `markdown`; null when `text` has no such section. */

@@ -9,8 +9,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const START = '<!-- compat-matrix:start -->';
-export const END = '<!-- compat-matrix:end -->';
+const START = '<!-- compat-matrix:start -->';
+const END = '<!-- compat-matrix:end -->';
 const MARK = { pass: '✅', fail: '❌', 'litellm-defect': '⚠️' };
 
 function readDir(dir) {

@@ -5,7 +5,7 @@
  * docs/configuration.md and the full metrics reference in docs/metrics.md. `npm run docs` rewrites
  * them; test/docs.test.ts fails when they are stale.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { factories } from '../bin/components.js';
 import type { Factory } from '../core/component.js';
@@ -13,13 +13,22 @@ import { composeSchema } from '../core/config/schema.js';
 import { coreMetrics } from '../core/metrics.js';
 import { configTable } from './docs/config-table.js';
 import { metricsTable } from './docs/metrics-table.js';
-import { markers, withSection, type Markers } from './docs/sections.js';
+import { markers, section, withSection, wrap, type Markers } from './docs/sections.js';
 
-export interface GeneratedSection { file: string; markers: Markers; body: string }
+interface GeneratedSection { file: string; markers: Markers; body: string }
 
-export const COMPONENT_REFERENCE = markers('reference');
-export const SERVICE_REFERENCE = markers('config-reference');
-export const METRICS_REFERENCE = markers('metrics-reference');
+const COMPONENT_REFERENCE = markers('reference');
+const SERVICE_REFERENCE = markers('config-reference');
+const METRICS_REFERENCE = markers('metrics-reference');
+
+const COMPONENT_REFERENCE_HEADING = `
+## Reference
+
+Generated from the component's schema and metric declarations by \`npm run docs\`; a test fails when
+it is stale. Every metric tokenledger exports: [docs/metrics.md](../../docs/metrics.md).
+
+${wrap(COMPONENT_REFERENCE, '')}
+`;
 
 const SECTIONS = { receiver: 'receivers', processor: 'processors', exporter: 'exporters' } as const;
 
@@ -28,7 +37,7 @@ export function pipelineSchemaJson(list: readonly Factory[] = factories): string
 }
 
 /** `receivers/otlp`: where a component lives, and its README. */
-export function componentDir(f: Factory): string {
+function componentDir(f: Factory): string {
   return `${SECTIONS[f.kind]}/${f.type}`;
 }
 
@@ -43,20 +52,20 @@ function dataMetricsText(f: Factory): string[] {
 }
 
 /** A component README's generated part: its configuration keys, its self-metrics, its data metrics. */
-export function componentReference(f: Factory): string {
+function componentReference(f: Factory): string {
   const parts = ['### Configuration', '', String(f.schema.description ?? ''), '', configTable(f.schema)];
   if (f.metrics) parts.push('', '### Self-metrics', '', metricsTable(f.metrics, addedLabels(f)));
   if (f.dataMetrics) parts.push('', '### Data metrics', '', ...dataMetricsText(f));
   return parts.join('\n');
 }
 
-export function serviceReference(list: readonly Factory[] = factories): string {
+function serviceReference(list: readonly Factory[] = factories): string {
   const full = composeSchema(list) as { properties: { service: Record<string, unknown> } };
   return ['#### service', '', configTable(full.properties.service)].join('\n');
 }
 
 /** Every metric on /metrics that tokenledger declares: core's, then each component's. */
-export function metricsReference(list: readonly Factory[] = factories): string {
+function metricsReference(list: readonly Factory[] = factories): string {
   const parts = ['### core', '', metricsTable(coreMetrics)];
   for (const f of list.filter((x) => x.metrics)) {
     const title = `### ${SECTIONS[f.kind]}: \`${f.type}\``;
@@ -81,7 +90,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(`${root}/schemas/pipeline.schema.json`, pipelineSchemaJson());
   for (const s of generatedSections()) {
     const path = `${root}/${s.file}`;
-    writeFileSync(path, withSection(readFileSync(path, 'utf8'), s.markers, s.body, s.file));
+    const text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    // A new component's README gets its reference section appended the first time.
+    const current = s.markers === COMPONENT_REFERENCE && section(text, s.markers) === undefined ? `${text.trimEnd()}\n${COMPONENT_REFERENCE_HEADING}` : text;
+    writeFileSync(path, withSection(current, s.markers, s.body, s.file));
   }
   process.stdout.write(`wrote schemas/pipeline.schema.json and the references in ${generatedSections().map((s) => s.file).join(', ')}\n`);
 }

@@ -17,13 +17,6 @@ describe('generated documentation is current (run `npm run docs` when this fails
     });
   }
 
-  it('the metrics reference lists every metric declared, core and components', () => {
-    const metrics = readFileSync('docs/metrics.md', 'utf8');
-    for (const name of ['tokenledger_ready', 'tokenledger_build_info', 'tokenledger_receiver_accepted_items_total', 'tokenledger_llm_cost_usd_total', 'tokenledger_llm_unpriced_calls_total']) {
-      expect(metrics).toContain(`\`${name}\``);
-    }
-  });
-
   // Sections moved out of README.md must stay reachable: every relative link (and #anchor) resolves.
   it('relative links of README.md, docs/ and the component READMEs resolve to files and headings', () => {
     const pages = ['README.md', ...readdirSync('docs').map((f) => `docs/${f}`), ...generatedSections().map((s) => s.file)];
@@ -40,12 +33,43 @@ describe('generated documentation is current (run `npm run docs` when this fails
     expect(broken).toEqual([]);
   });
 
+  it('every tokenledger_* metric the code makes or the alert rules and dashboard read is in docs/metrics.md', () => {
+    const documented = new Set([...readFileSync('docs/metrics.md', 'utf8').matchAll(/`(tokenledger_[a-z0-9_]+)`/g)].map((m) => m[1]));
+    const known = (name: string): boolean => documented.has(name) || documented.has(name.replace(/_(bucket|sum|count)$/, ''));
+    const missing = [...usedMetricNames()].filter((name) => !known(name));
+    expect(missing.filter((name) => !UNDECLARED_FAMILIES.some((f) => name.startsWith(f)))).toEqual([]);
+    // Empty the list as those branches merge.
+    expect(UNDECLARED_FAMILIES.filter((f) => !missing.some((name) => name.startsWith(f)))).toEqual([]);
+  });
+
   // The e2e rewrites the results during the same run: atomically and, on a green run, with the same content.
   it("docs/compatibility.md's matrix matches the e2e results (run `npm run matrix`)", () => {
     const page = readFileSync('docs/compatibility.md', 'utf8');
     expect(page).toBe(replaceSection(page, renderMatrix()));
   });
 });
+
+/**
+ * Metric families still made inline (not yet declared in a metrics.ts, so not in the reference)
+ * while other branches of issue 18 convert them: the normalizer's (`norm`), the exporter helper's
+ * (`xhelper`), the budgets' (`budget`). The lead empties this list when they merge.
+ */
+const UNDECLARED_FAMILIES = ['tokenledger_normalizer_', 'tokenledger_exporter_', 'tokenledger_budget_'];
+
+/** Metric names quoted in the production sources, the shipped alert rules and the dashboard. */
+function usedMetricNames(): Set<string> {
+  const files = [...['alerts', 'dashboards'].flatMap((d) => readdirSync(d).map((f) => join(d, f)))];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else if (e.name.endsWith('.ts')) files.push(join(dir, e.name));
+    }
+  };
+  for (const dir of ['core', 'receivers', 'processors', 'exporters', 'bin']) walk(dir);
+  const names = new Set<string>();
+  for (const file of files) for (const [name] of readFileSync(file, 'utf8').matchAll(/tokenledger_[a-z0-9_]*[a-z0-9](?![_{a-z0-9])/g)) names.add(name);
+  return names;
+}
 
 /** GitHub's anchors of a Markdown file's headings: lowercase, punctuation dropped, spaces as hyphens. */
 function headingSlugs(file: string): Set<string> {

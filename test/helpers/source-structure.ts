@@ -75,10 +75,28 @@ function functions(source: ts.SourceFile): SourceFile['functions'] {
   return out;
 }
 
-export function readSources(root: string): SourceFile[] {
+function exportedNames(source: ts.SourceFile): string[] {
+  const out: string[] = [];
+  for (const statement of source.statements) {
+    if (!ts.canHaveModifiers(statement) || !ts.getModifiers(statement)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) continue;
+    if (ts.isVariableStatement(statement)) {
+      for (const d of statement.declarationList.declarations) if (ts.isIdentifier(d.name)) out.push(d.name.text);
+    } else if ((ts.isFunctionDeclaration(statement) || ts.isClassDeclaration(statement) || ts.isInterfaceDeclaration(statement)
+      || ts.isTypeAliasDeclaration(statement) || ts.isEnumDeclaration(statement)) && statement.name) {
+      out.push(statement.name.text);
+    }
+  }
+  return out;
+}
+
+function sourcePaths(root: string, dirs: readonly string[]): string[] {
   const paths: string[] = [];
-  for (const dir of PRODUCTION_DIRS) if (existsSync(join(root, dir))) walk(root, dir, paths);
-  return paths.sort().map((path) => {
+  for (const dir of dirs) if (existsSync(join(root, dir))) walk(root, dir, paths);
+  return paths.sort();
+}
+
+export function readSources(root: string): SourceFile[] {
+  return sourcePaths(root, PRODUCTION_DIRS).map((path) => {
     const text = readFileSync(join(root, path), 'utf8');
     const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
     return {
@@ -156,4 +174,25 @@ export function longFiles(files: readonly SourceFile[]): string[] {
 
 export function longFunctions(files: readonly SourceFile[]): string[] {
   return files.flatMap((f) => f.functions.filter((fn) => fn.lines > MAX_FUNCTION_LINES).map((fn) => `${f.path}:${fn.line} ${fn.name}: ${fn.lines} lines`));
+}
+
+/** A module's text and the names it declares with `export`, for the dead-export check. */
+export interface ModuleExports { path: string; text: string; exported: string[] }
+
+export function readExports(root: string, dirs: readonly string[] = PRODUCTION_DIRS): ModuleExports[] {
+  return sourcePaths(root, dirs).map((path) => {
+    const text = readFileSync(join(root, path), 'utf8');
+    return { path, text, exported: exportedNames(ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true)) };
+  });
+}
+
+/**
+ * Exports whose name appears nowhere but in their own declaration, in any module of `everything`
+ * (production, tests, benchmark): dead code. A name shared with something else hides a dead
+ * export; it never flags a live one.
+ */
+export function deadExports(modules: readonly ModuleExports[], everything: readonly ModuleExports[]): string[] {
+  const counts = new Map<string, number>();
+  for (const m of everything) for (const [word] of m.text.matchAll(/[A-Za-z_$][\w$]*/g)) counts.set(word, (counts.get(word) ?? 0) + 1);
+  return modules.flatMap((m) => m.exported.filter((name) => counts.get(name) === 1).map((name) => `${m.path}: ${name}`));
 }
