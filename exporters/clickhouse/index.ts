@@ -13,5 +13,6 @@ export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {
   defaults,
   validate: validateClickhouse,
   validateInstances: validateClickhouseInstances,
+  provides: ['spendStore'],
   create: (config, ctx) => new ClickhouseExporter(config, ctx),
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecentCalls } from '../../../exporters/prometheus/recent-calls.js';
+import { RecentCalls } from '../../core/recent-calls.js';
 
 describe('RecentCalls', () => {
   it('knows the last `max` call_ids and forgets the oldest first', () => {

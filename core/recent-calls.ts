@@ -1,7 +1,13 @@
 /**
+ * Call_ids an exporter remembers against re-sends: at ~100 bytes each, ~10 MB; more than the calls a
+ * client re-sends while an exporter refuses (a full queue empties in seconds to minutes).
+ */
+export const RECENT_CALLS = 100_000;
+
+/**
  * The call_ids counted most recently, with the cost counted for each, oldest forgotten first. A
  * pipeline whose other exporter refused a batch is answered "retry later" and the client re-sends it
- * all: the calls this exporter already counted then arrive again, with the same call_id (provider
+ * all: the calls an exporter already counted then arrive again, with the same call_id (provider
  * request id, LiteLLM call id, trace:span). And an update of a call may price it higher (a second
  * source's 5m/1h cache-write split, or its provider and region): only that rise is counted.
  */
