@@ -33,6 +33,17 @@ const CALLS_TO_EXHAUST = 4;
 interface Answer { status: number; body: string }
 
 /** A chat call through the proxy; `cheap` calls (100 in, 10 out) cost a team's budget next to nothing. */
+/** The same call on LiteLLM's Anthropic routes: `/v1/messages` (a model_list alias) or the `/anthropic` pass-through. */
+async function messages(proxy: LitellmProxy, key: string, id: string, passthrough: boolean): Promise<Answer> {
+  const res = await fetch(`${proxy.url}${passthrough ? '/anthropic' : ''}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': key, 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: passthrough ? MODELS.anthropic.upstream : MODELS.anthropic.alias, max_tokens: 16, messages: [{ role: 'user', content: `[[mock id=${id} in=100 out=10]] budget e2e` }] }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  return { status: res.status, body: await res.text() };
+}
+
 async function chat(proxy: LitellmProxy, key: string, id: string, cheap = false): Promise<Answer> {
   const usage = cheap ? 'in=100 out=10' : 'in=100000 out=1000';
   const res = await fetch(`${proxy.url}/chat/completions`, {
@@ -113,8 +124,11 @@ describe.skipIf(!ready)('LiteLLM budget enforcement through tokenledger', () => 
       expect(refusal.error.message).toMatch(/tokenledger budget exhausted: budget "team-daily" for team=alpha has spent \$\d+\.\d\d of \$1\.00 this day/);
       expect(String(refusal.error.code)).toBe('429');
       expect(beta.map((b) => b.status)).toEqual(beta.map(() => 200));
-      // Another key of the same team is refused too; the mock never saw a refused call.
+      // Another key of the same team is refused too, and so are LiteLLM's Anthropic routes; the mock never saw a refused call.
       expect((await chat(proxy, ALPHA_CI, 'alpha-ci')).status).toBe(429);
+      const anthropicRoutes = [await messages(proxy, ALPHA, 'alpha-messages', false), await messages(proxy, ALPHA, 'alpha-passthrough', true)];
+      expect(anthropicRoutes.map((a) => a.status), anthropicRoutes.map((a) => a.body).join('\n')).toEqual([429, 429]);
+      expect((await messages(proxy, BETA, 'beta-passthrough', true)).status).toBe(200);
       expect(mock.calls.filter((c) => String(c.mockId).startsWith('alpha-')).length).toBe(passed);
 
       // What the hook adds to a request, measured against this tokenledger.
