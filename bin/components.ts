@@ -1,4 +1,5 @@
 import type { Factory } from '../core/component.js';
+import { budgetExporterFactory } from '../exporters/budget/index.js';
 import { clickhouseExporterFactory } from '../exporters/clickhouse/index.js';
 import { debugExporterFactory } from '../exporters/debug/index.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.js';
@@ -14,4 +15,5 @@ export const factories: Factory[] = [
   clickhouseExporterFactory,
   debugExporterFactory,
   prometheusExporterFactory,
+  budgetExporterFactory,
 ];

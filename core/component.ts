@@ -4,7 +4,7 @@ import type { PathSegment } from './config/yaml-source.js';
 import type { Logger } from './logger.js';
 import type { MetricSpecs } from './metric-spec.js';
 import type { Handoff } from './handoff.js';
-import type { Host } from './host.js';
+import type { Capabilities, Host } from './host.js';
 import type { SelfMetrics } from './self-metrics.js';
 
 /** Anything with a lifecycle. start() may bind ports or open files; shutdown() drains and releases them. */
@@ -63,6 +63,19 @@ export interface ConfigProblem {
   message: string;
 }
 
+/**
+ * Another component this one uses, named in its config (e.g. the budget exporter's `ledger`):
+ * validated at load (declared, used by a pipeline, offering `capability`) and started before it.
+ */
+export interface ComponentNeed {
+  section: 'receivers' | 'processors' | 'exporters';
+  id: string;
+  /** Where the id is written, inside the component's own block (for the diagnostic). */
+  path: readonly PathSegment[];
+  /** What the other component must offer on the host. */
+  capability?: keyof Capabilities;
+}
+
 /** What a validate step may look at besides the config: where relative paths resolve, the environment create() will see. */
 export interface ValidateContext {
   id: string;
@@ -89,6 +102,10 @@ interface FactoryBase<C> {
    * create() and start() may rely on what it accepts. No side effects; it may read files the config names.
    */
   validate?(config: C, ctx: ValidateContext): ConfigProblem[];
+  /** The components an instance uses (see ComponentNeed); the graph starts them first. */
+  needs?(config: C): ComponentNeed[];
+  /** Capabilities every instance offers on the host, checked against a ComponentNeed's `capability`. */
+  provides?: readonly (keyof Capabilities)[];
   /**
    * Checks across the instances of this type that pipelines use (one process, one registry, one
    * embedded database...): each problem names the instance it is reported at.

@@ -4,6 +4,7 @@ import { componentType, SECTION_KIND, type PipelineConfig, type Section } from '
 import { isRetryable } from './errors.js';
 import type { Handoff } from './handoff.js';
 import type { Host } from './host.js';
+import { startOrder } from './needs.js';
 
 type BaseContext = Omit<ComponentContext, 'id'> & { handoff: Handoff };
 
@@ -30,7 +31,7 @@ export class Graph {
   /** Capabilities and admin routes the components of this graph offer. */
   readonly host: Host;
 
-  constructor(readonly config: PipelineConfig, factories: readonly Factory[], base: BaseContext) {
+  constructor(readonly config: PipelineConfig, private readonly factories: readonly Factory[], base: BaseContext) {
     this.host = base.host;
     const factoryFor = (section: Section, id: string): Factory => {
       const kind = SECTION_KIND[section];
@@ -65,10 +66,18 @@ export class Graph {
     }
   }
 
-  /** Exporters first, then processors, then receivers, so that nothing is accepted before it can be delivered. */
+  /**
+   * Exporters first, then processors, then receivers, so that nothing is accepted before it can be
+   * delivered; within each, a component after those it names (FactoryBase.needs).
+   */
   async start(): Promise<void> {
-    const processors = this.pipelines.flatMap(({ pipeline, processors: list }) => list.map(([id, p]) => [`${id} (pipeline ${pipeline})`, p] as const));
-    for (const group of [[...this.exporters], processors, [...this.receivers]]) {
+    const exporters = startOrder(this.config, this.factories, 'exporters', [...this.exporters.keys()]).map((id) => [id, this.exporters.get(id)!] as const);
+    const receivers = startOrder(this.config, this.factories, 'receivers', [...this.receivers.keys()]).map((id) => [id, this.receivers.get(id)!] as const);
+    const processors = this.pipelines.flatMap(({ pipeline, processors: list }) => {
+      const byId = new Map(list);
+      return startOrder(this.config, this.factories, 'processors', list.map(([id]) => id)).map((id) => [`${id} (pipeline ${pipeline})`, byId.get(id)!] as const);
+    });
+    for (const group of [exporters, processors, receivers]) {
       for (const [id, component] of group) {
         try {
           await component.start?.();

@@ -2,8 +2,8 @@ import { AdminRoutes } from './admin-routes.js';
 
 /**
  * Capabilities that components offer one another without importing each other, like the
- * collector's extensions: the ClickHouse exporter provides a `SpendStore`, the Prometheus exporter
- * looks it up to restore budgets after a restart.
+ * collector's extensions: the ClickHouse exporter provides a `SpendStore`, the budget exporter
+ * names that exporter (`ledger: clickhouse`) and reads spend-to-date from it.
  */
 export interface SpendQuery {
   /** Inclusive start, exclusive end, as epoch milliseconds. */
@@ -26,13 +26,16 @@ export interface Capabilities {
 export class Host {
   /** Paths served on the admin server beside /metrics and the probes. */
   readonly adminRoutes = new AdminRoutes();
-  private readonly provided = new Map<keyof Capabilities, Capabilities[keyof Capabilities]>();
+  private readonly provided = new Map<string, Capabilities[keyof Capabilities]>();
 
-  provide<K extends keyof Capabilities>(name: K, impl: Capabilities[K]): void {
+  /** `provider`: the id of the component offering it, so that a consumer can name which one it reads. */
+  provide<K extends keyof Capabilities>(name: K, impl: Capabilities[K], provider?: string): void {
     this.provided.set(name, impl);
+    if (provider !== undefined) this.provided.set(`${name}@${provider}`, impl);
   }
 
-  get<K extends keyof Capabilities>(name: K): Capabilities[K] | undefined {
-    return this.provided.get(name) as Capabilities[K] | undefined;
+  /** The capability `provider` offers; without a provider, the one offered last. */
+  get<K extends keyof Capabilities>(name: K, provider?: string): Capabilities[K] | undefined {
+    return this.provided.get(provider === undefined ? name : `${name}@${provider}`) as Capabilities[K] | undefined;
   }
 }

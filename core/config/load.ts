@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { bearerAuthProblems } from '../bearer-auth.js';
 import type { ConfigProblem, Factory, ValidateContext } from '../component.js';
+import { needProblems } from '../needs.js';
 import { serverTlsProblems } from '../tls.js';
 import { createAjv, explain } from './ajv.js';
 import { ConfigError, UnreadableConfigError, type Diagnostic } from './diagnostic.js';
@@ -47,6 +48,9 @@ export function loadConfigText(text: string, file: string, factories: readonly F
   if (pipelinesWellFormed(data)) {
     checkPipelines(src, data as unknown as PipelineConfig);
     validateInstances(src, data as unknown as PipelineConfig, factories, invalid, ctx);
+    for (const p of needProblems(data as unknown as PipelineConfig, factories, (section, id) => invalid.has(`${section}/${id}`) || !(id in (data[section] as Json)))) {
+      report(src, [p.section, p.id], [p]);
+    }
   }
   if (src.diagnostics.some((d) => d.severity === 'error')) throw new ConfigError(src.diagnostics);
   return { config: data as unknown as PipelineConfig, warnings: src.diagnostics };

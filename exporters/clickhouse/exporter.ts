@@ -51,8 +51,8 @@ export class ClickhouseExporter implements Exporter {
       start: () => this.open(),
       close: () => this.close(),
     });
-    // Provided at creation, not start, so that it is there whatever order the exporters start in.
-    ctx.host.provide('spendStore', spendStore(() => this.readyToRead(), cfg.database, cfg.table));
+    // Provided at creation; a component naming this one (the budget exporter's `ledger`) starts after it.
+    ctx.host.provide('spendStore', spendStore(() => this.readyToRead(), cfg.database, cfg.table), ctx.id);
   }
 
   start(): Promise<void> {

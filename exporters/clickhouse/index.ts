@@ -17,5 +17,6 @@ export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {
   metrics: exporterHelperMetrics,
   validate: validateClickhouse,
   validateInstances: validateClickhouseInstances,
+  provides: ['spendStore'],
   create: (config, ctx) => new ClickhouseExporter(config, ctx),
 };

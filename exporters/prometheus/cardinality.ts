@@ -1,5 +1,6 @@
-/** Label value that stands for every combination the guard refused to add. */
-export const OTHER = '__other__';
+import { OTHER } from '../../core/attribution.js';
+
+export { OTHER };
 
 /**
  * Bounds the distinct label combinations of the spend metrics. The first `cap` combinations are

@@ -1,34 +1,13 @@
 import type { ConfigProblem } from '../../core/component.js';
-import { durationSchema } from '../../core/config/duration.js';
-import { assertTimeZone, type PeriodKind } from './periods.js';
 import { BASE_LABELS, ATTRIBUTION_FIELDS } from './labels.js';
-
-export interface BudgetConfig {
-  name: string;
-  /** Label → value; the value '*' makes one budget per value of that label. */
-  scope: Record<string, string>;
-  period: PeriodKind;
-  timezone: string;
-  limit_usd: number;
-  warn_at: number[];
-}
-
-export interface WebhookConfig {
-  url: string;
-  /** Duration (`5s`). */
-  timeout: string;
-  headers: Record<string, string>;
-}
 
 export interface PrometheusExporterConfig {
   labels: string[];
   max_label_sets: number;
-  budgets: BudgetConfig[];
-  /** Durations (`15s`; budget_sync `0s` = off). */
-  budget_refresh: string;
-  budget_sync: string;
-  webhook?: WebhookConfig;
 }
+
+/** Budget keys that moved to the `budget` exporter (exporters/budget/README.md). */
+const MOVED_KEYS = ['budgets', 'webhook', 'budget_refresh_ms', 'budget_sync_ms'];
 
 const LABEL_NAME = '^[a-zA-Z_][a-zA-Z0-9_]*$';
 
@@ -38,16 +17,14 @@ export const RESERVED_LABELS = new Set([...BASE_LABELS, 'status', 'token_type', 
 export const defaults: PrometheusExporterConfig = {
   labels: ['team', 'customer', 'key_alias'],
   max_label_sets: 2000,
-  budgets: [],
-  budget_refresh: '15s',
-  budget_sync: '0s',
 };
 
 export const schema: Record<string, unknown> = {
   type: 'object',
   additionalProperties: false,
-  description: 'Spend metrics and budget gauges on the admin server\'s /metrics (one instance per process).',
-  renamedKeys: { budget_refresh_ms: 'budget_refresh', budget_sync_ms: 'budget_sync' },
+  description: 'Spend metrics on the admin server\'s /metrics (one instance per process). Budgets are the `budget` exporter\'s.',
+  // Keys budgets had here before they moved to the budget exporter: validatePrometheus says where they went.
+  patternProperties: { [`^(${MOVED_KEYS.join('|')})$`]: {} },
   properties: {
     labels: {
       type: 'array',
@@ -63,50 +40,6 @@ export const schema: Record<string, unknown> = {
       description: 'Cardinality guard: distinct label combinations per metric. Past it, new combinations keep provider, model, route and source but their attribution labels become __other__ (and, past a further 10%, every label does); tokenledger_prometheus_folded_calls_total counts them.',
       default: defaults.max_label_sets,
     },
-    budgets: {
-      type: 'array',
-      description: 'Spend budgets exposed as tokenledger_budget_{limit_usd,spent_usd,utilization_ratio,projected_usd} gauges.',
-      default: defaults.budgets,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['name', 'scope', 'limit_usd'],
-        properties: {
-          name: { type: 'string', pattern: '^[A-Za-z0-9_.:-]+$', description: 'Unique budget name; the `budget` label of the gauges.' },
-          scope: {
-            type: 'object',
-            minProperties: 1,
-            propertyNames: { pattern: LABEL_NAME },
-            additionalProperties: { type: 'string', minLength: 1 },
-            description: "Which calls count: label → value (team, customer, key_alias, user or a dimension name). The value '*' (at most one) makes one budget per value of that label, e.g. { customer: '*' }.",
-          },
-          period: { type: 'string', enum: ['day', 'week', 'month'], default: 'month', description: 'Budget period; weeks start on Monday. Rolls over at local midnight in `timezone`.' },
-          timezone: { type: 'string', default: 'UTC', description: 'IANA time zone the period boundaries are in, e.g. Europe/Berlin.' },
-          limit_usd: { type: 'number', exclusiveMinimum: 0, maximum: 1e12, description: 'Spend limit for one period, in USD.' },
-          warn_at: {
-            type: 'array',
-            items: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
-            uniqueItems: true,
-            default: [0.8],
-            description: 'Utilization ratios that trigger a webhook notification; 1 (exhaustion) is always added.',
-          },
-        },
-      },
-    },
-    budget_refresh: durationSchema(defaults.budget_refresh, 'How often budget gauges are recomputed without traffic (projection, period rollover).', { min: '100ms', max: '24h' }),
-    budget_sync: durationSchema(defaults.budget_sync, 'With several replicas writing one ClickHouse ledger: how often spent-to-date is re-read from it (every replica\'s spend), this replica\'s calls since added on top, so that every replica\'s budget gauges show the deployment\'s spend (README "High availability"). `0s`: read at start only (one process).', { max: '24h' }),
-    webhook: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['url'],
-      renamedKeys: { timeout_ms: 'timeout' },
-      description: 'Optional direct notifier for users without Alertmanager: one JSON POST (with a Slack-compatible `text`) per budget, scope value, period and threshold crossed.',
-      properties: {
-        url: { type: 'string', pattern: '^https?://', description: 'http(s) URL to POST to, e.g. a Slack incoming webhook.' },
-        timeout: durationSchema('5s', 'Timeout of one POST; failed POSTs are retried twice.', { min: '1ms', max: '5m' }),
-        headers: { type: 'object', additionalProperties: { type: 'string' }, default: {}, description: 'Extra request headers, e.g. an Authorization header (use ${env:VAR}).' },
-      },
-    },
   },
 };
 
@@ -116,27 +49,8 @@ export function validatePrometheus(config: PrometheusExporterConfig): ConfigProb
   config.labels.forEach((label, i) => {
     if (RESERVED_LABELS.has(label)) problems.push({ path: ['labels', i], message: `'${label}' is reserved (used by the exporter itself); reserved: ${[...RESERVED_LABELS].join(', ')}` });
   });
-  const names = new Set<string>();
-  config.budgets.forEach((b, i) => {
-    if (names.has(b.name)) problems.push({ path: ['budgets', i, 'name'], message: `duplicate budget name '${b.name}': budget names must be unique` });
-    names.add(b.name);
-    const wildcards = Object.entries(b.scope).filter(([, v]) => v === '*');
-    if (wildcards.length > 1) problems.push({ path: ['budgets', i, 'scope'], message: `at most one label may be '*', found ${wildcards.map(([k]) => k).join(', ')}` });
-    for (const label of Object.keys(b.scope)) {
-      if (RESERVED_LABELS.has(label)) problems.push({ path: ['budgets', i, 'scope', label], message: `'${label}' is not an attribution label (use team, customer, key_alias, user or a dimension name)` });
-    }
-    try {
-      assertTimeZone(b.timezone);
-    } catch (err) {
-      problems.push({ path: ['budgets', i, 'timezone'], message: (err as Error).message });
-    }
-  });
-  if (config.webhook) {
-    try {
-      new URL(config.webhook.url);
-    } catch (err) {
-      problems.push({ path: ['webhook', 'url'], message: `not a valid URL: '${config.webhook.url}' (${(err as Error).message})` });
-    }
+  for (const key of MOVED_KEYS.filter((k) => k in config)) {
+    problems.push({ path: [key], message: `'${key}' moved to the budget exporter: declare \`exporters: { budget: { ledger: clickhouse, budgets: [...] } }\`, add \`budget\` to the pipeline's exporters, and see exporters/budget/README.md (refresh_interval, sync_interval and webhook.timeout are durations there)` });
   }
   return problems;
 }

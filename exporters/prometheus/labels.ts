@@ -1,20 +1,4 @@
-import type { LlmCall } from '../../core/llm-call.js';
-
 /** Labels every spend metric carries; bounded by nature (a handful of sources, routes, providers, models). */
 export const BASE_LABELS = ['provider', 'model', 'route', 'source'] as const;
 
-/** Attribution fields of LlmCall usable as labels; any other configured name is read from `dimensions`. */
-export const ATTRIBUTION_FIELDS = ['team', 'customer', 'key_alias', 'user'] as const;
-
-export type LabelReader = (call: LlmCall) => string;
-
-/** A reader for one attribution label: a record field, or a dimension of that name ('' when unset). */
-export function labelReader(name: string): LabelReader {
-  switch (name) {
-    case 'team': return (c) => c.team;
-    case 'customer': return (c) => c.customer;
-    case 'key_alias': return (c) => c.key_alias;
-    case 'user': return (c) => c.user;
-    default: return (c) => c.dimensions[name] ?? '';
-  }
-}
+export { ATTRIBUTION_FIELDS, labelReader, type LabelReader } from '../../core/attribution.js';

@@ -44,7 +44,7 @@ describe('tokenledger validate', () => {
     for (const args of [['process', '-c', file, fixture], ['run', '-c', file]]) {
       const r = runCli(args);
       expect(r.status, args[0]).toBe(1);
-      expect(r.stderr, args[0]).toContain(`${file}:13:65: error: exporters.prometheus.budgets[0].timezone: unknown time zone 'Mars/Olympus'`);
+      expect(r.stderr, args[0]).toContain(`${file}:13:65: error: exporters.budget.budgets[0].timezone: unknown time zone 'Mars/Olympus'`);
       expect(r.stderr, args[0]).not.toMatch(/\n\s+at /);
       expect(r.stdout, args[0]).toBe('');
     }

@@ -50,7 +50,7 @@ describe('durations in pipeline.yaml', () => {
     const durations = keys(composeSchema(factories) as Schema, '', []).filter(([, s]) => (s as { pattern?: string }).pattern === DURATION_PATTERN).map(([path]) => path);
     expect(durations).toEqual(expect.arrayContaining([
       '.service.shutdown_timeout', '.exporters.clickhouse.batch.max_delay', '.exporters.clickhouse.retry.max_elapsed',
-      '.processors.claude-normalizer.dedupe.redis.window', '.exporters.prometheus.webhook.timeout', '.receivers.otlp.drain_timeout',
+      '.processors.claude-normalizer.dedupe.redis.window', '.exporters.budget.webhook.timeout', '.exporters.budget.sync_interval', '.receivers.otlp.drain_timeout',
     ]));
   });
 
@@ -63,17 +63,13 @@ describe('durations in pipeline.yaml', () => {
     batch: { max_delay_ms: 90000 }
     retry:
       max_elapsed_ms: 0
-  prometheus:
-    budget_sync_ms: 15000
-    webhook: { url: 'http://127.0.0.1:1/', timeout_ms: 3600000 }`);
+  prometheus:`);
     expect(errorsOf(text)).toEqual([
       "p.yaml:6:7: error: processors.claude-normalizer.dedupe.window_seconds: 'window_seconds' was renamed 'window' and takes a duration (500ms, 30s, 5m, 1h): write window: 10m",
       "p.yaml:7:16: error: processors.claude-normalizer.dedupe.redis.timeout_ms: 'timeout_ms' was renamed 'timeout' and takes a duration (500ms, 30s, 5m, 1h): write timeout: 2500ms",
       "p.yaml:10:5: error: exporters.clickhouse.rollup_refresh_ms: 'rollup_refresh_ms' was renamed 'rollup_refresh' and takes a duration (500ms, 30s, 5m, 1h): write rollup_refresh: 10s",
       "p.yaml:11:14: error: exporters.clickhouse.batch.max_delay_ms: 'max_delay_ms' was renamed 'max_delay' and takes a duration (500ms, 30s, 5m, 1h): write max_delay: 90s",
       "p.yaml:13:7: error: exporters.clickhouse.retry.max_elapsed_ms: 'max_elapsed_ms' was renamed 'max_elapsed' and takes a duration (500ms, 30s, 5m, 1h): write max_elapsed: 0s",
-      "p.yaml:15:5: error: exporters.prometheus.budget_sync_ms: 'budget_sync_ms' was renamed 'budget_sync' and takes a duration (500ms, 30s, 5m, 1h): write budget_sync: 15s",
-      "p.yaml:16:44: error: exporters.prometheus.webhook.timeout_ms: 'timeout_ms' was renamed 'timeout' and takes a duration (500ms, 30s, 5m, 1h): write timeout: 1h",
     ]);
   });
 

@@ -45,18 +45,24 @@ export interface TokenledgerOptions {
   run?: number;
   /** Config blocks of the pipeline's processors, e.g. `{ 'claude-normalizer': { claude_code: { usage_from: 'metrics' } } }`. */
   processors?: { 'claude-normalizer'?: Record<string, unknown>; 'cost-enrichment'?: Record<string, unknown> };
+  /** Config of a `budget` exporter added to the pipeline (its ledger: the clickhouse exporter). */
+  budget?: Record<string, unknown>;
+  /** Bearer token of the admin server (/metrics and /api/v1/...); the harness sends it. */
+  adminToken?: string;
 }
 
-function pipeline(ports: TokenledgerPorts, ch: ClickhouseTarget, queuePath: string, processors: TokenledgerOptions['processors'] = {}): Record<string, unknown> {
+function pipeline(ports: TokenledgerPorts, ch: ClickhouseTarget, queuePath: string, opts: TokenledgerOptions): Record<string, unknown> {
   const clickhouse = ch.mode === 'embedded' ? { mode: 'embedded', path: ch.path } : { mode: 'server', url: ch.url, database: ch.database };
+  const processors = opts.processors ?? {};
+  const budget = opts.budget ? { budget: { ledger: 'clickhouse', ...opts.budget } } : {};
   return {
     receivers: { otlp: { protocols: { grpc: { endpoint: `127.0.0.1:${ports.grpc}` }, http: { endpoint: `127.0.0.1:${ports.http}` } } } },
     processors: { 'claude-normalizer': processors['claude-normalizer'] ?? {}, 'cost-enrichment': processors['cost-enrichment'] ?? {} },
     // A disk queue, as in the shipped pipeline.yaml: what was acknowledged survives a restart.
-    exporters: { clickhouse: { ...clickhouse, queue: { type: 'disk', path: queuePath } }, prometheus: {} },
+    exporters: { clickhouse: { ...clickhouse, queue: { type: 'disk', path: queuePath } }, prometheus: {}, ...budget },
     service: {
-      pipelines: { llm: { receivers: ['otlp'], processors: ['claude-normalizer', 'cost-enrichment'], exporters: ['clickhouse', 'prometheus'] } },
-      telemetry: { logs: { level: 'info' }, admin: { endpoint: `127.0.0.1:${ports.admin}` } },
+      pipelines: { llm: { receivers: ['otlp'], processors: ['claude-normalizer', 'cost-enrichment'], exporters: ['clickhouse', 'prometheus', ...Object.keys(budget)] } },
+      telemetry: { logs: { level: 'info' }, admin: { endpoint: `127.0.0.1:${ports.admin}`, ...(opts.adminToken ? { auth: { bearer_tokens: [opts.adminToken] } } : {}) } },
     },
   };
 }
@@ -65,7 +71,7 @@ function pipeline(ports: TokenledgerPorts, ch: ClickhouseTarget, queuePath: stri
 export async function startTokenledger(workDir: string, ports: TokenledgerPorts, ch: ClickhouseTarget, opts: TokenledgerOptions = {}): Promise<TokenledgerProcess> {
   const run = opts.run ?? 1;
   const configPath = join(workDir, 'pipeline.yaml');
-  writeFileSync(configPath, stringify(pipeline(ports, ch, join(workDir, 'queue'), opts.processors)));
+  writeFileSync(configPath, stringify(pipeline(ports, ch, join(workDir, 'queue'), opts)));
   const logFile = join(workDir, `tokenledger.${run}.log`);
   const log = createWriteStream(logFile);
   const child: ChildProcess = spawn(process.execPath, [TOKENLEDGER_JS, 'run', '-c', configPath], {
@@ -85,7 +91,7 @@ export async function startTokenledger(workDir: string, ports: TokenledgerPorts,
     throw new Error(`tokenledger did not become ready: ${(err as Error).message}\n${logTail()}`);
   }
   const metrics = async (): Promise<string> => {
-    const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+    const res = await fetch(`${adminUrl}/metrics`, { signal: AbortSignal.timeout(5000), headers: opts.adminToken ? { authorization: `Bearer ${opts.adminToken}` } : {} });
     if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
     return res.text();
   };

@@ -9,16 +9,18 @@ import { AdminServer } from '../../../core/admin-server.js';
 import { BEARER_AUTH_DEFAULTS } from '../../../core/bearer-auth.js';
 import { exporterHelperMetrics } from '../../../core/exporter-helper/metrics.js';
 import type { LlmCall } from '../../../core/llm-call.js';
+import { BudgetExporter } from '../../../exporters/budget/exporter.js';
 import { PrometheusExporter } from '../../../exporters/prometheus/exporter.js';
 import { costEnrichmentFactory } from '../../../processors/cost-enrichment/index.js';
 import { otlpReceiverMetrics } from '../../../receivers/otlp/metrics.js';
 import { batchOf, testContext } from '../../helpers/context.js';
 import { freePort } from '../../helpers/net.js';
 import { serviceAvailable } from '../../helpers/services.js';
+import { configOf as budgetConfigOf } from '../budget/helpers.js';
 import { configOf, llmCall } from './helpers.js';
 
 /**
- * A real Prometheus 2.x scrapes the registry the exporter writes to, served by the admin server
+ * A real Prometheus 2.x scrapes the registry the prometheus and budget exporters write to, served by the admin server
  * as in production, and evaluates tokenledger's alerting rules. Fixture calls are priced by the
  * real cost-enrichment processor. The pipeline self-metrics of other components (receiver,
  * queued exporter, readiness) are registered through those components' own metric definitions and
@@ -62,6 +64,7 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
   let webhook: Server;
   const notifications: Record<string, unknown>[] = [];
   let exporter: PrometheusExporter;
+  let budgets: BudgetExporter;
   const priced: LlmCall[] = [];
   let scrapeText = '';
 
@@ -87,16 +90,21 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
       req.on('end', () => { notifications.push(JSON.parse(data)); res.writeHead(204).end(); });
     });
     await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
-    exporter = new PrometheusExporter(configOf({
-      labels: ['team', 'customer'],
+    exporter = new PrometheusExporter(configOf({ labels: ['team', 'customer'] }), ctx);
+    budgets = new BudgetExporter(budgetConfigOf({
       budgets: [
         { name: 'platform-monthly', scope: { team: 'platform' }, limit_usd: spentBy('platform') / 0.85 },
         { name: 'research-monthly', scope: { team: 'research' }, limit_usd: spentBy('research') / 1.2 },
         { name: 'customers-monthly', scope: { customer: '*' }, limit_usd: 1000 },
       ],
       webhook: { url: `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/notify` },
-    }), ctx, () => NOW);
+    }), { ...ctx, id: 'budget' }, () => NOW);
     await exporter.start();
+    await budgets.start();
+    const consume = async (calls: LlmCall[]) => {
+      await exporter.consume(batchOf({ calls }));
+      await budgets.consume(batchOf({ calls }));
+    };
 
     // Other components' self-metrics, through their own definitions, with sample values.
     const rm = ctx.metrics.declare(otlpReceiverMetrics);
@@ -134,11 +142,11 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
     prom.stderr!.on('data', (c: Buffer) => { promLog += c.toString(); });
     await until('prometheus to be ready', async () => ((await fetch(`${promUrl}/-/ready`)).ok ? true : undefined)).catch((err: Error) => { throw new Error(`${err.message}; its log: ${promLog}`); });
 
-    await exporter.consume(batchOf({ calls: firstHalf }));
+    await consume(firstHalf);
     // Prometheus's discovery manager hands targets to the scrapers after ~5 s: most of this test's time.
     await until('a first scrape', async () => ((await query('tokenledger_llm_cost_usd_total')).length > 0 ? true : undefined));
     await new Promise((r) => setTimeout(r, 1100)); // another sample before the second half, so that rates are not 0
-    await exporter.consume(batchOf({ calls: secondHalf }));
+    await consume(secondHalf);
     pipelineTick();
     const total = priced.reduce((s, c) => s + c.cost_usd, 0);
     await until('the second half to be scraped', async () => {
@@ -154,6 +162,7 @@ describe.runIf(available)('Prometheus scrapes the exporter (real prometheus)', (
 
   afterAll(async () => {
     await exporter?.shutdown();
+    await budgets?.shutdown();
     if (prom && prom.exitCode === null) {
       const exited = new Promise((r) => prom.once('exit', r));
       prom.kill('SIGTERM');

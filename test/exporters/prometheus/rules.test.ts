@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { BudgetExporter } from '../../../exporters/budget/exporter.js';
 import { PrometheusExporter } from '../../../exporters/prometheus/exporter.js';
 import { batchOf, testContext } from '../../helpers/context.js';
 import { serviceAvailable } from '../../helpers/services.js';
+import { configOf as budgetConfigOf } from '../budget/helpers.js';
 import { configOf, llmCall } from './helpers.js';
 
 const has = (bin: string): boolean => spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0;
@@ -34,14 +36,16 @@ describe.runIf(promtool)('alerting rules (promtool)', () => {
 
   it('check metrics: the exposition of spend, budget and self metrics passes the linter', async () => {
     const ctx = testContext('prometheus');
-    const exp = new PrometheusExporter(configOf({
-      labels: ['team', 'project'], max_label_sets: 2,
-      budgets: [{ name: 'teams', scope: { team: '*' }, limit_usd: 1 }],
-      webhook: { url: 'http://127.0.0.1:9/unused' },
-    }), ctx, Date.now);
-    await exp.start();
-    await exp.consume(batchOf({ calls: ['a', 'b', 'c', 'd'].map((team) => llmCall({ team, dimensions: { project: 'x' }, cost_usd: 0.1, input_tokens: 5, ttft_ms: 100 })) }));
-    await exp.shutdown();
+    const exporters = [
+      new PrometheusExporter(configOf({ labels: ['team', 'project'], max_label_sets: 2 }), ctx),
+      new BudgetExporter(budgetConfigOf({ max_scope_values: 2, budgets: [{ name: 'teams', scope: { team: '*' }, limit_usd: 1 }], webhook: { url: 'http://127.0.0.1:9/unused' } }), { ...ctx, id: 'budget' }),
+    ];
+    const batch = batchOf({ calls: ['a', 'b', 'c', 'd'].map((team) => llmCall({ team, dimensions: { project: 'x' }, cost_usd: 0.1, input_tokens: 5, ttft_ms: 100 })) });
+    for (const exp of exporters) {
+      await exp.start();
+      await exp.consume(batch);
+      await exp.shutdown();
+    }
     const text = await ctx.registry.metrics();
     expect(text).toContain('tokenledger_budget_projected_usd');
     expect(text).toContain('__other__');

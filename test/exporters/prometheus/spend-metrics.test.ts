@@ -52,7 +52,7 @@ describe('prometheus exporter: spend metrics', () => {
 
   it('counts only the rise of an update\'s cost (a restored 5m/1h split), never a fall, and no tokens or call', async () => {
     const ctx = testContext('prometheus');
-    const exp = prometheusExporterFactory.create(configOf({ budgets: [{ name: 't-month', scope: { team: 't' }, limit_usd: 100 }] }), ctx);
+    const exp = prometheusExporterFactory.create(configOf({}), ctx);
     await exp.start?.();
     // LiteLLM 1.80 reports all cache writes at the 5m rate; Claude Code's event brings 1200/300 for the same total.
     const first = llmCall({ team: 't', cache_write_5m_tokens: 1500, cost_usd: 2 });
@@ -64,7 +64,6 @@ describe('prometheus exporter: spend metrics', () => {
     expect(await metricValue(ctx.registry, 'tokenledger_llm_calls_total', { ...labels, status: 'ok' })).toBe(1);
     expect(await metricValue(ctx.registry, 'tokenledger_llm_tokens_total', { ...labels, token_type: 'cache_write_5m' })).toBe(1500);
     expect(await metricValue(ctx.registry, 'tokenledger_llm_tokens_total', { ...labels, token_type: 'cache_write_1h' })).toBe(0);
-    expect(await metricValue(ctx.registry, 'tokenledger_budget_spent_usd', { budget: 't-month', scope_label: 'team', scope_value: 't' })).toBeCloseTo(2.25, 12);
     // Another replica counted this call: the update's base (the version it replaces) tells the rise.
     const elsewhere = llmCall({ team: 't', cache_write_5m_tokens: 1500, cost_usd: 2 });
     const restored = { ...elsewhere, cache_write_5m_tokens: 1200, cache_write_1h_tokens: 300, cost_usd: 2.25 };
@@ -132,20 +131,17 @@ describe('prometheus exporter: spend metrics', () => {
     const validate = (c: Record<string, unknown>) => prometheusExporterFactory.validate!(configOf(c), { id: 'prometheus/x', configDir: '.', env: {} });
     expect(validate({})).toEqual([]);
     expect(validate({ labels: ['team', 'model'] })).toEqual([{ path: ['labels', 1], message: expect.stringMatching(/^'model' is reserved/) }]);
-    expect(validate({ budgets: [{ name: 'b', scope: { team: '*', customer: '*' }, limit_usd: 1 }] })).toEqual([{ path: ['budgets', 0, 'scope'], message: "at most one label may be '*', found team, customer" }]);
-    expect(validate({ budgets: [{ name: 'b', scope: { team: 'x' }, limit_usd: 1, timezone: 'Mars/Olympus' }] })).toEqual([{ path: ['budgets', 0, 'timezone'], message: expect.stringMatching(/^unknown time zone 'Mars\/Olympus'/) }]);
-    expect(validate({ budgets: [{ name: 'b', scope: { team: 'x' }, limit_usd: 1 }, { name: 'b', scope: { team: 'y' }, limit_usd: 2 }] })).toEqual([{ path: ['budgets', 1, 'name'], message: expect.stringMatching(/duplicate budget name 'b'/) }]);
-    expect(validate({ budgets: [{ name: 'b', scope: { status: 'x' }, limit_usd: 1 }] })).toEqual([{ path: ['budgets', 0, 'scope', 'status'], message: expect.stringMatching(/'status' is not an attribution label/) }]);
-    expect(() => configOf({ budgets: [{ name: 'b', scope: {}, limit_usd: 1 }] })).toThrow(/minProperties/);
-    expect(() => configOf({ budgets: [{ name: 'b', scope: { team: 'x' }, limit_usd: 0 }] })).toThrow(/exclusiveMinimum/);
-    expect(() => configOf({ webhook: { url: 'ftp://x' } })).toThrow(/pattern/);
+    // Budgets moved to the budget exporter: the old keys say where.
+    expect(validate({ budgets: [{ name: 'b', scope: { team: '*' }, limit_usd: 1 }], budget_sync_ms: 15000 })).toEqual([
+      { path: ['budgets'], message: expect.stringMatching(/^'budgets' moved to the budget exporter: declare `exporters: \{ budget: \{ ledger: clickhouse/) },
+      { path: ['budget_sync_ms'], message: expect.stringMatching(/^'budget_sync_ms' moved to the budget exporter/) },
+    ]);
     expect(() => configOf({ bogus: 1 })).toThrow(/additionalProperties/);
   });
 
   it('applies the documented defaults', () => {
-    const c = configOf({ budgets: [{ name: 'b', scope: { team: '*' }, limit_usd: 10 }] });
-    expect(c).toMatchObject({ labels: ['team', 'customer', 'key_alias'], max_label_sets: 2000, budget_refresh: '15s' });
-    expect(c.budgets[0]).toEqual({ name: 'b', scope: { team: '*' }, limit_usd: 10, period: 'month', timezone: 'UTC', warn_at: [0.8] });
-    expect(prometheusExporterFactory.defaults).toMatchObject({ labels: c.labels, max_label_sets: c.max_label_sets, budgets: [] });
+    const c = configOf({});
+    expect(c).toEqual({ labels: ['team', 'customer', 'key_alias'], max_label_sets: 2000 });
+    expect(prometheusExporterFactory.defaults).toEqual(c);
   });
 });

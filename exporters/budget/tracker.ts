@@ -1,10 +1,10 @@
 import type { Gauge } from 'prom-client';
-import type { ComponentContext } from '../../core/component.js';
+import { labelReader, OTHER, type LabelReader } from '../../core/attribution.js';
 import type { SpendStore } from '../../core/host.js';
 import type { LlmCall } from '../../core/llm-call.js';
-import { OTHER } from './cardinality.js';
+import type { DeclaredMetrics } from '../../core/metric-spec.js';
 import type { BudgetConfig } from './config.js';
-import { labelReader, type LabelReader } from './labels.js';
+import type { budgetMetrics } from './metrics.js';
 import { periodBounds, type PeriodBounds } from './periods.js';
 
 /** Scope value for spend whose wildcard label is empty (e.g. calls without a team). */
@@ -36,7 +36,7 @@ export interface PreviousSpend {
   spentUsd: number;
 }
 
-/** One budget × scope value now: what `GET /api/v1/budgets` answers (the console and the gateway hook read it). */
+/** One budget × scope value now: what `GET /api/v1/budgets` answers (the console reads it) and `/check` lists when exhausted. */
 export interface BudgetStatus {
   budget: string;
   scope_label: string;
@@ -106,6 +106,27 @@ class Budget {
     if (!this.wildcard) return this.fixedValue;
     return this.scopeReader(call) || UNATTRIBUTED;
   }
+
+  /**
+   * The same for a call not made yet, known by its labels ('' = the call has none): undefined
+   * when the budget does not cover it, or when a label of its scope is not given (unknown).
+   */
+  scopeOfLabels(labels: ReadonlyMap<string, string>): string | undefined {
+    for (const [label, value] of Object.entries(this.where)) if (labels.get(label) !== value) return undefined;
+    if (!this.wildcard) return this.fixedValue;
+    const value = labels.get(this.scopeLabel);
+    return value === undefined ? undefined : value || UNATTRIBUTED;
+  }
+}
+
+function status(b: Budget, s: ScopeState, now: number): BudgetStatus {
+  const utilization = s.spent / b.config.limit_usd;
+  return {
+    budget: b.config.name, scope_label: b.scopeLabel, scope_value: s.value, period: b.config.period, timezone: b.config.timezone,
+    period_start: new Date(b.bounds.startMs).toISOString(), period_end: new Date(b.bounds.endMs).toISOString(),
+    limit_usd: b.config.limit_usd, spent_usd: s.spent, utilization, projected_usd: projection(b.bounds, s.spent, now),
+    thresholds: b.thresholds, thresholds_crossed: b.thresholds.filter((t) => utilization >= t), exhausted: utilization >= 1,
+  };
 }
 
 /** Spend at the end of the period if it goes on at the rate so far. */
@@ -115,23 +136,8 @@ function projection({ startMs, endMs }: PeriodBounds, spent: number, now: number
   return spent * (length / Math.min(elapsed, length));
 }
 
-export interface BudgetGauges {
-  limit: Gauge<string>;
-  spent: Gauge<string>;
-  utilization: Gauge<string>;
-  projected: Gauge<string>;
-  periodEnd: Gauge<string>;
-}
-
-export function budgetGauges(metrics: ComponentContext['metrics']): BudgetGauges {
-  return {
-    limit: metrics.gauge('tokenledger_budget_limit_usd', 'Budget limit for the current period, in USD.', LABELS),
-    spent: metrics.gauge('tokenledger_budget_spent_usd', 'Spend counted against the budget in the current period, in USD.', LABELS),
-    utilization: metrics.gauge('tokenledger_budget_utilization_ratio', 'Spent / limit of the current period (1 = exhausted).', LABELS),
-    projected: metrics.gauge('tokenledger_budget_projected_usd', 'Spend forecast for the end of the period at the burn rate so far, in USD.', LABELS),
-    periodEnd: metrics.gauge('tokenledger_budget_period_end_timestamp_seconds', 'End of the budget\'s current period (Unix seconds).', ['budget']),
-  };
-}
+/** The gauges the tracker publishes (declared in metrics.ts). */
+export type BudgetGauges = Pick<DeclaredMetrics<typeof budgetMetrics>, 'limit' | 'spent' | 'utilization' | 'projected' | 'periodEnd'>;
 
 /** Reads what the budget gauges hold now, then clears them for the new instance to publish. */
 export async function takePreviousSpend(gauges: BudgetGauges): Promise<PreviousSpend[]> {
@@ -219,15 +225,24 @@ export class BudgetTracker {
   statuses(): BudgetStatus[] {
     const now = this.clock();
     if (now >= this.nextRollMs) this.roll(now);
-    return this.budgets.flatMap((b) => [...b.scopes.values()].map((s) => {
-      const utilization = s.spent / b.config.limit_usd;
-      return {
-        budget: b.config.name, scope_label: b.scopeLabel, scope_value: s.value, period: b.config.period, timezone: b.config.timezone,
-        period_start: new Date(b.bounds.startMs).toISOString(), period_end: new Date(b.bounds.endMs).toISOString(),
-        limit_usd: b.config.limit_usd, spent_usd: s.spent, utilization, projected_usd: projection(b.bounds, s.spent, now),
-        thresholds: b.thresholds, thresholds_crossed: b.thresholds.filter((t) => utilization >= t), exhausted: utilization >= 1,
-      };
-    }));
+    return this.budgets.flatMap((b) => [...b.scopes.values()].map((s) => status(b, s, now)));
+  }
+
+  /**
+   * The exhausted budgets that would count a call with these labels: a few map lookups, for the
+   * gateway's pre-call check. A scope value folded into __other__ is never reported (its limit
+   * is not that value's).
+   */
+  exhausted(labels: ReadonlyMap<string, string>): BudgetStatus[] {
+    const now = this.clock();
+    if (now >= this.nextRollMs) this.roll(now);
+    const out: BudgetStatus[] = [];
+    for (const b of this.budgets) {
+      const value = b.scopeOfLabels(labels);
+      const s = value === undefined ? undefined : b.scopes.get(value);
+      if (s && s.spent >= b.config.limit_usd) out.push(status(b, s, now));
+    }
+    return out;
   }
 
   /** Period rollover and projections move with time alone: called on a timer. */
@@ -240,7 +255,7 @@ export class BudgetTracker {
   /**
    * Sets spent-to-date of the current period from a store (the ClickHouse exporter's): at start,
    * before data flows (thresholds already crossed count as notified: they were, before the
-   * restart), and, with several replicas writing one ledger, every `budget_sync` (`notify`: a
+   * restart), and, with several replicas writing one ledger, every `sync_interval` (`notify`: a
    * threshold the deployment's spend crossed is notified). Spend counted here while the queries
    * run is added on top of what they return.
    */

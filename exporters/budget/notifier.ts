@@ -1,8 +1,8 @@
 import type { Counter } from 'prom-client';
 import { parseDuration } from '../../core/config/duration.js';
 import type { Logger } from '../../core/logger.js';
-import type { ThresholdCrossing } from './budgets.js';
 import type { WebhookConfig } from './config.js';
+import type { ThresholdCrossing } from './tracker.js';
 
 const ATTEMPTS = 3;
 const RETRY_DELAY_MS = 1000;
@@ -37,13 +37,16 @@ export function notificationBody(c: ThresholdCrossing): Record<string, unknown> 
 export class WebhookNotifier {
   private readonly pending = new Set<Promise<void>>();
   private readonly abort = new AbortController();
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly config: WebhookConfig,
     private readonly logger: Logger,
     private readonly results: Counter<'exporter' | 'result'>,
     private readonly exporterId: string,
-  ) {}
+  ) {
+    this.timeoutMs = parseDuration(config.timeout);
+  }
 
   notify(crossing: ThresholdCrossing): void {
     const p = this.deliver(crossing).finally(() => this.pending.delete(p));
@@ -65,7 +68,7 @@ export class WebhookNotifier {
           method: 'POST',
           headers: { 'content-type': 'application/json', ...this.config.headers },
           body,
-          signal: AbortSignal.timeout(parseDuration(this.config.timeout)),
+          signal: AbortSignal.timeout(this.timeoutMs),
         });
         await res.arrayBuffer();
         if (res.ok) {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PrometheusExporter } from '../../../exporters/prometheus/exporter.js';
+import { BudgetExporter } from '../../../exporters/budget/exporter.js';
 import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { configOf, llmCall, MemorySpendStore } from './helpers.js';
 
@@ -35,8 +35,8 @@ const budget = { name: 'teams', scope: { team: '*' }, limit_usd: 10, warn_at: [0
 describe('budget webhook', () => {
   it('sends exactly one notification per threshold, budget scope value and period', async () => {
     hook = await webhookServer();
-    const ctx = testContext('prometheus');
-    const exp = new PrometheusExporter(configOf({ budgets: [budget], webhook: { url: hook.url, headers: { authorization: 'Bearer t0ken' } } }), ctx, Date.now);
+    const ctx = testContext('budget');
+    const exp = new BudgetExporter(configOf({ budgets: [budget], webhook: { url: hook.url, headers: { authorization: 'Bearer t0ken' } } }), ctx, Date.now);
     await exp.start();
     for (let i = 0; i < 12; i++) await exp.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 1 })] })); // 10% … 120%
     await exp.consume(batchOf({ calls: [llmCall({ team: 'b', cost_usd: 9 })] })); // 0.5 and 0.8 at once
@@ -53,8 +53,8 @@ describe('budget webhook', () => {
   it('retries a failing webhook and counts the outcome', async () => {
     hook = await webhookServer();
     hook.failNext = 1;
-    const ctx = testContext('prometheus');
-    const exp = new PrometheusExporter(configOf({ budgets: [budget], webhook: { url: hook.url } }), ctx, Date.now);
+    const ctx = testContext('budget');
+    const exp = new BudgetExporter(configOf({ budgets: [budget], webhook: { url: hook.url } }), ctx, Date.now);
     await exp.start();
     await exp.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 6 })] }));
     for (let waited = 0; hook.bodies.length === 0 && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50)); // first retry after 1 s
@@ -69,8 +69,8 @@ describe('budget webhook', () => {
     const url = hook.url;
     await new Promise((r) => hook.server.close(r));
     hook = await webhookServer(); // a live server for afterEach; the configured port is closed
-    const ctx = testContext('prometheus');
-    const exp = new PrometheusExporter(configOf({ budgets: [budget], webhook: { url, timeout: '500ms' } }), ctx, Date.now);
+    const ctx = testContext('budget');
+    const exp = new BudgetExporter(configOf({ budgets: [budget], webhook: { url, timeout: '500ms' } }), ctx, Date.now);
     await exp.start();
     const t0 = performance.now();
     await exp.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 20 })] }));
@@ -84,9 +84,9 @@ describe('budget webhook', () => {
     hook = await webhookServer();
     const store = new MemorySpendStore();
     store.calls.push(llmCall({ team: 'a', cost_usd: 8.5 }));
-    const ctx = testContext('prometheus');
-    ctx.host.provide('spendStore', store);
-    const exp = new PrometheusExporter(configOf({ budgets: [budget], webhook: { url: hook.url } }), ctx, Date.now);
+    const ctx = testContext('budget');
+    ctx.host.provide('spendStore', store, 'clickhouse');
+    const exp = new BudgetExporter(configOf({ ledger: 'clickhouse', budgets: [budget], webhook: { url: hook.url } }), ctx, Date.now);
     await exp.start();
     await exp.consume(batchOf({ calls: [llmCall({ team: 'a', cost_usd: 1 }), llmCall({ team: 'a', cost_usd: 1 })] }));
     await exp.shutdown();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertTimeZone, periodBounds } from '../../../exporters/prometheus/periods.js';
+import { assertTimeZone, periodBounds } from '../../../exporters/budget/periods.js';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const bounds = (at: string, period: 'day' | 'week' | 'month', tz: string): [string, string] => {

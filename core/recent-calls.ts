@@ -1,14 +1,29 @@
 /**
+ * Call_ids an exporter remembers against re-sends: at ~100 bytes each, ~10 MB; more than the calls a
+ * client re-sends while an exporter refuses (a full queue empties in seconds to minutes).
+ */
+export const RECENT_CALLS = 100_000;
+
+/**
  * The call_ids counted most recently, with the cost counted for each, oldest forgotten first. A
  * pipeline whose other exporter refused a batch is answered "retry later" and the client re-sends it
- * all: the calls this exporter already counted then arrive again, with the same call_id (provider
+ * all: the calls an exporter already counted then arrive again, with the same call_id (provider
  * request id, LiteLLM call id, trace:span). And an update of a call may price it higher (a second
  * source's 5m/1h cache-write split, or its provider and region): only that rise is counted.
  */
 export class RecentCalls {
   private readonly costs = new Map<string, number>();
+  /**
+   * Ids in the order they were remembered, as a ring: the oldest is overwritten. (Deleting a Map's
+   * first key instead made V8 scan the holes its earlier deletions left: 70–220 µs an add once
+   * full, measured, against 2 µs.)
+   */
+  private readonly order: (string | undefined)[];
+  private next = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number) {
+    this.order = new Array<string | undefined>(max);
+  }
 
   /** False when `id` was counted recently; otherwise remembers it with the cost counted. */
   add(id: string, cost: number): boolean {
@@ -33,8 +48,10 @@ export class RecentCalls {
   }
 
   private remember(id: string, cost: number): void {
+    const oldest = this.order[this.next];
+    if (oldest !== undefined) this.costs.delete(oldest);
+    this.order[this.next] = id;
+    this.next = (this.next + 1) % this.max;
     this.costs.set(id, cost);
-    // A Map iterates in insertion order: its first key is the oldest.
-    if (this.costs.size > this.max) this.costs.delete(this.costs.keys().next().value!);
   }
 }
