@@ -2,6 +2,7 @@ import type { Factory } from '../core/component.js';
 import { clickhouseExporterFactory } from '../exporters/clickhouse/index.js';
 import { debugExporterFactory } from '../exporters/debug/index.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.js';
+import { anthropicAdminExtensionFactory } from '../extensions/anthropic-admin/index.js';
 import { otlpReceiverFactory } from '../receivers/otlp/index.js';
 import { claudeNormalizerFactory } from '../processors/claude-normalizer/index.js';
 import { costEnrichmentFactory } from '../processors/cost-enrichment/index.js';
@@ -14,4 +15,5 @@ export const factories: Factory[] = [
   clickhouseExporterFactory,
   debugExporterFactory,
   prometheusExporterFactory,
+  anthropicAdminExtensionFactory,
 ];

@@ -7,7 +7,7 @@ import type { Handoff } from './handoff.js';
 import type { Host } from './host.js';
 import type { SelfMetrics } from './self-metrics.js';
 
-export type ComponentKind = 'receiver' | 'processor' | 'exporter';
+export type ComponentKind = 'receiver' | 'processor' | 'exporter' | 'extension';
 
 /** Anything with a lifecycle. start() may bind ports or open files; shutdown() drains and releases them. */
 export interface Lifecycle {
@@ -36,6 +36,12 @@ export interface Processor extends Lifecycle {
 }
 
 export interface Exporter extends Lifecycle, Consumer {}
+
+/**
+ * Runs beside the pipelines, not in them (the collector's extensions): a poller, an API. Started
+ * after the exporters, so that their capabilities (ctx.host) are there, and stopped before them.
+ */
+export interface Extension extends Lifecycle {}
 
 export interface ComponentContext {
   /** The id as written in pipeline.yaml: `type` or `type/name`. */
@@ -107,4 +113,9 @@ export interface ExporterFactory<C = any> extends FactoryBase<C> {
   create(config: C, ctx: ComponentContext): Exporter;
 }
 
-export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory;
+export interface ExtensionFactory<C = any> extends FactoryBase<C> {
+  kind: 'extension';
+  create(config: C, ctx: ComponentContext): Extension;
+}
+
+export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory | ExtensionFactory;

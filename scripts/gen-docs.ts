@@ -60,7 +60,7 @@ function table(schema: Schema): string {
 export function configReference(list: readonly Factory[] = factories): string {
   const full = composeSchema(list) as { properties: { service: Schema } };
   const parts: string[] = [REFERENCE_START, ''];
-  for (const [section, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter']] as const) {
+  for (const [section, kind] of [['receivers', 'receiver'], ['processors', 'processor'], ['exporters', 'exporter'], ['extensions', 'extension']] as const) {
     for (const f of list.filter((x) => x.kind === kind)) {
       parts.push(`#### ${section}: \`${f.type}\``, '', String(f.schema.description ?? ''), '', table(f.schema), '');
     }

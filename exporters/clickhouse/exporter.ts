@@ -17,6 +17,7 @@ import { featuresOf, type ServerFeatures } from './features.js';
 import { Rollup } from './rollup.js';
 import { encodeRecord, invalidReason, recordDay, recordRow, VersionClock } from './rows.js';
 import { migrate, readLayout, type Layout } from './schema.js';
+import { reconciliationStore, usageStore } from './ledger.js';
 import { spendStore } from './spend-store.js';
 
 /** The call_id of a row line (rows start with it, see toRow), for logs that must not carry content. */
@@ -68,6 +69,8 @@ export class ClickhouseExporter implements Exporter {
     this.failed = exporterMetrics(ctx.metrics).failed;
     // Provided at creation, not start, so that it is there whatever order the exporters start in.
     ctx.host.provide('spendStore', spendStore(() => this.readyToRead(), cfg.database, cfg.table));
+    ctx.host.provide('usageStore', usageStore(() => this.readyToRead(), cfg.database, cfg.table));
+    ctx.host.provide('reconciliationStore', reconciliationStore(() => this.ready(), cfg.database));
   }
 
   async start(): Promise<void> {
