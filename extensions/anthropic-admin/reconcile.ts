@@ -16,7 +16,8 @@ export interface Window {
 
 export function dayStart(day: string): number {
   const ms = Date.parse(`${day}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(ms)) throw new Error(`${JSON.stringify(day)} is not a YYYY-MM-DD day`);
+  // Date.parse rolls 2026-11-31 over to 2026-12-01: only a day that survives the round trip is one.
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(ms) || dayString(ms) !== day) throw new Error(`${JSON.stringify(day)} is not a YYYY-MM-DD day`);
   return ms;
 }
 
