@@ -195,6 +195,11 @@ function explainRow(c: Cell, final: boolean, reportedCost: number | null, dm: Da
   } else {
     if (missing.length) reasons.push(`reported but not in the ledger: ${missing.join(', ')} (calls that never reached tokenledger: lost telemetry or a route without telemetry)`);
     if (surplus.length) reasons.push(`in the ledger but not reported: ${surplus.join(', ')} (calls billed elsewhere, or counted twice)`);
+    const w5 = c.reported.cache_write_5m_tokens - c.ledger.tokens.cache_write_5m_tokens;
+    const w1 = c.reported.cache_write_1h_tokens - c.ledger.tokens.cache_write_1h_tokens;
+    if (w5 !== 0 && w1 !== 0 && Math.sign(w5) !== Math.sign(w1)) {
+      reasons.push(`up to ${Math.min(Math.abs(w5), Math.abs(w1))} cache-write tokens are in the ledger at the other TTL (the source did not say which were 5m and which 1h)`);
+    }
     if (unpriced && reportedCost !== null) reasons.push('the cost report has no rate for some token type: their cost is not estimated');
   }
   const drift = reportedCost === null ? round(unmatched - extra) : round(reportedCost - c.ledger.cost);

@@ -96,32 +96,48 @@ describe.skipIf(!ready)(`reconciliation: LiteLLM ${VERSION} → tokenledger vs t
   };
   const costOf = (calls: BilledCall[]): number => calls.reduce((s, c) => s + TOKEN_TYPES.reduce((t, k) => t + (c.tokens[k] * SONNET_4_5[k]) / 1e6, 0), 0);
 
-  it('same calls on both sides, through a 429 and a 503: the ledger equals the report, token type by token type, and the drift is zero', async () => {
+  /** Releases that deliver every call's usage and cache-write split to tokenledger (litellm.test.ts LITELLM_DEFECTS): zero drift. */
+  const COMPLETE = ['1.108.7'];
+  let baseline: ReconciliationRow;
+  const listCost = (t: Tokens): number => TOKEN_TYPES.reduce((s, k) => s + (t[k] * SONNET_4_5[k]) / 1e6, 0);
+
+  it('same calls on both sides, through a 429 and a 503: every cent of drift is explained by tokens (zero on a release that reports them all)', async () => {
     expect(billed.length).toBeGreaterThan(20);
     const { rows } = await reconcile(billed, { failFirst: true });
-    const row = sonnet(rows);
+    baseline = sonnet(rows);
+    const row = baseline;
     process.stdout.write(`[reconcile ${VERSION}] ${billed.length} calls billed by the mock Anthropic API; ledger ${row.ledger_calls} calls, $${row.ledger_cost_usd} vs reported $${row.reported_cost_usd}; drift ${row.drift_usd}; ${row.explanation || 'nothing to explain'}\n`);
-    expect(row.reported).toEqual(row.ledger);
-    expect(row.ledger_calls).toBeGreaterThanOrEqual(billed.length); // failed calls are rows too, without tokens
-    expect(row).toMatchObject({ drift_usd: 0, drift_ratio: 0, unmatched_cost_usd: 0, price_drift_usd: 0, explanation: '' });
     expect(row.reported_cost_usd).toBeCloseTo(costOf(billed), 9);
+    expect(row.ledger_calls).toBeGreaterThanOrEqual(billed.length); // failed calls are rows too, without tokens
+    // Same prices on both sides: no price drift; the drift is the token difference at list price.
+    expect(row.price_drift_usd).toBe(0);
+    const diff = Object.fromEntries(TOKEN_TYPES.map((t) => [t, row.reported[t] - row.ledger[t]])) as Tokens;
+    expect(row.drift_usd).toBeCloseTo(listCost(diff), 9);
+    if (COMPLETE.includes(VERSION)) {
+      expect(row.reported).toEqual(row.ledger);
+      expect(row).toMatchObject({ drift_usd: 0, drift_ratio: 0, unmatched_cost_usd: 0, explanation: '' });
+    } else {
+      expect(row.explanation).toContain('reported but not in the ledger');
+    }
   }, 120_000);
 
   it('finds and explains calls that never reached tokenledger (usage made outside the gateway)', async () => {
     const outside: BilledCall[] = [3, 7].map((i) => ({ atMs: Date.now() - 1000, model: MODELS.anthropic.upstream, api_key_id: 'apikey_script', workspace_id: null, tokens: { input_tokens: 1000 * i, output_tokens: 100 * i, cache_read_tokens: 0, cache_write_5m_tokens: 0, cache_write_1h_tokens: 0 } }));
     const row = sonnet((await reconcile([...billed, ...outside])).rows);
-    expect(row.drift_usd).toBeCloseTo(costOf(outside), 9);
-    expect(row.unmatched_cost_usd).toBeCloseTo(costOf(outside), 9);
+    expect(row.drift_usd - baseline.drift_usd).toBeCloseTo(costOf(outside), 9);
+    expect(row.unmatched_cost_usd - baseline.unmatched_cost_usd).toBeCloseTo(costOf(outside), 9);
     expect(row.price_drift_usd).toBe(0);
-    expect(row.explanation).toContain('reported but not in the ledger: 10000 input_tokens, 1000 output_tokens (calls that never reached tokenledger');
+    expect(row.reported.input_tokens - baseline.reported.input_tokens).toBe(10_000);
+    expect(row.explanation).toContain('reported but not in the ledger: ');
+    expect(row.explanation).toContain('(calls that never reached tokenledger');
   }, 120_000);
 
-  it('finds and explains a negotiated price: tokens equal, cost 8 % lower', async () => {
+  it('finds and explains a negotiated price: same tokens, 8 % off the list price', async () => {
     const row = sonnet((await reconcile(billed, { priceFactor: 0.92 })).rows);
-    expect(row.reported).toEqual(row.ledger);
-    expect(row.drift_ratio).toBeCloseTo(-0.08, 9);
-    expect(row.price_drift_usd).toBeCloseTo(row.drift_usd, 9);
-    expect(row.explanation).toMatch(/^day not final: .*; price difference -0\.\d{6} USD on the ledger's own tokens/);
+    expect(row.reported).toEqual(baseline.reported);
+    expect(row.reported_cost_usd).toBeCloseTo(0.92 * baseline.reported_cost_usd!, 9);
+    expect(row.price_drift_usd).toBeCloseTo(-0.08 * row.ledger_cost_usd, 9);
+    expect(row.explanation).toMatch(/price difference -0\.\d{6} USD on the ledger's own tokens/);
   }, 120_000);
 
   it('a provider that has not caught up (partial bucket): the drift is there, said to be timing', async () => {

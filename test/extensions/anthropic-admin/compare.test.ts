@@ -185,6 +185,18 @@ describe('reconciliation of the Admin API reports with the ledger', () => {
     expect(totals(rows).filter((r) => r.model !== NON_TOKEN).every((r) => r.drift_usd === 0)).toBe(true);
   });
 
+  it('1h cache writes the ledger holds as 5m (a source that loses the split): both sides of it named, the cost difference exact', async () => {
+    const sent = traffic();
+    const lostSplit = sent.map((s) => ({ ...s, billed: { ...s.billed, tokens: { ...s.billed.tokens, cache_write_5m_tokens: s.billed.tokens.cache_write_5m_tokens + s.billed.tokens.cache_write_1h_tokens, cache_write_1h_tokens: 0 } } }));
+    const rows = await reconcile({ billed: sent.map((s) => s.billed), ledger: lostSplit });
+    const hit = rows.find((r) => r.day === '2026-11-01' && r.model === 'claude-sonnet-4-5')!;
+    const moved = hit.reported.cache_write_1h_tokens;
+    expect(moved).toBeGreaterThan(0);
+    expect(hit.drift_usd).toBeCloseTo((moved * (6 - 3.75)) / 1e6, 9);
+    expect(hit.price_drift_usd).toBe(0);
+    expect(hit.explanation).toContain(`up to ${moved} cache-write tokens are in the ledger at the other TTL`);
+  });
+
   it('a model only one side knows is all drift', async () => {
     const sent = traffic();
     const rows = await reconcile({ billed: sent.filter((s) => s.billed.model === SONNET).map((s) => s.billed), ledger: sent });
