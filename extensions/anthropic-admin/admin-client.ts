@@ -94,15 +94,15 @@ function parseJson<T>(text: string, report: string, redact: (s: string) => strin
   }
 }
 
-/** The API answers errors as { type: 'error', error: { type, message } }; anything else is cut short. */
+/** The API answers errors as { type: 'error', error: { type, message } }; anything else (a proxy's HTML page) is cut short. */
 function errorMessageOf(text: string): string {
+  let body: { error?: { type?: string; message?: string } } | undefined;
   try {
-    const body = JSON.parse(text) as { error?: { type?: string; message?: string } };
-    if (body?.error?.message) return `${body.error.type ?? 'error'}: ${body.error.message}`;
+    body = JSON.parse(text) as typeof body;
   } catch {
-    // not JSON: the raw text, shortened, is the best description there is
+    return text.slice(0, 200);
   }
-  return text.slice(0, 200);
+  return body?.error?.message ? `${body.error.type ?? 'error'}: ${body.error.message}` : text.slice(0, 200);
 }
 
 /** retry-after in seconds or as an HTTP date. */

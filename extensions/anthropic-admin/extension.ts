@@ -93,9 +93,11 @@ export class AnthropicAdminExtension implements Extension {
     }
   }
 
+  /** A reload that removes this extension must not leave its last drift behind (an alert would keep firing on it). */
   async shutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.running;
+    for (const g of [this.metrics.driftUsd, this.metrics.driftRatio, this.metrics.unmatchedUsd]) g.reset();
   }
 }

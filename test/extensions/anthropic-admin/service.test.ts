@@ -144,3 +144,25 @@ describe('anthropic_admin extension in a running service', () => {
     expect(stderr.join('')).toContain('reconciliation done');
   }, 90_000);
 });
+
+describe('anthropic_admin without a ledger', () => {
+  it('refuses to start without a clickhouse exporter, saying so', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'tl-recon-bare-'));
+    writeFileSync(join(bare, 'pipeline.yaml'), `receivers:
+  otlp: { protocols: { grpc: { enabled: false }, http: { endpoint: 127.0.0.1:0 } } }
+exporters: { debug: }
+extensions:
+  anthropic_admin:
+    admin_key: \${env:ANTHROPIC_ADMIN_KEY}
+    url: http://127.0.0.1:9
+service:
+  extensions: [anthropic_admin]
+  pipelines: { calls: { receivers: [otlp], exporters: [debug] } }
+  telemetry: { logs: { level: error }, admin: { endpoint: 127.0.0.1:0 } }
+`);
+    const s = new Service(join(bare, 'pipeline.yaml'), factories, { ANTHROPIC_ADMIN_KEY: KEY });
+    await expect(s.start()).rejects.toThrow('anthropic_admin failed to start: needs a clickhouse exporter in a pipeline: the ledger is read from it and the results are stored there');
+    await s.stop();
+    rmSync(bare, { recursive: true, force: true });
+  });
+});
