@@ -13,8 +13,8 @@ const EPSILON_USD = 1e-9;
 
 export interface CompareInput {
   usage: Page<UsageResult>['data'];
-  /** null when the cost report could not be used (then no cost drift is computed). */
-  cost: Page<CostResult>['data'] | null;
+  /** Grouped by description: one item per model × token type (× tier, context window), plus non-token costs. */
+  cost: Page<CostResult>['data'];
   /** Ledger rows grouped by day and model (and team when mappings exist). */
   ledger: UsageRow[];
   nowMs: number;
@@ -111,15 +111,16 @@ export function compare(input: CompareInput): ReconciliationRow[] {
       c.ledger.cost += row.cost_usd;
     }
   }
-  const costs = input.cost ? costsByDayModel(input.cost, cells) : new Map<string, DayModelCost>();
-  const nonToken = input.cost ? nonTokenCosts(input.cost) : new Map<string, number>();
+  const costs = costsByDayModel(input.cost, cells);
+  const nonToken = nonTokenCosts(input.cost);
   for (const day of nonToken.keys()) cell(day, NON_TOKEN, '');
 
   const rows: ReconciliationRow[] = [];
   for (const c of cells.values()) {
     const final = (bucketEnd.get(c.day) ?? Date.parse(`${c.day}T00:00:00Z`) + 86_400_000) + input.settleMs <= input.nowMs;
     const dm = costs.get(key(c.day, c.model, ''));
-    const reportedCost = c.model === NON_TOKEN ? nonToken.get(c.day) ?? 0 : c.team === '' && input.cost ? dm?.total ?? 0 : null;
+    // Team rows have no reported cost: the cost report cannot be grouped by API key.
+    const reportedCost = c.model === NON_TOKEN ? nonToken.get(c.day) ?? 0 : c.team === '' ? dm?.total ?? 0 : null;
     rows.push(explainRow(c, final, reportedCost, dm, input.reconciledAt));
   }
   return rows.sort((a, b) => a.day.localeCompare(b.day) || a.model.localeCompare(b.model) || a.team.localeCompare(b.team));

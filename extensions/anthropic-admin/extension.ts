@@ -35,9 +35,9 @@ export class AnthropicAdminExtension implements Extension {
     this.metrics.thresholdRatio.set({ provider: PROVIDER }, this.cfg.drift_alert_ratio);
     this.metrics.thresholdUsd.set({ provider: PROVIDER }, this.cfg.drift_alert_usd);
     this.ctx.host.adminRoutes.add(ROUTE, async ({ url }) => this.serve(url));
-    this.timer = setInterval(() => this.runOnce(), parseDuration(this.cfg.interval));
+    this.timer = setInterval(() => { void this.runOnce(); }, parseDuration(this.cfg.interval));
     this.timer.unref();
-    this.runOnce();
+    void this.runOnce(); // run() catches and counts its own failures
   }
 
   /** Starts a run unless one is under way; resolves when it ends (tests). */
