@@ -46,7 +46,8 @@ export async function reconcileWindow(cfg: AnthropicAdminConfig, client: AdminCl
   const toMs = dayStart(window.toDay);
   if (toMs <= fromMs) throw new Error(`reconcile: --to ${window.toDay} is not after --from ${window.fromDay}`);
   const mapped = Object.keys(cfg.api_keys).length > 0 || Object.keys(cfg.workspaces).length > 0;
-  const range: [string, string][] = [['starting_at', new Date(fromMs).toISOString()], ['ending_at', new Date(toMs).toISOString()], ['bucket_width', '1d'], ['limit', '31']];
+  // ending_at only when it is past: whether the API takes a future one is not documented, and without it the answer runs to now.
+  const range: [string, string][] = [['starting_at', new Date(fromMs).toISOString()], ...(toMs <= nowMs ? [['ending_at', new Date(toMs).toISOString()] as [string, string]] : []), ['bucket_width', '1d'], ['limit', '31']];
   const groupBy: [string, string][] = [['group_by[]', 'model'],
     ...(Object.keys(cfg.api_keys).length ? [['group_by[]', 'api_key_id'] as [string, string]] : []),
     ...(Object.keys(cfg.workspaces).length ? [['group_by[]', 'workspace_id'] as [string, string]] : [])];

@@ -107,6 +107,8 @@ describe.runIf(run)('tokenledger reconcile', () => {
     expect(new Set(rows.filter((x) => x.team !== '').map((x) => x.team))).toEqual(new Set(['search', '(unmapped)']));
     expect(rows.filter((x) => x.team !== '').every((x) => x.drift_usd === 0)).toBe(true);
 
+    expect(mock.requests.at(-1)!.params.get('ending_at')).toBe('2026-11-03T00:00:00.000Z'); // a past window is bounded
+    expect(mock.requests.find((r) => r.path.endsWith('/messages'))!.params.getAll('group_by[]')).toEqual(['model', 'api_key_id']);
     const table = await cli(['reconcile', '-c', file, '--from', '2026-11-01', '--to', '2026-11-03']);
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/^day\s+model\s+team\s+status\s+ledger_tokens/);

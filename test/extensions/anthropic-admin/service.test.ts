@@ -114,6 +114,10 @@ describe('anthropic_admin extension in a running service', () => {
     const text = await untilRun();
     expect(text).toContain('tokenledger_reconciliation_runs_total{provider="anthropic",result="ok"} 1');
     expect(mock.requests.map((r) => r.status).slice(0, 3)).toEqual([429, 502, 200]);
+    // The window reaches today: no ending_at (a future one is not documented), the answer runs to now.
+    expect(mock.requests.map((r) => [r.path, r.params.has('ending_at'), r.params.get('bucket_width'), r.params.getAll('group_by[]').join(',')]).slice(2)).toEqual([
+      ['/v1/organizations/usage_report/messages', false, '1d', 'model'], ['/v1/organizations/cost_report', false, '1d', 'description'],
+    ]);
     expect(text).toContain('tokenledger_reconciliation_api_requests_total{provider="anthropic",report="usage_report",status="429"} 1');
     const today = new Date().toISOString().slice(0, 10);
     const yesterday = new Date(Date.now() - DAY).toISOString().slice(0, 10);
