@@ -4,7 +4,7 @@ import { ClickhouseExporter } from './exporter.js';
 import { validateClickhouse, validateClickhouseInstances } from './validate.js';
 
 export type { ClickhouseConfig } from './config.js';
-export { openLedger, type Ledger } from './ledger.js';
+export { openLedger } from './ledger.js';
 
 /** `clickhouse`: one row per LlmCall in ClickHouse (embedded chDB or a server/cluster). */
 export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {

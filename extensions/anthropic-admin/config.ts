@@ -52,11 +52,11 @@ const mapping = (what: string): Record<string, unknown> => ({
 export const schema: Record<string, unknown> = {
   type: 'object',
   additionalProperties: false,
-  required: ['admin_key'],
   description: "Reconciles the ledger with Anthropic's Admin API usage and cost reports, per day × model (× team), on a schedule.",
   properties: {
-    // No pattern here: a schema error would print the value, and the value is a secret.
-    admin_key: { type: 'string', description: 'Admin API key (sk-ant-admin…). Write ${env:ANTHROPIC_ADMIN_KEY}; it never appears in a log, row, metric or error.' },
+    // No pattern and no `required` here: a schema error would print the value, and the value is a
+    // secret; validateAnthropicAdmin says "empty" or "contains whitespace" without it.
+    admin_key: { type: 'string', default: '', description: 'Admin API key (sk-ant-admin…). Write ${env:ANTHROPIC_ADMIN_KEY}; it never appears in a log, row, metric or error.' },
     url: { type: 'string', pattern: '^https?://', default: defaults.url, description: 'Base URL of the Admin API.' },
     anthropic_version: { type: 'string', default: defaults.anthropic_version, description: 'The `anthropic-version` header.' },
     interval: duration(defaults.interval, 'How often the reports are pulled and compared (the first run is at start).'),

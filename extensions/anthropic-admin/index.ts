@@ -4,7 +4,7 @@ import { AnthropicAdminExtension } from './extension.js';
 import { reconciliationMetrics } from './metrics.js';
 
 export type { AnthropicAdminConfig } from './config.js';
-export { adminClient, reconcileWindow, dayString, type Window } from './reconcile.js';
+export { adminClient, reconcileWindow, dayString } from './reconcile.js';
 export { formatReconciliation } from './format.js';
 
 /** `anthropic_admin`: reconciles the ledger with Anthropic's Admin API usage and cost reports. */
