@@ -18,7 +18,7 @@ export interface ReconcileCliOptions {
 }
 
 /** One id of a type in a section: the one asked for, else the first; an error line when there is none. */
-export function pick(section: Record<string, unknown>, type: string, wanted: string | undefined, what: string): string | Error {
+function pick(section: Record<string, unknown>, type: string, wanted: string | undefined, what: string): string | Error {
   const ids = Object.keys(section).filter((id) => componentType(id) === type);
   const id = wanted ?? ids[0];
   if (id && ids.includes(id)) return id;

@@ -1,10 +1,10 @@
-import type { ReconciliationRow } from '../../core/reconciliation.js';
+import { parseDuration } from '../../core/config/duration.js';
 import type { UsageStore } from '../../core/host.js';
+import type { ReconciliationRow } from '../../core/reconciliation.js';
 import { AdminClient } from './admin-client.js';
 import type { CostResult, UsageResult } from './api-shapes.js';
 import { compare, PROVIDER } from './compare.js';
 import type { AnthropicAdminConfig } from './config.js';
-import { parseDuration } from '../../core/config/duration.js';
 
 const DAY_MS = 86_400_000;
 
