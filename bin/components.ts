@@ -3,6 +3,7 @@ import { budgetExporterFactory } from '../exporters/budget/index.js';
 import { clickhouseExporterFactory } from '../exporters/clickhouse/index.js';
 import { debugExporterFactory } from '../exporters/debug/index.js';
 import { prometheusExporterFactory } from '../exporters/prometheus/index.js';
+import { anthropicAdminExtensionFactory } from '../extensions/anthropic_admin/index.js';
 import { otlpReceiverFactory } from '../receivers/otlp/index.js';
 import { claudeNormalizerFactory } from '../processors/claude-normalizer/index.js';
 import { costEnrichmentFactory } from '../processors/cost-enrichment/index.js';
@@ -16,4 +17,5 @@ export const factories: Factory[] = [
   debugExporterFactory,
   prometheusExporterFactory,
   budgetExporterFactory,
+  anthropicAdminExtensionFactory,
 ];

@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { VERSION } from '../core/version.js';
 import { processCommand, type ProcessOptions } from './commands/process.js';
 import { REPORT_GROUP_HELP, reportCommand, type ReportCliOptions } from './commands/report.js';
+import { reconcileCommand, type ReconcileCliOptions } from './commands/reconcile.js';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { EXIT } from './exit-codes.js';
@@ -37,14 +38,25 @@ program.command('process')
   .action(async (files: string[], opts: ProcessOptions) => { process.exitCode = await processCommand(files, opts); });
 
 program.command('report')
-  .description('spend for a time range from the configured ClickHouse, by day, team, customer, model or provider')
+  .description('spend for a time range from the configured ClickHouse, by day, team, customer, model or provider; `report reconciliation`: the stored reconciliation with providers\' reports')
+  .argument('[view]', 'spend (default) or reconciliation', 'spend')
   .option('-c, --config <file>', 'pipeline configuration naming the ClickHouse exporter', 'pipeline.yaml')
   .option('-e, --exporter <id>', 'which clickhouse exporter (default: the first)')
   .option('--from <date>', 'inclusive start, YYYY-MM-DD or RFC 3339 (default: start of this month, UTC)')
   .option('--to <date>', 'exclusive end (default: now)')
   .option('-g, --group-by <keys>', REPORT_GROUP_HELP, 'day,team,model')
   .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'csv', 'json']).default('table'))
-  .action(async (opts: ReportCliOptions) => { process.exitCode = await reportCommand(opts); });
+  .action(async (view: string, opts: ReportCliOptions) => { process.exitCode = await reportCommand(opts, undefined, view); });
+
+program.command('reconcile')
+  .description("compare the ledger with Anthropic's Admin API usage and cost reports for whole UTC days, store the result and print it")
+  .option('-c, --config <file>', 'pipeline configuration with an anthropic_admin extension and a clickhouse exporter', 'pipeline.yaml')
+  .option('--extension <id>', 'which anthropic_admin extension (default: the first)')
+  .option('-e, --exporter <id>', 'which clickhouse exporter (default: the first)')
+  .option('--from <day>', 'first UTC day, YYYY-MM-DD (default: first day of this month)')
+  .option('--to <day>', 'day after the last, YYYY-MM-DD (default: tomorrow, so today is included)')
+  .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
+  .action(async (opts: ReconcileCliOptions) => { process.exitCode = await reconcileCommand(opts); });
 
 try {
   await program.parseAsync(process.argv);

@@ -35,6 +35,12 @@ export interface Processor extends Lifecycle {
 
 export interface Exporter extends Lifecycle, Consumer {}
 
+/**
+ * Runs beside the pipelines, not in them (the collector's extensions): a poller, an API. Started
+ * after the exporters, so that their capabilities (ctx.host) are there, and stopped before them.
+ */
+export interface Extension extends Lifecycle {}
+
 export interface ComponentContext {
   /** The id as written in pipeline.yaml: `type` or `type/name`. */
   id: string;
@@ -128,4 +134,9 @@ export interface ExporterFactory<C = any> extends FactoryBase<C> {
   create(config: C, ctx: ComponentContext): Exporter;
 }
 
-export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory;
+export interface ExtensionFactory<C = any> extends FactoryBase<C> {
+  kind: 'extension';
+  create(config: C, ctx: ComponentContext): Extension;
+}
+
+export type Factory = ReceiverFactory | ProcessorFactory | ExporterFactory | ExtensionFactory;

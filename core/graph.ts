@@ -1,6 +1,6 @@
 import type { Batch } from './batch.js';
-import type { ComponentContext, Consumer, Exporter, Factory, Lifecycle, Processor, Receiver } from './component.js';
-import { componentType, SECTION_KIND, type PipelineConfig, type Section } from './config/types.js';
+import type { ComponentContext, Consumer, Exporter, Extension, Factory, Lifecycle, Processor, Receiver } from './component.js';
+import { componentType, SECTION_KIND, type ComponentSection, type PipelineConfig } from './config/types.js';
 import { isRetryable } from './errors.js';
 import type { Handoff } from './handoff.js';
 import type { Host } from './host.js';
@@ -27,13 +27,14 @@ export class Graph {
   readonly receivers = new Map<string, Receiver>();
   readonly pipelines: PipelineProcessors[] = [];
   readonly exporters = new Map<string, Exporter>();
+  readonly extensions = new Map<string, Extension>();
   private started: [string, Lifecycle][] = [];
   /** Capabilities and admin routes the components of this graph offer. */
   readonly host: Host;
 
   constructor(readonly config: PipelineConfig, private readonly factories: readonly Factory[], base: BaseContext) {
     this.host = base.host;
-    const factoryFor = (section: Section, id: string): Factory => {
+    const factoryFor = (section: ComponentSection, id: string): Factory => {
       const kind = SECTION_KIND[section];
       const f = factories.find((x) => x.kind === kind && x.type === componentType(id));
       if (!f) throw new Error(`no ${kind} factory for '${id}'`); // validation guarantees one exists
@@ -45,6 +46,10 @@ export class Graph {
     for (const id of new Set(pipelines.flatMap(([, p]) => p.exporters))) {
       const f = factoryFor('exporters', id);
       if (f.kind === 'exporter') this.exporters.set(id, f.create(config.exporters[id], ctx('exporter', id)));
+    }
+    for (const id of config.service.extensions) {
+      const f = factoryFor('extensions', id);
+      if (f.kind === 'extension') this.extensions.set(id, f.create(config.extensions[id], ctx('extension', id)));
     }
     const consumers = new Map<string, Consumer>();
     for (const [pipeline, spec] of pipelines) {
@@ -67,8 +72,9 @@ export class Graph {
   }
 
   /**
-   * Exporters first, then processors, then receivers, so that nothing is accepted before it can be
-   * delivered; within each, a component after those it names (FactoryBase.needs).
+   * Exporters first, then extensions (which may use the exporters' capabilities), processors, and
+   * receivers last, so that nothing is accepted before it can be delivered; within each, a component
+   * after those it names (FactoryBase.needs).
    */
   async start(): Promise<void> {
     const exporters = startOrder(this.config, this.factories, 'exporters', [...this.exporters.keys()]).map((id) => [id, this.exporters.get(id)!] as const);
@@ -77,7 +83,7 @@ export class Graph {
       const byId = new Map(list);
       return startOrder(this.config, this.factories, 'processors', list.map(([id]) => id)).map((id) => [`${id} (pipeline ${pipeline})`, byId.get(id)!] as const);
     });
-    for (const group of [exporters, processors, receivers]) {
+    for (const group of [exporters, [...this.extensions], processors, receivers]) {
       for (const [id, component] of group) {
         try {
           await component.start?.();
@@ -89,7 +95,7 @@ export class Graph {
     }
   }
 
-  /** Reverse order: receivers stop accepting and drain, then processors, then exporters flush. */
+  /** Reverse order: receivers stop accepting and drain, then processors, extensions, and exporters flush last. */
   async shutdown(onError: (id: string, err: unknown) => void): Promise<void> {
     for (const [id, component] of this.started.reverse()) {
       try {

@@ -1,4 +1,5 @@
 import { AdminRoutes } from './admin-routes.js';
+import type { ReconciliationRow, Tokens } from './reconciliation.js';
 
 /**
  * Capabilities that components offer one another without importing each other, like the
@@ -19,8 +20,38 @@ export interface SpendStore {
   spendBy(query: SpendQuery): Promise<Map<string, number>>;
 }
 
+/** Calls, tokens by type and cost per group, each call counted once. */
+export interface UsageQuery {
+  fromMs: number;
+  toMs: number;
+  /** Labels as in SpendQuery, plus `day` (UTC, YYYY-MM-DD). */
+  groupBy: string[];
+  where: Record<string, string>;
+}
+
+export interface UsageRow {
+  /** The value of each groupBy label. */
+  keys: Record<string, string>;
+  calls: number;
+  tokens: Tokens;
+  cost_usd: number;
+}
+
+export interface UsageStore {
+  usageBy(query: UsageQuery): Promise<UsageRow[]>;
+}
+
+/** Where reconciliation results are kept (a newer row for the same day × provider × model × team replaces the older). */
+export interface ReconciliationStore {
+  write(rows: ReconciliationRow[]): Promise<void>;
+  /** Rows of days from ≤ day < to (YYYY-MM-DD), newest version of each. */
+  read(fromDay: string, toDay: string): Promise<ReconciliationRow[]>;
+}
+
 export interface Capabilities {
   spendStore: SpendStore;
+  usageStore: UsageStore;
+  reconciliationStore: ReconciliationStore;
 }
 
 export class Host {

@@ -142,6 +142,7 @@ export class Service {
     this.graph = graph;
     this.logger.info('pipeline running', {
       receivers: [...graph.receivers.keys()], pipelines: Object.fromEntries(graph.pipelines.map((p) => [p.pipeline, p.processors.map(([id]) => id)])), exporters: [...graph.exporters.keys()],
+      extensions: [...graph.extensions.keys()],
     });
   }
 

@@ -30,7 +30,7 @@ it is stale. Every metric tokenledger exports: [docs/metrics.md](../../docs/metr
 ${wrap(COMPONENT_REFERENCE, '')}
 `;
 
-const SECTIONS = { receiver: 'receivers', processor: 'processors', exporter: 'exporters' } as const;
+const SECTIONS = { receiver: 'receivers', processor: 'processors', exporter: 'exporters', extension: 'extensions' } as const;
 
 export function pipelineSchemaJson(list: readonly Factory[] = factories): string {
   return JSON.stringify(composeSchema(list), null, 2) + '\n';

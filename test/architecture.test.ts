@@ -13,7 +13,7 @@ const sources = readSources(root);
 
 describe('structure of the production sources', () => {
   it('reads every production folder', () => {
-    for (const dir of ['core/', 'receivers/', 'processors/', 'exporters/', 'bin/', 'scripts/']) {
+    for (const dir of ['core/', 'receivers/', 'processors/', 'exporters/', 'extensions/', 'bin/', 'scripts/']) {
       expect(sources.some((f) => f.path.startsWith(dir)), dir).toBe(true);
     }
     expect(sources.some((f) => f.path.startsWith('test/') || f.path.startsWith('bench/'))).toBe(false);

@@ -7,7 +7,7 @@ import { serverTlsProblems } from '../tls.js';
 import { createAjv, explain } from './ajv.js';
 import { ConfigError, UnreadableConfigError, type Diagnostic } from './diagnostic.js';
 import { composeSchema } from './schema.js';
-import { COMPONENT_ID, SECTION_KIND, SECTIONS, type PipelineConfig } from './types.js';
+import { COMPONENT_ID, COMPONENT_SECTIONS, SECTION_KIND, SECTIONS, type ComponentSection, type PipelineConfig } from './types.js';
 import { formatPath, YamlSource, type PathSegment } from './yaml-source.js';
 
 export interface LoadedConfig {
@@ -58,7 +58,7 @@ export function loadConfigText(text: string, file: string, factories: readonly F
 
 /** Unknown types get their own message listing the known ones; they are removed so ajv does not report them again. */
 function checkComponentIds(src: YamlSource, data: Json, factories: readonly Factory[]): void {
-  for (const section of SECTIONS) {
+  for (const section of COMPONENT_SECTIONS) {
     const block = data[section];
     if (block === null || block === undefined) { data[section] = {}; continue; }
     if (!isObject(block)) continue; // ajv reports the wrong type
@@ -102,7 +102,7 @@ function validateSchema(src: YamlSource, data: Json, factories: readonly Factory
 
 /** Each schema-valid component block through its factory's validate step; problems are located like schema errors. */
 function validateComponents(src: YamlSource, data: Json, factories: readonly Factory[], invalid: Set<string>, ctx: Omit<ValidateContext, 'id'>): void {
-  for (const section of SECTIONS) {
+  for (const section of COMPONENT_SECTIONS) {
     const block = data[section];
     if (!isObject(block)) continue;
     for (const [id, config] of Object.entries(block)) {
@@ -116,8 +116,8 @@ function validateComponents(src: YamlSource, data: Json, factories: readonly Fac
 
 /** Each factory's checks across the instances of its type that pipelines use. */
 function validateInstances(src: YamlSource, config: PipelineConfig, factories: readonly Factory[], invalid: Set<string>, ctx: Omit<ValidateContext, 'id'>): void {
-  for (const section of SECTIONS) {
-    const used = new Set(Object.values(config.service.pipelines).flatMap((p) => p[section]));
+  for (const section of COMPONENT_SECTIONS) {
+    const used = usedIds(config, section);
     for (const factory of factories.filter((f) => f.kind === SECTION_KIND[section] && f.validateInstances)) {
       const instances = [...used]
         .filter((id) => id in config[section] && !invalid.has(`${section}/${id}`) && COMPONENT_ID.exec(id)?.[1] === factory.type)
@@ -126,6 +126,12 @@ function validateInstances(src: YamlSource, config: PipelineConfig, factories: r
       for (const { id, ...problem } of guarded(() => factory.validateInstances!(instances, ctx), { id: instances[0].id })) report(src, [section, id], [problem]);
     }
   }
+}
+
+/** The ids of a section that run: named by a pipeline, or (extensions) by `service.extensions`. */
+function usedIds(config: PipelineConfig, section: ComponentSection): Set<string> {
+  if (section === 'extensions') return new Set(config.service.extensions);
+  return new Set(Object.values(config.service.pipelines).flatMap((p) => p[section]));
 }
 
 /** Core's own checks beyond the schema: the admin server's TLS files and tokens. */
@@ -166,7 +172,8 @@ function pipelinesWellFormed(data: Json): boolean {
   const service = data.service;
   if (!isObject(service) || !isObject(service.pipelines)) return false;
   return Object.values(service.pipelines).every((p) => isObject(p) && SECTIONS.every((s) => Array.isArray(p[s]) && p[s].every((id) => typeof id === 'string')))
-    && SECTIONS.every((s) => isObject(data[s]));
+    && COMPONENT_SECTIONS.every((s) => isObject(data[s]))
+    && Array.isArray(service.extensions) && service.extensions.every((id) => typeof id === 'string');
 }
 
 function checkPipelines(src: YamlSource, config: PipelineConfig): void {
@@ -185,10 +192,17 @@ function checkPipelines(src: YamlSource, config: PipelineConfig): void {
       });
     }
   }
-  for (const section of SECTIONS) {
+  config.service.extensions.forEach((id, i) => {
+    used.add(`extensions:${id}`);
+    if (id in config.extensions) return;
+    const path = ['service', 'extensions', i];
+    src.push('error', path, formatPath(path), `service.extensions names extension '${id}', which is not declared; declared extensions: ${Object.keys(config.extensions).join(', ') || '(none)'}`);
+  });
+  for (const section of COMPONENT_SECTIONS) {
     for (const id of Object.keys(config[section])) {
       if (!used.has(`${section}:${id}`)) {
-        src.push('warning', [section], formatPath([section, id]), `${SECTION_KIND[section]} '${id}' is declared but used by no pipeline`, id);
+        const unused = section === 'extensions' ? 'not listed in service.extensions' : 'used by no pipeline';
+        src.push('warning', [section], formatPath([section, id]), `${SECTION_KIND[section]} '${id}' is declared but ${unused}`, id);
       }
     }
   }

@@ -2,7 +2,7 @@ import type { Factory } from '../component.js';
 import { bearerAuthSchema } from '../bearer-auth.js';
 import { serverTlsSchema } from '../tls.js';
 import { durationSchema } from './duration.js';
-import { SECTION_KIND, SECTIONS } from './types.js';
+import { COMPONENT_SECTIONS, SECTION_KIND } from './types.js';
 
 const idList = (description: string, minItems: number) => ({
   type: 'array', items: { type: 'string' }, minItems, uniqueItems: true, description,
@@ -30,6 +30,7 @@ const serviceSchema = {
         },
       },
     },
+    extensions: { ...idList('Extension ids to run beside the pipelines (declared under `extensions:`).', 0), default: [] },
     telemetry: {
       type: 'object',
       additionalProperties: false,
@@ -59,7 +60,7 @@ const serviceSchema = {
 /** pipeline.schema.json: core's own sections plus each factory's schema under its component ids. */
 export function composeSchema(factories: readonly Factory[]): Record<string, unknown> {
   const properties: Record<string, unknown> = { service: serviceSchema };
-  for (const section of SECTIONS) {
+  for (const section of COMPONENT_SECTIONS) {
     const patternProperties: Record<string, unknown> = {};
     for (const f of factories.filter((x) => x.kind === SECTION_KIND[section])) {
       patternProperties[`^${f.type}(/[A-Za-z0-9_.-]+)?$`] = f.schema;

@@ -19,16 +19,23 @@ export interface PipelineConfig {
   receivers: Record<string, unknown>;
   processors: Record<string, unknown>;
   exporters: Record<string, unknown>;
+  extensions: Record<string, unknown>;
   service: {
     pipelines: Record<string, PipelineSpec>;
+    /** Extension ids to run (started after the exporters, whose capabilities they may use). */
+    extensions: string[];
     telemetry: { logs: { level: LogLevel }; admin: AdminConfig };
     shutdown_timeout: string;
   };
 }
 
+/** The sections pipelines name. */
 export const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
 export type Section = (typeof SECTIONS)[number];
-export const SECTION_KIND = { receivers: 'receiver', processors: 'processor', exporters: 'exporter' } as const;
+/** Every section that declares components: the pipeline sections plus `extensions` (run by `service.extensions`, outside pipelines). */
+export const COMPONENT_SECTIONS = [...SECTIONS, 'extensions'] as const;
+export type ComponentSection = (typeof COMPONENT_SECTIONS)[number];
+export const SECTION_KIND = { receivers: 'receiver', processors: 'processor', exporters: 'exporter', extensions: 'extension' } as const;
 
 /** `type` or `type/name`. */
 export const COMPONENT_ID = /^([a-z][a-z0-9_-]*)(?:\/([A-Za-z0-9_.-]+))?$/;

@@ -11,6 +11,7 @@ import { featuresOf, type ServerFeatures } from './features.js';
 import { Rollup } from './rollup.js';
 import { encodeRecord, invalidReason, recordCallId, recordDay, recordRow, VersionClock } from './rows.js';
 import { migrate, readLayout, type Layout } from './schema.js';
+import { reconciliationStore, usageStore } from './ledger.js';
 import { spendStore } from './spend-store.js';
 
 /** Longest a spend query waits for queued rows to be delivered before it reads. */
@@ -53,6 +54,8 @@ export class ClickhouseExporter implements Exporter {
     });
     // Provided at creation; a component naming this one (the budget exporter's `ledger`) starts after it.
     ctx.host.provide('spendStore', spendStore(() => this.readyToRead(), cfg.database, cfg.table), ctx.id);
+    ctx.host.provide('usageStore', usageStore(() => this.readyToRead(), cfg.database, cfg.table), ctx.id);
+    ctx.host.provide('reconciliationStore', reconciliationStore(() => this.ready(), cfg.database), ctx.id);
   }
 
   start(): Promise<void> {

@@ -6,6 +6,7 @@ import { validateClickhouse, validateClickhouseInstances } from './validate.js';
 
 export type { ClickhouseConfig } from './config.js';
 export { REPORT_KEYS, runReport, type ReportKey, type ReportOptions } from './report.js';
+export { openLedger } from './ledger.js';
 
 /** `clickhouse`: one row per LlmCall in ClickHouse (embedded chDB or a server/cluster). */
 export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {

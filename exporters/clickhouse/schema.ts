@@ -74,6 +74,8 @@ export const ROLLUP_KEYS = ['team', 'customer', 'provider', 'model'] as const;
 export const TOKEN_COLUMNS = ['input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens'] as const;
 
 export const dailyTable = (table: string): string => `${table}_daily`;
+/** One per database: results of reconciling the ledger with providers' usage and cost reports. */
+export const RECONCILIATION_TABLE = 'reconciliation';
 const localTable = (table: string): string => `${table}_local`;
 
 function onCluster(t: SchemaTarget): string {
@@ -124,6 +126,18 @@ export const MIGRATIONS: Migration[] = [
         ['refresh_version', 'UInt64'],
       ], 'refresh_version', `PARTITION BY toYYYYMM(day)\nORDER BY (day, ${ROLLUP_KEYS.join(', ')})`, 'cityHash64(day)'),
     ],
+  },
+  {
+    version: 2,
+    description: 'reconciliation with providers\' usage and cost reports',
+    statements: (t) => createTable(t, RECONCILIATION_TABLE, [
+      ['day', 'Date'], ['provider', 'String'], ['model', 'String'], ['team', 'String'], ['status', 'String'],
+      ['ledger_calls', 'UInt64'],
+      ...TOKEN_COLUMNS.flatMap((c): [string, string][] => [[`ledger_${c}`, 'UInt64'], [`reported_${c}`, 'UInt64']]),
+      ['ledger_cost_usd', 'Float64'], ['reported_cost_usd', 'Nullable(Float64)'], ['drift_usd', 'Float64'], ['drift_ratio', 'Float64'],
+      ['unmatched_cost_usd', 'Float64'], ['price_drift_usd', 'Float64'], ['explanation', 'String'],
+      ['reconciled_at', "DateTime('UTC')"], ['version', 'UInt64'],
+    ], 'version', 'PARTITION BY toYYYYMM(day)\nORDER BY (day, provider, model, team)', 'cityHash64(day)'),
   },
 ];
 

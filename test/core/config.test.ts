@@ -96,8 +96,8 @@ describe('configuration errors name file:line:col, the YAML path, what was expec
     ['no service section', GOOD.slice(0, GOOD.indexOf('service:')), {},
       ["p.yaml:1:1: error: missing required key 'service'"]],
     ['empty file', '', {}, ['p.yaml:1:1: error: expected a mapping with receivers, processors, exporters and service, found an empty file']],
-    ['unknown top-level key', 'extensions: {}\n' + GOOD, {},
-      ["p.yaml:1:1: error: extensions: unknown key 'extensions'; expected one of: service, receivers, processors, exporters"]],
+    ['unknown top-level key', 'connectors: {}\n' + GOOD, {},
+      ["p.yaml:1:1: error: connectors: unknown key 'connectors'; expected one of: service, receivers, processors, exporters, extensions"]],
   ];
 
   it.each(cases)('%s', (_name, text, env, expected) => {

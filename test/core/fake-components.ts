@@ -1,5 +1,5 @@
 import type { Batch } from '../../core/batch.js';
-import type { Exporter, ExporterFactory, Factory, ProcessorFactory, ReceiverContext, ReceiverFactory } from '../../core/component.js';
+import type { Exporter, ExporterFactory, ExtensionFactory, Factory, ProcessorFactory, ReceiverContext, ReceiverFactory } from '../../core/component.js';
 import { RetryableError } from '../../core/errors.js';
 import { emptyCall } from '../../core/llm-call.js';
 
@@ -143,4 +143,15 @@ const refusing: ExporterFactory<Record<string, never>> = {
   }),
 };
 
-export const fakeFactories: Factory[] = [push, tag, once, memory, broken, stuck, refusing];
+/** An extension that records its start and stop, and whether an exporter's capability was there at its start. */
+const watch: ExtensionFactory<{ label: string }> = {
+  kind: 'extension', type: 'watch', defaults: { label: '' },
+  schema: { type: 'object', additionalProperties: false, properties: { label: { type: 'string', default: '', description: 'unused' } } },
+  validate: (config) => (config.label === 'bad' ? [{ path: ['label'], message: 'bad on purpose' }] : []),
+  create: (_config, ctx) => ({
+    start: async () => { events.push(`start ${ctx.id} (exporter started: ${events.some((e) => /^start memory/.test(e))})`); },
+    shutdown: async () => { events.push(`stop ${ctx.id}`); },
+  }),
+};
+
+export const fakeFactories: Factory[] = [push, tag, once, memory, broken, stuck, refusing, watch];

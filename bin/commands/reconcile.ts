@@ -1,0 +1,68 @@
+import { dirname, resolve } from 'node:path';
+import { factories } from '../components.js';
+import { ConfigError, formatDiagnostic } from '../../core/config/diagnostic.js';
+import { loadConfigFile } from '../../core/config/load.js';
+import { componentType, type PipelineConfig } from '../../core/config/types.js';
+import { createLogger } from '../../core/logger.js';
+import { openLedger, type ClickhouseConfig } from '../../exporters/clickhouse/index.js';
+import { adminClient, dayString, formatReconciliation, reconcileWindow, type AnthropicAdminConfig } from '../../extensions/anthropic_admin/index.js';
+import { configErrorExit, EXIT } from '../exit-codes.js';
+
+export interface ReconcileCliOptions {
+  config: string;
+  extension?: string;
+  exporter?: string;
+  from?: string;
+  to?: string;
+  format: 'table' | 'json';
+}
+
+/** One id of a type in a section: the one asked for, else the first; an error line when there is none. */
+function pick(section: Record<string, unknown>, type: string, wanted: string | undefined, what: string): string | Error {
+  const ids = Object.keys(section).filter((id) => componentType(id) === type);
+  const id = wanted ?? ids[0];
+  if (id && ids.includes(id)) return id;
+  return new Error(`${wanted ? `no ${what} '${wanted}'` : `no ${what}`} (${what}s: ${ids.join(', ') || 'none'})`);
+}
+
+/**
+ * Pulls Anthropic's usage and cost reports for whole UTC days, compares them with the ledger of
+ * the configured ClickHouse exporter, stores the rows in its reconciliation table and prints them.
+ * Embedded ClickHouse: fails while a running tokenledger holds the data directory (that one
+ * reconciles on its own schedule).
+ */
+export async function reconcileCommand(opts: ReconcileCliOptions, out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+  const fail = (message: string): number => { process.stderr.write(`tokenledger reconcile: ${message}\n`); return EXIT.usage; };
+  let config: PipelineConfig;
+  try {
+    config = loadConfigFile(opts.config, factories).config;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+    return configErrorExit(err);
+  }
+  const ext = pick(config.extensions, 'anthropic_admin', opts.extension, 'anthropic_admin extension');
+  if (ext instanceof Error) return fail(`${opts.config}: ${ext.message}`);
+  const exp = pick(config.exporters, 'clickhouse', opts.exporter, 'clickhouse exporter');
+  if (exp instanceof Error) return fail(`${opts.config}: ${exp.message}`);
+  const now = Date.now();
+  const window = { fromDay: opts.from ?? `${dayString(now).slice(0, 7)}-01`, toDay: opts.to ?? dayString(now + 86_400_000) };
+  const cfg = config.extensions[ext] as AnthropicAdminConfig;
+  const client = adminClient(cfg);
+  let ledger;
+  try {
+    ledger = await openLedger(config.exporters[exp] as ClickhouseConfig, dirname(resolve(opts.config)), createLogger('warn', { command: 'reconcile' }));
+  } catch (err) {
+    return fail(client.redact((err as Error).message));
+  }
+  try {
+    const rows = await reconcileWindow(cfg, client, ledger.usage, window, now);
+    await ledger.reconciliation.write(rows);
+    out(formatReconciliation(rows, opts.format));
+    return EXIT.ok;
+  } catch (err) {
+    return fail(client.redact((err as Error).message));
+  } finally {
+    await ledger.close();
+  }
+}
