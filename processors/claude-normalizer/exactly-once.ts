@@ -45,7 +45,7 @@ export class ExactlyOnce {
   private undo!: UndoLog;
   private batchSeq = 0;
   /** Calls billed in the batch so far: the position the next one takes in the batch's calls. */
-  private billed = 0;
+  private emitted = 0;
 
   constructor(
     private readonly maxAttributes: number,
@@ -58,7 +58,7 @@ export class ExactlyOnce {
     this.index = index;
     this.undo = undo;
     this.batchSeq++;
-    this.billed = 0;
+    this.emitted = 0;
   }
 
   take(r: Report, now: number): Outcome {
@@ -114,7 +114,7 @@ export class ExactlyOnce {
     }
     const link = this.gatewayLinkFor(call);
     const billed = link === undefined ? call : mergeCall(call, link.record, this.maxAttributes) ?? call;
-    const added = this.index.add(billed, x.shape, keys, now, true, this.batchSeq, this.billed, x.cacheSplitKnown === true);
+    const added = this.index.add(billed, x.shape, keys, now, true, this.batchSeq, this.emitted, x.cacheSplitKnown === true);
     this.undo.add(added);
     if (link !== undefined) this.absorb(added, link, call);
     else if (awaitsGateway(call)) this.index.clientCalls.add(added);
@@ -134,7 +134,7 @@ export class ExactlyOnce {
     for (const known of [first, ...entry.pending]) billed = mergeCall(billed, known, this.maxAttributes) ?? billed;
     const link = entry.shapes.some(isGatewayShape) ? undefined : this.gatewayLinkFor(call);
     if (link !== undefined) billed = mergeCall(billed, link.record, this.maxAttributes) ?? billed;
-    this.index.bill(entry, billed, x.cacheSplitKnown === true, this.batchSeq, this.billed);
+    this.index.bill(entry, billed, x.cacheSplitKnown === true, this.batchSeq, this.emitted);
     if (link !== undefined) this.absorb(entry, link, call);
     else if (awaitsGateway(call) && !entry.shapes.some(isGatewayShape)) this.index.clientCalls.add(entry);
     this.m.joins.inc({ first: first.source, second: call.source });
@@ -184,7 +184,7 @@ export class ExactlyOnce {
   }
 
   private emit(call: LlmCall): Outcome {
-    this.billed++;
+    this.emitted++;
     return { kind: 'billed', call };
   }
 

@@ -21,7 +21,7 @@ const NOT_MODEL_CALLS = new Set(['invoke_agent', 'create_agent', 'execute_tool',
 export type GenAIVerdict = 'call' | 'not_a_call' | 'no_model' | 'no_usage' | 'none';
 
 /** Whether a span carries any of the gen_ai.* keys classifyGenAI reads. */
-export function hasGenAIKeys(a: Attributes): boolean {
+function hasGenAIKeys(a: Attributes): boolean {
   return 'gen_ai.usage.input_tokens' in a || 'gen_ai.usage.output_tokens' in a || 'gen_ai.usage.prompt_tokens' in a
     || 'gen_ai.request.model' in a || 'gen_ai.response.model' in a
     || 'gen_ai.operation.name' in a || 'gen_ai.system' in a || 'gen_ai.provider.name' in a;

@@ -66,12 +66,12 @@ export function usageIntervalKey(callId: string): string {
   return `uiv:${callId}`;
 }
 
-/**
- * Whether `key` is a record key (the identity of a telemetry record read), not a join key of the
- * call. The Redis store's RESOLVE script tests the same two prefixes (join-store-scripts.ts).
- */
+/** The prefixes of record keys; the Redis store's RESOLVE script is written with them (join-store-scripts.ts). */
+export const RECORD_KEY_PREFIXES = ['rec:', 'uiv:'] as const;
+
+/** Whether `key` is a record key (the identity of a telemetry record read), not a join key of the call. */
 export function isRecordKey(key: string): boolean {
-  return key.startsWith('rec:') || key.startsWith('uiv:');
+  return RECORD_KEY_PREFIXES.some((p) => key.startsWith(p));
 }
 
 /** Two reports carry the same kind of id (request, response, LiteLLM call id) with different values. */

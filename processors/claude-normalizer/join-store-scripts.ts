@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { RECORD_KEY_PREFIXES } from './join-keys.js';
 
 /**
  * The Lua scripts of the Redis join store (join-store-redis.ts). Keys, under the namespace prefix:
@@ -89,6 +90,11 @@ redis.call('DEL', p .. 't:' .. token)
 return 1
 `);
 
+/** Lua for isRecordKey(`name`) (join-keys.ts). */
+function isRecordKeyLua(name: string): string {
+  return RECORD_KEY_PREFIXES.map((p) => `string.sub(${name}, 1, ${p.length}) == '${p}'`).join(' or ');
+}
+
 /**
  * Gives up on a batch: marks it dead (a LOAD or SAVE of it still in flight does nothing), releases
  * its locks, and, if its SAVE did run (the reply was lost, or the exporters refused the batch),
@@ -133,7 +139,7 @@ for _, e in ipairs(cjson.decode(ARGV[4])) do
   for i, k in ipairs(e.keys) do
     -- Kept for a later batch: it loses this batch's record keys, and if it existed before this
     -- batch, every key this batch pointed at it.
-    local gone = not kept or string.sub(k, 1, 4) == 'rec:' or string.sub(k, 1, 4) == 'uiv:' or (e.prev ~= '' and e.prevKeys[i] ~= e.id)
+    local gone = not kept or ${isRecordKeyLua('k')} or (e.prev ~= '' and e.prevKeys[i] ~= e.id)
     if gone and redis.call('GET', p .. 'k:' .. k) == e.id then
       if listed(e.prevKeys[i], k) then redis.call('SET', p .. 'k:' .. k, e.prevKeys[i], 'PXAT', e.exp) else redis.call('DEL', p .. 'k:' .. k) end
     end
