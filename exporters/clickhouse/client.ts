@@ -2,6 +2,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import type { ClickhouseConfig, EmbeddedConfig } from './config.js';
+import { embeddedLockHolder } from './embedded-lock.js';
+
+/** The embedded data directory is locked by another process (a running tokenledger, whose admin API can answer instead). */
+export class EmbeddedPathLocked extends Error {
+  constructor(readonly path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
 
 export interface OpenClient {
   client: ClickHouseClient;
@@ -36,6 +44,10 @@ const QUIET = { level: ClickHouseLogLevel.OFF };
 export async function openClient(cfg: ClickhouseConfig, configDir: string): Promise<OpenClient> {
   if (cfg.mode === 'embedded') {
     const path = resolve(configDir, cfg.path);
+    const holder = embeddedLockHolder(path);
+    if (holder !== undefined) {
+      throw new EmbeddedPathLocked(path, `cannot open embedded ClickHouse at ${path}: process ${holder} (a running tokenledger?) holds it; stop it, or use mode: server to share one database`);
+    }
     const { createChdbConnection } = await import('chdb/connection');
     const { Session, drainPending } = await import('chdb');
     let connection;
@@ -47,11 +59,13 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
       connection = createChdbConnection({ path });
     } catch (err) {
       const detail = errorText(err);
-      const hint = /lock|another server instance/i.test(detail)
+      const locked = /lock|another server instance/i.test(detail);
+      const hint = locked
         ? 'another process (a running tokenledger?) holds it; stop it, or use mode: server to share one database'
         : /one active data directory/i.test(detail) ? 'this process already has another embedded path open; all clickhouse exporters in one process must share one path' : '';
       bounds?.close();
-      throw new Error(`cannot open embedded ClickHouse at ${path}${hint ? `: ${hint}` : ''} (${detail})`, { cause: err });
+      const message = `cannot open embedded ClickHouse at ${path}${hint ? `: ${hint}` : ''} (${detail})`;
+      throw locked ? new EmbeddedPathLocked(path, message, { cause: err }) : new Error(message, { cause: err });
     }
     const engine = bounds;
     // chdb types its connection against its own copy of @clickhouse/client-common; the interface is

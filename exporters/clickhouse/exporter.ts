@@ -17,6 +17,8 @@ import { featuresOf, type ServerFeatures } from './features.js';
 import { Rollup } from './rollup.js';
 import { encodeRecord, invalidReason, recordDay, recordRow, VersionClock } from './rows.js';
 import { migrate, readLayout, type Layout } from './schema.js';
+import type { Source } from './api/query.js';
+import { registerApi } from './api/routes.js';
 import { spendStore } from './spend-store.js';
 
 /** The call_id of a row line (rows start with it, see toRow), for logs that must not carry content. */
@@ -56,6 +58,8 @@ export class ClickhouseExporter implements Exporter {
   private rollupTimer: NodeJS.Timeout | undefined;
   /** Cleared when the engine cannot release memory (a chDB built without jemalloc). */
   private releasing = true;
+  /** Between start and shutdown: the spend API answers only then. */
+  private serving = false;
 
   constructor(private readonly cfg: ClickhouseConfig, private readonly ctx: ComponentContext) {
     this.queue = cfg.queue.type === 'disk'
@@ -68,6 +72,8 @@ export class ClickhouseExporter implements Exporter {
     this.failed = exporterMetrics(ctx.metrics).failed;
     // Provided at creation, not start, so that it is there whatever order the exporters start in.
     ctx.host.provide('spendStore', spendStore(() => this.readyToRead(), cfg.database, cfg.table));
+    // Registered in configuration order, so the first clickhouse exporter owns /api/v1/spend whatever the start order.
+    registerApi(ctx.host.adminRoutes, ctx.id, () => this.readSource(), ctx.logger);
   }
 
   async start(): Promise<void> {
@@ -88,6 +94,7 @@ export class ClickhouseExporter implements Exporter {
     this.sender.start();
     this.rollupTimer = setInterval(() => { void this.refreshRollup(); }, this.cfg.rollup_refresh_ms);
     this.rollupTimer.unref();
+    this.serving = true;
   }
 
   async consume(batch: Batch): Promise<void> {
@@ -149,6 +156,12 @@ export class ClickhouseExporter implements Exporter {
     await Promise.race([this.sender.flush(), bound]);
     clearTimeout(timer);
     return this.ready();
+  }
+
+  private async readSource(): Promise<Source> {
+    if (!this.serving) throw new Error(`the ${this.ctx.id} exporter is not running (starting or stopping)`);
+    const { client, layout } = await this.readyToRead();
+    return { client, layout, database: this.cfg.database, table: this.cfg.table };
   }
 
   /** Resolves with the number of records dropped as bad (the sender counts them as failed). */
@@ -238,6 +251,7 @@ export class ClickhouseExporter implements Exporter {
   }
 
   async shutdown(): Promise<void> {
+    this.serving = false;
     clearInterval(this.rollupTimer);
     await this.sender.shutdown();
     await (await this.connecting?.catch(() => undefined))?.reconciled; // a failed connect has nothing to wait for
