@@ -5,7 +5,7 @@ import { conditions, isoMicros, microsExpr, select, SETTINGS, type Source } from
 /** The LlmCall fields a calls page carries: everything but `attributes` (audit detail, kept for SQL). */
 export interface CallRow {
   call_id: string; record_type: string; timestamp: string; duration_ms: number; ttft_ms: number | null;
-  source: string; source_version: string; route: string; provider: string; model: string; model_raw: string; region: string;
+  source: string; source_version: string; route: string; provider: string; provider_inferred: boolean; model: string; model_raw: string; region: string;
   input_tokens: number; output_tokens: number; cache_read_tokens: number; cache_write_5m_tokens: number; cache_write_1h_tokens: number;
   cost_usd: number; reported_cost_usd: number | null; price_ref: string; status: string; error_type: string; streaming: boolean;
   user: string; team: string; key_alias: string; customer: string; tags: string[]; dimensions: Record<string, string>;
@@ -17,7 +17,7 @@ const NUMBERS = ['duration_ms', 'input_tokens', 'output_tokens', 'cache_read_tok
 
 /** CSV columns of a calls page, in LlmCall order. */
 export const CALL_COLUMNS: readonly (keyof CallRow)[] = [
-  'call_id', 'record_type', 'timestamp', 'duration_ms', 'ttft_ms', 'trace_id', 'span_id', 'source', 'source_version', 'route', 'provider', 'model', 'model_raw', 'region',
+  'call_id', 'record_type', 'timestamp', 'duration_ms', 'ttft_ms', 'trace_id', 'span_id', 'source', 'source_version', 'route', 'provider', 'provider_inferred', 'model', 'model_raw', 'region',
   'input_tokens', 'output_tokens', 'cache_read_tokens', 'cache_write_5m_tokens', 'cache_write_1h_tokens', 'cost_usd', 'reported_cost_usd', 'price_ref',
   'status', 'error_type', 'streaming', 'user', 'team', 'key_alias', 'customer', 'tags', 'dimensions', 'session_id', 'service_name',
 ];
@@ -49,7 +49,7 @@ export async function recentCalls(src: Source, q: CallsQuery): Promise<CallsPage
     where.push(`(${us} < ${at.us} OR (${us} = ${at.us} AND call_id < ${sqlString(at.id)}))`);
   }
   const dims = layout.maps ? 'dimensions' : 'dimensions_keys, dimensions_values';
-  const query = `SELECT ${[...TEXT.map((c) => `\`${c}\``), ...NUMBERS, 'ttft_ms', 'reported_cost_usd', 'toUInt8(streaming) AS is_streaming', 'tags', dims, `${us} AS ts_us`].join(', ')}
+  const query = `SELECT ${[...TEXT.map((c) => `\`${c}\``), ...NUMBERS, 'ttft_ms', 'reported_cost_usd', 'toUInt8(streaming) AS is_streaming', 'toUInt8(provider_inferred) AS is_inferred', 'tags', dims, `${us} AS ts_us`].join(', ')}
 FROM ${src.database}.${src.table} FINAL WHERE ${where.join(' AND ')}
 ORDER BY ts_us DESC, call_id DESC LIMIT ${q.limit + 1}
 ${SETTINGS}`;
@@ -68,6 +68,7 @@ function callRow(r: Record<string, unknown>): CallRow {
   row.ttft_ms = r.ttft_ms === null ? null : Number(r.ttft_ms);
   row.reported_cost_usd = r.reported_cost_usd === null ? null : Number(r.reported_cost_usd);
   row.streaming = Number(r.is_streaming) === 1;
+  row.provider_inferred = Number(r.is_inferred) === 1;
   row.tags = r.tags as string[];
   row.dimensions = 'dimensions' in r
     ? r.dimensions as Record<string, string>
