@@ -73,7 +73,7 @@ export class ClickhouseExporter implements Exporter {
     // Provided at creation, not start, so that it is there whatever order the exporters start in.
     ctx.host.provide('spendStore', spendStore(() => this.readyToRead(), cfg.database, cfg.table));
     // Registered in configuration order, so the first clickhouse exporter owns /api/v1/spend whatever the start order.
-    registerApi(ctx.host.adminRoutes, ctx.id, () => this.readSource(), ctx.logger);
+    registerApi(ctx.host.adminRoutes, ctx.id, () => this.readSource(), ctx.logger, ctx.metrics);
   }
 
   async start(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { ExporterFactory } from '../../core/component.js';
+import { apiMetrics } from './api/metrics.js';
 import { defaults, schema, type ClickhouseConfig } from './config.js';
 import { ClickhouseExporter } from './exporter.js';
 import { validateClickhouse, validateClickhouseInstances } from './validate.js';
@@ -13,5 +14,6 @@ export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {
   defaults,
   validate: validateClickhouse,
   validateInstances: validateClickhouseInstances,
+  metrics: apiMetrics,
   create: (config, ctx) => new ClickhouseExporter(config, ctx),
 };

@@ -1,10 +1,12 @@
 import type { AdminRequest, AdminResponse, AdminRoutes } from '../../../core/admin-routes.js';
 import type { Logger } from '../../../core/logger.js';
+import type { SelfMetrics } from '../../../core/self-metrics.js';
 import { errorText } from '../client.js';
 import { csvTable } from '../csv.js';
 import { clickhouseCode } from '../errors.js';
 import { CALL_COLUMNS, recentCalls } from './calls.js';
 import { DEFAULT_DRIFT_THRESHOLD, drift } from './drift.js';
+import { apiMetrics } from './metrics.js';
 import { QUERY_BOUNDS, type Source } from './query.js';
 import { BadRequest, commonParams, groupKeys, type Common, type Format } from './request.js';
 import { spend, SPEND_METRICS } from './spend.js';
@@ -82,14 +84,15 @@ const problem = (status: number, error: string): AdminResponse => ({ status, con
  * (it throws while the exporter is not started). Each endpoint is at `/api/v1/exporters/<id>/…`,
  * and at `/api/v1/…` unless another clickhouse exporter took those first (configuration order).
  */
-export function registerApi(routes: AdminRoutes, id: string, read: () => Promise<Source>, logger: Logger): void {
+export function registerApi(routes: AdminRoutes, id: string, read: () => Promise<Source>, logger: Logger, selfMetrics: SelfMetrics): void {
+  const metrics = selfMetrics.declare(apiMetrics);
   const unqualified = API_ENDPOINTS.every((e) => routes.find(`/api/v1/${e}`) === undefined);
   if (!unqualified) logger.info('spend API: /api/v1/spend and its siblings are served by another clickhouse exporter; this one answers under its own path', { path: exporterApiPath(id, 'spend') });
   for (const name of API_ENDPOINTS) {
-    const handler = async ({ url, headers }: AdminRequest): Promise<AdminResponse> => {
+    const answer = async ({ url, headers }: AdminRequest): Promise<AdminResponse> => {
       try {
-        const [p, answer] = await ENDPOINTS[name](await read(), url, headers.accept);
-        return encode(p.format, answer);
+        const [p, body] = await ENDPOINTS[name](await read(), url, headers.accept);
+        return encode(p.format, body);
       } catch (err) {
         if (err instanceof BadRequest) return problem(400, err.message);
         const code = clickhouseCode(err);
@@ -98,6 +101,13 @@ export function registerApi(routes: AdminRoutes, id: string, read: () => Promise
         logger.error('spend API query failed', { path: url.pathname, err: errorText(err) });
         return problem(503, `reading the ledger failed: ${errorText(err)}`);
       }
+    };
+    const handler = async (req: AdminRequest): Promise<AdminResponse> => {
+      const end = metrics.duration.startTimer({ exporter: id, endpoint: name });
+      const res = await answer(req);
+      end();
+      metrics.requests.inc({ exporter: id, endpoint: name, code: String(res.status) });
+      return res;
     };
     routes.add(exporterApiPath(id, name), handler);
     if (unqualified) routes.add(`/api/v1/${name}`, handler);

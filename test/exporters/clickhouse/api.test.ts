@@ -7,7 +7,7 @@ import type { AdminResponse } from '../../../core/admin-routes.js';
 import type { LlmCall } from '../../../core/llm-call.js';
 import { defaults, type ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
 import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
-import { batchOf, testContext } from '../../helpers/context.js';
+import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { serviceAvailable } from '../../helpers/services.js';
 import { makeCall, SERVER_URL, serverConfig, serverUp, testDatabase } from './helpers.js';
 
@@ -197,11 +197,14 @@ for (const target of TARGETS) {
         [`/api/v1/calls?${RANGE}&cursor=${Buffer.from('{"us":"1; DROP","id":"x"}').toString('base64url')}`, 'is not one this API gave out'],
         [`/api/v1/unpriced?${RANGE}&limit=5`, 'unknown parameter "limit"'],
       ];
+      const before = await metricValue(ctx.registry, 'tokenledger_api_requests_total', { exporter: 'clickhouse', endpoint: 'spend', code: '400' });
       for (const [path, reason] of cases) {
         const res = await get(path);
         expect(res.status, path).toBe(400);
         expect(res.json().error, path).toContain(reason);
       }
+      // Each answer is counted, on the short path and the exporter's own alike.
+      expect(await metricValue(ctx.registry, 'tokenledger_api_requests_total', { exporter: 'clickhouse', endpoint: 'spend', code: '400' })).toBe(before + 11);
     });
 
     it('serves the same endpoints under the exporter\'s own path', async () => {
