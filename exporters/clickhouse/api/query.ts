@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Layout } from '../schema.js';
 import { labelExpr, sqlString, timeRange } from '../sql.js';
-import type { FilterLabel, Range } from './request.js';
+import type { Range } from './request.js';
 
 /** What a read needs: a client on the calls table and the table's layout. */
 export interface Source {
@@ -21,9 +21,9 @@ export const QUERY_BOUNDS = { max_execution_time: 30, max_memory_usage: 512 * 10
 /** QUERY_BOUNDS as a SETTINGS clause in the query text, which clickhouse-server 18.16 and chDB both read. */
 export const SETTINGS = `SETTINGS max_execution_time = ${QUERY_BOUNDS.max_execution_time}, max_memory_usage = ${QUERY_BOUNDS.max_memory_usage}, max_rows_to_group_by = ${QUERY_BOUNDS.max_rows_to_group_by}, group_by_overflow_mode = 'throw'`;
 
-/** The WHERE conditions of a time range and label filters. */
-export function conditions(layout: Layout, range: Range, filters: Partial<Record<FilterLabel, string>>): string[] {
-  return [timeRange(layout, range.fromMs, range.toMs), ...Object.entries(filters).map(([k, v]) => `${labelExpr(layout, k)} = ${sqlString(v)}`)];
+/** The WHERE conditions of a time range and label filters (a label that is no column is a dimension). */
+export function conditions(layout: Layout, range: Range, filters: Readonly<Record<string, string | undefined>>): string[] {
+  return [timeRange(layout, range.fromMs, range.toMs), ...Object.entries(filters).flatMap(([k, v]) => (v === undefined ? [] : [`${labelExpr(layout, k)} = ${sqlString(v)}`]))];
 }
 
 /** The call's start in microseconds since the epoch, in either layout. */
