@@ -64,11 +64,17 @@ const ENDPOINTS: Record<(typeof API_ENDPOINTS)[number], Endpoint> = {
 };
 
 /** Errors of a bounded query, which the client can avoid by asking for less. */
-const TOO_MUCH = new Map<number, [number, string]>([
+const TOO_MUCH = new Map<number, [status: number, reason: string]>([
   [158, [400, `more than ${QUERY_BOUNDS.max_rows_to_group_by} groups: narrow the range or the filters, or group by fewer keys`]],
   [159, [503, `the query ran longer than ${QUERY_BOUNDS.max_execution_time} s: narrow the range or the filters`]],
   [241, [503, 'the query needed more memory than it may use: narrow the range or the filters']],
 ]);
+
+/** The status and reason for a query stopped by QUERY_BOUNDS; undefined for any other error. */
+export function boundsProblem(err: unknown): [status: number, reason: string] | undefined {
+  const code = clickhouseCode(err);
+  return code === undefined ? undefined : TOO_MUCH.get(code);
+}
 
 function encode(format: Format, answer: Answer): AdminResponse {
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
@@ -95,9 +101,8 @@ export function registerApi(routes: AdminRoutes, id: string, read: () => Promise
         return encode(p.format, body);
       } catch (err) {
         if (err instanceof BadRequest) return problem(400, err.message);
-        const code = clickhouseCode(err);
-        const bounded = code === undefined ? undefined : TOO_MUCH.get(code);
-        if (bounded) return problem(bounded[0], bounded[1]);
+        const bounded = boundsProblem(err);
+        if (bounded) return problem(...bounded);
         logger.error('spend API query failed', { path: url.pathname, err: errorText(err) });
         return problem(503, `reading the ledger failed: ${errorText(err)}`);
       }

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdminResponse } from '../../../core/admin-routes.js';
 import type { LlmCall } from '../../../core/llm-call.js';
 import { defaults, type ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
+import { openClient } from '../../../exporters/clickhouse/client.js';
 import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
+import { boundsProblem } from '../../../exporters/clickhouse/api/routes.js';
 import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { serviceAvailable } from '../../helpers/services.js';
 import { makeCall, SERVER_URL, serverConfig, serverUp, testDatabase } from './helpers.js';
@@ -206,6 +208,23 @@ for (const target of TARGETS) {
       // Each answer is counted, on the short path and the exporter's own alike.
       expect(await metricValue(ctx.registry, 'tokenledger_api_requests_total', { exporter: 'clickhouse', endpoint: 'spend', code: '400' })).toBe(before + 11);
     });
+
+    it('turns the errors of a query stopped by its bounds into 400 or 503 with what to do', async () => {
+      // The real errors of this engine for each bound, lowered so that a tiny query reaches it.
+      const conn = await openClient(config, dir);
+      const failure = async (query: string): Promise<unknown> => conn.client.query({ query, format: 'JSONEachRow' }).then(async (rs) => { await rs.json(); return undefined; }, (err: unknown) => err);
+      try {
+        const groups = await failure("SELECT number FROM numbers(1000) GROUP BY number SETTINGS max_rows_to_group_by = 10, group_by_overflow_mode = 'throw'");
+        expect(boundsProblem(groups)).toEqual([400, 'more than 100000 groups: narrow the range or the filters, or group by fewer keys']);
+        const slow = await failure('SELECT count() FROM numbers(100000000000) WHERE NOT ignore(sipHash64(number)) SETTINGS max_execution_time = 1');
+        expect(boundsProblem(slow)?.[0], String(slow)).toBe(503);
+        const big = await failure('SELECT length(groupArray(number)) FROM numbers(10000000) SETTINGS max_memory_usage = 1000000');
+        expect(boundsProblem(big), String(big)).toEqual([503, 'the query needed more memory than it may use: narrow the range or the filters']);
+        expect(boundsProblem(await failure('SELECT nonsense('))).toBeUndefined();
+      } finally {
+        await conn.close();
+      }
+    }, 60_000);
 
     it('serves the same endpoints under the exporter\'s own path', async () => {
       const a = (await get(`/api/v1/spend?${RANGE}&group_by=model`)).json().rows;
