@@ -161,7 +161,7 @@ export class ClickhouseExporter implements Exporter {
   private async readSource(): Promise<Source> {
     if (!this.serving) throw new Error(`the ${this.ctx.id} exporter is not running (starting or stopping)`);
     const { client, layout } = await this.readyToRead();
-    return { client, layout, database: this.cfg.database, table: this.cfg.table };
+    return { client, layout, database: this.cfg.database, table: this.cfg.table, embedded: this.cfg.mode === 'embedded' };
   }
 
   /** Resolves with the number of records dropped as bad (the sender counts them as failed). */

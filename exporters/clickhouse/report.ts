@@ -47,7 +47,7 @@ export async function runReport(config: ClickhouseConfig, opts: ReportOptions, c
   const conn = await openClient(config, ctx.configDir);
   try {
     const layout = await readLayout(conn.client, config.database, config.table);
-    const { rows } = await spend({ client: conn.client, layout, database: config.database, table: config.table }, q);
+    const { rows } = await spend({ client: conn.client, layout, database: config.database, table: config.table, embedded: config.mode === 'embedded' }, q);
     return format(rows, q.groupBy, opts.format);
   } catch (err) {
     throw new Error(`report from ${conn.where}: ${errorText(err)}`, { cause: err });

@@ -53,7 +53,7 @@ export async function recentCalls(src: Source, q: CallsQuery): Promise<CallsPage
 FROM ${src.database}.${src.table} FINAL WHERE ${where.join(' AND ')}
 ORDER BY ts_us DESC, call_id DESC LIMIT ${q.limit + 1}
 ${SETTINGS}`;
-  const raw = await select<Record<string, unknown>>(src.client, query);
+  const raw = await select<Record<string, unknown>>(src, query);
   const calls = raw.slice(0, q.limit).map(callRow);
   if (raw.length <= q.limit) return { calls, next_cursor: null };
   const last = raw[q.limit - 1];

@@ -31,7 +31,7 @@ export const DRIFT_LIMIT = 1000;
  * contract, or a source with stale prices all show here as drift, before the invoice does.
  */
 export async function drift(src: Source, q: Range & { filters: Partial<Record<FilterLabel, string>>; threshold: number }): Promise<DriftRow[]> {
-  const rows = await select<Record<string, unknown>>(src.client, `SELECT CAST(model AS String) AS m, CAST(source AS String) AS s,
+  const rows = await select<Record<string, unknown>>(src, `SELECT CAST(model AS String) AS m, CAST(source AS String) AS s,
   multiIf(price_ref = '', 'none', substring(price_ref, 1, 9) = 'override:', 'override', 'list') AS pricing,
   count() AS calls, sum(cost_usd) AS cost, sum(input_tokens + output_tokens + cache_read_tokens + cache_write_5m_tokens + cache_write_1h_tokens) AS tokens, countIf(isNotNull(reported_cost_usd)) AS reported_calls,
   sumIf(cost_usd, isNotNull(reported_cost_usd)) AS cost_of_reported, sum(ifNull(reported_cost_usd, 0)) AS reported

@@ -1,4 +1,4 @@
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import type { Layout } from '../schema.js';
 import { labelExpr, sqlString, timeRange } from '../sql.js';
 import type { Range } from './request.js';
@@ -9,6 +9,8 @@ export interface Source {
   layout: Layout;
   database: string;
   table: string;
+  /** chDB: request settings would stay on its one session (below), so only the SETTINGS clause bounds a query. */
+  embedded: boolean;
 }
 
 /**
@@ -18,8 +20,22 @@ export interface Source {
  */
 export const QUERY_BOUNDS = { max_execution_time: 30, max_memory_usage: 512 * 1024 * 1024, max_rows_to_group_by: 100_000 } as const;
 
-/** QUERY_BOUNDS as a SETTINGS clause in the query text, which clickhouse-server 18.16 and chDB both read. */
-export const SETTINGS = `SETTINGS max_execution_time = ${QUERY_BOUNDS.max_execution_time}, max_memory_usage = ${QUERY_BOUNDS.max_memory_usage}, max_rows_to_group_by = ${QUERY_BOUNDS.max_rows_to_group_by}, group_by_overflow_mode = 'throw'`;
+const BOUND_SETTINGS = {
+  max_execution_time: QUERY_BOUNDS.max_execution_time,
+  max_memory_usage: String(QUERY_BOUNDS.max_memory_usage),
+  max_rows_to_group_by: String(QUERY_BOUNDS.max_rows_to_group_by),
+  group_by_overflow_mode: 'throw',
+} satisfies ClickHouseSettings;
+
+/**
+ * QUERY_BOUNDS in the query text. A server also gets them as request settings (select() below):
+ * clickhouse-server 18.16 sizes a query's memory tracker before it reads the SETTINGS clause, so
+ * there only the request's max_memory_usage holds (measured: the clause let a 19 MiB GROUP BY past
+ * a 10 MB bound, the request setting stopped it). chDB's connection applies request settings to its
+ * session, where they would stay for every later insert and query (measured: a
+ * max_rows_to_group_by given to one query failed the next): there the clause alone bounds a query.
+ */
+export const SETTINGS = `SETTINGS ${Object.entries(BOUND_SETTINGS).map(([k, v]) => `${k} = ${/^\d+$/.test(String(v)) ? v : `'${v}'`}`).join(', ')}`;
 
 /** The WHERE conditions of a time range and label filters (a label that is no column is a dimension). */
 export function conditions(layout: Layout, range: Range, filters: Readonly<Record<string, string | undefined>>): string[] {
@@ -37,7 +53,7 @@ export function isoMicros(us: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}.${String(us % 1_000_000).padStart(6, '0')}Z`;
 }
 
-export async function select<T>(client: ClickHouseClient, query: string): Promise<T[]> {
-  const rs = await client.query({ query, format: 'JSONEachRow' });
+export async function select<T>(src: Source, query: string): Promise<T[]> {
+  const rs = await src.client.query({ query, format: 'JSONEachRow', ...(src.embedded ? {} : { clickhouse_settings: BOUND_SETTINGS }) });
   return rs.json<T>();
 }

@@ -44,7 +44,7 @@ export async function spend(src: Source, q: SpendQuery): Promise<SpendPage> {
 FROM ${src.database}.${src.table} FINAL WHERE ${conditions(layout, q, q.filters).join(' AND ')}
 ${keys.length ? `GROUP BY ${quoted.join(', ')}` : ''} ${order.length ? `ORDER BY ${order.join(', ')}` : ''} ${page}
 ${SETTINGS}`;
-  const raw = await select<Record<string, string | number>>(src.client, query);
+  const raw = await select<Record<string, string | number>>(src, query);
   // Without keys the sums of no rows are one row of zeros: no spend is no row.
   const rows = raw.filter((r) => keys.length > 0 || Number(r.calls) > 0).map((r) => spendRow(r, keys));
   if (q.limit === undefined || rows.length <= q.limit) return { rows, next_cursor: null };

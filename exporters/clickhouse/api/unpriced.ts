@@ -25,7 +25,7 @@ export const UNPRICED_LIMIT = 1000;
  */
 export async function unpriced(src: Source, q: Range & { filters: Partial<Record<FilterLabel, string>> }): Promise<UnpricedRow[]> {
   const us = microsExpr(src.layout);
-  const rows = await select<Record<string, unknown>>(src.client, `SELECT CAST(model AS String) AS m, CAST(provider AS String) AS p,
+  const rows = await select<Record<string, unknown>>(src, `SELECT CAST(model AS String) AS m, CAST(provider AS String) AS p,
   arraySlice(groupUniqArray(CAST(model_raw AS String)), 1, 5) AS raws, count() AS calls,
   sum(input_tokens) AS i, sum(output_tokens) AS o, sum(cache_read_tokens) AS cr, sum(cache_write_5m_tokens) + sum(cache_write_1h_tokens) AS cw,
   min(${us}) AS first_us, max(${us}) AS last_us
