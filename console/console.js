@@ -34,7 +34,7 @@ function svg(tag, attrs = {}, ...children) {
 }
 
 /** USD as shown everywhere on the page: four decimals below $1,000 (LLM calls cost fractions of a cent), two above. */
-export function usd(v) {
+function usd(v) {
   const digits = Math.abs(v) >= 1000 ? 2 : 4;
   return new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: digits, maximumFractionDigits: digits }).format(v);
 }

@@ -182,6 +182,11 @@ describe.skipIf(!haveChromium)('the web console in Chromium, after fixture traff
     await page.addInitScript((token) => sessionStorage.setItem('tokenledger.adminToken', token), TOKEN);
     await page.goto(`${admin}/?from=${from}&to=${to}`);
     await page.locator('table[data-calls] tbody tr').first().waitFor({ timeout: 30_000 });
+    // The first Tab reaches the skip link, which moves focus past the controls to the figures.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to the figures');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
     const team = 'alpha';
     await page.getByRole('combobox', { name: 'Team', exact: true }).fill(team);
     await page.getByRole('combobox', { name: 'Team', exact: true }).press('Enter');
