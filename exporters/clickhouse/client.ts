@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import type { ClickhouseConfig, EmbeddedConfig } from './config.js';
-import { embeddedLockHolder } from './embedded-lock.js';
 
 /** The embedded data directory is locked by another process (a running tokenledger, whose admin API can answer instead). */
 export class EmbeddedPathLocked extends Error {
@@ -44,10 +43,6 @@ const QUIET = { level: ClickHouseLogLevel.OFF };
 export async function openClient(cfg: ClickhouseConfig, configDir: string): Promise<OpenClient> {
   if (cfg.mode === 'embedded') {
     const path = resolve(configDir, cfg.path);
-    const holder = embeddedLockHolder(path);
-    if (holder !== undefined) {
-      throw new EmbeddedPathLocked(path, `cannot open embedded ClickHouse at ${path}: process ${holder} (a running tokenledger?) holds it; stop it, or use mode: server to share one database`);
-    }
     const { createChdbConnection } = await import('chdb/connection');
     const { Session, drainPending } = await import('chdb');
     let connection;

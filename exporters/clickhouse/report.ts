@@ -1,8 +1,10 @@
 import { GROUP_KEYS, type GroupKey } from './api/request.js';
 import { spend, SPEND_METRICS, type SpendQuery, type SpendRow } from './api/spend.js';
-import { errorText, openClient } from './client.js';
+import { resolve } from 'node:path';
+import { EmbeddedPathLocked, errorText, openClient } from './client.js';
 import type { ClickhouseConfig } from './config.js';
 import { csvCell } from './csv.js';
+import { embeddedLockHolder } from './embedded-lock.js';
 import { instantMs } from './instant.js';
 import { readLayout } from './schema.js';
 
@@ -44,6 +46,12 @@ export function reportQuery(opts: ReportOptions): SpendQuery {
  */
 export async function runReport(config: ClickhouseConfig, opts: ReportOptions, ctx: { configDir: string }): Promise<string> {
   const q = reportQuery(opts);
+  if (config.mode === 'embedded') {
+    // Checked before opening: chDB would print its lock error on the native stderr and say only "Failed to create connection".
+    const path = resolve(ctx.configDir, config.path);
+    const holder = embeddedLockHolder(path);
+    if (holder !== undefined) throw new EmbeddedPathLocked(path, `cannot open embedded ClickHouse at ${path}: process ${holder} (a running tokenledger?) holds it`);
+  }
   const conn = await openClient(config, ctx.configDir);
   try {
     const layout = await readLayout(conn.client, config.database, config.table);
