@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { AdminRoutes } from './admin-routes.js';
 import { createAuthenticator, type Authenticator } from './bearer-auth.js';
+import { consoleAsset, CONSOLE_HEADERS, isConsolePath } from './console-assets.js';
 import type { AdminConfig } from './config/types.js';
 import type { Logger } from './logger.js';
 import { readServerTls } from './tls.js';
@@ -12,7 +13,8 @@ export type Readiness = () => { ready: boolean; reason: string };
 
 /**
  * GET /metrics (Prometheus text), /healthz (process alive), /readyz (all components started), and
- * the paths the running components registered (AdminRoutes: spend API, budget state...).
+ * the paths the running components registered (AdminRoutes: spend API, budget state...), and the
+ * web console at / (static files that call that API).
  * With tokens configured /metrics and component paths need one (they show spend by team,
  * customer and key alias); the probes stay open, they tell nothing but up or not.
  */
@@ -56,8 +58,10 @@ export class AdminServer {
             res.writeHead(500, { 'content-type': 'text/plain' }).end(`${path} failed: ${(err as Error).message}\n`);
           },
         );
+      } else if (isConsolePath(path)) {
+        this.serveConsole(path, res);
       } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /healthz or /readyz\n');
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try / (the console), /metrics, /healthz or /readyz\n');
       }
     };
     const server = this.config.tls ? createHttpsServer(readServerTls(this.config.tls, this.configDir), onRequest) : createServer(onRequest);
@@ -72,6 +76,16 @@ export class AdminServer {
     server.on('error', (err) => this.logger.error('admin server error', { err }));
     this.server = server;
     this.logger.info('admin server listening', { endpoint: this.address(), tls: this.config.tls !== undefined, auth: this.auth !== null });
+  }
+
+  private serveConsole(path: string, res: ServerResponse): void {
+    try {
+      const asset = consoleAsset(path)!;
+      res.writeHead(200, { 'content-type': asset.contentType, ...CONSOLE_HEADERS }).end(asset.body);
+    } catch (err) {
+      this.logger.error('serving the console failed', { path, err });
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`the console cannot be served: ${(err as Error).message}\n`);
+    }
   }
 
   /** host:port actually bound (the port is the OS's choice when configured as 0). */

@@ -19,7 +19,7 @@ describe('generated documentation is current (run `npm run docs` when this fails
 
   // Sections moved out of README.md must stay reachable: every relative link (and #anchor) resolves.
   it('relative links of README.md, docs/ and the component READMEs resolve to files and headings', () => {
-    const pages = ['README.md', ...readdirSync('docs').map((f) => `docs/${f}`), ...generatedSections().map((s) => s.file)];
+    const pages = ['README.md', ...readdirSync('docs').filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'console/README.md', ...generatedSections().map((s) => s.file)];
     const broken: string[] = [];
     for (const page of new Set(pages)) {
       for (const [, target] of readFileSync(page, 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {

@@ -4,6 +4,13 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHous
 import { parseDuration } from '../../core/config/duration.js';
 import type { ClickhouseConfig, EmbeddedConfig } from './config.js';
 
+/** The embedded data directory is locked by another process (a running tokenledger, whose admin API can answer instead). */
+export class EmbeddedPathLocked extends Error {
+  constructor(readonly path: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
 export interface OpenClient {
   client: ClickHouseClient;
   /** Where the data lives, for logs: the embedded path or the server URL. */
@@ -48,11 +55,13 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
       connection = createChdbConnection({ path });
     } catch (err) {
       const detail = errorText(err);
-      const hint = /lock|another server instance/i.test(detail)
+      const locked = /lock|another server instance/i.test(detail);
+      const hint = locked
         ? 'another process (a running tokenledger?) holds it; stop it, or use mode: server to share one database'
         : /one active data directory/i.test(detail) ? 'this process already has another embedded path open; all clickhouse exporters in one process must share one path' : '';
       bounds?.close();
-      throw new Error(`cannot open embedded ClickHouse at ${path}${hint ? `: ${hint}` : ''} (${detail})`, { cause: err });
+      const message = `cannot open embedded ClickHouse at ${path}${hint ? `: ${hint}` : ''} (${detail})`;
+      throw locked ? new EmbeddedPathLocked(path, message, { cause: err }) : new Error(message, { cause: err });
     }
     const engine = bounds;
     // chdb types its connection against its own copy of @clickhouse/client-common; the interface is

@@ -12,6 +12,8 @@ import { Rollup } from './rollup.js';
 import { encodeRecord, invalidReason, recordCallId, recordDay, recordRow, VersionClock } from './rows.js';
 import { migrate, readLayout, type Layout } from './schema.js';
 import { reconciliationStore, usageStore } from './ledger.js';
+import type { Source } from './api/query.js';
+import { registerApi } from './api/routes.js';
 import { spendStore } from './spend-store.js';
 
 /** Longest a spend query waits for queued rows to be delivered before it reads. */
@@ -43,6 +45,8 @@ export class ClickhouseExporter implements Exporter {
   private rollupTimer: NodeJS.Timeout | undefined;
   /** Cleared when the engine cannot release memory (a chDB built without jemalloc). */
   private releasing = true;
+  /** Between start and shutdown: the spend API answers only then. */
+  private serving = false;
 
   constructor(private readonly cfg: ClickhouseConfig, private readonly ctx: ComponentContext) {
     this.out = new QueuedExporter(ctx, cfg, {
@@ -56,6 +60,8 @@ export class ClickhouseExporter implements Exporter {
     ctx.host.provide('spendStore', spendStore(() => this.readyToRead(), cfg.database, cfg.table), ctx.id);
     ctx.host.provide('usageStore', usageStore(() => this.readyToRead(), cfg.database, cfg.table), ctx.id);
     ctx.host.provide('reconciliationStore', reconciliationStore(() => this.ready(), cfg.database), ctx.id);
+    // Registered in configuration order, so the first clickhouse exporter owns /api/v1/spend whatever the start order.
+    registerApi(ctx.host.adminRoutes, ctx.id, () => this.readSource(), ctx.logger, ctx.metrics);
   }
 
   start(): Promise<void> {
@@ -67,6 +73,7 @@ export class ClickhouseExporter implements Exporter {
   }
 
   shutdown(): Promise<void> {
+    this.serving = false;
     return this.out.shutdown();
   }
 
@@ -86,6 +93,7 @@ export class ClickhouseExporter implements Exporter {
     }
     this.rollupTimer = setInterval(() => { void this.refreshRollup(); }, parseDuration(this.cfg.rollup_refresh));
     this.rollupTimer.unref();
+    this.serving = true;
   }
 
   /** Rows are serialized once, here, in the table's layout when it is known. */
@@ -139,6 +147,12 @@ export class ClickhouseExporter implements Exporter {
     await Promise.race([this.out.flush(), bound]);
     clearTimeout(timer);
     return this.ready();
+  }
+
+  private async readSource(): Promise<Source> {
+    if (!this.serving) throw new Error(`the ${this.ctx.id} exporter is not running (starting or stopping)`);
+    const { client, layout } = await this.readyToRead();
+    return { client, layout, database: this.cfg.database, table: this.cfg.table, embedded: this.cfg.mode === 'embedded' };
   }
 
   /**

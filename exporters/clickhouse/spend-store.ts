@@ -1,7 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { SpendQuery, SpendStore } from '../../core/host.js';
 import type { Layout } from './schema.js';
-import { labelExpr, sqlString, timeRange } from './sql.js';
+import { conditions } from './api/query.js';
+import { labelExpr } from './sql.js';
 
 export interface Readable {
   client: ClickHouseClient;
@@ -14,7 +15,7 @@ export function spendStore(ready: () => Promise<Readable>, database: string, tab
     async spendBy(q: SpendQuery): Promise<Map<string, number>> {
       if (!(q.toMs > q.fromMs)) throw new Error(`spendBy: empty time range ${q.fromMs}..${q.toMs}`);
       const { client, layout } = await ready();
-      const where = [timeRange(layout, q.fromMs, q.toMs), ...Object.entries(q.where).map(([k, v]) => `${labelExpr(layout, k)} = ${sqlString(v)}`)];
+      const where = conditions(layout, q, q.where);
       const rs = await client.query({
         query: `SELECT ${labelExpr(layout, q.groupBy)} AS label, sum(cost_usd) AS cost FROM ${database}.${table} FINAL WHERE ${where.join(' AND ')} GROUP BY label`,
         format: 'JSONEachRow',
