@@ -1,0 +1,59 @@
+/**
+ * Runs app.py in a library's virtualenv: the real SDKs call the mock upstream, the library exports
+ * OTLP/HTTP to `otlpUrl` (tokenledger or a recording sink). One process per library.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Library } from './libraries.js';
+import { venvPython } from './libraries.js';
+import type { PlannedCall } from './plan.js';
+
+export interface AppOutcome {
+  id: string;
+  ok: boolean;
+  response_id?: string;
+  error?: string;
+  message?: string;
+}
+
+/** The identity the app gives itself through the standard OTel resource variables. */
+export function appIdentity(lib: string): { service: string; environment: string; team: string } {
+  return { service: `app-${lib}`, environment: 'e2e', team: `team-${lib}` };
+}
+
+export async function runApp(l: Library, plan: PlannedCall[], mockUrl: string, otlpUrl: string, timeoutMs = 120_000): Promise<AppOutcome[]> {
+  const work = mkdtempSync(join(tmpdir(), `tl-source-${l.lib}-`));
+  const planFile = join(work, 'plan.json');
+  writeFileSync(planFile, JSON.stringify(plan));
+  const id = appIdentity(l.lib);
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: work,
+    MOCK_URL: mockUrl,
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+    OTEL_SERVICE_NAME: id.service,
+    OTEL_RESOURCE_ATTRIBUTES: `deployment.environment=${id.environment},team.id=${id.team}`,
+    APP_ENVIRONMENT: id.environment,
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+    // Nothing of the app's may leave the machine: no library phones home.
+    OTEL_METRICS_EXPORTER: 'none',
+    OTEL_LOGS_EXPORTER: 'none',
+    LOGFIRE_SEND_TO_LOGFIRE: 'false',
+    TRACELOOP_TELEMETRY: 'false',
+    NO_PROXY: '127.0.0.1,localhost',
+  };
+  const child = spawn(venvPython(l.lib), [join(import.meta.dirname, 'app.py'), l.lib, planFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  rmSync(work, { recursive: true, force: true });
+  if (code !== 0) throw new Error(`${l.lib} app exited ${code}:\n${stderr.slice(-3000)}`);
+  return stdout.split('\n').filter((x) => x.startsWith('{')).map((x) => JSON.parse(x) as AppOutcome);
+}
