@@ -300,7 +300,7 @@ export class ClaudeNormalizer implements Processor {
         }
         const verdict = classifyGenAI(a);
         if (verdict === 'call' || (verdict === 'no_usage' && span.status.code === 2)) {
-          this.report(reports, extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache), spanRecordKey(span));
+          this.report(reports, extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache, ss.scope.name), spanRecordKey(span));
         } else if (verdict === 'no_model' || verdict === 'no_usage') {
           this.unknown('traces', `genai_${verdict}`, span.name, a);
         }
