@@ -24,6 +24,7 @@ import { litellmV2 } from './litellm-v2.js';
 import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
 import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
 import { PlausibilityGate } from './plausibility-gate.js';
+import { isGenericCallSpan, pairSdkSpans, withSdkPair } from './sdk-span-pairing.js';
 import { tokenVerdict } from './plausibility.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
@@ -266,6 +267,7 @@ export class ClaudeNormalizer implements Processor {
     // Judged once the whole request is read: the raw span's parent may come later in it.
     const raws: { span: Span; scopeVersion: string }[] = [];
     const fromLiteLLM = isLiteLLMResource(rs.resource);
+    const sdkPairs = pairSdkSpans(rs, isGenericCallSpan);
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) {
         const a = span.attributes;
@@ -295,12 +297,12 @@ export class ClaudeNormalizer implements Processor {
           this.requests.noteBare(span, now, fromLiteLLM);
         }
         if (isOpenInferenceLlm(a)) {
-          this.report(reports, extractOpenInference(rs.resource, span, this.providers), spanRecordKey(span));
+          this.report(reports, withSdkPair(extractOpenInference(rs.resource, span, this.providers), sdkPairs.get(span)), spanRecordKey(span));
           continue;
         }
         const verdict = classifyGenAI(a);
         if (verdict === 'call' || (verdict === 'no_usage' && span.status.code === 2)) {
-          this.report(reports, extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache, ss.scope.name), spanRecordKey(span));
+          this.report(reports, withSdkPair(extractGenAI(rs.resource, span, this.providers, this.cfg.genai.input_includes_cache, ss.scope.name), sdkPairs.get(span)), spanRecordKey(span));
         } else if (verdict === 'no_model' || verdict === 'no_usage') {
           this.unknown('traces', `genai_${verdict}`, span.name, a);
         }
