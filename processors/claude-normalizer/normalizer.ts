@@ -24,7 +24,7 @@ import { litellmV2 } from './litellm-v2.js';
 import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
 import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
 import { PlausibilityGate } from './plausibility-gate.js';
-import { isGenericCallSpan, pairSdkSpans, withSdkPair } from './sdk-span-pairing.js';
+import { SdkSpanPairing, withSdkPair } from './sdk-span-pairing.js';
 import { tokenVerdict } from './plausibility.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
@@ -97,6 +97,7 @@ export class ClaudeNormalizer implements Processor {
   private index!: JoinIndex;
   private readonly cumulative: CumulativeState;
   private readonly requests = new RequestSpans();
+  private readonly sdkPairing = new SdkSpanPairing();
   private endedSpanWarnedAt = -Infinity;
   private unverifiedSeen = 0;
   private readonly m: Metrics;
@@ -267,7 +268,7 @@ export class ClaudeNormalizer implements Processor {
     // Judged once the whole request is read: the raw span's parent may come later in it.
     const raws: { span: Span; scopeVersion: string }[] = [];
     const fromLiteLLM = isLiteLLMResource(rs.resource);
-    const sdkPairs = pairSdkSpans(rs, isGenericCallSpan);
+    const sdkPairs = this.sdkPairing.pair(rs, now);
     for (const ss of rs.scopeSpans) {
       for (const span of ss.spans) {
         const a = span.attributes;

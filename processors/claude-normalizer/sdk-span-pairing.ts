@@ -1,5 +1,5 @@
-import type { ResourceSpans, Span } from '../../core/telemetry.js';
-import { firstNum, firstStr, nanosToMs } from './attrs.js';
+import type { Attributes, ResourceSpans, Span } from '../../core/telemetry.js';
+import { firstNum, firstStr, nanosToMs, str } from './attrs.js';
 import { classifyGenAI } from './genai-semconv.js';
 import { isOpenInferenceLlm } from './openinference.js';
 import type { Extracted } from './types.js';
@@ -7,51 +7,34 @@ import type { Extracted } from './types.js';
 /**
  * The Anthropic SDK's own tracing (genai-dialects.ts, ANTHROPIC_SDK) reports every call that an
  * instrumentation library wrapping the SDK reports too. A non-streamed call's SDK span is the
- * child of the library's span (joined by the parent key), but a streamed call's is not: OpenInference
- * starts its `messages.stream` span without making it current, so the SDK span lands in another
- * trace with no id in common. What still ties them, in the captures of every library: the same
- * process (one resource), the SDK span lying within the library's span in time, the same model and
- * the same output count (or both failed). Each library span gets the key of the closest such SDK
- * span, each SDK span used once, so concurrent identical calls still pair one to one.
+ * child of the library's span (joined by the parent key), but often they share no id: a streamed
+ * call's SDK span lands in another trace (OpenInference starts `messages.stream` without making
+ * it current), and OpenLLMetry's span of a failed call carries no request id. What still ties
+ * them, in every library's captures: the same process (resource), the SDK span lying within the
+ * library's span in time, the same model and the same output count (or both failed).
+ *
+ * The two spans usually come in one export, but an export may fall between their ends: spans of
+ * the last WINDOW_MS are remembered (at most MAX_REMEMBERED, per process: replicas behind a load
+ * balancer that splits one app's exports do not pair across replicas). Each SDK span pairs with
+ * one library span, closest start first, so concurrent identical calls still pair one to one; a
+ * pair once made is remembered, so a re-sent export pairs the same way.
  */
 const SDK_SCOPE = 'com.anthropic.sdk';
 const MODEL_KEYS = ['gen_ai.response.model', 'gen_ai.request.model'];
 const WRAPPER_MODEL_KEYS = ['llm.model_name', 'gen_ai.response.model', 'gen_ai.request.model'];
 const OUTPUT_KEYS = ['llm.token_count.completion', 'gen_ai.usage.output_tokens'];
+const WINDOW_MS = 60_000;
+const MAX_REMEMBERED = 4096;
 
-/** The join key (`span:trace:span` of the SDK span) for each library span that wraps an SDK span of another trace. */
-export function pairSdkSpans(rs: ResourceSpans, isCall: (span: Span) => boolean): Map<Span, string> {
-  const paired = new Map<Span, string>();
-  const sdk: Span[] = [];
-  for (const ss of rs.scopeSpans) if (ss.scope.name.startsWith(SDK_SCOPE)) sdk.push(...ss.spans);
-  if (sdk.length === 0) return paired;
-  const used = new Set<Span>();
-  for (const ss of rs.scopeSpans) {
-    if (ss.scope.name.startsWith(SDK_SCOPE)) continue;
-    for (const w of ss.spans) {
-      if (!isCall(w)) continue;
-      let best: Span | undefined;
-      let bestGap = Infinity;
-      for (const s of sdk) {
-        if (used.has(s) || s.traceId === w.traceId || !sameCall(w, s)) continue;
-        const gap = nanosToMs(s.startTimeUnixNano) - nanosToMs(w.startTimeUnixNano);
-        if (gap < bestGap) { best = s; bestGap = gap; }
-      }
-      if (best === undefined) continue;
-      used.add(best);
-      paired.set(w, `span:${best.traceId}:${best.spanId}`);
-    }
-  }
-  return paired;
-}
-
-function sameCall(w: Span, s: Span): boolean {
-  if (nanosToMs(s.startTimeUnixNano) < nanosToMs(w.startTimeUnixNano) || nanosToMs(s.endTimeUnixNano) > nanosToMs(w.endTimeUnixNano)) return false;
-  const model = firstStr(s.attributes, MODEL_KEYS);
-  if (model === '' || model !== firstStr(w.attributes, WRAPPER_MODEL_KEYS)) return false;
-  const out = firstNum(s.attributes, OUTPUT_KEYS);
-  if (out !== undefined) return out === firstNum(w.attributes, OUTPUT_KEYS);
-  return s.status.code === 2 && w.status.code === 2;
+interface Seen {
+  key: string;
+  traceId: string;
+  startMs: number;
+  endMs: number;
+  sdk: boolean;
+  /** Resource, model and output (or failure): only spans with the same match can pair. */
+  match: string;
+  seenAt: number;
 }
 
 /** A span the generic readers may bill (OpenInference LLM or semconv model call). */
@@ -59,8 +42,98 @@ export function isGenericCallSpan(span: Span): boolean {
   return isOpenInferenceLlm(span.attributes) || classifyGenAI(span.attributes) !== 'none';
 }
 
-/** The report of a library span, also known by the key of the SDK span it wraps. */
+/** The report of a span, also known by the key of the span it pairs with. */
 export function withSdkPair(x: Extracted, key: string | undefined): Extracted {
   if (key !== undefined) x.keys.push(key);
   return x;
+}
+
+export class SdkSpanPairing {
+  private readonly seen = new Map<string, Seen[]>();
+  private readonly order: Seen[] = [];
+  /** Pairs made: each span's key → the key of the span it paired with, both ways. */
+  private readonly pairs = new Map<string, string>();
+
+  /** For each span of `rs` that pairs with an SDK or library span (of this export or a recent one), the other's key. */
+  pair(rs: ResourceSpans, now: number): Map<Span, string> {
+    this.expire(now);
+    const out = new Map<Span, string>();
+    const resource = resourceKey(rs.resource);
+    const fresh: { span: Span; s: Seen }[] = [];
+    for (const ss of rs.scopeSpans) {
+      const sdk = ss.scope.name.startsWith(SDK_SCOPE);
+      for (const span of ss.spans) {
+        if (!isGenericCallSpan(span)) continue;
+        const s = seenOf(span, sdk, resource, now);
+        const known = this.pairs.get(s.key);
+        if (known !== undefined) out.set(span, known);
+        else fresh.push({ span, s });
+      }
+    }
+    for (const { s } of fresh) this.remember(s);
+    // SDK spans against library spans: each library span takes the SDK span that starts closest after it.
+    for (const { span, s } of fresh) {
+      if (this.pairs.has(s.key)) continue;
+      const other = this.closest(s);
+      if (other === undefined) continue;
+      this.pairs.set(s.key, other.key);
+      this.pairs.set(other.key, s.key);
+      out.set(span, other.key);
+    }
+    return out;
+  }
+
+  private closest(s: Seen): Seen | undefined {
+    let best: Seen | undefined;
+    let bestGap = Infinity;
+    for (const o of this.seen.get(s.match) ?? []) {
+      if (o.sdk === s.sdk || o.traceId === s.traceId || this.pairs.has(o.key)) continue;
+      const [wrapper, inner] = s.sdk ? [o, s] : [s, o];
+      if (inner.startMs < wrapper.startMs || inner.endMs > wrapper.endMs) continue;
+      const gap = inner.startMs - wrapper.startMs;
+      if (gap < bestGap) { best = o; bestGap = gap; }
+    }
+    return best;
+  }
+
+  private remember(s: Seen): void {
+    const list = this.seen.get(s.match);
+    if (list === undefined) this.seen.set(s.match, [s]);
+    else list.push(s);
+    this.order.push(s);
+    if (this.order.length > MAX_REMEMBERED) this.forget(this.order.shift()!);
+  }
+
+  private expire(now: number): void {
+    while (this.order.length > 0 && now - this.order[0].seenAt > WINDOW_MS) this.forget(this.order.shift()!);
+  }
+
+  private forget(s: Seen): void {
+    const list = this.seen.get(s.match);
+    if (list !== undefined) {
+      const rest = list.filter((o) => o !== s);
+      if (rest.length === 0) this.seen.delete(s.match);
+      else this.seen.set(s.match, rest);
+    }
+    const other = this.pairs.get(s.key);
+    this.pairs.delete(s.key);
+    if (other !== undefined) this.pairs.delete(other);
+  }
+}
+
+function resourceKey(r: Attributes): string {
+  return [str(r, 'service.name'), str(r, 'service.instance.id'), str(r, 'host.name'), str(r, 'process.pid')].join('|');
+}
+
+function seenOf(span: Span, sdk: boolean, resource: string, now: number): Seen {
+  const a = span.attributes;
+  const model = firstStr(a, sdk ? MODEL_KEYS : WRAPPER_MODEL_KEYS);
+  const out = firstNum(a, OUTPUT_KEYS);
+  const outcome = out !== undefined ? `out=${out}` : span.status.code === 2 ? 'failed' : 'none';
+  return {
+    key: `span:${span.traceId}:${span.spanId}`, traceId: span.traceId, sdk, seenAt: now,
+    startMs: nanosToMs(span.startTimeUnixNano), endMs: nanosToMs(span.endTimeUnixNano),
+    // A span with neither output nor failure (a usage-less request span) never pairs: its match names its own key.
+    match: outcome === 'none' || model === '' ? `${span.traceId}:${span.spanId}` : `${resource}|${model}|${outcome}`,
+  };
 }

@@ -137,11 +137,38 @@ def bedrock_call(c):
 CALLERS = {"anthropic": anthropic_call, "openai": openai_call, "bedrock": bedrock_call}
 
 
+def call_context():
+    """The end user and session of the calls, set the way each library documents (W3C baggage
+    otherwise): whether they reach the spans is what the captures show."""
+    user, session = os.environ["APP_USER"], os.environ["APP_SESSION"]
+    if LIB == "openinference":
+        from openinference.instrumentation import using_attributes
+
+        return using_attributes(user_id=user, session_id=session)
+    if LIB == "logfire":
+        import logfire
+
+        return logfire.set_baggage(**{"user.id": user, "session.id": session})
+    from contextlib import contextmanager
+    from opentelemetry import baggage, context
+
+    @contextmanager
+    def attached():
+        token = context.attach(baggage.set_baggage("session.id", session, baggage.set_baggage("user.id", user)))
+        try:
+            yield
+        finally:
+            context.detach(token)
+
+    return attached()
+
+
 def main():
     shutdown = instrument()
     for c in PLAN:
         try:
-            rid = CALLERS[c["sdk"]](c)
+            with call_context():
+                rid = CALLERS[c["sdk"]](c)
             print(json.dumps({"id": c["id"], "ok": True, "response_id": rid or ""}), flush=True)
         except Exception as e:  # an injected upstream error: recorded, the plan goes on
             print(json.dumps({"id": c["id"], "ok": False, "error": type(e).__name__, "message": str(e)[:200]}), flush=True)

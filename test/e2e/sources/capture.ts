@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startMockUpstream, type ServedCall } from '../mock-upstream/server.js';
 import { startOtlpSink } from '../harness/otlp-sink.js';
 import { appIdentity, runApp, type AppOutcome } from './drive.js';
-import { versionsOf, type Library } from './libraries.js';
+import { sdksOf, versionsOf, type Library } from './libraries.js';
 import { PROVIDERS, sourcePlan, type PlannedCall } from './plan.js';
 
 export interface SourceManifest {
@@ -38,7 +38,7 @@ export async function captureSource(l: Library, outDir: string): Promise<{ manif
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   sink.recordTo(outDir);
-  const plan = sourcePlan(l.sdks, '');
+  const plan = sourcePlan(sdksOf(l), '');
   try {
     const outcomes = await runApp(l, plan, mock.url, sink.url);
     const manifest = manifestOf(l, plan, outcomes, mock.calls);

@@ -3,12 +3,13 @@
  * per call the library reported, with exactly the upstream's tokens in Anthropic meaning (less
  * what the library itself loses, losses.ts), model, provider, streaming flag, status, the app's
  * resource attribution (service.name, team.id, deployment.environment as the `env` dimension),
- * and nothing else. Used on the committed captures (unit test) and on a live run (e2e).
+ * the end user and session where the library carries them from the app's context, and nothing else. Used on the committed captures (unit test) and on a live run (e2e).
  */
 import type { LlmCall } from '../../../core/llm-call.js';
+import { LIBRARIES } from './libraries.js';
 import { lossesOf, type ManifestCall, type SourceManifest } from './losses.js';
 
-export type CheckedRow = Pick<LlmCall, 'call_id' | 'status' | 'model' | 'provider' | 'streaming' | 'service_name' | 'team' | 'source'
+export type CheckedRow = Pick<LlmCall, 'call_id' | 'status' | 'model' | 'provider' | 'streaming' | 'service_name' | 'team' | 'user' | 'session_id' | 'source'
   | 'input_tokens' | 'output_tokens' | 'cache_read_tokens' | 'cache_write_5m_tokens' | 'cache_write_1h_tokens' | 'cost_usd'>
   & { attributes: Record<string, string>; dimensions: Record<string, string> };
 
@@ -76,6 +77,11 @@ export function checkSource<R extends CheckedRow>(lib: string, manifest: Pick<So
     if (r.service_name !== manifest.identity.service) problems.push(`service ${r.service_name}`);
     if (r.team !== manifest.identity.team) problems.push(`team ${r.team}`);
     if (r.dimensions.env !== manifest.identity.environment) problems.push(`env ${r.dimensions.env}`);
+    const carried = LIBRARIES.find((l) => l.lib === lib)?.contextAttributes === true;
+    const user = carried ? manifest.identity.user : '';
+    const session = carried ? manifest.identity.session : '';
+    if (r.user !== user) problems.push(`user "${r.user}" != "${user}"`);
+    if (r.session_id !== session) problems.push(`session "${r.session_id}" != "${session}"`);
     if (r.source !== 'otel_genai') problems.push(`source ${r.source}`);
   }
   return { calls, extra: rows.filter((r) => !claimed.has(r)) };

@@ -19,8 +19,8 @@ export interface AppOutcome {
 }
 
 /** The identity the app gives itself through the standard OTel resource variables. */
-export function appIdentity(lib: string): { service: string; environment: string; team: string } {
-  return { service: `app-${lib}`, environment: 'e2e', team: `team-${lib}` };
+export function appIdentity(lib: string): { service: string; environment: string; team: string; user: string; session: string } {
+  return { service: `app-${lib}`, environment: 'e2e', team: `team-${lib}`, user: `user-${lib}`, session: `session-${lib}` };
 }
 
 export async function runApp(l: Library, plan: PlannedCall[], mockUrl: string, otlpUrl: string, timeoutMs = 120_000): Promise<AppOutcome[]> {
@@ -37,6 +37,8 @@ export async function runApp(l: Library, plan: PlannedCall[], mockUrl: string, o
     OTEL_SERVICE_NAME: id.service,
     OTEL_RESOURCE_ATTRIBUTES: `deployment.environment=${id.environment},team.id=${id.team}`,
     APP_ENVIRONMENT: id.environment,
+    APP_USER: id.user,
+    APP_SESSION: id.session,
     OTEL_BSP_SCHEDULE_DELAY: '200',
     // Nothing of the app's may leave the machine: no library phones home.
     OTEL_METRICS_EXPORTER: 'none',

@@ -15,16 +15,37 @@ export interface Library {
   lib: string;
   /** The PyPI package that is the instrumentation, whose pinned version names the fixture folder. */
   pkg: string;
-  sdks: Sdk[];
+  /** The SDKs the app calls, each with the package that instruments it. */
+  instruments: Partial<Record<Sdk, string>>;
+  /**
+   * Whether the end user and session the app sets around its calls (app.py, call_context) reach
+   * the spans: OpenInference's using_attributes and Logfire's set_baggage do; plain W3C baggage is
+   * copied onto spans by none of the others.
+   */
+  contextAttributes: boolean;
 }
 
 export const LIBRARIES: Library[] = [
-  { lib: 'openllmetry', pkg: 'opentelemetry-instrumentation-anthropic', sdks: ['anthropic', 'openai', 'bedrock'] },
-  { lib: 'openinference', pkg: 'openinference-instrumentation-anthropic', sdks: ['anthropic', 'openai'] },
-  { lib: 'openlit', pkg: 'openlit', sdks: ['anthropic', 'openai', 'bedrock'] },
-  { lib: 'logfire', pkg: 'logfire', sdks: ['anthropic', 'openai'] },
-  { lib: 'otel-genai', pkg: 'opentelemetry-instrumentation-openai-v2', sdks: ['openai'] },
+  {
+    lib: 'openllmetry', pkg: 'opentelemetry-instrumentation-anthropic',
+    instruments: { anthropic: 'opentelemetry-instrumentation-anthropic', openai: 'opentelemetry-instrumentation-openai', bedrock: 'opentelemetry-instrumentation-bedrock' },
+    contextAttributes: false,
+  },
+  {
+    lib: 'openinference', pkg: 'openinference-instrumentation-anthropic',
+    instruments: { anthropic: 'openinference-instrumentation-anthropic', openai: 'openinference-instrumentation-openai' }, contextAttributes: true,
+  },
+  { lib: 'openlit', pkg: 'openlit', instruments: { anthropic: 'openlit', openai: 'openlit', bedrock: 'openlit' }, contextAttributes: false },
+  { lib: 'logfire', pkg: 'logfire', instruments: { anthropic: 'logfire', openai: 'logfire' }, contextAttributes: true },
+  { lib: 'otel-genai', pkg: 'opentelemetry-instrumentation-openai-v2', instruments: { openai: 'opentelemetry-instrumentation-openai-v2' }, contextAttributes: false },
 ];
+
+export function sdksOf(l: Library): Sdk[] {
+  return Object.keys(l.instruments) as Sdk[];
+}
+
+/** The SDK packages, by plan SDK. */
+export const SDK_PACKAGES: Record<Sdk, string> = { anthropic: 'anthropic', openai: 'openai', bedrock: 'boto3' };
 
 export function venvPython(lib: string): string {
   return join(REPO_ROOT, '.venv', `sources-${lib}`, 'bin', 'python');
@@ -46,8 +67,7 @@ export function pinnedVersion(lib: string, pkg: string): string {
 export function versionsOf(l: Library): Record<string, string> {
   const lock = readFileSync(join(REPO_ROOT, 'test/e2e/sources/requirements', `${l.lib}.txt`), 'utf8');
   const out: Record<string, string> = {};
-  for (const m of lock.matchAll(/^([a-z0-9_.-]+)==(\S+)/gim)) {
-    if (/^(openinference-instrumentation|opentelemetry-instrumentation-(anthropic|openai|bedrock|openai-v2)|openlit|logfire|anthropic|openai|boto3)$/.test(m[1])) out[m[1]] = m[2];
-  }
+  const wanted = new Set<string>([...Object.values(l.instruments), ...sdksOf(l).map((s) => SDK_PACKAGES[s])]);
+  for (const m of lock.matchAll(/^([a-z0-9_.-]+)==(\S+)/gim)) if (wanted.has(m[1])) out[m[1]] = m[2];
   return out;
 }

@@ -30,7 +30,7 @@ export interface ManifestCall extends PlannedCall {
 export interface SourceManifest {
   library: string;
   versions: Record<string, string>;
-  identity: { service: string; environment: string; team: string };
+  identity: { service: string; environment: string; team: string; user: string; session: string };
   calls: ManifestCall[];
 }
 
@@ -50,7 +50,14 @@ export const LOSSES: Loss[] = [
   { lib: 'otel-genai', sdk: 'openai', stream: true, what: 'streaming', why: 'no stream flag' },
 ];
 
-export function lossesOf(lib: string, c: Pick<PlannedCall, 'sdk' | 'api' | 'stream' | 'finalDelta' | 'error'>): LossKind[] {
+type CallShape = Pick<PlannedCall, 'sdk' | 'api' | 'stream' | 'finalDelta' | 'error'>;
+
+/** The losses that apply to a call of the plan. */
+export function lossEntriesOf(lib: string, c: CallShape): Loss[] {
   return LOSSES.filter((l) => l.lib === lib && (l.sdk === undefined || l.sdk === c.sdk) && (l.api === undefined || l.api === c.api)
-    && (l.stream === undefined || l.stream === c.stream) && (l.finalDelta === undefined || l.finalDelta === c.finalDelta) && (l.error === undefined || l.error === (c.error !== undefined))).map((l) => l.what);
+    && (l.stream === undefined || l.stream === c.stream) && (l.finalDelta === undefined || l.finalDelta === c.finalDelta) && (l.error === undefined || l.error === (c.error !== undefined)));
+}
+
+export function lossesOf(lib: string, c: CallShape): LossKind[] {
+  return lossEntriesOf(lib, c).map((l) => l.what);
 }

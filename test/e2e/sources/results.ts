@@ -6,17 +6,19 @@
 import { join } from 'node:path';
 import { writeResultsFile } from '../harness/results-file.js';
 import type { checkSource } from './check.js';
-import type { Library } from './libraries.js';
-import { LOSSES, lossesOf, type SourceManifest } from './losses.js';
+import { SDK_PACKAGES, type Library } from './libraries.js';
+import { lossEntriesOf, type SourceManifest } from './losses.js';
 
 const RESULTS_DIR = join(import.meta.dirname, 'results');
 
 export interface SourceMatrixEntry {
   client: 'instrumentation';
   library: string;
-  /** The pinned versions of the library and the SDKs it wrapped. */
-  versions: Record<string, string>;
-  /** SDK and call: `anthropic messages`, `openai chat`, `bedrock converse`, `bedrock invoke`. */
+  /** The instrumentation package and its pinned version, e.g. `openlit 1.45.0`. */
+  package: string;
+  /** The SDK the app called through, with its pinned version. */
+  sdk: string;
+  /** The API called: `anthropic messages`, `openai chat`, `bedrock converse`, `bedrock invoke`. */
   call: string;
   streaming: boolean;
   /** `library-defect`: the library itself reports these calls wrong (listed in `problems`). */
@@ -33,15 +35,20 @@ export function writeSourceResults(runs: { l: Library; manifest: SourceManifest;
       if (c.call.error !== undefined) continue;
       const call = CALL[c.call.sdk] ?? `bedrock ${c.call.api ?? ''}`;
       const key = `${call}|${c.call.stream}`;
-      const cell = cells.get(key) ?? { client: 'instrumentation', library: l.lib, versions: manifest.versions, call, streaming: c.call.stream, status: 'pass', problems: [] };
+      const sdk = SDK_PACKAGES[c.call.sdk];
+      const pkg = l.instruments[c.call.sdk]!;
+      const cell = cells.get(key) ?? {
+        client: 'instrumentation', library: l.lib, package: `${pkg} ${manifest.versions[pkg]}`, sdk: `${sdk} ${manifest.versions[sdk]}`,
+        call, streaming: c.call.stream, status: 'pass', problems: [],
+      };
       for (const p of c.problems) cell.problems.push(`${c.call.id}: ${p}`);
-      const kinds = lossesOf(l.lib, c.call);
-      for (const loss of LOSSES.filter((x) => x.lib === l.lib && kinds.includes(x.what))) {
-        const note = `${l.lib}: ${loss.why}`;
+      const losses = lossEntriesOf(l.lib, c.call);
+      for (const loss of losses) {
+        const note = `${pkg} ${manifest.versions[pkg]}: ${loss.why}`;
         if (!cell.problems.includes(note)) cell.problems.push(note);
       }
       if (c.problems.length > 0) cell.status = 'fail';
-      else if (cell.status === 'pass' && kinds.length > 0) cell.status = 'library-defect';
+      else if (cell.status === 'pass' && losses.length > 0) cell.status = 'library-defect';
       cells.set(key, cell);
     }
     const entries = [...cells.values()].sort((a, b) => `${a.call}|${a.streaming}`.localeCompare(`${b.call}|${b.streaming}`));

@@ -15,7 +15,7 @@ import { allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, 
 import { manifestOf } from './capture.js';
 import { checkSource, problemsOf, type CheckedRow } from './check.js';
 import { runApp } from './drive.js';
-import { installed, LIBRARIES, type Library } from './libraries.js';
+import { installed, LIBRARIES, sdksOf, type Library } from './libraries.js';
 import { lossesOf, LOSSES } from './losses.js';
 import { sourcePlan } from './plan.js';
 import { expectedCost } from './prices.js';
@@ -48,7 +48,7 @@ describe.skipIf(!ready)('instrumentation libraries → tokenledger (OTLP http/pr
     const mock = await startMockUpstream({ idPrefix: 'src' });
     try {
       tl = await startTokenledger(work, await allocatePorts(), ch, { processors: { 'claude-normalizer': { dimensions: { env: ['resource:deployment.environment'] } } } });
-      const plans = present.map((l) => ({ l, plan: sourcePlan(l.sdks, `${l.lib}-`) }));
+      const plans = present.map((l) => ({ l, plan: sourcePlan(sdksOf(l), `${l.lib}-`) }));
       // One process per library, all at once: the CI time is the slowest library's.
       const outcomes = await Promise.all(plans.map(({ l, plan }) => runApp(l, plan, mock.url, tl!.httpEndpoint)));
       metrics = await tl.metrics();
