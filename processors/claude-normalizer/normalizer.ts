@@ -21,7 +21,7 @@ import { isLiteLLMResource, RequestSpans } from './litellm-request-spans.js';
 import { litellmLegacy } from './litellm-legacy.js';
 import { litellmSemconv } from './litellm-semconv.js';
 import { litellmV2 } from './litellm-v2.js';
-import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
+import { betterBreakdown, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
 import { extractOpenInference, isOpenInferenceLlm } from './openinference.js';
 import { PlausibilityGate } from './plausibility-gate.js';
 import { SdkSpanPairing, withSdkPair } from './sdk-span-pairing.js';
@@ -464,15 +464,17 @@ export class ClaudeNormalizer implements Processor {
         this.m.joinMismatch.inc({ first: first.source, second: call.source });
         this.ctx.logger.debug('joined reports disagree on tokens', { call_id: first.call_id, shape: x.shape });
       }
-      // The one token change a join may make: the 5m/1h split of the same total, from the report that
-      // knows it (LiteLLM 1.80 says 1500/0 where Claude Code says 1200/300). Row stores then price the
-      // 1h writes right; /metrics counts only the rise of the cost (README, "Exactly once").
-      const split = betterSplit(first, entry.splitKnown, call, x.cacheSplitKnown === true);
-      if (split !== null) {
+      // The one token change a join may make: a finer breakdown of the same prompt, from the report
+      // that knows it (merge.ts, betterBreakdown). Row stores then price it right; /metrics counts
+      // only the rise of the cost (README, "Exactly once").
+      const finer = betterBreakdown(first, entry.splitKnown, call, x.cacheSplitKnown === true);
+      if (finer !== null) {
         merged ??= { ...first };
-        merged.cache_write_5m_tokens = split.m5;
-        merged.cache_write_1h_tokens = split.h1;
-        entry.splitKnown = true;
+        merged.input_tokens = finer.input;
+        merged.cache_read_tokens = finer.read;
+        merged.cache_write_5m_tokens = finer.m5;
+        merged.cache_write_1h_tokens = finer.h1;
+        entry.splitKnown ||= x.cacheSplitKnown === true;
       }
     }
     if (merged === null) return true;

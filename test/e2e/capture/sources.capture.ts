@@ -1,7 +1,9 @@
 /** Re-makes test/fixtures/sources/ (run by scripts/capture-sources.sh, not part of `npm test`). */
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { captureSource } from '../sources/capture.js';
+import { captureGateway, captureSource } from '../sources/capture.js';
+import { GATEWAY_LIB, GATEWAY_LITELLM } from '../sources/gateway.js';
+import { litellmInstalled } from '../harness/litellm.js';
 import { installed, LIBRARIES, pinnedVersion, REPO_ROOT } from '../sources/libraries.js';
 
 const only = process.env.CAPTURE_SOURCES?.split(',');
@@ -16,3 +18,11 @@ for (const l of LIBRARIES.filter((x) => !only || only.includes(x.lib))) {
     expect(r.exports).toBeGreaterThan(0);
   }, 300_000);
 }
+
+it.runIf(!only || only.includes('gateway'))('captures an OpenLLMetry app calling through LiteLLM', async () => {
+  expect(installed(GATEWAY_LIB.lib) && litellmInstalled(GATEWAY_LITELLM), `run scripts/setup-sources.sh ${GATEWAY_LIB.lib} and scripts/setup-litellm.sh ${GATEWAY_LITELLM}`).toBe(true);
+  const out = join(REPO_ROOT, 'test/fixtures/sources/gateway', `${GATEWAY_LIB.lib}-${pinnedVersion(GATEWAY_LIB.lib, GATEWAY_LIB.pkg)}+litellm-${GATEWAY_LITELLM}`);
+  const r = await captureGateway(out);
+  process.stdout.write(`gateway: ${r.manifest.calls.length} calls, ${r.exports} OTLP exports -> ${out}\n  outcomes: ${r.manifest.calls.map((c) => `${c.id}=${c.outcome?.ok ? 'ok' : c.outcome?.error}`).join(' ')}\n`);
+  expect(r.exports).toBeGreaterThan(0);
+}, 300_000);

@@ -3,7 +3,8 @@ Anthropic / OpenAI / boto3 SDKs against the e2e mock upstream on 127.0.0.1.
 
 Run by test/e2e/sources/ (drive.ts) in the library's virtualenv (.venv/sources-<lib>):
   python app.py <lib> <plan.json>
-Environment: MOCK_URL (the mock upstream), OTEL_EXPORTER_OTLP_ENDPOINT (tokenledger or a
+Environment: MOCK_URL (the mock upstream, or a LiteLLM proxy in front of it, with APP_API_KEY
+its key), OTEL_EXPORTER_OTLP_ENDPOINT (tokenledger or a
 recording sink, OTLP/HTTP), OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES (the app's identity,
 read by every library's Resource). Prints one JSON line per call: its id, outcome and error.
 """
@@ -14,6 +15,7 @@ import sys
 LIB = sys.argv[1]
 PLAN = json.load(open(sys.argv[2]))
 MOCK = os.environ["MOCK_URL"]
+API_KEY = os.environ.get("APP_API_KEY")
 OTLP = os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]
 
 
@@ -87,7 +89,7 @@ def instrument():
 def anthropic_call(c):
     import anthropic
 
-    client = anthropic.Anthropic(base_url=MOCK, api_key="sk-ant-e2e", max_retries=0)
+    client = anthropic.Anthropic(base_url=MOCK, api_key=API_KEY or "sk-ant-e2e", max_retries=0)
     args = dict(model=c["model"], max_tokens=64, messages=[{"role": "user", "content": c["prompt"]}])
     if c.get("cache"):
         args["system"] = [{"type": "text", "text": "A long cached system prompt.", "cache_control": {"type": "ephemeral"}}]
@@ -102,7 +104,7 @@ def anthropic_call(c):
 def openai_call(c):
     import openai
 
-    client = openai.OpenAI(base_url=f"{MOCK}/v1", api_key="sk-e2e", max_retries=0)
+    client = openai.OpenAI(base_url=f"{MOCK}/v1", api_key=API_KEY or "sk-e2e", max_retries=0)
     args = dict(model=c["model"], messages=[{"role": "user", "content": c["prompt"]}])
     if c["stream"]:
         rid = ""

@@ -23,7 +23,8 @@ export function appIdentity(lib: string): { service: string; environment: string
   return { service: `app-${lib}`, environment: 'e2e', team: `team-${lib}`, user: `user-${lib}`, session: `session-${lib}` };
 }
 
-export async function runApp(l: Library, plan: PlannedCall[], mockUrl: string, otlpUrl: string, timeoutMs = 120_000): Promise<AppOutcome[]> {
+/** `apiKey`: the key the SDKs send, when `mockUrl` is a gateway in front of the mock. */
+export async function runApp(l: Library, plan: PlannedCall[], mockUrl: string, otlpUrl: string, apiKey?: string, timeoutMs = 120_000): Promise<AppOutcome[]> {
   const work = mkdtempSync(join(tmpdir(), `tl-source-${l.lib}-`));
   const planFile = join(work, 'plan.json');
   writeFileSync(planFile, JSON.stringify(plan));
@@ -32,6 +33,7 @@ export async function runApp(l: Library, plan: PlannedCall[], mockUrl: string, o
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: work,
     MOCK_URL: mockUrl,
+    ...(apiKey === undefined ? {} : { APP_API_KEY: apiKey }),
     OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
     OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
     OTEL_SERVICE_NAME: id.service,

@@ -68,3 +68,28 @@ export function sourcePlan(sdks: Sdk[], prefix: string): PlannedCall[] {
   }
   return out;
 }
+
+/**
+ * The calls of an app that reaches the models through a LiteLLM proxy (LiteLLM's model names):
+ * the Anthropic SDK on /v1/messages, the OpenAI SDK on /chat/completions to Claude and to GPT,
+ * not streamed and streamed, with cache where the API has it.
+ */
+export function gatewayPlan(prefix: string): PlannedCall[] {
+  const calls: { sdk: Sdk; model: string; stream: boolean; cache: PlannedCall['cache'] }[] = [
+    { sdk: 'anthropic', model: 'claude-sonnet-4-5', stream: false, cache: 'none' },
+    { sdk: 'anthropic', model: 'claude-sonnet-4-5', stream: false, cache: 'mix' },
+    { sdk: 'anthropic', model: 'claude-sonnet-4-5', stream: true, cache: 'mix' },
+    { sdk: 'openai', model: 'claude-sonnet-4-5', stream: false, cache: 'mix' },
+    { sdk: 'openai', model: 'claude-sonnet-4-5', stream: true, cache: 'none' },
+    { sdk: 'openai', model: 'gpt-4o-mini', stream: false, cache: 'mix' },
+  ];
+  return calls.map((c, n) => {
+    const i = n + 1;
+    const id = `${prefix}gw-${c.sdk}-${c.model}-${c.stream ? 'stream' : 'plain'}-${c.cache}`;
+    const claude = c.model.startsWith('claude');
+    const usage = c.cache === 'none' ? {} : claude ? { cr: 3000 + i, cw5m: 500 + i, cw1h: 700 + i } : { cr: 3000 + i };
+    const finalDelta: FinalDelta | undefined = claude && c.stream ? 'full' : undefined;
+    const directive = directiveText({ id, in: 100 + i, out: 20 + i, ...usage, ...(finalDelta ? { final: finalDelta } : {}) });
+    return { id, sdk: c.sdk, model: c.model, stream: c.stream, cache: c.cache, finalDelta, prompt: `Say hello. ${directive}` };
+  });
+}
