@@ -3,7 +3,8 @@
  * hash-pinned virtualenv (scripts/setup-sources.sh), calls the real Anthropic / OpenAI / boto3
  * SDKs against the mock upstream and exports OTLP/HTTP to one tokenledger (normalizer, cost,
  * embedded ClickHouse, Prometheus). The apps run in parallel, one process per library. The rows
- * in ClickHouse and the series in /metrics are compared with the usage the mock served.
+ * in ClickHouse and the series in /metrics are compared with the usage the mock served. Then the
+ * app-plus-gateway case: the OpenLLMetry app calling through a real LiteLLM proxy.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +12,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serviceAvailable } from '../../helpers/services.js';
 import { startMockUpstream, type ServedCall } from '../mock-upstream/server.js';
-import { allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, type CallRow, type TokenledgerProcess } from '../harness/tokenledger.js';
+import { acceptedSpans, allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, type CallRow, type TokenledgerProcess } from '../harness/tokenledger.js';
 import { manifestOf } from './capture.js';
 import { checkSource, problemsOf, type CheckedRow } from './check.js';
 import { runApp } from './drive.js';
+import { GATEWAY_LIB, GATEWAY_LITELLM, runThroughGateway } from './gateway.js';
+import { litellmInstalled } from '../harness/litellm.js';
 import { installed, LIBRARIES, sdksOf, type Library } from './libraries.js';
 import { lossesOf, LOSSES } from './losses.js';
 import { sourcePlan } from './plan.js';
@@ -114,5 +117,49 @@ describe.skipIf(!ready)('instrumentation libraries → tokenledger (OTLP http/pr
 
   it('lists losses only for libraries it drives', () => {
     for (const loss of LOSSES) expect(LIBRARIES.map((x) => x.lib)).toContain(loss.lib);
+  });
+});
+
+const gatewayReady = serviceAvailable('OpenLLMetry app through LiteLLM', installed(GATEWAY_LIB.lib) && litellmInstalled(GATEWAY_LITELLM) && existsSync(TOKENLEDGER_JS),
+  `scripts/setup-sources.sh ${GATEWAY_LIB.lib}, scripts/setup-litellm.sh ${GATEWAY_LITELLM} and dist/ (npm run build)`);
+
+describe.skipIf(!gatewayReady)(`an OpenLLMetry app calling through LiteLLM ${GATEWAY_LITELLM}, both exporting to tokenledger`, () => {
+  let work = '';
+  let rows: Row[] = [];
+  let metrics = '';
+  let manifest: ReturnType<typeof manifestOf>;
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'tl-e2e-gateway-'));
+    const ch = { mode: 'embedded' as const, path: join(work, 'clickhouse') };
+    const mock = await startMockUpstream({ idPrefix: 'gwe2e' });
+    let tl: TokenledgerProcess | undefined;
+    try {
+      tl = await startTokenledger(work, await allocatePorts(), ch, { processors: { 'claude-normalizer': { dimensions: { env: ['resource:deployment.environment'] } } } });
+      const { plan, outcomes } = await runThroughGateway(mock, tl.httpEndpoint, () => acceptedSpans(tl!));
+      manifest = manifestOf(GATEWAY_LIB, plan, outcomes, mock.calls);
+      metrics = await tl.metrics();
+      expect(await tl.stop(), tl.logTail()).toBe(0);
+      rows = (await readCalls(ch)) as Row[];
+    } finally {
+      await tl?.stop();
+      await mock.close();
+    }
+  }, 300_000);
+
+  afterAll(() => {
+    if (work && !process.env.TOKENLEDGER_E2E_KEEP) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('stores one row per call, with exactly the mock\'s tokens, the app\'s service, team and environment and the gateway\'s route', () => {
+    expect(problemsOf(checkSource(GATEWAY_LIB.lib, manifest, rows, ['otel_genai', 'litellm']))).toEqual([]);
+    expect(rows.length).toBe(manifest.calls.length);
+    expect(rows.map((r) => r.route).sort()).toEqual(manifest.calls.map((c) => (c.sdk === 'anthropic' ? 'anthropic_messages' : 'openai_chat')).sort());
+  });
+
+  it('counts each call once in /metrics, at the cost ClickHouse holds', () => {
+    expect(metricSum(metrics, 'tokenledger_llm_calls_total', { status: 'ok' })).toBe(manifest.calls.length);
+    const stored = rows.reduce((a, r) => a + r.cost_usd, 0);
+    expect(Math.abs(metricSum(metrics, 'tokenledger_llm_cost_usd_total') - stored)).toBeLessThan(1e-9);
   });
 });
