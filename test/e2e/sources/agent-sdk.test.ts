@@ -1,0 +1,103 @@
+/**
+ * An agent on the Python Claude Agent SDK (agent_app.py, .venv/sources-claude-agent-sdk): the SDK
+ * runs the Claude Code CLI it bundles, whose OTel events and metrics go to a real tokenledger, the
+ * Anthropic API being the mock. Its telemetry must bill exactly as the CLI's does
+ * (../claude-code/direct.test.ts): one row per call with the mock's tokens, Claude Code's cost,
+ * the agent's session and the team it sets; /metrics the same.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceAvailable } from '../../helpers/services.js';
+import { claudeEnv, E2E_MODEL } from '../claude-code/cli.js';
+import { startEgressTrap, type EgressTrap } from '../claude-code/egress-trap.js';
+import { mockTokens, promptFor, rowTokens, type CcRow } from '../claude-code/rows.js';
+import { until } from '../claude-code/wait.js';
+import { allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, type TokenledgerProcess } from '../harness/tokenledger.js';
+import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
+import { installed, pinnedVersion, venvPython } from './libraries.js';
+
+const LIB = 'claude-agent-sdk';
+const ready = serviceAvailable('Claude Agent SDK (Python)', installed(LIB) && existsSync(TOKENLEDGER_JS), `scripts/setup-sources.sh ${LIB} and dist/ (npm run build)`);
+
+interface AgentResult { session_id: string; total_cost_usd: number; is_error: boolean }
+
+async function runAgent(prompt: string, env: Record<string, string>, timeoutMs = 90_000): Promise<AgentResult> {
+  const child = spawn(venvPython(LIB), [join(import.meta.dirname, 'agent_app.py'), prompt], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  const line = stdout.split('\n').find((l) => l.startsWith('{'));
+  if (code !== 0 || line === undefined) throw new Error(`agent_app.py exited ${code} without a result: ${stdout.slice(-1000)} ${stderr.slice(-2000)}`);
+  return JSON.parse(line) as AgentResult;
+}
+
+describe.skipIf(!ready)(`Claude Agent SDK ${ready ? pinnedVersion(LIB, LIB) : ''} (Python) → mock Anthropic API, OTel → tokenledger`, () => {
+  const id = 'agent-sdk-py';
+  const team = 'team-agent-sdk';
+  const usage: MockUsage = { input: 321, output: 54, cacheRead: 9800, cacheWrite5m: 1200, cacheWrite1h: 300 };
+  let work = '';
+  let mock: MockUpstream;
+  let trap: EgressTrap;
+  let tl: TokenledgerProcess;
+  let result: AgentResult;
+  let rows: CcRow[] = [];
+  let metrics = '';
+
+  beforeAll(async () => {
+    work = mkdtempSync(join(tmpdir(), 'tl-e2e-agent-sdk-'));
+    mock = await startMockUpstream({ idPrefix: 'agentsdk' });
+    trap = await startEgressTrap();
+    const ch = { mode: 'embedded' as const, path: join(work, 'clickhouse') };
+    tl = await startTokenledger(work, await allocatePorts(), ch);
+    const home = join(work, 'home');
+    const cwd = join(work, 'agent');
+    mkdirSync(home);
+    mkdirSync(cwd);
+    const env = {
+      ...claudeEnv({ baseUrl: mock.url, apiKey: 'sk-ant-e2e-agent', egressProxy: trap.url, otlp: { protocol: 'http/protobuf', endpoint: tl.httpEndpoint }, resourceAttributes: { 'team.id': team } }, home),
+      APP_MODEL: E2E_MODEL,
+      APP_CWD: cwd,
+    };
+    result = await runAgent(promptFor(id, usage), env);
+    await until(`tokenledger_llm_calls_total{team="${team}"} = 1`, async () => metricSum(await tl.metrics(), 'tokenledger_llm_calls_total', { team }) >= 1, 20_000);
+    metrics = await tl.metrics();
+    expect(await tl.stop(), tl.logTail()).toBe(0);
+    rows = (await readCalls(ch)) as CcRow[];
+  }, 180_000);
+
+  afterAll(async () => {
+    await tl?.stop();
+    await mock?.close();
+    await trap?.close();
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('runs the agent: one call served, nothing left loopback', () => {
+    expect(result.is_error).toBe(false);
+    expect(mock.billable().filter((s) => s.mockId === id)).toHaveLength(1);
+    expect(trap.attempts).toEqual([]);
+  });
+
+  it('stores one row with the mock\'s tokens, Claude Code\'s cost, the agent\'s session and team', () => {
+    const served = mock.billable().filter((s) => s.mockId === id)[0];
+    expect(rows, JSON.stringify(rows)).toHaveLength(1);
+    const row = rows[0];
+    expect(row).toMatchObject({ call_id: served.requestId, record_type: 'call', source: 'claude_code', provider: 'anthropic', model: 'claude-sonnet-4-5', status: 'ok', team, session_id: result.session_id });
+    expect(rowTokens(row)).toEqual(mockTokens(usage));
+    expect(row.reported_cost_usd).toBeCloseTo(result.total_cost_usd, 9);
+    expect(row.cost_usd).toBeCloseTo(result.total_cost_usd, 9);
+  });
+
+  it('counts the call once in /metrics with its tokens and cost', () => {
+    expect(metricSum(metrics, 'tokenledger_llm_calls_total', { team, status: 'ok' })).toBe(1);
+    expect(metricSum(metrics, 'tokenledger_llm_tokens_total', { team, token_type: 'cache_write_1h' })).toBe(usage.cacheWrite1h);
+    expect(metricSum(metrics, 'tokenledger_llm_cost_usd_total', { team })).toBeCloseTo(result.total_cost_usd, 9);
+  });
+});
