@@ -63,8 +63,12 @@ const OPENLIT: GenAIDialect = {
   keys: () => [],
 };
 
-/** OpenLLMetry's Bedrock instrumentation copies Bedrock's counts: input without cache. */
-const OPENLLMETRY_BEDROCK: GenAIDialect = { ...OPENLIT, inputIncludes: () => 'none' };
+/**
+ * OpenLLMetry's Bedrock instrumentation (Python) and its npm Anthropic instrumentation copy the
+ * provider's counts: input without cache (its Python Anthropic instrumentation adds the cache in).
+ */
+const INPUT_AS_PROVIDER: GenAIDialect = { ...OPENLIT, inputIncludes: () => 'none' };
+const INPUT_AS_PROVIDER_SCOPES = new Set(['opentelemetry.instrumentation.bedrock', '@traceloop/instrumentation-anthropic']);
 
 /** Logfire flags no stream: its usage of a stream is on a span named `streaming response from …`. */
 const LOGFIRE: GenAIDialect = {
@@ -77,7 +81,7 @@ const LOGFIRE: GenAIDialect = {
 export function dialectOf(scope: string, resource: Attributes, inputIncludesCache: boolean): GenAIDialect {
   if (scope.startsWith('com.anthropic.sdk')) return ANTHROPIC_SDK;
   if (str(resource, 'telemetry.sdk.name') === 'openlit' || scope.startsWith('openlit.')) return OPENLIT;
-  if (scope === 'opentelemetry.instrumentation.bedrock') return OPENLLMETRY_BEDROCK;
+  if (INPUT_AS_PROVIDER_SCOPES.has(scope)) return INPUT_AS_PROVIDER;
   if (scope.startsWith('logfire.')) return LOGFIRE;
   return semconv(inputIncludesCache);
 }

@@ -10,8 +10,10 @@ import type { Extracted } from './types.js';
  * child of the library's span (joined by the parent key), but often they share no id: a streamed
  * call's SDK span lands in another trace (OpenInference starts `messages.stream` without making
  * it current), and OpenLLMetry's span of a failed call carries no request id. What still ties
- * them, in every library's captures: the same process (resource), the SDK span lying within the
- * library's span in time, the same model and the same output count (or both failed).
+ * them, in every library's captures: the same process (resource), the SDK span starting while the
+ * library's span runs (its end may come later: OpenInference's npm span ends on the stream's final
+ * message, the SDK's when the stream closes), the same model and the same output count (or both
+ * failed). Node stamps span starts to the millisecond: a start up to START_SLACK_MS earlier counts.
  *
  * The two spans usually come in one export, but an export may fall between their ends: spans of
  * the last WINDOW_MS are remembered (at most MAX_REMEMBERED, per process: replicas behind a load
@@ -24,11 +26,13 @@ const MODEL_KEYS = ['gen_ai.response.model', 'gen_ai.request.model'];
 const WRAPPER_MODEL_KEYS = ['llm.model_name', 'gen_ai.response.model', 'gen_ai.request.model'];
 const OUTPUT_KEYS = ['llm.token_count.completion', 'gen_ai.usage.output_tokens'];
 const WINDOW_MS = 60_000;
+const START_SLACK_MS = 1;
 const MAX_REMEMBERED = 4096;
 
 interface Seen {
   key: string;
-  traceId: string;
+  /** `span:trace:parent`, '' for a root span. */
+  parentKey: string;
   startMs: number;
   endMs: number;
   sdk: boolean;
@@ -83,17 +87,32 @@ export class SdkSpanPairing {
     return out;
   }
 
+  /**
+   * The unpaired span of the other kind that `s` pairs with: an SDK span starting during a library
+   * span, the nearest start at or after the library span's first, one just before (START_SLACK_MS)
+   * only failing that. A parent and its child SDK span are joined by the parent key already.
+   */
   private closest(s: Seen): Seen | undefined {
+    if (this.linked(s)) return undefined;
     let best: Seen | undefined;
-    let bestGap = Infinity;
+    let bestRank = Infinity;
     for (const o of this.seen.get(s.match) ?? []) {
-      if (o.sdk === s.sdk || o.traceId === s.traceId || this.pairs.has(o.key)) continue;
+      if (o.sdk === s.sdk || this.pairs.has(o.key) || this.linked(o)) continue;
       const [wrapper, inner] = s.sdk ? [o, s] : [s, o];
-      if (inner.startMs < wrapper.startMs || inner.endMs > wrapper.endMs) continue;
       const gap = inner.startMs - wrapper.startMs;
-      if (gap < bestGap) { best = o; bestGap = gap; }
+      if (gap < -START_SLACK_MS || inner.startMs > wrapper.endMs) continue;
+      const rank = gap >= 0 ? gap : WINDOW_MS - gap;
+      if (rank < bestRank) { best = o; bestRank = rank; }
     }
     return best;
+  }
+
+  /** Whether a span is the parent or the child of a span of the other kind seen: linked by the parent key. */
+  private linked(s: Seen): boolean {
+    for (const o of this.seen.get(s.match) ?? []) {
+      if (o.sdk !== s.sdk && (o.parentKey === s.key || s.parentKey === o.key)) return true;
+    }
+    return false;
   }
 
   private remember(s: Seen): void {
@@ -131,7 +150,7 @@ function seenOf(span: Span, sdk: boolean, resource: string, now: number): Seen {
   const out = firstNum(a, OUTPUT_KEYS);
   const outcome = out !== undefined ? `out=${out}` : span.status.code === 2 ? 'failed' : 'none';
   return {
-    key: `span:${span.traceId}:${span.spanId}`, traceId: span.traceId, sdk, seenAt: now,
+    key: `span:${span.traceId}:${span.spanId}`, parentKey: span.parentSpanId === '' ? '' : `span:${span.traceId}:${span.parentSpanId}`, sdk, seenAt: now,
     startMs: nanosToMs(span.startTimeUnixNano), endMs: nanosToMs(span.endTimeUnixNano),
     // A span with neither output nor failure (a usage-less request span) never pairs: its match names its own key.
     match: outcome === 'none' || model === '' ? `${span.traceId}:${span.spanId}` : `${resource}|${model}|${outcome}`,

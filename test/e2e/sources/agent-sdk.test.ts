@@ -20,7 +20,8 @@ import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-up
 import { installed, pinnedVersion, venvPython } from './libraries.js';
 
 const LIB = 'claude-agent-sdk';
-const ready = serviceAvailable('Claude Agent SDK (Python)', installed(LIB) && existsSync(TOKENLEDGER_JS), `scripts/setup-sources.sh ${LIB} and dist/ (npm run build)`);
+const PY = { runtime: 'python' as const, dir: LIB };
+const ready = serviceAvailable('Claude Agent SDK (Python)', installed(PY) && existsSync(TOKENLEDGER_JS), `scripts/setup-sources.sh ${LIB} and dist/ (npm run build)`);
 
 interface AgentResult { session_id: string; total_cost_usd: number; is_error: boolean }
 
@@ -38,7 +39,7 @@ async function runAgent(prompt: string, env: Record<string, string>, timeoutMs =
   return JSON.parse(line) as AgentResult;
 }
 
-describe.skipIf(!ready)(`Claude Agent SDK ${ready ? pinnedVersion(LIB, LIB) : ''} (Python) → mock Anthropic API, OTel → tokenledger`, () => {
+describe.skipIf(!ready)(`Claude Agent SDK ${ready ? pinnedVersion(PY, LIB) : ''} (Python) → mock Anthropic API, OTel → tokenledger`, () => {
   const id = 'agent-sdk-py';
   const team = 'team-agent-sdk';
   const usage: MockUsage = { input: 321, output: 54, cacheRead: 9800, cacheWrite5m: 1200, cacheWrite1h: 300 };

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Library } from './libraries.js';
-import { venvPython } from './libraries.js';
+import { npmDir, venvPython } from './libraries.js';
 import type { PlannedCall } from './plan.js';
 
 export interface AppOutcome {
@@ -49,7 +49,9 @@ export async function runApp(l: Library, plan: PlannedCall[], mockUrl: string, o
     TRACELOOP_TELEMETRY: 'false',
     NO_PROXY: '127.0.0.1,localhost',
   };
-  const child = spawn(venvPython(l.lib), [join(import.meta.dirname, 'app.py'), l.lib, planFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [cmd, app] = l.runtime === 'python' ? [venvPython(l.dir), 'app.py'] : [process.execPath, 'app.cjs'];
+  if (l.runtime === 'node') env.APP_NODE_MODULES = npmDir(l.dir);
+  const child = spawn(cmd, [join(import.meta.dirname, app), l.runtime === 'python' ? l.lib : l.dir, planFile], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });

@@ -46,6 +46,8 @@ export const LOSSES: Loss[] = [
   { lib: 'openlit', sdk: 'bedrock', api: 'invoke', what: 'span', why: 'InvokeModel is not instrumented' },
   { lib: 'openlit', sdk: 'bedrock', error: true, what: 'error', why: 'its error span has no attributes at all' },
   { lib: 'logfire', sdk: 'anthropic', what: 'cache_split', why: 'one cache-creation count' },
+  { lib: 'openllmetry-js', sdk: 'anthropic', what: 'cache_split', why: 'one cache-creation count' },
+  { lib: 'openllmetry-js', sdk: 'anthropic', stream: true, what: 'streaming', why: 'no stream flag' },
   { lib: 'otel-genai', sdk: 'openai', what: 'cache_reads_in_input', why: 'no cache-read attribute: cached reads are billed as input' },
   { lib: 'otel-genai', sdk: 'openai', stream: true, what: 'streaming', why: 'no stream flag' },
 ];

@@ -35,7 +35,7 @@ export function writeSourceResults(runs: { l: Library; manifest: SourceManifest;
       if (c.call.error !== undefined) continue;
       const call = CALL[c.call.sdk] ?? `bedrock ${c.call.api ?? ''}`;
       const key = `${call}|${c.call.stream}`;
-      const sdk = SDK_PACKAGES[c.call.sdk];
+      const sdk = SDK_PACKAGES[l.runtime][c.call.sdk]!;
       const pkg = l.instruments[c.call.sdk]!;
       const cell = cells.get(key) ?? {
         client: 'instrumentation', library: l.lib, package: `${pkg} ${manifest.versions[pkg]}`, sdk: `${sdk} ${manifest.versions[sdk]}`,

@@ -24,8 +24,8 @@ import { sourcePlan } from './plan.js';
 import { expectedCost } from './prices.js';
 import { writeSourceResults } from './results.js';
 
-const present = LIBRARIES.filter((l) => installed(l.lib));
-const missing = LIBRARIES.filter((l) => !installed(l.lib)).map((l) => l.lib);
+const present = LIBRARIES.filter((l) => installed(l));
+const missing = LIBRARIES.filter((l) => !installed(l)).map((l) => l.lib);
 const ready = serviceAvailable('instrumentation libraries', missing.length === 0 && existsSync(TOKENLEDGER_JS),
   `the virtualenvs of ${missing.join(', ') || 'every library'} (scripts/setup-sources.sh) and dist/ (npm run build)`);
 
@@ -120,8 +120,8 @@ describe.skipIf(!ready)('instrumentation libraries → tokenledger (OTLP http/pr
   });
 });
 
-const gatewayReady = serviceAvailable('OpenLLMetry app through LiteLLM', installed(GATEWAY_LIB.lib) && litellmInstalled(GATEWAY_LITELLM) && existsSync(TOKENLEDGER_JS),
-  `scripts/setup-sources.sh ${GATEWAY_LIB.lib}, scripts/setup-litellm.sh ${GATEWAY_LITELLM} and dist/ (npm run build)`);
+const gatewayReady = serviceAvailable('OpenLLMetry app through LiteLLM', installed(GATEWAY_LIB) && litellmInstalled(GATEWAY_LITELLM) && existsSync(TOKENLEDGER_JS),
+  `scripts/setup-sources.sh ${GATEWAY_LIB.dir}, scripts/setup-litellm.sh ${GATEWAY_LITELLM} and dist/ (npm run build)`);
 
 describe.skipIf(!gatewayReady)(`an OpenLLMetry app calling through LiteLLM ${GATEWAY_LITELLM}, both exporting to tokenledger`, () => {
   let work = '';
