@@ -19,6 +19,7 @@ import { until } from '../claude-code/wait.js';
 import { allocatePorts, metricSum, readCalls, startTokenledger, TOKENLEDGER_JS, type TokenledgerProcess } from '../harness/tokenledger.js';
 import { startMockUpstream, type MockUpstream, type MockUsage } from '../mock-upstream/server.js';
 import { installed, npmDir, pinnedVersion, venvPython, type Library } from './libraries.js';
+import { writeAgentResult } from './results.js';
 
 const DIR = 'claude-agent-sdk';
 const SDKS: { runtime: Library['runtime']; pkg: string; label: string }[] = [
@@ -58,6 +59,18 @@ for (const [n, { runtime, pkg, label }] of SDKS.entries()) {
     let result: AgentResult;
     let rows: CcRow[] = [];
     let metrics = '';
+    /** Tests passed and what failed, for the compatibility matrix. */
+    let passed = 0;
+    const problems: string[] = [];
+    const counted = (name: string, f: () => void) => () => {
+      try {
+        f();
+        passed++;
+      } catch (err) {
+        problems.push(`${name}: ${(err as Error).message.split('\n')[0]}`);
+        throw err;
+      }
+    };
 
     beforeAll(async () => {
       work = mkdtempSync(join(tmpdir(), 'tl-e2e-agent-sdk-'));
@@ -82,19 +95,20 @@ for (const [n, { runtime, pkg, label }] of SDKS.entries()) {
     }, 180_000);
 
     afterAll(async () => {
+      if (result !== undefined) writeAgentResult(label, `${pkg} ${pinnedVersion(lib, pkg)}`, passed === 3, problems);
       await tl?.stop();
       await mock?.close();
       await trap?.close();
       if (work) rmSync(work, { recursive: true, force: true });
     });
 
-    it('runs the agent: one call served, nothing left loopback', () => {
+    it('runs the agent: one call served, nothing left loopback', counted('run', () => {
       expect(result.is_error).toBe(false);
       expect(mock.billable().filter((s) => s.mockId === id)).toHaveLength(1);
       expect(trap.attempts).toEqual([]);
-    });
+    }));
 
-    it('stores one row with the mock\'s tokens, Claude Code\'s cost, the agent\'s session and team', () => {
+    it('stores one row with the mock\'s tokens, Claude Code\'s cost, the agent\'s session and team', counted('row', () => {
       const served = mock.billable().filter((s) => s.mockId === id)[0];
       expect(rows, JSON.stringify(rows)).toHaveLength(1);
       const row = rows[0];
@@ -102,12 +116,12 @@ for (const [n, { runtime, pkg, label }] of SDKS.entries()) {
       expect(rowTokens(row)).toEqual(mockTokens(usage));
       expect(row.reported_cost_usd).toBeCloseTo(result.total_cost_usd, 9);
       expect(row.cost_usd).toBeCloseTo(result.total_cost_usd, 9);
-    });
+    }));
 
-    it('counts the call once in /metrics with its tokens and cost', () => {
+    it('counts the call once in /metrics with its tokens and cost', counted('/metrics', () => {
       expect(metricSum(metrics, 'tokenledger_llm_calls_total', { team, status: 'ok' })).toBe(1);
       expect(metricSum(metrics, 'tokenledger_llm_tokens_total', { team, token_type: 'cache_write_1h' })).toBe(usage.cacheWrite1h);
       expect(metricSum(metrics, 'tokenledger_llm_cost_usd_total', { team })).toBeCloseTo(result.total_cost_usd, 9);
-    });
+    }));
   });
 }

@@ -55,3 +55,12 @@ export function writeSourceResults(runs: { l: Library; manifest: SourceManifest;
     writeResultsFile(join(RESULTS_DIR, `${l.lib}.json`), { library: l.lib, entries });
   }
 }
+
+/** The Claude Agent SDK row: one agent query, billed from the Claude Code telemetry of the CLI the SDK ships. */
+export function writeAgentResult(label: string, pkg: string, pass: boolean, problems: string[]): void {
+  const entry: SourceMatrixEntry = {
+    client: 'instrumentation', library: `claude-agent-sdk (${label})`, package: pkg, sdk: 'Claude Code CLI it ships', call: 'agent query (Claude Code telemetry)',
+    streaming: true, status: pass ? 'pass' : 'fail', problems,
+  };
+  writeResultsFile(join(RESULTS_DIR, `claude-agent-sdk-${label.toLowerCase()}.json`), { library: entry.library, entries: [entry] });
+}
