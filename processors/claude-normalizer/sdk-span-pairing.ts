@@ -1,5 +1,6 @@
 import type { Attributes, ResourceSpans, Span } from '../../core/telemetry.js';
 import { firstNum, firstStr, nanosToMs, str } from './attrs.js';
+import { boundString, MAX_STRING_LENGTH } from './bounded-strings.js';
 import { classifyGenAI } from './genai-semconv.js';
 import { isOpenInferenceLlm } from './openinference.js';
 import type { Extracted } from './types.js';
@@ -140,13 +141,14 @@ export class SdkSpanPairing {
   }
 }
 
+/** Capped: remembered spans must not keep a multi-megabyte attribute alive (bounded-strings.ts). */
 function resourceKey(r: Attributes): string {
-  return [str(r, 'service.name'), str(r, 'service.instance.id'), str(r, 'host.name'), str(r, 'process.pid')].join('|');
+  return boundString([str(r, 'service.name'), str(r, 'service.instance.id'), str(r, 'host.name'), str(r, 'process.pid')].join('|'), MAX_STRING_LENGTH);
 }
 
 function seenOf(span: Span, sdk: boolean, resource: string, now: number): Seen {
   const a = span.attributes;
-  const model = firstStr(a, sdk ? MODEL_KEYS : WRAPPER_MODEL_KEYS);
+  const model = boundString(firstStr(a, sdk ? MODEL_KEYS : WRAPPER_MODEL_KEYS), MAX_STRING_LENGTH);
   const out = firstNum(a, OUTPUT_KEYS);
   const outcome = out !== undefined ? `out=${out}` : span.status.code === 2 ? 'failed' : 'none';
   return {

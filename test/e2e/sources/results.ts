@@ -28,17 +28,19 @@ export interface SourceMatrixEntry {
 
 const CALL: Record<string, string> = { anthropic: 'anthropic messages', openai: 'openai chat' };
 
-export function writeSourceResults(runs: { l: Library; manifest: SourceManifest; result: ReturnType<typeof checkSource> }[]): void {
-  for (const { l, manifest, result } of runs) {
+/** `via`: the gateway the app called through, if any (its results go to a file of their own). */
+export function writeSourceResults(runs: { l: Library; manifest: SourceManifest; result: ReturnType<typeof checkSource>; via?: string }[]): void {
+  for (const { l, manifest, result, via } of runs) {
     const cells = new Map<string, SourceMatrixEntry>();
     for (const c of result.calls) {
       if (c.call.error !== undefined) continue;
-      const call = CALL[c.call.sdk] ?? `bedrock ${c.call.api ?? ''}`;
+      const api = CALL[c.call.sdk] ?? `bedrock ${c.call.api ?? ''}`;
+      const call = via === undefined ? api : `${api} to ${c.call.model} via ${via}`;
       const key = `${call}|${c.call.stream}`;
       const sdk = SDK_PACKAGES[l.runtime][c.call.sdk]!;
       const pkg = l.instruments[c.call.sdk]!;
       const cell = cells.get(key) ?? {
-        client: 'instrumentation', library: l.lib, package: `${pkg} ${manifest.versions[pkg]}`, sdk: `${sdk} ${manifest.versions[sdk]}`,
+        client: 'instrumentation', library: via === undefined ? l.lib : `${l.lib} + ${via}`, package: `${pkg} ${manifest.versions[pkg]}`, sdk: `${sdk} ${manifest.versions[sdk]}`,
         call, streaming: c.call.stream, status: 'pass', problems: [],
       };
       for (const p of c.problems) cell.problems.push(`${c.call.id}: ${p}`);
@@ -52,7 +54,8 @@ export function writeSourceResults(runs: { l: Library; manifest: SourceManifest;
       cells.set(key, cell);
     }
     const entries = [...cells.values()].sort((a, b) => `${a.call}|${a.streaming}`.localeCompare(`${b.call}|${b.streaming}`));
-    writeResultsFile(join(RESULTS_DIR, `${l.lib}.json`), { library: l.lib, entries });
+    const name = via === undefined ? l.lib : `${l.lib}+${via.replace(/\s+/g, '-').toLowerCase()}`;
+    writeResultsFile(join(RESULTS_DIR, `${name}.json`), { library: entries[0]?.library ?? l.lib, entries });
   }
 }
 

@@ -148,6 +148,9 @@ describe.skipIf(!gatewayReady)(`an OpenLLMetry app calling through LiteLLM ${GAT
   }, 300_000);
 
   afterAll(() => {
+    if (manifest !== undefined) {
+      writeSourceResults([{ l: GATEWAY_LIB, manifest, result: checkSource(GATEWAY_LIB.lib, manifest, rows, ['otel_genai', 'litellm']), via: `LiteLLM ${GATEWAY_LITELLM}` }]);
+    }
     if (work && !process.env.TOKENLEDGER_E2E_KEEP) rmSync(work, { recursive: true, force: true });
   });
 
