@@ -36,6 +36,8 @@ export function mergeCall(base: LlmCall, other: LlmCall, maxAttributes: number):
   }
   if (m.trace_id === '' && other.trace_id !== '') { m.trace_id = other.trace_id; m.span_id = other.span_id; changed = true; }
   if (m.ttft_ms === null && other.ttft_ms !== null) { m.ttft_ms = other.ttft_ms; changed = true; }
+  // A stream is positive evidence: some reports leave the flag unset (OpenLLMetry's Anthropic spans, LiteLLM's pass-through).
+  if (!m.streaming && other.streaming) { m.streaming = true; changed = true; }
   if (m.reported_cost_usd === null && other.reported_cost_usd !== null) { m.reported_cost_usd = other.reported_cost_usd; changed = true; }
   const newTags = other.tags.filter((t) => !base.tags.includes(t));
   if (newTags.length > 0) { m.tags = [...base.tags, ...newTags]; changed = true; }
@@ -59,8 +61,8 @@ export function mergeCall(base: LlmCall, other: LlmCall, maxAttributes: number):
   return changed ? m : null;
 }
 
-/** How a call's prompt divides into token types. */
-export interface Breakdown { input: number; read: number; m5: number; h1: number }
+/** How a call's tokens divide into types. */
+export interface Breakdown { input: number; output: number; read: number; m5: number; h1: number }
 
 /**
  * The breakdown of the prompt `base` should carry when `other`, a report of the same call, divides
@@ -72,9 +74,13 @@ export interface Breakdown { input: number; read: number; m5: number; h1: number
  * - the same prompt total and output, with fewer tokens left as uncached input: a source that cannot
  *   see a cache type counts it as input (OpenLLMetry's OpenAI span of a Claude call through LiteLLM
  *   has the reads but not the writes; LiteLLM's span has both).
+ * And whatever they differ in, `otherExact` (the provider SDK's own report of the call, which reads
+ * the API's usage itself) wins over a library wrapping the SDK: OpenLLMetry counts a streamed
+ * Anthropic call's output one too high.
  */
-export function betterBreakdown(base: LlmCall, baseKnown: boolean, other: LlmCall, otherKnown: boolean): Breakdown | null {
-  const of = (c: LlmCall): Breakdown => ({ input: c.input_tokens, read: c.cache_read_tokens, m5: c.cache_write_5m_tokens, h1: c.cache_write_1h_tokens });
+export function betterBreakdown(base: LlmCall, baseKnown: boolean, other: LlmCall, otherKnown: boolean, otherExact = false): Breakdown | null {
+  const of = (c: LlmCall): Breakdown => ({ input: c.input_tokens, output: c.output_tokens, read: c.cache_read_tokens, m5: c.cache_write_5m_tokens, h1: c.cache_write_1h_tokens });
+  if (otherExact) return tokensDiffer(base, other) || base.cache_write_1h_tokens !== other.cache_write_1h_tokens ? of(other) : null;
   if (!tokensDiffer(base, other)) {
     if (base.cache_write_1h_tokens === other.cache_write_1h_tokens) return null;
     return (otherKnown && !baseKnown) || (base.cache_write_1h_tokens === 0 && other.cache_write_1h_tokens > 0) ? of(other) : null;

@@ -464,13 +464,14 @@ export class ClaudeNormalizer implements Processor {
         this.m.joinMismatch.inc({ first: first.source, second: call.source });
         this.ctx.logger.debug('joined reports disagree on tokens', { call_id: first.call_id, shape: x.shape });
       }
-      // The one token change a join may make: a finer breakdown of the same prompt, from the report
-      // that knows it (merge.ts, betterBreakdown). Row stores then price it right; /metrics counts
-      // only the rise of the cost (README, "Exactly once").
-      const finer = betterBreakdown(first, entry.splitKnown, call, x.cacheSplitKnown === true);
+      // The one token change a join may make: a finer breakdown of the same prompt, or the provider
+      // SDK's own counts, from the report that knows them (merge.ts, betterBreakdown). Row stores then
+      // price it right; /metrics counts only the rise of the cost (README, "Exactly once").
+      const finer = betterBreakdown(first, entry.splitKnown, call, x.cacheSplitKnown === true, x.shape === 'anthropic_sdk');
       if (finer !== null) {
         merged ??= { ...first };
         merged.input_tokens = finer.input;
+        merged.output_tokens = finer.output;
         merged.cache_read_tokens = finer.read;
         merged.cache_write_5m_tokens = finer.m5;
         merged.cache_write_1h_tokens = finer.h1;

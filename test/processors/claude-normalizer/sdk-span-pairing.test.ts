@@ -68,3 +68,19 @@ describe('pairing the Anthropic SDK\'s own spans with a library\'s', () => {
     expect(outputs(records)).toEqual(outputs([...run(batches), ...run(batches)].filter((r) => r.status === 'ok')));
   });
 });
+
+describe('the Anthropic SDK\'s own report against a library\'s', () => {
+  const dir = join(FIXTURES, 'sources/openllmetry/0.62.4');
+  const olm = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as SourceManifest;
+
+  /** Each export with the library's spans before the SDK's, as an export holding an earlier library span orders them. */
+  function libraryFirst(batches: Batch[]): Batch[] {
+    return batches.map((b) => ({ ...b, resourceSpans: b.resourceSpans.map((rs) => ({ ...rs, scopeSpans: [...rs.scopeSpans].sort((x, y) => Number(x.scope.name === SDK) - Number(y.scope.name === SDK)) })) }));
+  }
+
+  it.each([false, true])('bills the SDK\'s counts whichever comes first (library first: %s): OpenLLMetry\'s streamed output is one too high', (first) => {
+    const batches = loadScenario(dir);
+    const records = run(first ? libraryFirst(batches) : batches);
+    expect(problemsOf(checkSource('openllmetry', olm, records))).toEqual([]);
+  });
+});
