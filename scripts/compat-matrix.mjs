@@ -1,17 +1,18 @@
 #!/usr/bin/env node
-// Renders the compatibility matrix from the e2e results (test/e2e/litellm/results/*.json and
-// test/e2e/claude-code/results/*.json) as Markdown. With --write FILE it replaces the text between
-// `<!-- compat-matrix:start -->` and `<!-- compat-matrix:end -->` in FILE (docs/compatibility.md), so
-// the matrix cannot drift from what the e2e last proved. test/docs.test.ts imports renderMatrix and
-// replaceSection to check that the page holds what the committed results render.
+// Renders the compatibility matrix from the e2e results (test/e2e/litellm/results/*.json,
+// test/e2e/claude-code/results/*.json and test/e2e/sources/results/*.json) as Markdown. With --write
+// FILE it replaces the text between `<!-- compat-matrix:start -->` and `<!-- compat-matrix:end -->` in
+// FILE (docs/compatibility.md), so the matrix cannot drift from what the e2e last proved.
+// test/docs.test.ts imports renderMatrix and replaceSection to check that the page holds what the
+// committed results render.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
-const START = '<!-- compat-matrix:start -->';
-const END = '<!-- compat-matrix:end -->';
-const MARK = { pass: '✅', fail: '❌', 'litellm-defect': '⚠️' };
+export const START = '<!-- compat-matrix:start -->';
+export const END = '<!-- compat-matrix:end -->';
+const MARK = { pass: '✅', fail: '❌', 'litellm-defect': '⚠️', 'library-defect': '⚠️' };
 
 function readDir(dir) {
   if (!existsSync(dir)) return [];
@@ -84,10 +85,37 @@ function claudeCodeTable(root) {
   return lines.join('\n') + '\n';
 }
 
+function sourcesTable(root) {
+  const files = readDir(join(root, 'test/e2e/sources/results'));
+  if (files.length === 0) return '';
+  const notes = [];
+  const lines = ['| library | instrumentation | SDK | call | not streamed | streamed |', '| --- | --- | --- | --- | --- | --- |'];
+  for (const f of files) {
+    const entries = f.entries ?? [];
+    for (const call of [...new Set(entries.map((e) => e.call))].sort()) {
+      const cell = (streaming) => {
+        const e = entries.find((x) => x.call === call && x.streaming === streaming);
+        if (!e) return '—';
+        const refs = (e.status === 'pass' ? [] : e.problems).map((p) => {
+          if (!notes.includes(p)) notes.push(p);
+          return `(${notes.indexOf(p) + 1})`;
+        });
+        return [MARK[e.status] ?? e.status, ...refs].join(' ');
+      };
+      const first = entries.find((e) => e.call === call);
+      lines.push(`| ${f.library} | ${first.package} | ${first.sdk} | ${call} | ${cell(false)} | ${cell(true)} |`);
+    }
+  }
+  lines.push('', 'Each app runs the real SDK against the mock upstream and exports OTLP/HTTP to tokenledger (test/e2e/sources/). ✅ one ClickHouse row per call with exactly the upstream\'s tokens (input, output, cache read, 5m and 1h cache writes), model, provider, streaming flag, the app\'s `service.name`, `team.id` and `deployment.environment`, the list-price cost, /metrics equal to the rows; ⚠️ the library itself reports the call wrong (below); ❌ tokenledger is wrong.');
+  if (notes.length > 0) lines.push('', ...notes.map((n, k) => `${k + 1}. ${n}`));
+  return lines.join('\n') + '\n';
+}
+
 /** The Markdown that goes between the markers, from the result files under `root` (the repository). */
 export function renderMatrix(root = repoRoot) {
   const cc = claudeCodeTable(root);
-  return ['### LiteLLM proxy', '', litellmTable(root), cc ? `### Claude Code\n\n${cc}` : ''].join('\n').trimEnd() + '\n';
+  const sources = sourcesTable(root);
+  return ['### LiteLLM proxy', '', litellmTable(root), cc ? `### Claude Code\n\n${cc}` : '', sources ? `### Instrumentation libraries\n\n${sources}` : ''].join('\n').trimEnd() + '\n';
 }
 
 /** `text` with the marked section replaced by `markdown`; null when `text` has no such section. */

@@ -3,7 +3,7 @@ import type { Logger } from '../../core/logger.js';
 import type { IndexEntry, JoinIndex, SessionGroup } from './join-index.js';
 import { idsConflict, isFingerprintKey } from './join-keys.js';
 import type { JoinLookup } from './join-store.js';
-import { betterSplit, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
+import { betterBreakdown, GATEWAY_SOURCE, mergeCall, tokensDiffer } from './merge.js';
 import type { NormalizerMetrics } from './metrics.js';
 import { hasTokens } from './tokens.js';
 import type { Extracted, Report, Shape } from './types.js';
@@ -153,15 +153,19 @@ export class ExactlyOnce {
         this.m.joinMismatch.inc({ first: first.source, second: call.source });
         this.logger.debug('joined reports disagree on tokens', { call_id: first.call_id, shape: x.shape });
       }
-      // The one token change a join may make: the 5m/1h split of the same total, from the report that
-      // knows it (LiteLLM 1.80 says 1500/0 where Claude Code says 1200/300). Row stores then price the
-      // 1h writes right; /metrics counts only the rise of the cost (README, "Exactly once").
-      const split = betterSplit(first, entry.splitKnown, call, x.cacheSplitKnown === true);
-      if (split !== null) {
+      // The one token change a join may make: a finer breakdown of the same prompt (LiteLLM 1.80 says
+      // 1500/0 writes where Claude Code says 1200/300), or the provider SDK's own counts, from the
+      // report that knows them (merge.ts, betterBreakdown). Row stores then price it right; /metrics
+      // counts only the rise of the cost (README, "Exactly once").
+      const finer = betterBreakdown(first, entry.splitKnown, call, x.cacheSplitKnown === true, x.shape === 'anthropic_sdk');
+      if (finer !== null) {
         merged ??= { ...first };
-        merged.cache_write_5m_tokens = split.m5;
-        merged.cache_write_1h_tokens = split.h1;
-        splitKnown = true;
+        merged.input_tokens = finer.input;
+        merged.output_tokens = finer.output;
+        merged.cache_read_tokens = finer.read;
+        merged.cache_write_5m_tokens = finer.m5;
+        merged.cache_write_1h_tokens = finer.h1;
+        splitKnown = x.cacheSplitKnown === true;
       }
     }
     if (merged === null) return { kind: 'joined' };

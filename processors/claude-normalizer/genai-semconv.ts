@@ -1,5 +1,7 @@
 import type { Attributes, Span } from '../../core/telemetry.js';
-import { bool, firstNum, firstStr, str, tokenCount } from './attrs.js';
+import { firstNum, firstStr, str, tokenCount } from './attrs.js';
+import { canonicalProvider } from './model.js';
+import { dialectOf } from './genai-dialects.js';
 import { genericCall } from './generic-call.js';
 import type { ModelProviders } from './providers.js';
 import type { LogReader, SpanReader } from './reader.js';
@@ -40,19 +42,34 @@ export function classifyGenAI(a: Attributes): GenAIVerdict {
   return MODEL_CALLS.has(str(a, 'gen_ai.operation.name')) ? 'no_usage' : 'not_a_call';
 }
 
-export function extractGenAI(resource: Attributes, span: Span, providers: ModelProviders, inputIncludesCache: boolean): Extracted {
+/** Cache writes: the semconv key, its older spelling, and the Anthropic SDK's own `cache_write`. */
+const CACHE_WRITE_KEYS = ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens', 'gen_ai.usage.cache_write.input_tokens'];
+/** The 5m/1h split of writes, as the Anthropic SDK's tracing reports Anthropic's `usage.cache_creation`. */
+const WRITE_5M = 'anthropic.usage.cache_creation.ephemeral_5m_input_tokens';
+const WRITE_1H = 'anthropic.usage.cache_creation.ephemeral_1h_input_tokens';
+
+/** `scope` is the instrumentation scope's name: which library wrote the span (genai-dialects.ts). */
+export function extractGenAI(resource: Attributes, span: Span, providers: ModelProviders, inputIncludesCache: boolean, scope = ''): Extracted {
   const a = span.attributes;
-  const x = genericCall('genai_semconv', resource, span,
+  const providerName = firstStr(a, ['gen_ai.provider.name', 'gen_ai.system']);
+  const dialect = dialectOf(scope, resource, inputIncludesCache);
+  const split5m = tokenCount(firstNum(a, [WRITE_5M]));
+  const split1h = tokenCount(firstNum(a, [WRITE_1H]));
+  const x = genericCall(dialect.shape, resource, span,
     firstStr(a, ['gen_ai.response.model', 'gen_ai.request.model']),
-    firstStr(a, ['gen_ai.provider.name', 'gen_ai.system']),
+    providerName,
     {
       input: tokenCount(firstNum(a, INPUT_KEYS)),
       output: tokenCount(firstNum(a, OUTPUT_KEYS)),
       cacheRead: tokenCount(firstNum(a, ['gen_ai.usage.cache_read.input_tokens', 'gen_ai.usage.cache_read_input_tokens'])),
-      cacheWrite: tokenCount(firstNum(a, ['gen_ai.usage.cache_creation.input_tokens', 'gen_ai.usage.cache_creation_input_tokens'])),
-      inputIncludes: inputIncludesCache ? 'read_and_write' : 'none',
+      cacheWrite: tokenCount(firstNum(a, CACHE_WRITE_KEYS)),
+      cacheWrite5m: split5m,
+      cacheWrite1h: split1h,
+      inputIncludes: dialect.inputIncludes(canonicalProvider(providerName)),
     }, providers);
-  x.call.streaming = bool(a['gen_ai.request.stream']) ?? false;
+  x.call.streaming = dialect.streaming(span);
+  x.keys.push(...dialect.keys(span));
+  x.cacheSplitKnown = split5m !== undefined || split1h !== undefined;
   return x;
 }
 
@@ -63,7 +80,7 @@ export const genAISpans: SpanReader = {
   read: (span, site, opts) => {
     const verdict = classifyGenAI(span.attributes);
     if (verdict === 'call' || (verdict === 'no_usage' && span.status.code === 2)) {
-      return { x: extractGenAI(site.resource, span, opts.providers, opts.genaiInputIncludesCache) };
+      return { x: extractGenAI(site.resource, span, opts.providers, opts.genaiInputIncludesCache, site.scope.name) };
     }
     if (verdict === 'no_model' || verdict === 'no_usage') return { unknown: `genai_${verdict}` };
     return null;

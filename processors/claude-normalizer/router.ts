@@ -12,6 +12,7 @@ import type { NormalizerMetrics } from './metrics.js';
 import { PlausibilityGate } from './plausibility-gate.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
+import { SdkSpanPairing, withSdkPair } from './sdk-span-pairing.js';
 import type { Read, ReadOptions, SpanSite } from './reader.js';
 import { LOG_READERS, METRIC_READERS, SPAN_READERS } from './readers.js';
 import { hasTokens } from './tokens.js';
@@ -28,6 +29,8 @@ export class ShapeRouter {
   private readonly attribution: Attribution;
   private readonly filter: AttributeFilter;
   private readonly gate: PlausibilityGate;
+  /** A library's span and the provider SDK's own span of one call that share no id (sdk-span-pairing.ts). */
+  private readonly sdkPairing = new SdkSpanPairing();
 
   constructor(
     private readonly cfg: NormalizerConfig,
@@ -62,6 +65,7 @@ export class ShapeRouter {
     const raws: { span: Span; scopeVersion: string }[] = [];
     const fromLiteLLM = isLiteLLMResource(rs.resource);
     const requests = this.withoutUsage.requests;
+    const sdkPairs = this.sdkPairing.pair(rs, now);
     for (const ss of rs.scopeSpans) {
       const site: SpanSite = { resource: rs.resource, scope: ss.scope, spanById };
       for (const span of ss.spans) {
@@ -78,7 +82,7 @@ export class ShapeRouter {
         const reading = reader?.read(span, site, this.opts) ?? null;
         if (reading === null) continue;
         if ('unknown' in reading) this.unknown('traces', reading.unknown, span.name, span.attributes);
-        else this.take(reports, reading, reading.record ?? spanRecordKey(span));
+        else this.take(reports, family === 'other' ? { ...reading, x: withSdkPair(reading.x, sdkPairs.get(span)) } : reading, reading.record ?? spanRecordKey(span));
       }
     }
     for (const raw of raws) {

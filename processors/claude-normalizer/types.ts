@@ -5,7 +5,7 @@ import type { Attributes } from '../../core/telemetry.js';
 export type Shape =
   | 'litellm_legacy' | 'litellm_semconv' | 'litellm_v2' | 'litellm_raw'
   | 'claude_code_event' | 'claude_code_metrics' | 'claude_code_trace'
-  | 'genai_semconv' | 'openinference';
+  | 'genai_semconv' | 'anthropic_sdk' | 'openinference';
 
 /** LiteLLM's key/team identity, whichever layout carried it. */
 export interface LiteLLMIdentity {

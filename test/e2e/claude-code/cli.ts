@@ -73,7 +73,8 @@ export interface ClaudeRun {
 const kv = (o: Record<string, string>, sep: string, join_: string): string =>
   Object.entries(o).map(([k, v]) => `${k}${sep}${v}`).join(join_);
 
-function claudeEnv(opts: ClaudeRunOptions, home: string): Record<string, string> {
+/** The environment of a Claude Code run (also of an Agent SDK app, which passes it to the CLI it starts). */
+export function claudeEnv(opts: Omit<ClaudeRunOptions, 'version'>, home: string): Record<string, string> {
   const env: Record<string, string> = {
     PATH: `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
     HOME: home,
