@@ -204,17 +204,20 @@ export class ClickhouseExporter implements Exporter {
     }
   }
 
-  private async insert({ client, features }: Ready, rows: string[]): Promise<void> {
-    const body = rows.join('\n') + '\n';
+  private async insert({ conn, client, features }: Ready, rows: string[]): Promise<void> {
+    // The rows are JSONEachRow already: sent as they are, not re-encoded.
+    const text = rows.join('\n') + '\n';
     // Same rows → same token: a batch re-sent after a timeout or a crash is dropped by the
     // server (22.2+); older servers rely on ReplacingMergeTree and FINAL alone.
-    const token = features.dedupToken ? createHash('sha1').update(body).digest('hex') : undefined;
+    const dedup = (body: string | Buffer): Record<string, string> => (features.dedupToken ? { insert_deduplication_token: createHash('sha1').update(body).digest('hex') } : {});
+    const table = `${this.cfg.database}.${this.cfg.table}`;
     try {
-      // The rows are JSONEachRow already: sent as the body of the statement, not re-encoded.
-      await client.command({
-        query: `INSERT INTO ${this.cfg.database}.${this.cfg.table} FORMAT JSONEachRow\n${body}`,
-        ...(token ? { clickhouse_settings: { insert_deduplication_token: token } } : {}),
-      });
+      if (conn.insertRows) {
+        const body = Buffer.from(text);
+        await conn.insertRows(table, body, dedup(body));
+      } else {
+        await client.command({ query: `INSERT INTO ${table} FORMAT JSONEachRow\n${text}`, clickhouse_settings: dedup(text) });
+      }
     } catch (err) {
       const code = clickhouseCode(err);
       if (code !== undefined && SCHEMA_MISSING.has(code)) this.connecting = undefined;
