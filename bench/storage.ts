@@ -24,6 +24,8 @@ const arg = (name: string, dflt: number): number => {
   return i === -1 ? dflt : Number(process.argv[i + 1]);
 };
 const CALLS = arg('calls', 50_000);
+/** The exporter's batch.max_rows (default: the shipped one), to weigh larger inserts. */
+const MAX_ROWS = arg('max-rows', defaults.batch.max_rows);
 const BATCH = 100;
 const IN_FLIGHT = 8;
 
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
     batches.push({ ...emptyBatch({ receiver: 'bench', transport: 'bench' }), calls });
   }
   const dir = mkdtempSync(join(tmpdir(), 'tl-bench-storage-'));
-  const exporter = new ClickhouseExporter({ ...defaults, path: join(dir, 'clickhouse'), queue: { ...defaults.queue, path: join(dir, 'queue') } }, context());
+  const exporter = new ClickhouseExporter({ ...defaults, batch: { ...defaults.batch, max_rows: MAX_ROWS }, path: join(dir, 'clickhouse'), queue: { ...defaults.queue, path: join(dir, 'queue') } }, context());
   try {
     await exporter.start();
     const cpu0 = process.cpuUsage();
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
     const threads = [...threadCpu(process.pid)].map(([k, v]) => [k, v - (threads0.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
     const perCall = (s: number): number => Math.round((s / CALLS) * 1e7) / 10;
     process.stdout.write(JSON.stringify({
-      calls: CALLS, cpu_us_per_call: perCall((cpu.user + cpu.system) / 1e6),
+      calls: CALLS, max_rows: MAX_ROWS, cpu_us_per_call: perCall((cpu.user + cpu.system) / 1e6),
       cpu_us_per_call_by_thread: Object.fromEntries(threads.sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, perCall(v)])),
       acked_per_s: Math.round(CALLS / ((acked - t0) / 1000)), rows_per_s: Math.round(CALLS / seconds),
     }) + '\n');
