@@ -15,7 +15,7 @@ import type { ClickhouseConfig } from './config.js';
 import { SCHEMA_MISSING, classify, clickhouseCode } from './errors.js';
 import { featuresOf, type ServerFeatures } from './features.js';
 import { Rollup } from './rollup.js';
-import { encodeRecord, invalidReason, recordDay, recordRow, VersionClock } from './rows.js';
+import { encodeRecord, insertBody, invalidReason, recordDay, recordRow, VersionClock } from './rows.js';
 import { migrate, readLayout, type Layout } from './schema.js';
 import { spendStore } from './spend-store.js';
 
@@ -24,6 +24,8 @@ function callIdOf(row: string): string {
   const m = /^\{"call_id":("(?:[^"\\]|\\.)*")/.exec(row);
   return m ? (JSON.parse(m[1]) as string) : '';
 }
+
+const sha1Hex = (body: string | Buffer): string => createHash('sha1').update(body).digest('hex');
 
 /** Longest a spend query waits for queued rows to be delivered before it reads. */
 const READ_DRAIN_MS = 5000;
@@ -205,18 +207,17 @@ export class ClickhouseExporter implements Exporter {
   }
 
   private async insert({ conn, client, features }: Ready, rows: string[]): Promise<void> {
-    // The rows are JSONEachRow already: sent as they are, not re-encoded.
-    const text = rows.join('\n') + '\n';
-    // Same rows → same token: a batch re-sent after a timeout or a crash is dropped by the
-    // server (22.2+); older servers rely on ReplacingMergeTree and FINAL alone.
-    const dedup = (body: string | Buffer): Record<string, string> => (features.dedupToken ? { insert_deduplication_token: createHash('sha1').update(body).digest('hex') } : {});
+    // The rows are JSONEachRow already: sent as they are, not re-encoded. Same rows → same token:
+    // a batch re-sent after a timeout or a crash is dropped by the server (22.2+); older servers
+    // rely on ReplacingMergeTree and FINAL alone.
     const table = `${this.cfg.database}.${this.cfg.table}`;
     try {
       if (conn.insertRows) {
-        const body = Buffer.from(text);
-        await conn.insertRows(table, body, dedup(body));
+        const body = insertBody(rows);
+        await conn.insertRows(table, body, features.dedupToken ? { insert_deduplication_token: sha1Hex(body) } : {});
       } else {
-        await client.command({ query: `INSERT INTO ${table} FORMAT JSONEachRow\n${text}`, clickhouse_settings: dedup(text) });
+        const text = rows.join('\n') + '\n';
+        await client.command({ query: `INSERT INTO ${table} FORMAT JSONEachRow\n${text}`, clickhouse_settings: features.dedupToken ? { insert_deduplication_token: sha1Hex(text) } : {} });
       }
     } catch (err) {
       const code = clickhouseCode(err);
