@@ -66,6 +66,8 @@ const SERVER_URL = 'http://127.0.0.1:8123';
 
 interface Phase<L extends LoadResult = LoadResult> {
   load: L; rowsPerS: number; drained: boolean;
+  /** Acknowledged calls not yet in ClickHouse when the load stopped: what the queue had gained. */
+  backlog: number;
   /** CPU of tokenledger, and of this process (the load generator), from load start until all rows were written. */
   cpuSeconds: number; generatorCpuSeconds: number;
   /** tokenledger's CPU seconds over the same span by thread group (threadCpu). */
@@ -94,6 +96,7 @@ async function phase<L extends LoadResult>(child: TokenledgerChild, run: () => P
   const loopP99Ms = metricSum(text, 'nodejs_eventloop_lag_p99_seconds') * 1000;
   const loopMaxMs = metricSum(text, 'nodejs_eventloop_lag_max_seconds') * 1000;
   let rows = metricSum(text, 'tokenledger_exporter_sent_rows_total', 'exporter="clickhouse"');
+  const backlog = load.calls - (rows - rows0);
   while (rows - rows0 < load.calls && performance.now() < deadline) {
     await sleep(100);
     rows = await sentRows(child);
@@ -103,7 +106,7 @@ async function phase<L extends LoadResult>(child: TokenledgerChild, run: () => P
   const threads = new Map([...threadCpu(child.pid)].map(([name, cpu]) => [name, cpu - (threads0.get(name) ?? 0)]));
   return {
     threads,
-    load, rowsPerS: (rows - rows0) / seconds, drained: rows - rows0 >= load.calls,
+    load, backlog, rowsPerS: (rows - rows0) / seconds, drained: rows - rows0 >= load.calls,
     cpuSeconds: child.stats().cpuSeconds - cpu0, generatorCpuSeconds: (gen.user + gen.system) / 1e6, loopP99Ms, loopMaxMs,
   };
 }
@@ -434,7 +437,8 @@ function report(x: Results): void {
     ['RSS peak (VmHWM) / at end / idle after start', `${round(x.rssPeakMb)} / ${round(x.rssAfterMb)} / ${round(x.idleRssMb)} MB (V8 heap at end ${round(x.heapMb)} MB; the rest is native, mostly chDB)`],
     ['CPU per 100k calls (gRPC saturation, until written)', `${round(cpuPerCall * 1e5, 2)} s tokenledger; load generator ${round((x.grpc.generatorCpuSeconds / x.grpc.load.calls) * 1e5, 2)} s`],
     ['ClickHouse embedded (chDB, disk queue)', `${fmt(x.grpc.rowsPerS)} rows/s${x.grpc.drained ? '' : ' (NOT drained in time)'}`],
-    ['rows stored ÷ calls acked per second (gRPC saturation)', `${round(rowsToAcked, 2)}× (rows/s over the load and its drain; ≥ 1: the queue does not grow)`],
+    ['rows stored ÷ calls acked per second (gRPC saturation)', `${round(rowsToAcked, 2)}× (rows/s over the load and its drain); `
+      + `when the load stopped ${fmt(x.grpc.backlog)} acked calls were not stored yet = ${round(x.grpc.backlog / callsPerS, 1)} s of them (batches: 5,000 rows or 1 s)`],
     ['ClickHouse server', x.server ? `${fmt(x.server.rowsPerS)} rows/s, ${fmt(x.server.load.calls / x.server.load.seconds)} calls/s acked${x.server.drained ? '' : ' (NOT drained in time)'}` : 'server: not available'],
     ['rows in ClickHouse (FINAL) / calls acked', `embedded ${fmt(x.embeddedTable.rows)} / ${fmt(x.acked)}${mismatch(x.embeddedTable.rows, x.acked, unanswered, unanswered * x.traces.calls)}`
       + (x.server && x.serverTable ? `; server ${fmt(x.serverTable.rows)} / ${fmt(x.server.load.calls)}${mismatch(x.serverTable.rows, x.server.load.calls)}` : '')],
@@ -488,7 +492,7 @@ function report(x: Results): void {
     large_content_rows_in_clickhouse: x.embeddedTable.withContent, large_content_in_metrics: x.metricsLeak,
     cpu_by_thread_pct: Object.fromEntries([...x.grpc.threads].filter(([, v]) => v > 0).map(([k, v]) => [k, round((100 * v) / x.grpc.cpuSeconds, 1)])),
     storage_cpu_us_per_call: x.storage.cpu_us_per_call, storage_rows_per_s: x.storage.rows_per_s,
-    grpc_to_http_ratio: round(grpcToHttp, 3), rows_to_acked_ratio: round(rowsToAcked, 3),
+    grpc_to_http_ratio: round(grpcToHttp, 3), rows_to_acked_ratio: round(rowsToAcked, 3), backlog_at_load_end_s: round(x.grpc.backlog / callsPerS, 2),
     ...(x.vs ? {
       otelcol_spans_per_s: oc ? round(oc.spansPerS) : null, otelcol_cpu_us_per_span: oc ? round(oc.usPerSpan, 2) : null,
       vs_tokenledger_spans_per_s: tl ? round(tl.spansPerS) : null, vs_tokenledger_cpu_us_per_span: tl ? round(tl.usPerSpan, 2) : null,
