@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Builds the OpenTelemetry Collector that `npm run bench -- --vs-otelcol` compares against
-# (otlp receiver, memory_limiter + batch processors, file exporter), v0.165.0, with its builder (ocb)
-# from the Go module proxy. The proxy refuses otlpencodingextension v0.165.0 (a test-only dependency
-# of the file exporter), so ocb only generates the sources; `go get` of the modules it lists resolves
-# what the build really needs, then `go build -mod=mod` adds the go.sum entries of what it compiles. Output: $TOKENLEDGER_OTELCOL (default ~/.cache/tokenledger/otelcol-0.165.0/otelcol-bench),
-# outside the repository. Idempotent: does nothing when the binary exists.
+# (otlp receiver, memory_limiter and batch processors, file exporter), v0.165.0, with its builder
+# (ocb) from the Go module proxy. The proxy refuses otlpencodingextension v0.165.0 (a test-only
+# dependency of the file exporter), so ocb's own module download fails and is let pass: `go get` of
+# the modules it listed then resolves what the build needs, and `go build -mod=mod` adds the go.sum
+# entries of what it compiles. Output: $TOKENLEDGER_OTELCOL_DIR/otelcol-bench (default
+# ~/.cache/tokenledger/otelcol-0.165.0/), outside the repository; prints its path. Does nothing
+# when the binary exists.
 set -euo pipefail
 VERSION=0.165.0
 DIR="${TOKENLEDGER_OTELCOL_DIR:-$HOME/.cache/tokenledger/otelcol-$VERSION}"
@@ -12,6 +14,7 @@ BIN="$DIR/otelcol-bench"
 if [[ -x "$BIN" ]]; then echo "$BIN"; exit 0; fi
 command -v go >/dev/null || { echo "setup-otelcol: Go is not installed (https://go.dev/dl/)" >&2; exit 3; }
 mkdir -p "$DIR"
+rm -rf "$DIR/src" # a failed earlier attempt
 GOBIN="$DIR/bin" go install "go.opentelemetry.io/collector/cmd/builder@v$VERSION" >&2
 cat > "$DIR/builder.yaml" <<YAML
 dist:
