@@ -14,7 +14,7 @@ export interface OpenClient {
   release?(): Promise<void>;
   /**
    * Embedded only: inserts JSONEachRow rows handed to chDB as bytes (its raw insert: no SQL text is
-   * built around them, the Buffer reaches the engine without a copy, and its parser splits the work).
+   * built around them, and the Buffer reaches the engine without a copy).
    */
   insertRows?(table: string, body: Buffer, settings: Record<string, string>): Promise<void>;
   close(): Promise<void>;
