@@ -44,7 +44,8 @@ export function decodeCeiling(p: Payload, ms: number): { decode: Rate; decodeCon
   };
 }
 
-const context = () => {
+/** A component context for in-process measurements (warn-level logs, a private registry). */
+export const context = () => {
   const registry = new Registry();
   return { id: 'bench', logger: createLogger('warn'), metrics: new SelfMetrics(registry), registry, host: new Host(), configDir: process.cwd() };
 };

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ export interface ProcStats { rssMb: number; hwmMb: number; cpuSeconds: number }
 
 const CLK_TCK = 100; // Linux USER_HZ
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const srv = net.createServer();
   await new Promise<void>((resolve, reject) => srv.once('error', reject).listen(0, '127.0.0.1', resolve));
   const { port } = srv.address() as net.AddressInfo;
@@ -43,6 +43,38 @@ function get(port: number, path: string): Promise<{ status: number; body: string
     req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
     req.on('error', reject);
   });
+}
+
+/** RSS now and at peak (VmHWM), CPU seconds (user + system, all threads) since start of process `pid`. */
+export function procStats(pid: number): ProcStats {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, cpuSeconds: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+}
+
+/**
+ * CPU seconds of process `pid` by thread group: threads are named by what runs them (Node's main
+ * thread, V8's GC and compiler helpers, libuv's pool for fs and crypto, chDB's insert, merge and
+ * background pools), numbered suffixes dropped. A thread that ended is not counted.
+ */
+export function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // the thread ended meanwhile
+      throw err;
+    }
+    const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\s#_-]*\d+$/, '');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK);
+  }
+  return out;
 }
 
 export class TokenledgerChild {
@@ -113,12 +145,7 @@ export class TokenledgerChild {
 
   /** RSS now and at peak (VmHWM), CPU seconds (user + system) since start. */
   stats(): ProcStats {
-    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-    const kb = (k: string): number => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024, cpuSeconds: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+    return procStats(this.pid);
   }
 
   async metrics(): Promise<string> {

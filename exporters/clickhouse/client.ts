@@ -20,6 +20,11 @@ export interface OpenClient {
    * Its decay is tuned for a dedicated server; in a sidecar they are resident memory for nothing.
    */
   release?(): Promise<void>;
+  /**
+   * Embedded only: inserts JSONEachRow rows handed to chDB as bytes (its raw insert: no SQL text is
+   * built around them, and the Buffer reaches the engine without a copy).
+   */
+  insertRows?(table: string, body: Buffer, settings: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,7 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
       client,
       where: path,
       release: async () => { await client.command({ query: 'SYSTEM JEMALLOC PURGE' }); },
+      insertRows: async (table, body, settings) => { await connection.chdb.rawInsert({ table, values: body, format: 'JSONEachRow', settings }); },
       close: async () => {
         await client.close();
         engine.close();

@@ -9,12 +9,14 @@ import type { ClickhouseConfig } from './config.js';
 import { SCHEMA_MISSING, classify, clickhouseCode } from './errors.js';
 import { featuresOf, type ServerFeatures } from './features.js';
 import { Rollup } from './rollup.js';
-import { encodeRecord, invalidReason, recordCallId, recordDay, recordRow, VersionClock } from './rows.js';
+import { encodeRecord, insertBody, invalidReason, recordCallId, recordDay, recordRow, VersionClock } from './rows.js';
 import { migrate, readLayout, type Layout } from './schema.js';
 import { reconciliationStore, usageStore } from './ledger.js';
 import type { Source } from './api/query.js';
 import { registerApi } from './api/routes.js';
 import { spendStore } from './spend-store.js';
+
+const sha1Hex = (body: string | Buffer): string => createHash('sha1').update(body).digest('hex');
 
 /** Longest a spend query waits for queued rows to be delivered before it reads. */
 const READ_DRAIN_MS = 5000;
@@ -191,17 +193,19 @@ export class ClickhouseExporter implements Exporter {
     }
   }
 
-  private async insert({ client, features }: Ready, rows: string[]): Promise<void> {
-    const body = rows.join('\n') + '\n';
-    // Same rows → same token: a batch re-sent after a timeout or a crash is dropped by the
-    // server (22.2+); older servers rely on ReplacingMergeTree and FINAL alone.
-    const token = features.dedupToken ? createHash('sha1').update(body).digest('hex') : undefined;
+  private async insert({ conn, client, features }: Ready, rows: string[]): Promise<void> {
+    // The rows are JSONEachRow already: sent as they are, not re-encoded. Same rows → same token:
+    // a batch re-sent after a timeout or a crash is dropped by the server (22.2+); older servers
+    // rely on ReplacingMergeTree and FINAL alone.
+    const table = `${this.cfg.database}.${this.cfg.table}`;
     try {
-      // The rows are JSONEachRow already: sent as the body of the statement, not re-encoded.
-      await client.command({
-        query: `INSERT INTO ${this.cfg.database}.${this.cfg.table} FORMAT JSONEachRow\n${body}`,
-        ...(token ? { clickhouse_settings: { insert_deduplication_token: token } } : {}),
-      });
+      if (conn.insertRows) {
+        const body = insertBody(rows);
+        await conn.insertRows(table, body, features.dedupToken ? { insert_deduplication_token: sha1Hex(body) } : {});
+      } else {
+        const text = rows.join('\n') + '\n';
+        await client.command({ query: `INSERT INTO ${table} FORMAT JSONEachRow\n${text}`, clickhouse_settings: features.dedupToken ? { insert_deduplication_token: sha1Hex(text) } : {} });
+      }
     } catch (err) {
       const code = clickhouseCode(err);
       if (code !== undefined && SCHEMA_MISSING.has(code)) this.connecting = undefined;

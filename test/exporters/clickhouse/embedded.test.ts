@@ -33,6 +33,25 @@ describe('clickhouse exporter on embedded chDB', () => {
     await expect(e.start()).rejects.toThrow(/table tl_test_none_\w+\.llm_calls does not exist; set create_schema: true/);
   });
 
+  it('a row chDB rejects as bad data (raw insert) is isolated and dropped, counted, never retried; the rest of its batch is stored', async () => {
+    const ctx = testContext('clickhouse');
+    const database = testDatabase('bad');
+    const e = new ClickhouseExporter({ ...base, database }, ctx);
+    await e.start();
+    // Sabotage: a cost column that cannot hold a fraction, so exactly the call with a fractional cost fails to parse.
+    await conn.client.command({ query: `ALTER TABLE ${database}.llm_calls MODIFY COLUMN cost_usd UInt8` });
+    await e.consume(batchOf({ calls: Array.from({ length: 40 }, (_, i) => makeCall(i, { cost_usd: i === 17 ? 0.5 : 1 })) }));
+    await e.flush();
+    await e.shutdown();
+    expect(await metricValue(ctx.registry, 'tokenledger_exporter_failed_rows_total', { exporter: 'clickhouse' })).toBe(1);
+    expect(await metricValue(ctx.registry, 'tokenledger_exporter_sent_rows_total', { exporter: 'clickhouse' })).toBe(39);
+    expect(await metricValue(ctx.registry, 'tokenledger_exporter_retries_total', { exporter: 'clickhouse' })).toBe(0);
+    expect(ctx.logs.filter((l) => l.msg === 'call rejected by ClickHouse; dropped').map((l) => l.call_id)).toEqual(['call-17']);
+    const rs = await conn.client.query({ query: `SELECT count() AS n, uniqExact(call_id) AS ids FROM ${database}.llm_calls FINAL`, format: 'JSONEachRow' });
+    const [r] = await rs.json<{ n: string; ids: string }>();
+    expect([Number(r.n), Number(r.ids)]).toEqual([39, 39]);
+  });
+
   it('answers "retry later" (RetryableError) when the queue is full, and counts the refused rows', async () => {
     const ctx = testContext('clickhouse');
     const e = new ClickhouseExporter({ ...base, database: testDatabase('full'), queue: { type: 'memory', path: '', max_bytes: 10_000 } }, ctx);

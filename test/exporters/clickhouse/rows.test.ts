@@ -4,7 +4,7 @@ import { PermanentError, RetryableError } from '../../../core/errors.js';
 import { defaults, schema } from '../../../exporters/clickhouse/config.js';
 import { classify, clickhouseCode } from '../../../exporters/clickhouse/errors.js';
 import { featuresOf } from '../../../exporters/clickhouse/features.js';
-import { convertRow, encodeRecord, invalidReason, recordDay, recordRow, splitTimestamp, toRow, VersionClock } from '../../../exporters/clickhouse/rows.js';
+import { convertRow, encodeRecord, insertBody, invalidReason, recordDay, recordRow, splitTimestamp, toRow, VersionClock } from '../../../exporters/clickhouse/rows.js';
 import { refreshSql } from '../../../exporters/clickhouse/rollup.js';
 import { callColumns, MIGRATIONS } from '../../../exporters/clickhouse/schema.js';
 import { labelExpr, sqlString } from '../../../exporters/clickhouse/sql.js';
@@ -181,5 +181,16 @@ describe('report formatting', () => {
   it('quotes CSV cells that need it', () => {
     const csv = format([{ team: 'a,"b"', calls: 1, input_tokens: 2, output_tokens: 3, cache_read_tokens: 4, cache_write_tokens: 5, cost_usd: 0.1 }], ['team'], 'csv');
     expect(csv).toBe('team,calls,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,cost_usd\n"a,""b""",1,2,3,4,5,0.100000\n');
+  });
+
+  it('insertBody is the rows as UTF-8 lines, multi-byte characters and escaped control characters included', () => {
+    const rows = [
+      encodeRecord(makeCall(1, { user: 'zoë 名前 🚀' }), 1, { dateTime64: true, maps: true }).slice(11),
+      encodeRecord(makeCall(2, { team: 'tab\tnew\nline' }), 2, { dateTime64: false, maps: false }).slice(11),
+      '{"call_id":"x"}',
+    ];
+    const body = insertBody(rows);
+    expect(body.equals(Buffer.from(rows.join('\n') + '\n', 'utf8'))).toBe(true);
+    expect(body.toString('utf8').split('\n').slice(0, -1).map((l) => (JSON.parse(l) as { call_id: string }).call_id)).toEqual(['call-1', 'call-2', 'x']);
   });
 });
