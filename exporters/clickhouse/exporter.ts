@@ -15,6 +15,7 @@ import { reconciliationStore, usageStore } from './ledger.js';
 import type { Source } from './api/query.js';
 import { registerApi } from './api/routes.js';
 import { spendStore } from './spend-store.js';
+import { sqlString } from './sql.js';
 
 /** Longest a spend query waits for queued rows to be delivered before it reads. */
 const READ_DRAIN_MS = 5000;
@@ -194,14 +195,12 @@ export class ClickhouseExporter implements Exporter {
   private async insert({ client, features }: Ready, rows: string[]): Promise<void> {
     const body = rows.join('\n') + '\n';
     // Same rows → same token: a batch re-sent after a timeout or a crash is dropped by the
-    // server (22.2+); older servers rely on ReplacingMergeTree and FINAL alone.
-    const token = features.dedupToken ? createHash('sha1').update(body).digest('hex') : undefined;
+    // server (22.2+); older servers rely on ReplacingMergeTree and FINAL alone. In the statement,
+    // not in request settings, which chDB keeps on its session (client.ts).
+    const settings = features.dedupToken ? ` SETTINGS insert_deduplication_token = ${sqlString(createHash('sha1').update(body).digest('hex'))}` : '';
     try {
       // The rows are JSONEachRow already: sent as the body of the statement, not re-encoded.
-      await client.command({
-        query: `INSERT INTO ${this.cfg.database}.${this.cfg.table} FORMAT JSONEachRow\n${body}`,
-        ...(token ? { clickhouse_settings: { insert_deduplication_token: token } } : {}),
-      });
+      await client.command({ query: `INSERT INTO ${this.cfg.database}.${this.cfg.table}${settings} FORMAT JSONEachRow\n${body}` });
     } catch (err) {
       const code = clickhouseCode(err);
       if (code !== undefined && SCHEMA_MISSING.has(code)) this.connecting = undefined;
