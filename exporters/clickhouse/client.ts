@@ -57,7 +57,7 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
       // chdb/connection takes no engine arguments; connections to one path share one engine,
       // configured by whichever opens it first: this session, held open until close().
       bounds = new Session(path, { connectionArgs: engineArgs(cfg.embedded) });
-      connection = createChdbConnection({ path });
+      connection = withoutRequestSettings(createChdbConnection({ path }));
     } catch (err) {
       const detail = errorText(err);
       const locked = /lock|another server instance/i.test(detail);
@@ -98,6 +98,33 @@ export async function openClient(cfg: ClickhouseConfig, configDir: string): Prom
     ...(cfg.cluster ? { clickhouse_settings: CLUSTER_SETTINGS } : {}),
   });
   return { client, where: redact(cfg.url), close: () => client.close() };
+}
+
+/** The Connection methods that take a statement and its request settings. */
+const STATEMENTS = new Set<string | symbol>(['query', 'command', 'exec', 'insert']);
+
+/**
+ * chDB's connection runs request settings (`clickhouse_settings`) as SET statements on its one
+ * session, so they stay for every later statement (measured: the calls insert's
+ * insert_deduplication_token made the next rollup and reconciliation inserts duplicates, dropped
+ * in silence). Embedded statements carry their settings in their own SETTINGS clause; request
+ * settings are refused here, loudly, instead of leaking.
+ */
+function withoutRequestSettings<C extends object>(connection: C): C {
+  return new Proxy(connection, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop, target);
+      if (typeof value !== 'function') return value;
+      if (!STATEMENTS.has(prop)) return value.bind(target);
+      return (params: { clickhouse_settings?: Record<string, unknown> }) => {
+        const names = Object.entries(params.clickhouse_settings ?? {}).filter(([, v]) => v !== undefined).map(([k]) => k);
+        if (names.length > 0) {
+          return Promise.reject(new Error(`embedded ClickHouse: request settings (${names.join(', ')}) would stay on chDB's session for every later statement; put them in the statement's SETTINGS clause`));
+        }
+        return value.call(target, params) as unknown;
+      };
+    },
+  });
 }
 
 /**

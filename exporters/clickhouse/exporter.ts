@@ -15,6 +15,7 @@ import { reconciliationStore, usageStore } from './ledger.js';
 import type { Source } from './api/query.js';
 import { registerApi } from './api/routes.js';
 import { spendStore } from './spend-store.js';
+import { sqlString } from './sql.js';
 
 const sha1Hex = (body: string | Buffer): string => createHash('sha1').update(body).digest('hex');
 
@@ -196,7 +197,9 @@ export class ClickhouseExporter implements Exporter {
   private async insert({ conn, client, features }: Ready, rows: string[]): Promise<void> {
     // The rows are JSONEachRow already: sent as they are, not re-encoded. Same rows → same token:
     // a batch re-sent after a timeout or a crash is dropped by the server (22.2+); older servers
-    // rely on ReplacingMergeTree and FINAL alone.
+    // rely on ReplacingMergeTree and FINAL alone. The token goes in the statement's SETTINGS clause
+    // (chDB's raw insert writes it there), never in request settings, which chDB keeps on its
+    // session for every later statement (client.ts).
     const table = `${this.cfg.database}.${this.cfg.table}`;
     try {
       if (conn.insertRows) {
@@ -204,7 +207,8 @@ export class ClickhouseExporter implements Exporter {
         await conn.insertRows(table, body, features.dedupToken ? { insert_deduplication_token: sha1Hex(body) } : {});
       } else {
         const text = rows.join('\n') + '\n';
-        await client.command({ query: `INSERT INTO ${table} FORMAT JSONEachRow\n${text}`, clickhouse_settings: features.dedupToken ? { insert_deduplication_token: sha1Hex(text) } : {} });
+        const settings = features.dedupToken ? ` SETTINGS insert_deduplication_token = ${sqlString(sha1Hex(text))}` : '';
+        await client.command({ query: `INSERT INTO ${table}${settings} FORMAT JSONEachRow\n${text}` });
       }
     } catch (err) {
       const code = clickhouseCode(err);

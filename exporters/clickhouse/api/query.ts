@@ -33,7 +33,8 @@ const BOUND_SETTINGS = {
  * there only the request's max_memory_usage holds (measured: the clause let a 19 MiB GROUP BY past
  * a 10 MB bound, the request setting stopped it). chDB's connection applies request settings to its
  * session, where they would stay for every later insert and query (measured: a
- * max_rows_to_group_by given to one query failed the next): there the clause alone bounds a query.
+ * max_rows_to_group_by given to one query failed the next; the embedded client refuses them,
+ * client.ts): there the clause alone bounds a query.
  */
 export const SETTINGS = `SETTINGS ${Object.entries(BOUND_SETTINGS).map(([k, v]) => `${k} = ${/^\d+$/.test(String(v)) ? v : `'${v}'`}`).join(', ')}`;
 

@@ -8,7 +8,8 @@ import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
 import { RetryableError } from '../../../core/errors.js';
 import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { storeSuite, type Target } from './store-suite.js';
-import { makeCall, testDatabase } from './helpers.js';
+import { waitFor } from '../../receivers/otlp/helpers.js';
+import { makeCall, rows, testDatabase, totals } from './helpers.js';
 
 // chDB binds one data directory per process: this file (its own vitest worker) uses one path,
 // shared by the exporters under test and the client that checks their work.
@@ -85,6 +86,40 @@ describe('clickhouse exporter on embedded chDB', () => {
     await conn.release?.();
     const rs = await conn.client.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' });
     expect(await rs.json()).toEqual([{ one: 1 }]);
+  });
+
+  it('a rollup round while an insert is retried loses nothing: the retried batch\'s dedup token stays off the rollup inserts', async () => {
+    // chDB's connection turns request settings into SETs on its one session. When the calls insert
+    // passed its token that way, the rollup inserted while the batch was retried carried the token,
+    // and the refresh after the retry, with the same token, was dropped as a duplicate block.
+    const db = testDatabase('retry');
+    const ctx = testContext('clickhouse');
+    const e = new ClickhouseExporter({ ...base, database: db, rollup_refresh: '3s', retry: { initial_interval: '50ms', max_interval: '200ms', max_elapsed: '0s' } }, ctx);
+    const dailyCalls = async (): Promise<number> => Number((await rows<{ n: string }>(conn.client, `SELECT sum(calls) AS n FROM ${db}.llm_calls_daily FINAL`))[0].n);
+    await e.start();
+    try {
+      await e.consume(batchOf({ calls: [0, 3, 6].map((i) => makeCall(i)) })); // 2026-11-20, rolled up at the next round
+      await waitFor('the first batch stored', async () => (await totals(conn.client, db)).n === 3, 10_000);
+      // The calls table refuses inserts for a while (TOO_MANY_PARTS; chDB over its memory bound
+      // does the same): the second batch, 2026-11-21, same month, is retried.
+      await conn.client.command({ query: `ALTER TABLE ${db}.llm_calls MODIFY SETTING parts_to_throw_insert = 1` });
+      await e.consume(batchOf({ calls: [1, 4].map((i) => makeCall(i)) }));
+      await waitFor('the rollup round during the retries', async () => (await dailyCalls()) === 3, 15_000);
+      expect(await metricValue(ctx.registry, 'tokenledger_exporter_retries_total', { exporter: 'clickhouse' })).toBeGreaterThan(0);
+      await conn.client.command({ query: `ALTER TABLE ${db}.llm_calls RESET SETTING parts_to_throw_insert` });
+      await e.flush();
+    } finally {
+      await e.shutdown();
+    }
+    expect((await totals(conn.client, db)).n).toBe(5);
+    expect(await dailyCalls()).toBe(5);
+  }, 30_000);
+
+  it('refuses request settings, which chDB would keep on its session for every later statement, naming them and the fix', async () => {
+    await expect(conn.client.query({ query: 'SELECT 1', format: 'JSONEachRow', clickhouse_settings: { max_rows_to_group_by: '10', wait_end_of_query: undefined } }))
+      .rejects.toThrow(/request settings \(max_rows_to_group_by\) would stay on chDB's session for every later statement; put them in the statement's SETTINGS clause/);
+    const [setting] = await rows<{ value: string; changed: number }>(conn.client, "SELECT value, changed FROM system.settings WHERE name = 'max_rows_to_group_by'");
+    expect(setting).toEqual({ value: '0', changed: 0 });
   });
 
   it('refuses a second embedded path in the same process with a clear error', async () => {

@@ -4,6 +4,7 @@ import { ClickhouseExporter } from '../../../exporters/clickhouse/exporter.js';
 import type { ClickhouseConfig } from '../../../exporters/clickhouse/config.js';
 import { runReport } from '../../../exporters/clickhouse/report.js';
 import { MIGRATIONS } from '../../../exporters/clickhouse/schema.js';
+import { zeroTokens, type ReconciliationRow } from '../../../core/reconciliation.js';
 import { batchOf, metricValue, testContext } from '../../helpers/context.js';
 import { expectedCost, makeCall, rows, totals } from './helpers.js';
 
@@ -200,6 +201,26 @@ export function storeSuite(target: () => Target): void {
     // The second start found every migration recorded and applied none again.
     const migrations = await rows<{ version: number }>(client, `SELECT version FROM ${db}.schema_migrations ORDER BY version`);
     expect(migrations.map((m) => Number(m.version))).toEqual(MIGRATIONS.map((m) => m.version));
+  });
+
+  it('keeps every reconciliation run written after calls were stored: nothing of the calls insert carries over to later inserts', async () => {
+    const { config } = target();
+    const run = (day: string, cost: number): ReconciliationRow => ({
+      day, provider: 'anthropic', model: 'claude-sonnet-4-5', team: '', status: 'final', ledger_calls: 3, ledger: zeroTokens(), reported: zeroTokens(),
+      ledger_cost_usd: cost, reported_cost_usd: cost, drift_usd: 0, drift_ratio: 0, unmatched_cost_usd: 0, price_drift_usd: 0, explanation: '', reconciled_at: '2026-11-25T00:00:00Z',
+    });
+    await withExporter(config, async (e, ctx) => {
+      await e.consume(batchOf({ calls: ids(0, 9).map((i) => makeCall(i)) }));
+      await e.flush();
+      const store = ctx.host.get('reconciliationStore');
+      if (!store) throw new Error('no reconciliationStore provided');
+      // Runs with no call stored in between (an idle ledger reconciled every interval), all in one month.
+      await store.write([run('2026-11-20', 1)]);
+      await store.write([run('2026-11-21', 2)]);
+      await store.write([run('2026-11-20', 3)]);
+      const stored = await store.read('2026-11-01', '2026-12-01');
+      expect(stored.map((r) => [r.day, r.ledger_cost_usd])).toEqual([['2026-11-20', 3], ['2026-11-21', 2]]);
+    });
   });
 
   it('drops a call that cannot be stored, counts it, and stores the rest of the batch', async () => {
