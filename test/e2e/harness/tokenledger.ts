@@ -6,7 +6,7 @@
 import { createClient } from '@clickhouse/client';
 import { Session } from 'chdb';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { LlmCall } from '../../../core/llm-call.js';
@@ -34,6 +34,8 @@ export interface TokenledgerProcess {
   reload(timeoutMs?: number): Promise<void>;
   stop(graceMs?: number): Promise<number | null>;
   logTail(n?: number): string;
+  /** Writes a V8 heap snapshot of the running process (started with `heapSnapshots`) and returns its path. */
+  heapSnapshot(timeoutMs?: number): Promise<string>;
 }
 
 export async function allocatePorts(): Promise<TokenledgerPorts> {
@@ -49,6 +51,8 @@ export interface TokenledgerOptions {
   budget?: Record<string, unknown>;
   /** Bearer token of the admin server (/metrics and /api/v1/...); the harness sends it. */
   adminToken?: string;
+  /** Node writes a heap snapshot on SIGUSR2 (`--heapsnapshot-signal`), into `<workDir>/heap`. */
+  heapSnapshots?: boolean;
 }
 
 function pipeline(ports: TokenledgerPorts, ch: ClickhouseTarget, queuePath: string, opts: TokenledgerOptions): Record<string, unknown> {
@@ -74,7 +78,10 @@ export async function startTokenledger(workDir: string, ports: TokenledgerPorts,
   writeFileSync(configPath, stringify(pipeline(ports, ch, join(workDir, 'queue'), opts)));
   const logFile = join(workDir, `tokenledger.${run}.log`);
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, [TOKENLEDGER_JS, 'run', '-c', configPath], {
+  const heapDir = join(workDir, 'heap');
+  if (opts.heapSnapshots) mkdirSync(heapDir, { recursive: true });
+  const nodeArgs = opts.heapSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`] : [];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, TOKENLEDGER_JS, 'run', '-c', configPath], {
     cwd: workDir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: workDir },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -111,6 +118,21 @@ export async function startTokenledger(workDir: string, ports: TokenledgerPorts,
         if (Date.now() > deadline) throw new Error(`tokenledger did not reload within ${timeoutMs} ms\n${logTail()}`);
         await new Promise((r) => setTimeout(r, 50));
       }
+    },
+    async heapSnapshot(timeoutMs = 120_000) {
+      if (!opts.heapSnapshots) throw new Error('heapSnapshot() needs startTokenledger(..., { heapSnapshots: true })');
+      const snapshots = (): string[] => readdirSync(heapDir).filter((f) => f.endsWith('.heapsnapshot'));
+      const before = new Set(snapshots());
+      child.kill('SIGUSR2');
+      const deadline = Date.now() + timeoutMs;
+      let file: string | undefined;
+      while ((file = snapshots().find((f) => !before.has(f))) === undefined) {
+        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no heap snapshot in ${heapDir} within ${timeoutMs} ms\n${logTail()}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // Node writes it synchronously on its event loop: once the process answers again, the file is complete.
+      await waitForHttp(`${adminUrl}/readyz`, Math.max(deadline - Date.now(), 1000), exited);
+      return join(heapDir, file);
     },
     async stop(graceMs = 30_000) {
       if (child.exitCode !== null) return child.exitCode;
