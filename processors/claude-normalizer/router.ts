@@ -13,7 +13,7 @@ import { PlausibilityGate } from './plausibility-gate.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
 import { SdkSpanPairing, withSdkPair } from './sdk-span-pairing.js';
-import type { Read, ReadOptions, SpanSite } from './reader.js';
+import type { Read, ReadOptions, SpanReader, SpanSite } from './reader.js';
 import { LOG_READERS, METRIC_READERS, SPAN_READERS } from './readers.js';
 import { hasTokens } from './tokens.js';
 import type { Extracted, Report } from './types.js';
@@ -65,25 +65,29 @@ export class ShapeRouter {
     const raws: { span: Span; scopeVersion: string }[] = [];
     const fromLiteLLM = isLiteLLMResource(rs.resource);
     const requests = this.withoutUsage.requests;
-    const sdkPairs = this.sdkPairing.pair(rs, now);
+    const found: { span: Span; site: SpanSite; reader: SpanReader | undefined }[] = [];
     for (const ss of rs.scopeSpans) {
       const site: SpanSite = { resource: rs.resource, scope: ss.scope, spanById };
-      for (const span of ss.spans) {
-        const reader = SPAN_READERS.find((r) => r.detect(span, site));
-        const family = reader?.family ?? 'other';
-        if (family === 'litellm') {
-          requests.noteReported(span);
-        } else if (family === 'other' && span.name === RAW_REQUEST_SPAN) {
-          raws.push({ span, scopeVersion: ss.scope.version });
-          requests.noteReported(span);
-        } else if (family === 'other') {
-          requests.noteBare(span, now, fromLiteLLM);
-        }
-        const reading = reader?.read(span, site, this.opts) ?? null;
-        if (reading === null) continue;
-        if ('unknown' in reading) this.unknown('traces', reading.unknown, span.name, span.attributes);
-        else this.take(reports, family === 'other' ? { ...reading, x: withSdkPair(reading.x, sdkPairs.get(span)) } : reading, reading.record ?? spanRecordKey(span));
+      for (const span of ss.spans) found.push({ span, site, reader: SPAN_READERS.find((r) => r.detect(span, site)) });
+    }
+    // Only spans the generic readers read can be a library's or the SDK's report of one call: a
+    // gateway's (LiteLLM's) spans never pair, and pairing every one of them costs a scan each.
+    const generic = found.filter((f) => f.reader?.family === 'other').map(({ span, site }) => ({ span, scope: site.scope.name }));
+    const sdkPairs = this.sdkPairing.pair(rs.resource, generic, now);
+    for (const { span, site, reader } of found) {
+      const family = reader?.family ?? 'other';
+      if (family === 'litellm') {
+        requests.noteReported(span);
+      } else if (family === 'other' && span.name === RAW_REQUEST_SPAN) {
+        raws.push({ span, scopeVersion: site.scope.version });
+        requests.noteReported(span);
+      } else if (family === 'other') {
+        requests.noteBare(span, now, fromLiteLLM);
       }
+      const reading = reader?.read(span, site, this.opts) ?? null;
+      if (reading === null) continue;
+      if ('unknown' in reading) this.unknown('traces', reading.unknown, span.name, span.attributes);
+      else this.take(reports, family === 'other' ? { ...reading, x: withSdkPair(reading.x, sdkPairs.get(span)) } : reading, reading.record ?? spanRecordKey(span));
     }
     for (const raw of raws) {
       const recovered = this.withoutUsage.recover(rs.resource, raw.scopeVersion, raw.span, now, this.opts.providers);

@@ -1,4 +1,4 @@
-import type { Attributes, ResourceSpans, Span } from '../../core/telemetry.js';
+import type { Attributes, Span } from '../../core/telemetry.js';
 import { firstNum, firstStr, nanosToMs, str } from './attrs.js';
 import { boundString, MAX_STRING_LENGTH } from './bounded-strings.js';
 import { classifyGenAI } from './genai-semconv.js';
@@ -60,21 +60,21 @@ export class SdkSpanPairing {
   /** Pairs made: each span's key → the key of the span it paired with, both ways. */
   private readonly pairs = new Map<string, string>();
 
-  /** For each span of `rs` that pairs with an SDK or library span (of this export or a recent one), the other's key. */
-  pair(rs: ResourceSpans, now: number): Map<Span, string> {
+  /**
+   * For each of `spans` (one resource's spans the generic readers read, with their scope names)
+   * that pairs with an SDK or library span (of this export or a recent one), the other's key.
+   */
+  pair(resourceAttrs: Attributes, spans: readonly { span: Span; scope: string }[], now: number): Map<Span, string> {
     this.expire(now);
     const out = new Map<Span, string>();
-    const resource = resourceKey(rs.resource);
+    const resource = resourceKey(resourceAttrs);
     const fresh: { span: Span; s: Seen }[] = [];
-    for (const ss of rs.scopeSpans) {
-      const sdk = ss.scope.name.startsWith(SDK_SCOPE);
-      for (const span of ss.spans) {
-        if (!isGenericCallSpan(span)) continue;
-        const s = seenOf(span, sdk, resource, now);
-        const known = this.pairs.get(s.key);
-        if (known !== undefined) out.set(span, known);
-        else fresh.push({ span, s });
-      }
+    for (const { span, scope } of spans) {
+      if (!isGenericCallSpan(span)) continue;
+      const s = seenOf(span, scope.startsWith(SDK_SCOPE), resource, now);
+      const known = this.pairs.get(s.key);
+      if (known !== undefined) out.set(span, known);
+      else fresh.push({ span, s });
     }
     for (const { s } of fresh) this.remember(s);
     // SDK spans against library spans: each library span takes the SDK span that starts closest after it.
