@@ -2,11 +2,12 @@ import { dirname, resolve } from 'node:path';
 import { factories } from '../components.js';
 import { ConfigError, formatDiagnostic } from '../../core/config/diagnostic.js';
 import { loadConfigFile } from '../../core/config/load.js';
-import { componentType, type PipelineConfig } from '../../core/config/types.js';
+import type { PipelineConfig } from '../../core/config/types.js';
 import { createLogger } from '../../core/logger.js';
 import { openLedger, type ClickhouseConfig } from '../../exporters/clickhouse/index.js';
 import { adminClient, dayString, formatReconciliation, reconcileWindow, type AnthropicAdminConfig } from '../../extensions/anthropic_admin/index.js';
 import { configErrorExit, EXIT } from '../exit-codes.js';
+import { pickComponent } from './pick-component.js';
 
 export interface ReconcileCliOptions {
   config: string;
@@ -15,14 +16,6 @@ export interface ReconcileCliOptions {
   from?: string;
   to?: string;
   format: 'table' | 'json';
-}
-
-/** One id of a type in a section: the one asked for, else the first; an error line when there is none. */
-function pick(section: Record<string, unknown>, type: string, wanted: string | undefined, what: string): string | Error {
-  const ids = Object.keys(section).filter((id) => componentType(id) === type);
-  const id = wanted ?? ids[0];
-  if (id && ids.includes(id)) return id;
-  return new Error(`${wanted ? `no ${what} '${wanted}'` : `no ${what}`} (${what}s: ${ids.join(', ') || 'none'})`);
 }
 
 /**
@@ -41,9 +34,9 @@ export async function reconcileCommand(opts: ReconcileCliOptions, out: (text: st
     for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
     return configErrorExit(err);
   }
-  const ext = pick(config.extensions, 'anthropic_admin', opts.extension, 'anthropic_admin extension');
+  const ext = pickComponent(config.extensions, 'anthropic_admin', opts.extension, 'anthropic_admin extension');
   if (ext instanceof Error) return fail(`${opts.config}: ${ext.message}`);
-  const exp = pick(config.exporters, 'clickhouse', opts.exporter, 'clickhouse exporter');
+  const exp = pickComponent(config.exporters, 'clickhouse', opts.exporter, 'clickhouse exporter');
   if (exp instanceof Error) return fail(`${opts.config}: ${exp.message}`);
   const now = Date.now();
   const window = { fromDay: opts.from ?? `${dayString(now).slice(0, 7)}-01`, toDay: opts.to ?? dayString(now + 86_400_000) };

@@ -2,12 +2,13 @@ import { factories } from '../components.js';
 import { ConfigError, formatDiagnostic } from '../../core/config/diagnostic.js';
 import { loadConfigFile } from '../../core/config/load.js';
 import { splitEndpoint } from '../../core/admin-server.js';
-import { componentType, type AdminConfig, type PipelineConfig } from '../../core/config/types.js';
+import type { AdminConfig, PipelineConfig } from '../../core/config/types.js';
 import { createLogger } from '../../core/logger.js';
 import { EmbeddedPathLocked, openLedger, remoteReport, REPORT_KEYS, runReport, type AdminApi, type ClickhouseConfig, type ReportKey, type ReportOptions } from '../../exporters/clickhouse/index.js';
 import { formatReconciliation } from '../../extensions/anthropic_admin/index.js';
 import { dirname, resolve } from 'node:path';
 import { EXIT } from '../exit-codes.js';
+import { pickComponent } from './pick-component.js';
 
 export interface ReportCliOptions {
   config: string;
@@ -39,10 +40,9 @@ export async function reportCommand(opts: ReportCliOptions, out: (text: string) 
     return EXIT.invalidConfig;
   }
   const exporters = config.exporters;
-  const ids = Object.keys(exporters).filter((id) => componentType(id) === 'clickhouse');
-  const id = opts.exporter ?? ids[0];
-  if (!id || !ids.includes(id)) {
-    process.stderr.write(`tokenledger report: ${opts.config}: ${opts.exporter ? `no clickhouse exporter '${opts.exporter}'` : 'no clickhouse exporter'} (clickhouse exporters: ${ids.join(', ') || 'none'})\n`);
+  const id = pickComponent(exporters, 'clickhouse', opts.exporter, 'clickhouse exporter');
+  if (id instanceof Error) {
+    process.stderr.write(`tokenledger report: ${opts.config}: ${id.message}\n`);
     return EXIT.usage;
   }
   const configDir = dirname(resolve(opts.config));
