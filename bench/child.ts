@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseDocument } from 'yaml';
+import { BenchChild } from './bench-child.js';
 
 /**
  * tokenledger as a child process running the shipped pipeline.yaml (copied into a temp dir, so
@@ -77,22 +75,19 @@ export function threadCpu(pid: number): Map<string, number> {
   return out;
 }
 
-export class TokenledgerChild {
-  readonly dir = mkdtempSync(join(tmpdir(), 'tl-bench-'));
+export class TokenledgerChild extends BenchChild {
   grpcPort = 0;
   httpPort = 0;
   adminPort = 0;
-  private proc: ChildProcess | undefined;
-  private exited = false;
 
-  constructor(private readonly opts: ChildOptions) {}
+  constructor(private readonly opts: ChildOptions) {
+    super('tokenledger');
+  }
 
   get pid(): number {
     if (this.proc?.pid === undefined) throw new Error('bench: tokenledger is not running');
     return this.proc.pid;
   }
-
-  get logFile(): string { return join(this.dir, 'tokenledger.log'); }
 
   async start(timeoutMs = 30_000): Promise<void> {
     const doc = parseDocument(readFileSync(join(this.opts.repo, 'pipeline.yaml'), 'utf8'));
@@ -110,10 +105,7 @@ export class TokenledgerChild {
     const config = join(this.dir, 'pipeline.yaml');
     writeFileSync(config, doc.toString());
     [this.grpcPort, this.httpPort, this.adminPort] = [await freePort(), await freePort(), await freePort()];
-    const log = createWriteStream(this.logFile);
-    this.proc = spawn(process.execPath, [...(this.opts.nodeArgs ?? []), join(this.opts.repo, 'dist', 'bin', 'tokenledger.js'), 'run', '-c', config], {
-      cwd: this.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    await this.launch(process.execPath, [...(this.opts.nodeArgs ?? []), join(this.opts.repo, 'dist', 'bin', 'tokenledger.js'), 'run', '-c', config], {
       env: {
         ...process.env,
         TOKENLEDGER_OTLP_GRPC_ENDPOINT: `127.0.0.1:${this.grpcPort}`,
@@ -121,26 +113,7 @@ export class TokenledgerChild {
         TOKENLEDGER_ADMIN_ENDPOINT: `127.0.0.1:${this.adminPort}`,
         TOKENLEDGER_LOG_LEVEL: 'warn',
       },
-    });
-    this.proc.stdout?.pipe(log);
-    this.proc.stderr?.pipe(log);
-    this.proc.once('exit', () => { this.exited = true; });
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.exited) throw new Error(`bench: tokenledger exited during start-up; log:\n${this.logTail()}`);
-      const ready = await get(this.adminPort, '/readyz').then((r) => r.status === 200, () => false);
-      if (ready) return;
-      await sleep(100);
-    }
-    throw new Error(`bench: tokenledger not ready after ${timeoutMs} ms; log:\n${this.logTail()}`);
-  }
-
-  logTail(): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').split('\n').slice(-20).join('\n');
-    } catch (err) {
-      return `(no log: ${(err as Error).message})`;
-    }
+    }, () => get(this.adminPort, '/readyz').then((r) => r.status === 200, () => false), timeoutMs);
   }
 
   /** RSS now and at peak (VmHWM), CPU seconds (user + system) since start. */
@@ -152,26 +125,6 @@ export class TokenledgerChild {
     const r = await get(this.adminPort, '/metrics');
     if (r.status !== 200) throw new Error(`bench: /metrics answered ${r.status}`);
     return r.body;
-  }
-
-  /** SIGTERM (tokenledger drains), SIGKILL after `timeoutMs`. Idempotent. */
-  async stop(timeoutMs = 30_000): Promise<void> {
-    const p = this.proc;
-    if (!p || this.exited) return;
-    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    p.kill('SIGTERM');
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  /** Immediate SIGKILL, for error paths and process exit. */
-  kill(): void {
-    if (this.proc && !this.exited) this.proc.kill('SIGKILL');
-  }
-
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 

@@ -1,9 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BenchChild } from './bench-child.js';
 import { freePort, procStats, type ProcStats } from './child.js';
 
 /**
@@ -51,33 +52,19 @@ function config(dir: string, grpcPort: number, httpPort: number): string {
   }, null, 2);
 }
 
-export class OtelcolChild {
-  readonly dir = mkdtempSync(join(tmpdir(), 'tl-bench-otelcol-'));
+export class OtelcolChild extends BenchChild {
   grpcPort = 0;
   httpPort = 0;
-  private proc: ChildProcess | undefined;
-  private exited = false;
 
-  constructor(private readonly binary: string) {}
-
-  get logFile(): string { return join(this.dir, 'otelcol.log'); }
+  constructor(private readonly binary: string) {
+    super('otelcol');
+  }
 
   async start(timeoutMs = 30_000): Promise<void> {
     [this.grpcPort, this.httpPort] = [await freePort(), await freePort()];
     const cfg = join(this.dir, 'config.yaml');
     writeFileSync(cfg, config(this.dir, this.grpcPort, this.httpPort));
-    const log = createWriteStream(this.logFile);
-    this.proc = spawn(this.binary, ['--config', cfg], { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.proc.stdout?.pipe(log);
-    this.proc.stderr?.pipe(log);
-    this.proc.once('exit', () => { this.exited = true; });
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.exited) throw new Error(`bench: otelcol exited during start-up; log:\n${this.logTail()}`);
-      if (await listening(this.httpPort)) return;
-      await sleep(100);
-    }
-    throw new Error(`bench: otelcol not listening after ${timeoutMs} ms; log:\n${this.logTail()}`);
+    await this.launch(this.binary, ['--config', cfg], {}, () => listening(this.httpPort), timeoutMs);
   }
 
   stats(): ProcStats {
@@ -103,32 +90,6 @@ export class OtelcolChild {
       last = size;
       await sleep(500);
     }
-  }
-
-  logTail(): string {
-    try {
-      return readFileSync(this.logFile, 'utf8').split('\n').slice(-20).join('\n');
-    } catch (err) {
-      return `(no log: ${(err as Error).message})`;
-    }
-  }
-
-  async stop(timeoutMs = 10_000): Promise<void> {
-    const p = this.proc;
-    if (!p || this.exited) return;
-    const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-    p.kill('SIGTERM');
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  kill(): void {
-    if (this.proc && !this.exited) this.proc.kill('SIGKILL');
-  }
-
-  remove(): void {
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
