@@ -10,19 +10,8 @@ if [ ${#VERSIONS[@]} -eq 0 ]; then
   # shellcheck disable=SC2207
   VERSIONS=($(node -e 'import("./test/e2e/litellm/versions.mjs").then(m => console.log(m.CI_VERSIONS.join(" ")))'))
 fi
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null || PYTHON=python3
-
-# uv (hash-pinned) installs a LiteLLM venv in ~30 s where pip takes minutes.
-UV="$(command -v uv || true)"
-if [ -z "$UV" ]; then
-  tools=".venv/tools"
-  if [ ! -x "$tools/bin/uv" ]; then
-    "$PYTHON" -m venv "$tools"
-    "$tools/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r test/e2e/litellm/requirements-tools.txt
-  fi
-  UV="$tools/bin/uv"
-fi
+# shellcheck source=scripts/lib/python-uv.sh
+. scripts/lib/python-uv.sh
 
 for v in "${VERSIONS[@]}"; do
   req="test/e2e/litellm/requirements-$v.txt"

@@ -10,18 +10,8 @@ cd "$(dirname "$0")/.."
 root="$PWD"
 reqs="test/e2e/sources/requirements"
 npms="test/e2e/sources/npm"
-PYTHON="${PYTHON:-python3.11}"
-command -v "$PYTHON" >/dev/null || PYTHON=python3
-
-UV="$(command -v uv || true)"
-if [ -z "$UV" ]; then
-  tools=".venv/tools"
-  if [ ! -x "$tools/bin/uv" ]; then
-    "$PYTHON" -m venv "$tools"
-    "$tools/bin/pip" install --quiet --disable-pip-version-check --require-hashes -r test/e2e/litellm/requirements-tools.txt
-  fi
-  UV="$tools/bin/uv"
-fi
+# shellcheck source=scripts/lib/python-uv.sh
+. scripts/lib/python-uv.sh
 
 libs=("$@")
 if [ ${#libs[@]} -eq 0 ]; then
