@@ -3,10 +3,12 @@ import * as grpc from '@grpc/grpc-js';
 import { parseDuration } from '../../core/config/duration.js';
 import { Relay } from '../../core/handoff.js';
 import { settledWithin } from '../../core/settle.js';
+import type { Logger } from '../../core/logger.js';
 import type { ServerTlsPem } from '../../core/tls.js';
 import type { Signal } from './codec/codec.js';
 import type { GrpcConfig } from './config.js';
 import { parseEndpoint, type BoundAddress } from './endpoint.js';
+import { FLOW_CONTROL_WINDOW, widenFlowControl } from './grpc-flow-control.js';
 
 /** What serves the calls of a listener: the OTLP/gRPC server of the receiver now running. */
 export interface GrpcTarget {
@@ -39,6 +41,9 @@ function exportService(signal: Signal): grpc.ServiceDefinition {
   };
 }
 
+/** HTTP/2's largest window, 2^31 − 1 bytes. */
+const MAX_WINDOW = 2 ** 31 - 1;
+
 /** grpc-js channel options for the configured limits; a `0s` duration leaves grpc-js's default (none). */
 export function serverOptions(config: GrpcConfig): grpc.ChannelOptions {
   const options: grpc.ChannelOptions = {
@@ -46,6 +51,7 @@ export function serverOptions(config: GrpcConfig): grpc.ChannelOptions {
     'grpc.keepalive_time_ms': parseDuration(config.keepalive.time),
     'grpc.keepalive_timeout_ms': parseDuration(config.keepalive.timeout),
     'grpc.max_concurrent_streams': config.max_concurrent_streams,
+    [FLOW_CONTROL_WINDOW]: Math.min(Math.floor(config.flow_control_window_mib * 1024 * 1024), MAX_WINDOW),
   };
   const durations = [
     ['grpc.max_connection_idle_ms', config.max_connection_idle],
@@ -76,7 +82,7 @@ export class GrpcListener {
   }
 
   /** Binds `endpoint`, with `first` attached. */
-  static open(endpoint: string, options: grpc.ChannelOptions, pem: ServerTlsPem | undefined, first: GrpcTarget): Promise<GrpcListener> {
+  static open(endpoint: string, options: grpc.ChannelOptions, pem: ServerTlsPem | undefined, first: GrpcTarget, logger: Logger): Promise<GrpcListener> {
     const server = new grpc.Server(options);
     const relay = new Relay<GrpcTarget>(first);
     for (const signal of ['traces', 'metrics', 'logs'] as const) {
@@ -89,9 +95,14 @@ export class GrpcListener {
       : grpc.ServerCredentials.createInsecure();
     const fingerprint = GrpcListener.fingerprint(options, pem);
     return new Promise((ok, fail) => {
-      server.bindAsync(endpoint, creds, (err, port) => (err
-        ? fail(new Error(`cannot listen for OTLP/gRPC on ${endpoint}: ${err.message}`, { cause: err }))
-        : ok(new GrpcListener(server, fingerprint, { host, port }, relay))));
+      server.bindAsync(endpoint, creds, (err, port) => {
+        if (err) return fail(new Error(`cannot listen for OTLP/gRPC on ${endpoint}: ${err.message}`, { cause: err }));
+        const window = options[FLOW_CONTROL_WINDOW] as number;
+        if (!widenFlowControl(server, window)) {
+          logger.warn('cannot set the gRPC flow-control window: this grpc-js keeps its HTTP/2 servers elsewhere; gRPC receives with 64 KiB windows (slower under load)', { endpoint, flow_control_window_bytes: window });
+        }
+        ok(new GrpcListener(server, fingerprint, { host, port }, relay));
+      });
     });
   }
 

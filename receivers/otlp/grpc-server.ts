@@ -38,7 +38,7 @@ export class OtlpGrpcServer implements GrpcTarget {
         this.deps.logger.info('gRPC options or certificate changed: rebinding the endpoint', { endpoint: this.config.endpoint });
         await kept.close(0);
       }
-      this.listener = await GrpcListener.open(this.config.endpoint, options, pem, this);
+      this.listener = await GrpcListener.open(this.config.endpoint, options, pem, this, this.deps.logger);
     }
     return this.listener.address;
   }
