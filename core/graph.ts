@@ -110,22 +110,38 @@ export class Graph {
 
 function pipelineConsumer(processors: Processor[], exporters: Exporter[]): Consumer {
   return {
-    consume: async (batch: Batch) => {
-      const done: [Processor, Batch][] = [];
-      let b = batch;
+    // The first processor runs outside deliver()'s async frame: that frame lives until every
+    // exporter acknowledged (a disk queue's fsync), and holding the decoded telemetry that long
+    // promotes it to V8's old generation, where it costs a major collection instead of dying young.
+    consume: (batch: Batch) => {
+      if (processors.length === 0) return deliver([], exporters, batch);
+      let first: Batch | Promise<Batch>;
       try {
-        for (const p of processors) {
-          b = await p.process(b);
-          done.push([p, b]);
-        }
-        await allAccepted(exporters.map((e) => e.consume(b)));
+        first = processors[0].process(batch);
       } catch (err) {
-        // Not delivered everywhere: the client re-sends, and each processor must see that as new.
-        for (const [p, output] of done.reverse()) await p.abandon?.(output);
-        throw err;
+        return Promise.reject(err);
       }
+      return deliver(processors, exporters, first);
     },
   };
+}
+
+/** The rest of a pipeline after its first processor returned `first`. */
+async function deliver(processors: Processor[], exporters: Exporter[], first: Batch | Promise<Batch>): Promise<void> {
+  const done: [Processor, Batch][] = [];
+  try {
+    let b = await first;
+    if (processors.length > 0) done.push([processors[0], b]);
+    for (const p of processors.slice(1)) {
+      b = await p.process(b);
+      done.push([p, b]);
+    }
+    await allAccepted(exporters.map((e) => e.consume(b)));
+  } catch (err) {
+    // Not delivered everywhere: the client re-sends, and each processor must see that as new.
+    for (const [p, output] of done.reverse()) await p.abandon?.(output);
+    throw err;
+  }
 }
 
 function fanOut(consumers: Consumer[]): Consumer {

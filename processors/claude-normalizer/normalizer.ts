@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { Batch } from '../../core/batch.js';
+import { emptyBatch, type Batch } from '../../core/batch.js';
 import type { ComponentContext, Processor } from '../../core/component.js';
 import { parseDuration } from '../../core/config/duration.js';
 import type { LlmCall } from '../../core/llm-call.js';
@@ -74,7 +74,7 @@ export class ClaudeNormalizer implements Processor {
     this.withoutUsage.expire(now);
     const undo = new UndoLog();
     const reports = this.router.read(batch, undo.series, now);
-    if (reports.length === 0 && this.store.needsLookup) return batch;
+    if (reports.length === 0 && this.store.needsLookup) return recordsOf(batch);
     const txn = this.store.begin(this.store.needsLookup ? lookupOf(reports) : NO_LOOKUP, now);
     if (txn instanceof Promise) return txn.then((t) => this.join(batch, reports, t, undo, now), (err: unknown) => this.refused(undo, err));
     return this.join(batch, reports, txn, undo, now);
@@ -123,7 +123,7 @@ export class ClaudeNormalizer implements Processor {
     undo.seal();
     this.gauges();
     // A new object per batch with reports: the key of its transaction for abandon(), whatever other pipelines do with the input.
-    const out = reports.length === 0 ? batch : { ...batch, calls: [...batch.calls, ...calls], ...this.withUpdates(batch, updates) };
+    const out = reports.length === 0 ? recordsOf(batch) : { ...emptyBatch(batch.origin), calls: [...batch.calls, ...calls], ...this.withUpdates(batch, updates) };
     const saved = txn.commit();
     if (saved === undefined) return this.committed(out, txn, undo);
     return saved.then(() => this.committed(out, txn, undo), (err: unknown) => this.refused(undo, err));
@@ -198,4 +198,13 @@ export class ClaudeNormalizer implements Processor {
     }
     this.claudeCode.setDrift();
   }
+}
+
+/**
+ * A batch's records without its telemetry: what the normalizer read is not passed on, so that the
+ * decoded spans are garbage as soon as they are read instead of living (and being promoted to V8's
+ * old generation) until every exporter acknowledged.
+ */
+function recordsOf(batch: Batch): Batch {
+  return { ...batch, resourceSpans: [], resourceMetrics: [], resourceLogs: [] };
 }

@@ -72,28 +72,43 @@ export class ExportHandler {
 
   private async process(transport: Transport, signal: Signal, body: Uint8Array, encoding: Encoding, header: (name: string) => string | undefined): Promise<ExportOutcome> {
     const labels = { receiver: this.ctx.id, transport, signal };
-    const decoded = tryDecode(signal, body, encoding);
-    if ('reason' in decoded) return { ok: false, error: this.refuse(transport, signal, decoded) };
-    const { part } = decoded;
-    this.copyHeaders(part, header);
-    const items = countItems(part);
-    if (items > 0) {
-      try {
-        const batch = { ...emptyBatch({ receiver: this.ctx.id, transport }), ...part };
-        await this.ctx.next.consume(batch);
-      } catch (err) {
-        const f = pipelineFailure(err, this.retryAfterSeconds);
-        this.metrics.refusedItems.inc({ ...labels, reason: f.reason }, items);
-        return { ok: false, error: this.refuse(transport, signal, f, err) };
-      }
+    // Only counts cross the await below: the decoded telemetry stays in deliver()'s synchronous
+    // frame, so that it can die young while the exporters' acknowledgement is awaited.
+    const started = this.deliver(transport, signal, body, encoding, header);
+    if ('reason' in started) return { ok: false, error: this.refuse(transport, signal, started) };
+    const { items, rejected, rejectedMessage, consumed } = started;
+    try {
+      await consumed;
+    } catch (err) {
+      const f = pipelineFailure(err, this.retryAfterSeconds);
+      this.metrics.refusedItems.inc({ ...labels, reason: f.reason }, items);
+      return { ok: false, error: this.refuse(transport, signal, f, err) };
     }
     this.metrics.accepted.inc(labels, items);
-    if (decoded.rejected > 0) {
-      this.metrics.refusedItems.inc({ ...labels, reason: 'unsupported_metric_type' }, decoded.rejected);
+    if (rejected > 0) {
+      this.metrics.refusedItems.inc({ ...labels, reason: 'unsupported_metric_type' }, rejected);
       this.metrics.refusedRequests.inc({ ...labels, reason: 'unsupported_metric_type' });
-      this.ctx.logger.warn('partial success: items rejected', { transport, signal, rejected: decoded.rejected, reason: decoded.rejectedMessage });
+      this.ctx.logger.warn('partial success: items rejected', { transport, signal, rejected, reason: rejectedMessage });
     }
-    return { ok: true, body: encodeExportResponse(signal, encoding, { rejected: decoded.rejected, errorMessage: decoded.rejectedMessage }) };
+    return { ok: true, body: encodeExportResponse(signal, encoding, { rejected, errorMessage: rejectedMessage }) };
+  }
+
+  /** Decodes the request and hands it to the pipeline; what it returns holds no telemetry. */
+  private deliver(transport: Transport, signal: Signal, body: Uint8Array, encoding: Encoding, header: (name: string) => string | undefined): ExportFailure | { items: number; rejected: number; rejectedMessage: string; consumed: Promise<void> | undefined } {
+    const decoded = tryDecode(signal, body, encoding);
+    if ('reason' in decoded) return decoded;
+    const { part, rejected, rejectedMessage } = decoded;
+    this.copyHeaders(part, header);
+    const items = countItems(part);
+    let consumed: Promise<void> | undefined;
+    if (items > 0) {
+      try {
+        consumed = this.ctx.next.consume({ ...emptyBatch({ receiver: this.ctx.id, transport }), ...part });
+      } catch (err) {
+        consumed = Promise.reject(err);
+      }
+    }
+    return { items, rejected, rejectedMessage, consumed };
   }
 
   /** Counts and logs a refusal; returns it for the transport to answer with. */

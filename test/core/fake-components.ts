@@ -1,4 +1,4 @@
-import type { Batch } from '../../core/batch.js';
+import { emptyBatch, type Batch } from '../../core/batch.js';
 import type { Exporter, ExporterFactory, ExtensionFactory, Factory, ProcessorFactory, ReceiverContext, ReceiverFactory } from '../../core/component.js';
 import { RetryableError } from '../../core/errors.js';
 import { emptyCall } from '../../core/llm-call.js';
@@ -45,6 +45,13 @@ const tag: ProcessorFactory<{ model: string; max_batch: number }> = {
       events.push(`abandon ${ctx.id}`);
     },
   }),
+};
+
+/** Reads telemetry into records like the normalizer, and passes on the records only. */
+const records: ProcessorFactory<Record<string, never>> = {
+  kind: 'processor', type: 'records', defaults: {},
+  schema: { type: 'object', additionalProperties: false, properties: {} },
+  create: () => ({ process: (b) => ({ ...emptyBatch(b.origin), calls: b.calls, updates: b.updates }) }),
 };
 
 /** Keeps state like the normalizer's join index: passes each call_id once, drops re-sends (counted), forgets an abandoned batch's. */
@@ -154,4 +161,4 @@ const watch: ExtensionFactory<{ label: string }> = {
   }),
 };
 
-export const fakeFactories: Factory[] = [push, tag, once, memory, broken, stuck, refusing, watch];
+export const fakeFactories: Factory[] = [push, tag, once, records, memory, broken, stuck, refusing, watch];

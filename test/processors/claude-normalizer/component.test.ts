@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Batch } from '../../../core/batch.js';
 import { emptyCall } from '../../../core/llm-call.js';
 import { createAjv } from '../../../core/config/ajv.js';
 import { claudeNormalizerFactory } from '../../../processors/claude-normalizer/index.js';
@@ -48,10 +49,16 @@ describe('factory and config schema', () => {
       .toEqual([['attributes', 'include', 1], ['attributes', 'include', 2], ['attributes', 'include', 3]]);
   });
 
-  it('passes a batch without LLM telemetry through unchanged, and never mutates its input', () => {
+  it('passes on the records of a batch without LLM telemetry but not its telemetry, and never mutates its input', () => {
     const p = claudeNormalizerFactory.create(config(), testContext('claude-normalizer'));
-    const b = batchOf({});
-    expect(p.process(b)).toBe(b);
+    const earlier = { ...emptyCall(), call_id: 'earlier' };
+    const span = { traceId: 't', spanId: 's', parentSpanId: '', name: 'GET /health', kind: 2, startTimeUnixNano: '1', endTimeUnixNano: '2', attributes: {}, events: [], status: { code: 0, message: '' } };
+    const b = batchOf({ calls: [earlier], resourceSpans: [{ resource: {}, scopeSpans: [{ scope: { name: 'http', version: '', attributes: {} }, spans: [span] }] }] });
+    const before = structuredClone(b);
+    const out = p.process(b) as Batch;
+    expect(out.calls).toEqual([earlier]);
+    expect([out.resourceSpans, out.resourceMetrics, out.resourceLogs]).toEqual([[], [], []]);
+    expect(b).toEqual(before);
   });
 });
 
