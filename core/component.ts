@@ -54,6 +54,12 @@ export interface ComponentContext {
   configDir: string;
   /** The pipeline a processor instance belongs to (processors are built per pipeline); unset for receivers and exporters. */
   pipeline?: string;
+  /**
+   * For a processor: whether a later processor or an exporter of its pipeline reads telemetry
+   * (FactoryBase.readsTelemetry). One that turns telemetry into records passes it on only then, so
+   * that decoded spans otherwise die young instead of living until every exporter acknowledged.
+   */
+  telemetryAfter?: boolean;
 }
 
 export interface ReceiverContext extends ComponentContext {
@@ -112,6 +118,12 @@ interface FactoryBase<C> {
   needs?(config: C): ComponentNeed[];
   /** Capabilities every instance offers on the host, checked against a ComponentNeed's `capability`. */
   provides?: readonly (keyof Capabilities)[];
+  /**
+   * For processors and exporters: whether an instance reads the telemetry of the batches it gets,
+   * not only their records. Absent means it does. The graph tells each processor whether anything
+   * after it does (ComponentContext.telemetryAfter).
+   */
+  readsTelemetry?: boolean | ((config: C) => boolean);
   /**
    * Checks across the instances of this type that pipelines use (one process, one registry, one
    * embedded database...): each problem names the instance it is reported at.

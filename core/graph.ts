@@ -52,13 +52,18 @@ export class Graph {
       if (f.kind === 'extension') this.extensions.set(id, f.create(config.extensions[id], ctx('extension', id)));
     }
     const consumers = new Map<string, Consumer>();
+    const reads = (section: 'processors' | 'exporters', id: string): boolean => {
+      const r = factoryFor(section, id).readsTelemetry;
+      return typeof r === 'function' ? r(config[section][id]) : r ?? true;
+    };
     for (const [pipeline, spec] of pipelines) {
       const own: PipelineProcessors = { pipeline, processors: [] };
-      for (const id of spec.processors) {
+      for (const [i, id] of spec.processors.entries()) {
         const f = factoryFor('processors', id);
         if (f.kind !== 'processor') continue;
+        const telemetryAfter = spec.processors.slice(i + 1).some((p) => reads('processors', p)) || spec.exporters.some((e) => reads('exporters', e));
         own.processors.push([id, f.create(config.processors[id], {
-          ...base, id, pipeline, logger: base.logger.child({ component: id, kind: 'processor', pipeline }), metrics: base.metrics.labelled({ pipeline }),
+          ...base, id, pipeline, telemetryAfter, logger: base.logger.child({ component: id, kind: 'processor', pipeline }), metrics: base.metrics.labelled({ pipeline }),
         })]);
       }
       this.pipelines.push(own);

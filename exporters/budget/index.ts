@@ -9,6 +9,7 @@ export type { BudgetExporterConfig } from './config.js';
 export const budgetExporterFactory: ExporterFactory<BudgetExporterConfig> = {
   kind: 'exporter',
   type: 'budget',
+  readsTelemetry: false,
   schema,
   defaults,
   metrics: budgetMetrics,

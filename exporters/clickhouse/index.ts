@@ -15,6 +15,7 @@ export { remoteReport, type AdminApi } from './report-remote.js';
 export const clickhouseExporterFactory: ExporterFactory<ClickhouseConfig> = {
   kind: 'exporter',
   type: 'clickhouse',
+  readsTelemetry: false,
   schema,
   defaults,
   /** The exporter helper's (queue, sends, drops) and the spend API's, labelled by this exporter's id. */

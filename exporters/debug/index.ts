@@ -9,5 +9,7 @@ export const debugExporterFactory: ExporterFactory<DebugExporterConfig> = {
   type: 'debug',
   schema,
   defaults,
+  // `normal` prints records only.
+  readsTelemetry: (config) => config.verbosity !== 'normal',
   create: (config, ctx) => createDebugExporter(config, ctx),
 };

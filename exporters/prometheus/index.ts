@@ -9,6 +9,7 @@ export type { PrometheusExporterConfig } from './config.js';
 export const prometheusExporterFactory: ExporterFactory<PrometheusExporterConfig> = {
   kind: 'exporter',
   type: 'prometheus',
+  readsTelemetry: false,
   schema,
   defaults,
   metrics: prometheusExporterMetrics,

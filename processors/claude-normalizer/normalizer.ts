@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { emptyBatch, type Batch } from '../../core/batch.js';
+import type { Batch } from '../../core/batch.js';
 import type { ComponentContext, Processor } from '../../core/component.js';
 import { parseDuration } from '../../core/config/duration.js';
 import type { LlmCall } from '../../core/llm-call.js';
@@ -74,7 +74,7 @@ export class ClaudeNormalizer implements Processor {
     this.withoutUsage.expire(now);
     const undo = new UndoLog();
     const reports = this.router.read(batch, undo.series, now);
-    if (reports.length === 0 && this.store.needsLookup) return recordsOf(batch);
+    if (reports.length === 0 && this.store.needsLookup) return this.passOn(batch);
     const txn = this.store.begin(this.store.needsLookup ? lookupOf(reports) : NO_LOOKUP, now);
     if (txn instanceof Promise) return txn.then((t) => this.join(batch, reports, t, undo, now), (err: unknown) => this.refused(undo, err));
     return this.join(batch, reports, txn, undo, now);
@@ -123,7 +123,7 @@ export class ClaudeNormalizer implements Processor {
     undo.seal();
     this.gauges();
     // A new object per batch with reports: the key of its transaction for abandon(), whatever other pipelines do with the input.
-    const out = reports.length === 0 ? recordsOf(batch) : { ...emptyBatch(batch.origin), calls: [...batch.calls, ...calls], ...this.withUpdates(batch, updates) };
+    const out = reports.length === 0 ? this.passOn(batch) : { ...this.passOn(batch), calls: [...batch.calls, ...calls], ...this.withUpdates(batch, updates) };
     const saved = txn.commit();
     if (saved === undefined) return this.committed(out, txn, undo);
     return saved.then(() => this.committed(out, txn, undo), (err: unknown) => this.refused(undo, err));
@@ -151,6 +151,15 @@ export class ClaudeNormalizer implements Processor {
     const known = batch.updateBases ?? [];
     if (known.length !== batch.updates.length) return { updates: all };
     return { updates: all, updateBases: [...known, ...updates.map((u) => this.baseOf.get(u)!)] };
+  }
+
+  /**
+   * The batch as passed on: without the telemetry it read when nothing after it in the pipeline
+   * reads telemetry (ComponentContext.telemetryAfter), so that the decoded spans are garbage at
+   * once instead of living, promoted to V8's old generation, until every exporter acknowledged.
+   */
+  private passOn(batch: Batch): Batch {
+    return this.ctx.telemetryAfter === false ? { ...batch, resourceSpans: [], resourceMetrics: [], resourceLogs: [] } : batch;
   }
 
   private committed(out: Batch, txn: JoinTxn, undo: UndoLog): Batch {
@@ -200,11 +209,3 @@ export class ClaudeNormalizer implements Processor {
   }
 }
 
-/**
- * A batch's records without its telemetry: what the normalizer read is not passed on, so that the
- * decoded spans are garbage as soon as they are read instead of living (and being promoted to V8's
- * old generation) until every exporter acknowledged.
- */
-function recordsOf(batch: Batch): Batch {
-  return { ...batch, resourceSpans: [], resourceMetrics: [], resourceLogs: [] };
-}

@@ -27,6 +27,7 @@ export function pricerFor(config: CostEnrichmentConfig, configDir: string, notic
 export const costEnrichmentFactory: ProcessorFactory<CostEnrichmentConfig> = {
   kind: 'processor',
   type: 'cost-enrichment',
+  readsTelemetry: false,
   schema,
   defaults,
   metrics: costEnrichmentMetrics,

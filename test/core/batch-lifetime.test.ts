@@ -19,6 +19,7 @@ afterEach(async () => {
   setGate(undefined);
   await service?.stop();
   service = undefined;
+  exported.clear();
 });
 
 const span = (i: number): Span => ({
@@ -32,20 +33,20 @@ function decodedBatch(): { batch: Batch; ref: WeakRef<object> } {
   return { batch: { ...emptyBatch({ receiver: 'push', transport: 'test' }), resourceSpans, calls: [{ ...emptyCall(), call_id: 'k1' }] }, ref: new WeakRef(resourceSpans) };
 }
 
-test('the telemetry a processor turned into records is garbage while the exporters still have to acknowledge', async () => {
+/** The shipped pipeline's shape: `records` (reads telemetry into records) → exporters. */
+async function start(exporters: string[]): Promise<Service> {
   const path = join(mkdtempSync(join(tmpdir(), 'tl-lifetime-')), 'pipeline.yaml');
   writeFileSync(path, `receivers:
   push:
 processors:
   records:
 exporters:
-  memory:
-service:
+${exporters.map((e) => `  ${e}:\n`).join('')}service:
   pipelines:
     p:
       receivers: [push]
       processors: [records]
-      exporters: [memory]
+      exporters: [${exporters.join(', ')}]
   telemetry:
     logs: { level: error }
     admin: { endpoint: 127.0.0.1:0 }
@@ -53,6 +54,11 @@ service:
 `);
   service = new Service(path, fakeFactories);
   await service.start();
+  return service;
+}
+
+test('when no exporter reads telemetry, what a processor turned into records is garbage while the exporters still have to acknowledge', async () => {
+  await start(['memory']);
   let open!: () => void;
   setGate(new Promise<void>((resolve) => { open = resolve; }));
   const sent = ((): { acked: Promise<void>; ref: WeakRef<object> } => {
@@ -63,4 +69,11 @@ service:
   open();
   await sent.acked;
   expect(exported.get('memory')!.flatMap((b) => b.calls.map((c) => c.call_id))).toEqual(['k1']);
+});
+
+test('an exporter that reads telemetry (it declares nothing) gets it after the processor, beside one that does not', async () => {
+  await start(['memory', 'spans']);
+  await pushed.get('push')!.next.consume(decodedBatch().batch);
+  const seen = (id: string) => exported.get(id)!.map((b) => [b.calls.length, b.resourceSpans.length]);
+  expect([seen('memory'), seen('spans')]).toEqual([[[1, 1]], [[1, 1]]]);
 });

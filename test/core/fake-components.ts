@@ -47,11 +47,11 @@ const tag: ProcessorFactory<{ model: string; max_batch: number }> = {
   }),
 };
 
-/** Reads telemetry into records like the normalizer, and passes on the records only. */
+/** Reads telemetry into records like the normalizer: passes the telemetry on only when something after it reads it. */
 const records: ProcessorFactory<Record<string, never>> = {
   kind: 'processor', type: 'records', defaults: {},
   schema: { type: 'object', additionalProperties: false, properties: {} },
-  create: () => ({ process: (b) => ({ ...emptyBatch(b.origin), calls: b.calls, updates: b.updates }) }),
+  create: (_config, ctx) => ({ process: (b) => (ctx.telemetryAfter === false ? { ...emptyBatch(b.origin), calls: b.calls, updates: b.updates } : { ...b }) }),
 };
 
 /** Keeps state like the normalizer's join index: passes each call_id once, drops re-sends (counted), forgets an abandoned batch's. */
@@ -88,7 +88,7 @@ export let gate: Promise<void> | undefined;
 export function setGate(p: Promise<void> | undefined): void { gate = p; }
 
 const memory: ExporterFactory<{ mode: 'fast' | 'slow' }> = {
-  kind: 'exporter', type: 'memory', defaults: { mode: 'fast' },
+  kind: 'exporter', type: 'memory', defaults: { mode: 'fast' }, readsTelemetry: false,
   schema: {
     type: 'object', additionalProperties: false,
     properties: { mode: { enum: ['fast', 'slow'], default: 'fast', description: 'unused' } },
@@ -104,6 +104,16 @@ const memory: ExporterFactory<{ mode: 'fast' | 'slow' }> = {
     },
     shutdown: async () => { events.push(`stop ${ctx.id}`); },
     consume: async (b) => { if (gate) await gate; exported.get(ctx.id)!.push(b); },
+  }),
+};
+
+/** Keeps the batches it gets like `memory`, and reads their telemetry (it declares nothing). */
+const spans: ExporterFactory<Record<string, never>> = {
+  kind: 'exporter', type: 'spans', defaults: {},
+  schema: { type: 'object', additionalProperties: false, properties: {} },
+  create: (_config, ctx): Exporter => ({
+    start: async () => { exported.set(ctx.id, []); },
+    consume: async (b) => { exported.get(ctx.id)!.push(b); },
   }),
 };
 
@@ -161,4 +171,4 @@ const watch: ExtensionFactory<{ label: string }> = {
   }),
 };
 
-export const fakeFactories: Factory[] = [push, tag, once, records, memory, broken, stuck, refusing, watch];
+export const fakeFactories: Factory[] = [push, tag, once, records, memory, spans, broken, stuck, refusing, watch];

@@ -49,8 +49,14 @@ describe('factory and config schema', () => {
       .toEqual([['attributes', 'include', 1], ['attributes', 'include', 2], ['attributes', 'include', 3]]);
   });
 
-  it('passes on the records of a batch without LLM telemetry but not its telemetry, and never mutates its input', () => {
+  it('passes a batch without LLM telemetry through unchanged, and never mutates its input', () => {
     const p = claudeNormalizerFactory.create(config(), testContext('claude-normalizer'));
+    const b = batchOf({});
+    expect(p.process(b)).toBe(b);
+  });
+
+  it('passes on records but not the telemetry it read when nothing after it reads telemetry', () => {
+    const p = claudeNormalizerFactory.create(config(), { ...testContext('claude-normalizer'), telemetryAfter: false });
     const earlier = { ...emptyCall(), call_id: 'earlier' };
     const span = { traceId: 't', spanId: 's', parentSpanId: '', name: 'GET /health', kind: 2, startTimeUnixNano: '1', endTimeUnixNano: '2', attributes: {}, events: [], status: { code: 0, message: '' } };
     const b = batchOf({ calls: [earlier], resourceSpans: [{ resource: {}, scopeSpans: [{ scope: { name: 'http', version: '', attributes: {} }, spans: [span] }] }] });
