@@ -13,10 +13,14 @@ import { PlausibilityGate } from './plausibility-gate.js';
 import { AttributeFilter } from './privacy.js';
 import { ModelProviders } from './providers.js';
 import { SdkSpanPairing, withSdkPair } from './sdk-span-pairing.js';
+import { StringPool } from './string-pool.js';
 import type { Read, ReadOptions, SpanReader, SpanSite } from './reader.js';
 import { LOG_READERS, METRIC_READERS, SPAN_READERS } from './readers.js';
 import { hasTokens } from './tokens.js';
 import type { Extracted, Report } from './types.js';
+
+/** Distinct repeated strings kept (a few MB at most). */
+const STRING_POOL_SIZE = 20_000;
 
 /**
  * Reads a batch's telemetry into the reports the exactly-once join takes, in order: each record to
@@ -31,6 +35,7 @@ export class ShapeRouter {
   private readonly gate: PlausibilityGate;
   /** A library's span and the provider SDK's own span of one call that share no id (sdk-span-pairing.ts). */
   private readonly sdkPairing = new SdkSpanPairing();
+  private readonly strings = new StringPool(STRING_POOL_SIZE);
 
   constructor(
     private readonly cfg: NormalizerConfig,
@@ -132,6 +137,7 @@ export class ShapeRouter {
     call.attributes = this.filter.pick(x.view.attrs, x.view.resource, x.extraAttributes);
     // Before the join: a quarantined report is never billed nor joined, and no multi-megabyte value is held.
     if (!this.gate.admit(x)) return;
+    this.strings.internCall(call);
     if (this.cfg.dedupe.fingerprint_join && call.record_type === 'call' && call.session_id !== '' && hasTokens(call)) x.keys.push(fingerprintKey(call));
     reports.push({ x, record, counted: false, ...extra });
   }

@@ -1,0 +1,50 @@
+import { readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
+import { expect, test } from 'vitest';
+import { emptyCall, type LlmCall } from '../../../core/llm-call.js';
+import { StringPool } from '../../../processors/claude-normalizer/string-pool.js';
+
+const MARK = 'tlpool';
+
+/** Reachable strings whose value is `MARK-name-0`, from a heap snapshot of this process (the value is built only after it). */
+function copiesOf(name: string): number {
+  const file = writeHeapSnapshot(join(tmpdir(), `tl-pool-${process.pid}-${Date.now()}.heapsnapshot`));
+  try {
+    const raw = JSON.parse(readFileSync(file, 'utf8')) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+    const fields = raw.snapshot.meta.node_fields;
+    const [typeAt, nameAt] = [fields.indexOf('type'), fields.indexOf('name')];
+    const stringType = raw.snapshot.meta.node_types[0].indexOf('string');
+    const value = [MARK, name, '0'].join('-');
+    let n = 0;
+    for (let i = 0; i < raw.nodes.length; i += fields.length) {
+      if (raw.nodes[i + typeAt] === stringType && raw.strings[raw.nodes[i + nameAt]] === value) n++;
+    }
+    return n;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** A record as decoding makes it: every string a fresh copy. */
+function decoded(i: number): LlmCall {
+  const fresh = (s: string) => [MARK, s, String(i % 1)].join('-');
+  return { ...emptyCall(), call_id: `c${i}`, model: fresh('model'), team: fresh('team'), tags: [fresh('tag')], attributes: { env: fresh('env') } };
+}
+
+test('records that repeat a value share one string instead of a copy each', () => {
+  const pool = new StringPool(100);
+  const kept = Array.from({ length: 500 }, (_, i) => decoded(i));
+  expect(copiesOf('model')).toBe(500);
+  for (const call of kept) pool.internCall(call);
+  for (const name of ['model', 'team', 'tag', 'env']) expect(copiesOf(name), name).toBe(1);
+  expect(kept.every((c) => c.model === `${MARK}-model-0` && c.team === `${MARK}-team-0` && c.tags[0] === `${MARK}-tag-0` && c.attributes.env === `${MARK}-env-0`)).toBe(true);
+}, 60_000);
+
+test('the pool is bounded: full, it starts over and keeps no more than its size', () => {
+  const pool = new StringPool(3);
+  const values = ['a1', 'b2', 'c3', 'd4', 'e5'].map((v) => pool.intern(v));
+  expect(values).toEqual(['a1', 'b2', 'c3', 'd4', 'e5']);
+  expect((pool as unknown as { pool: Map<string, string> }).pool.size).toBeLessThanOrEqual(3);
+});
