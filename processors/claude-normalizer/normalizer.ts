@@ -208,4 +208,3 @@ export class ClaudeNormalizer implements Processor {
     this.claudeCode.setDrift();
   }
 }
-
