@@ -1,12 +1,10 @@
 import { dirname, resolve } from 'node:path';
-import { factories } from '../components.js';
-import { ConfigError, formatDiagnostic } from '../../core/config/diagnostic.js';
-import { loadConfigFile } from '../../core/config/load.js';
-import type { PipelineConfig } from '../../core/config/types.js';
+import { ConfigError } from '../../core/config/diagnostic.js';
 import { createLogger } from '../../core/logger.js';
 import { openLedger, type ClickhouseConfig } from '../../exporters/clickhouse/index.js';
 import { adminClient, dayString, formatReconciliation, reconcileWindow, type AnthropicAdminConfig } from '../../extensions/anthropic_admin/index.js';
 import { configErrorExit, EXIT } from '../exit-codes.js';
+import { loadCommandConfig } from './load-config.js';
 import { pickComponent } from './pick-component.js';
 
 export interface ReconcileCliOptions {
@@ -26,14 +24,8 @@ export interface ReconcileCliOptions {
  */
 export async function reconcileCommand(opts: ReconcileCliOptions, out: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
   const fail = (message: string): number => { process.stderr.write(`tokenledger reconcile: ${message}\n`); return EXIT.usage; };
-  let config: PipelineConfig;
-  try {
-    config = loadConfigFile(opts.config, factories).config;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
-    return configErrorExit(err);
-  }
+  const config = loadCommandConfig(opts.config);
+  if (config instanceof ConfigError) return configErrorExit(config);
   const ext = pickComponent(config.extensions, 'anthropic_admin', opts.extension, 'anthropic_admin extension');
   if (ext instanceof Error) return fail(`${opts.config}: ${ext.message}`);
   const exp = pickComponent(config.exporters, 'clickhouse', opts.exporter, 'clickhouse exporter');

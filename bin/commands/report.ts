@@ -1,13 +1,12 @@
-import { factories } from '../components.js';
-import { ConfigError, formatDiagnostic } from '../../core/config/diagnostic.js';
-import { loadConfigFile } from '../../core/config/load.js';
+import { ConfigError } from '../../core/config/diagnostic.js';
 import { splitEndpoint } from '../../core/admin-server.js';
-import type { AdminConfig, PipelineConfig } from '../../core/config/types.js';
+import type { AdminConfig } from '../../core/config/types.js';
 import { createLogger } from '../../core/logger.js';
 import { EmbeddedPathLocked, openLedger, remoteReport, REPORT_KEYS, runReport, type AdminApi, type ClickhouseConfig, type ReportKey, type ReportOptions } from '../../exporters/clickhouse/index.js';
 import { formatReconciliation } from '../../extensions/anthropic_admin/index.js';
 import { dirname, resolve } from 'node:path';
 import { EXIT } from '../exit-codes.js';
+import { loadCommandConfig } from './load-config.js';
 import { pickComponent } from './pick-component.js';
 
 export interface ReportCliOptions {
@@ -31,14 +30,8 @@ export async function reportCommand(opts: ReportCliOptions, out: (text: string) 
     process.stderr.write(`tokenledger report: unknown view ${JSON.stringify(view)}; use ${REPORT_VIEWS.join(' or ')}\n`);
     return EXIT.usage;
   }
-  let config: PipelineConfig;
-  try {
-    config = loadConfigFile(opts.config, factories).config;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
-    return EXIT.invalidConfig;
-  }
+  const config = loadCommandConfig(opts.config);
+  if (config instanceof ConfigError) return EXIT.invalidConfig;
   const exporters = config.exporters;
   const id = pickComponent(exporters, 'clickhouse', opts.exporter, 'clickhouse exporter');
   if (id instanceof Error) {

@@ -30,8 +30,11 @@ export class StringPool {
   internCall(call: LlmCall): void {
     for (const f of REPEATED_FIELDS) call[f] = this.intern(call[f]);
     for (let i = 0; i < call.tags.length; i++) call.tags[i] = this.intern(call.tags[i]);
-    for (const map of [call.dimensions, call.attributes]) {
-      for (const k in map) map[k] = this.intern(map[k]);
-    }
+    this.internValues(call.dimensions);
+    this.internValues(call.attributes);
+  }
+
+  private internValues(map: Record<string, string>): void {
+    for (const k in map) map[k] = this.intern(map[k]);
   }
 }

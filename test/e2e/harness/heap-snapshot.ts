@@ -26,6 +26,8 @@ export interface HeapSummary {
   largest: HeapObject[];
   /** Whether any reachable string contains `needle` (within its first 1024 characters). */
   hasString(needle: string): boolean;
+  /** How many reachable strings are `value` (of at most 1024 characters): copies, not references. */
+  copiesOf(value: string): number;
 }
 
 export function readHeapSnapshot(path: string, keepLargest = 10): HeapSummary {
@@ -56,5 +58,6 @@ export function readHeapSnapshot(path: string, keepLargest = 10): HeapSummary {
     totalBytes,
     largest: all.slice(0, keepLargest).map((o) => ({ ...o, name: o.name.slice(0, 80) })),
     hasString: (needle) => strings.some((s) => s.includes(needle)),
+    copiesOf: (value) => strings.filter((s) => s === value).length,
   };
 }

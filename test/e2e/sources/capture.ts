@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startMockUpstream, type ServedCall } from '../mock-upstream/server.js';
-import { startOtlpSink } from '../harness/otlp-sink.js';
+import { startOtlpSink, type OtlpSink } from '../harness/otlp-sink.js';
 import { appIdentity, runApp, type AppOutcome } from './drive.js';
 import { GATEWAY_LIB, GATEWAY_LITELLM, runThroughGateway } from './gateway.js';
 import { sdksOf, versionsOf, type Library } from './libraries.js';
@@ -37,15 +37,12 @@ export function manifestOf(l: Library, plan: PlannedCall[], outcomes: AppOutcome
 export async function captureSource(l: Library, outDir: string): Promise<{ manifest: SourceManifest; exports: number }> {
   const mock = await startMockUpstream({ idPrefix: l.lib.replace(/[^a-z0-9]/g, '') });
   const sink = await startOtlpSink();
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  sink.recordTo(outDir);
+  recordInto(outDir, sink);
   const plan = sourcePlan(sdksOf(l), '');
   try {
     const outcomes = await runApp(l, plan, mock.url, sink.url);
     const manifest = manifestOf(l, plan, outcomes, mock.calls);
-    writeFileSync(join(outDir, 'mock-requests.jsonl'), mock.calls.map((c) => JSON.stringify({ ...c, body: undefined })).join('\n') + '\n');
-    writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    saveCapture(outDir, mock.calls, manifest);
     return { manifest, exports: sink.requests.length };
   } finally {
     await sink.close();
@@ -53,19 +50,29 @@ export async function captureSource(l: Library, outDir: string): Promise<{ manif
   }
 }
 
+/** An empty `outDir` that `sink` writes every export it records into. */
+function recordInto(outDir: string, sink: OtlpSink): void {
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  sink.recordTo(outDir);
+}
+
+/** The mock's requests (without bodies) and the manifest, beside the recorded exports. */
+function saveCapture(outDir: string, calls: readonly ServedCall[], manifest: SourceManifest): void {
+  writeFileSync(join(outDir, 'mock-requests.jsonl'), calls.map((c) => JSON.stringify({ ...c, body: undefined })).join('\n') + '\n');
+  writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
+
 /** The gateway case (gateway.ts): the app's and LiteLLM's exports recorded side by side. */
 export async function captureGateway(outDir: string): Promise<{ manifest: SourceManifest; exports: number }> {
   const mock = await startMockUpstream({ idPrefix: 'gw' });
   const sink = await startOtlpSink();
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  sink.recordTo(outDir);
+  recordInto(outDir, sink);
   try {
     const { plan, outcomes } = await runThroughGateway(mock, sink.url, () => sink.requests.length);
     const manifest = manifestOf(GATEWAY_LIB, plan, outcomes, mock.calls);
     manifest.versions.litellm = GATEWAY_LITELLM;
-    writeFileSync(join(outDir, 'mock-requests.jsonl'), mock.calls.map((c) => JSON.stringify({ ...c, body: undefined })).join('\n') + '\n');
-    writeFileSync(join(outDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    saveCapture(outDir, mock.calls, manifest);
     return { manifest, exports: sink.requests.length };
   } finally {
     await sink.close();

@@ -1,10 +1,11 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeHeapSnapshot } from 'node:v8';
 import { expect, test } from 'vitest';
 import { emptyCall, type LlmCall } from '../../../core/llm-call.js';
 import { StringPool } from '../../../processors/claude-normalizer/string-pool.js';
+import { readHeapSnapshot } from '../../e2e/harness/heap-snapshot.js';
 
 const MARK = 'tlpool';
 
@@ -12,16 +13,7 @@ const MARK = 'tlpool';
 function copiesOf(name: string): number {
   const file = writeHeapSnapshot(join(tmpdir(), `tl-pool-${process.pid}-${Date.now()}.heapsnapshot`));
   try {
-    const raw = JSON.parse(readFileSync(file, 'utf8')) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
-    const fields = raw.snapshot.meta.node_fields;
-    const [typeAt, nameAt] = [fields.indexOf('type'), fields.indexOf('name')];
-    const stringType = raw.snapshot.meta.node_types[0].indexOf('string');
-    const value = [MARK, name, '0'].join('-');
-    let n = 0;
-    for (let i = 0; i < raw.nodes.length; i += fields.length) {
-      if (raw.nodes[i + typeAt] === stringType && raw.strings[raw.nodes[i + nameAt]] === value) n++;
-    }
-    return n;
+    return readHeapSnapshot(file).copiesOf([MARK, name, '0'].join('-'));
   } finally {
     rmSync(file, { force: true });
   }
