@@ -9,11 +9,20 @@ import { readHeapSnapshot } from '../../e2e/harness/heap-snapshot.js';
 
 const MARK = 'tlpool';
 
-/** Reachable strings whose value is `MARK-name-0`, from a heap snapshot of this process (the value is built only after it). */
-function copiesOf(name: string): number {
-  const file = writeHeapSnapshot(join(tmpdir(), `tl-pool-${process.pid}-${Date.now()}.heapsnapshot`));
+/** A heap snapshot of this process, written to a file to be read later. */
+function snapshot(): string {
+  return writeHeapSnapshot(join(tmpdir(), `tl-pool-${process.pid}-${Date.now()}-${Math.random()}.heapsnapshot`));
+}
+
+/**
+ * Strings in `file` whose value is `MARK-name-0` (built only here, after the snapshot). Snapshots
+ * are all written before any is read: a parsed snapshot holds a copy of each value it counts, and
+ * one still unreclaimed when the next is written would be counted there.
+ */
+function copiesOf(file: string, names: string[]): number[] {
   try {
-    return readHeapSnapshot(file).copiesOf([MARK, name, '0'].join('-'));
+    const summary = readHeapSnapshot(file);
+    return names.map((name) => summary.copiesOf([MARK, name, '0'].join('-')));
   } finally {
     rmSync(file, { force: true });
   }
@@ -28,9 +37,12 @@ function decoded(i: number): LlmCall {
 test('records that repeat a value share one string instead of a copy each', () => {
   const pool = new StringPool(100);
   const kept = Array.from({ length: 500 }, (_, i) => decoded(i));
-  expect(copiesOf('model')).toBe(500);
+  const before = snapshot();
   for (const call of kept) pool.internCall(call);
-  for (const name of ['model', 'team', 'tag', 'env']) expect(copiesOf(name), name).toBe(1);
+  const after = snapshot();
+  const names = ['model', 'team', 'tag', 'env'];
+  const counts = { before: copiesOf(before, names), after: copiesOf(after, names) };
+  expect(counts).toEqual({ before: [500, 500, 500, 500], after: [1, 1, 1, 1] });
   expect(kept.every((c) => c.model === `${MARK}-model-0` && c.team === `${MARK}-team-0` && c.tags[0] === `${MARK}-tag-0` && c.attributes.env === `${MARK}-env-0`)).toBe(true);
 }, 60_000);
 
