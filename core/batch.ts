@@ -24,6 +24,13 @@ export interface Batch {
    * Absent where the producer of the updates does not know it.
    */
   updateBases?: LlmCall[];
+  /**
+   * The ingest version of each of `calls` and of `updates` (same index): rising with each record of
+   * a call wherever it was made (the join store stamps them), so that a row store keeps the newest
+   * whatever order replicas deliver them in. Absent where the producer does not know them.
+   */
+  callVersions?: number[];
+  updateVersions?: number[];
   /** Where the batch came from, for logs and metrics. */
   origin: { receiver: string; transport: string };
 }

@@ -103,11 +103,12 @@ export class ClickhouseExporter implements Exporter {
   private encode(batch: Batch, drop: (call: LlmCall, reason: string) => void): string[] {
     const now = Date.now();
     const out: string[] = [];
-    for (const calls of [batch.calls, batch.updates]) {
-      for (const call of calls) {
+    for (const [calls, versions] of [[batch.calls, batch.callVersions], [batch.updates, batch.updateVersions]] as const) {
+      for (let i = 0; i < calls.length; i++) {
+        const call = calls[i];
         const reason = invalidReason(call);
         if (reason) drop(call, reason);
-        else out.push(encodeRecord(call, this.clock.next(now), this.layout));
+        else out.push(encodeRecord(call, versions?.[i] ?? this.clock.next(now), this.layout));
       }
     }
     return out;

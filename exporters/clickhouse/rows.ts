@@ -97,8 +97,8 @@ export function convertRow(row: Record<string, unknown>, from: Layout, to: Layou
 }
 
 /**
- * Versions grow with time (µs resolution) and strictly within a process, so that a later record
- * of a call (an update) replaces the earlier one. Safe integers until the year 2255.
+ * Versions for records that come without one (Batch.callVersions): they grow with time (µs
+ * resolution) and strictly within a process. Safe integers until the year 2255.
  */
 export class VersionClock {
   private last = 0;

@@ -25,15 +25,16 @@ export type Outcome =
   | { kind: 'held' }
   /** A report only counted, never billed (Claude Code's other usage report), seen for the first time. */
   | { kind: 'counted' }
-  /** A new call: `call` is appended to the batch's calls. */
-  | { kind: 'billed'; call: LlmCall }
+  /** A new call: `call` is appended to the batch's calls, at ingest version `version` (IndexEntry.version). */
+  | { kind: 'billed'; call: LlmCall; version: number }
   /** Joined to a call already emitted, adding nothing. */
   | { kind: 'joined' }
   /**
    * Joined to a call already emitted, enriching it: `call` replaces `replaces`, in place when that
-   * is still at `position` of this batch's calls (-1: emitted by an earlier batch), else as an update.
+   * is still at `position` of this batch's calls (-1: emitted by an earlier batch), else as an update;
+   * either way at ingest version `version`, above every earlier one of the call.
    */
-  | { kind: 'merged'; call: LlmCall; replaces: LlmCall; position: number };
+  | { kind: 'merged'; call: LlmCall; replaces: LlmCall; position: number; version: number };
 
 /**
  * The exactly-once join of one batch's reports against the index of its store transaction: re-sent
@@ -99,8 +100,8 @@ export class ExactlyOnce {
     this.index.addShape(entry, x.shape);
     // The gateway has reported this call: no usage-less gateway span is looking for it any more.
     if (call.source === GATEWAY_SOURCE) this.index.clientCalls.remove(entry);
-    if (!entry.billed) return this.joinUnbilled(entry, x);
-    return this.joinBilled(entry, x, usageless);
+    if (!entry.billed) return this.joinUnbilled(entry, x, now);
+    return this.joinBilled(entry, x, usageless, now);
   }
 
   /** The first report of a call. Every report is indexed, if only by its record key, so that a re-send of it is recognised. */
@@ -118,11 +119,11 @@ export class ExactlyOnce {
     this.undo.add(added);
     if (link !== undefined) this.absorb(added, link, call);
     else if (awaitsGateway(call)) this.index.clientCalls.add(added);
-    return this.emit(billed);
+    return this.emit(added, billed, now);
   }
 
   /** A report of a call only linked so far: held with the links, or, the first billable one, billed with what they knew. */
-  private joinUnbilled(entry: IndexEntry, x: Extracted): Outcome {
+  private joinUnbilled(entry: IndexEntry, x: Extracted, now: number): Outcome {
     const call = x.call;
     if (x.linkOnly) {
       this.index.hold(entry, call);
@@ -138,11 +139,11 @@ export class ExactlyOnce {
     if (link !== undefined) this.absorb(entry, link, call);
     else if (awaitsGateway(call) && !entry.shapes.some(isGatewayShape)) this.index.clientCalls.add(entry);
     this.m.joins.inc({ first: first.source, second: call.source });
-    return this.emit(billed);
+    return this.emit(entry, billed, now);
   }
 
   /** Another source's report of a billed call: merged into it, the record re-emitted when that changed it. */
-  private joinBilled(entry: IndexEntry, x: Extracted, usageless: boolean): Outcome {
+  private joinBilled(entry: IndexEntry, x: Extracted, usageless: boolean, now: number): Outcome {
     const call = x.call;
     const first = entry.record;
     this.m.joins.inc({ first: first.source, second: call.source });
@@ -170,7 +171,8 @@ export class ExactlyOnce {
     }
     if (merged === null) return { kind: 'joined' };
     this.index.replace(entry, merged, splitKnown);
-    return { kind: 'merged', call: merged, replaces: first, position: entry.batch === this.batchSeq ? entry.position : -1 };
+    const position = entry.batch === this.batchSeq ? entry.position : -1;
+    return { kind: 'merged', call: merged, replaces: first, position, version: this.index.stamp(entry, now) };
   }
 
   /**
@@ -187,9 +189,9 @@ export class ExactlyOnce {
     return { kind: 'counted' };
   }
 
-  private emit(call: LlmCall): Outcome {
+  private emit(entry: IndexEntry, call: LlmCall, now: number): Outcome {
     this.emitted++;
-    return { kind: 'billed', call };
+    return { kind: 'billed', call, version: this.index.stamp(entry, now) };
   }
 
   /** A usage-less gateway span waiting for this client call, if any. */

@@ -13,6 +13,13 @@ export interface IndexEntry {
   billed: boolean;
   /** Whether the record's 5m/1h cache-write split came from a source that knew it. */
   splitKnown: boolean;
+  /**
+   * The ingest version of the record last emitted for the call (0: none yet), which row stores keep
+   * the newest of (ClickHouse's ReplacingMergeTree): stamped under the store's lock, so that a later
+   * record of the call outranks an earlier one whichever replica, clock or exporter queue each went
+   * through. Never taken back with a refused batch: versions only rise.
+   */
+  version: number;
   /** Batch sequence and position when first emitted, so a join within the same batch replaces it in place. */
   batch: number;
   position: number;
@@ -113,7 +120,7 @@ export class JoinIndex {
 
   add(record: LlmCall, shape: Shape, keys: string[], now: number, billed: boolean, batch: number, position: number, splitKnown = false): IndexEntry {
     const entry: IndexEntry = {
-      record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown, batch, position, pending: [], group: null, groupSession: '',
+      record, shapes: [shape], keys: [], expiresAt: now + this.windowMs, billed, splitKnown, version: 0, batch, position, pending: [], group: null, groupSession: '',
       slot: this.base + this.queue.length,
     };
     this.queue.push(entry);
@@ -149,6 +156,15 @@ export class JoinIndex {
     entry.splitKnown = splitKnown;
     entry.batch = batch;
     entry.position = position;
+  }
+
+  /**
+   * The version of a record of the entry's call emitted at `now` (ms): the time in µs, or one more
+   * than the last version when that is later (another replica's clock ahead, or the same millisecond).
+   */
+  stamp(entry: IndexEntry, now: number): number {
+    entry.version = Math.max(now * 1000, entry.version + 1);
+    return entry.version;
   }
 
   /** A join enriched the call: `record` is emitted for it now; `splitKnown` when it brought the 5m/1h split. */

@@ -20,6 +20,16 @@ const MAX_RECOUNTS = 100_000;
 
 const NO_LOOKUP: JoinLookup = { keys: [], sessions: [] };
 
+type Records = Pick<Batch, 'calls' | 'callVersions' | 'updates' | 'updateVersions' | 'updateBases'>;
+
+/** One batch's new calls and updates, each with its ingest version (Outcome). */
+interface Made {
+  calls: LlmCall[];
+  callVersions: number[];
+  updates: LlmCall[];
+  updateVersions: number[];
+}
+
 /** The processor: decoded telemetry in, one LlmCall per real model call out (README.md). */
 export class ClaudeNormalizer implements Processor {
   private readonly m: NormalizerMetrics;
@@ -105,12 +115,11 @@ export class ClaudeNormalizer implements Processor {
 
   private join(batch: Batch, reports: Report[], txn: JoinTxn, undo: UndoLog, now: number): Batch | Promise<Batch> {
     this.engine.begin(txn.index, undo);
-    const calls: LlmCall[] = [];
-    const updates: LlmCall[] = [];
+    const made: Made = { calls: [], callVersions: [], updates: [], updateVersions: [] };
     try {
       for (const r of reports) {
         const outcome = this.engine.take(r, now);
-        this.collect(outcome, r, calls, updates);
+        this.collect(outcome, r, made);
         if (outcome.kind === 'resent' || this.recounts.delete(r.record)) continue;
         if (r.count !== '') this.claudeCode.count(r.count, r.x.call);
         if (r.recovered !== undefined) this.withoutUsage.count('recovered', 1, now, r.recovered);
@@ -123,34 +132,42 @@ export class ClaudeNormalizer implements Processor {
     undo.seal();
     this.gauges();
     // A new object per batch with reports: the key of its transaction for abandon(), whatever other pipelines do with the input.
-    const out = reports.length === 0 ? this.passOn(batch) : { ...this.passOn(batch), calls: [...batch.calls, ...calls], ...this.withUpdates(batch, updates) };
+    const out = reports.length === 0 ? this.passOn(batch) : { ...this.passOn(batch), ...this.withMade(batch, made) };
     const saved = txn.commit();
     if (saved === undefined) return this.committed(out, txn, undo);
     return saved.then(() => this.committed(out, txn, undo), (err: unknown) => this.refused(undo, err));
   }
 
   /** A report's outcome in the batch's new calls and updates. */
-  private collect(o: Outcome, r: Report, calls: LlmCall[], updates: LlmCall[]): void {
+  private collect(o: Outcome, r: Report, made: Made): void {
     if (o.kind === 'billed') {
-      calls.push(o.call);
+      made.calls.push(o.call);
+      made.callVersions.push(o.version);
       this.m.records.inc({ source: o.call.source, shape: r.x.shape, record_type: o.call.record_type });
     } else if (o.kind === 'merged') {
-      if (o.position >= 0 && calls[o.position] === o.replaces) {
-        calls[o.position] = o.call;
+      if (o.position >= 0 && made.calls[o.position] === o.replaces) {
+        made.calls[o.position] = o.call;
+        made.callVersions[o.position] = o.version;
         return;
       }
-      updates.push(o.call);
+      made.updates.push(o.call);
+      made.updateVersions.push(o.version);
       this.baseOf.set(o.call, o.replaces);
       this.m.updates.inc({ source: r.x.call.source });
     }
   }
 
-  /** The batch's updates and this one's, each with the version it replaces (Batch.updateBases) while every update has one. */
-  private withUpdates(batch: Batch, updates: LlmCall[]): Pick<Batch, 'updates' | 'updateBases'> {
-    const all = [...batch.updates, ...updates];
-    const known = batch.updateBases ?? [];
-    if (known.length !== batch.updates.length) return { updates: all };
-    return { updates: all, updateBases: [...known, ...updates.map((u) => this.baseOf.get(u)!)] };
+  /**
+   * The batch's calls and updates followed by this one's, with their versions (Batch.callVersions,
+   * updateVersions) and the version each update replaces (Batch.updateBases), each while the
+   * batch's own records all have one.
+   */
+  private withMade(batch: Batch, made: Made): Records {
+    const out: Records = { calls: [...batch.calls, ...made.calls], updates: [...batch.updates, ...made.updates] };
+    if ((batch.callVersions ?? []).length === batch.calls.length) out.callVersions = [...batch.callVersions ?? [], ...made.callVersions];
+    if ((batch.updateVersions ?? []).length === batch.updates.length) out.updateVersions = [...batch.updateVersions ?? [], ...made.updateVersions];
+    if ((batch.updateBases ?? []).length === batch.updates.length) out.updateBases = [...batch.updateBases ?? [], ...made.updates.map((u) => this.baseOf.get(u)!)];
+    return out;
   }
 
   /**

@@ -108,6 +108,25 @@ export function storeSuite(target: () => Target): void {
     expect(daily.map((d) => [d.team, Number(d.calls)])).toEqual([['late', 1], ['search', 1]]);
   });
 
+  it('rows take the versions the batch carries: an update delivered before the call it replaces still wins (two replicas, out of order)', async () => {
+    const { config, client } = target();
+    const db = config.database;
+    const at = Date.now() * 1000;
+    await withExporter(config, async (e) => {
+      // Replica A merged the gateway's report (version at + 2); replica B's queue delivers the first report (at + 1) after it.
+      await e.consume(batchOf({ updates: [makeCall(2, { team: 'late', customer: 'acme' })], updateVersions: [at + 2] }));
+      await e.flush();
+      await e.consume(batchOf({ calls: [makeCall(2, { team: '', customer: '' }), makeCall(3)], callVersions: [at + 1, at + 1] }));
+      await e.flush();
+    });
+    const got = await Promise.all([2, 3].map(async (i) => (await rows<{ call_id: string; team: string; customer: string; v: string }>(client,
+      `SELECT call_id, team, customer, toString(ingest_version) AS v FROM ${db}.llm_calls FINAL WHERE call_id = 'call-${i}'`))[0]));
+    expect(got).toEqual([
+      { call_id: 'call-2', team: 'late', customer: 'acme', v: String(at + 2) },
+      { call_id: 'call-3', team: 'search', customer: 'c1', v: String(at + 1) },
+    ]);
+  });
+
   it('the daily rollup equals the deduplicated calls table, group by group', async () => {
     const { config, client } = target();
     const db = config.database;

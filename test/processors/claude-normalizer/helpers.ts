@@ -41,14 +41,24 @@ export function sum(cs: LlmCall[]): { input: number; output: number; cache_read:
   }), { input: 0, output: 0, cache_read: 0, cache_write: 0 });
 }
 
-/** Each call as last emitted: the billed record, replaced by its updates. */
-export function finalRecords(out: { calls: LlmCall[]; updates: LlmCall[] }[]): LlmCall[] {
-  const byId = new Map<string, LlmCall>();
+/**
+ * Each call's record as a row store keeps it: of its records (billed, then updates), the one with
+ * the highest ingest version (Batch.callVersions, updateVersions), the last emitted on a tie or
+ * where the batches carry no versions.
+ */
+export function finalRecords(out: Pick<Batch, 'calls' | 'updates' | 'callVersions' | 'updateVersions'>[]): LlmCall[] {
+  const byId = new Map<string, { record: LlmCall; version: number }>();
+  let seq = 0;
+  const keep = (record: LlmCall, version: number | undefined) => {
+    const v = version ?? ++seq;
+    const had = byId.get(record.call_id);
+    if (had === undefined || v >= had.version) byId.set(record.call_id, { record, version: v });
+  };
   for (const b of out) {
-    for (const c of b.calls) byId.set(c.call_id, c);
-    for (const u of b.updates) byId.set(u.call_id, u);
+    b.calls.forEach((c, i) => keep(c, b.callVersions?.[i]));
+    b.updates.forEach((u, i) => keep(u, b.updateVersions?.[i]));
   }
-  return [...byId.values()];
+  return [...byId.values()].map((k) => k.record);
 }
 
 /** What a call bills: its id, time, model and tokens, without what joins add (attribution, route). */

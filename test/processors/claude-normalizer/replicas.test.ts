@@ -46,8 +46,8 @@ afterAll(async () => {
 type Replica = ReturnType<typeof normalizer>;
 
 /** A normalizer on the shared store; replicas made with the same prefix share their join state. */
-async function replica(prefix: string, redis: Partial<typeof defaults.dedupe.redis> = {}): Promise<Replica> {
-  const r = normalizer({ dedupe: { ...defaults.dedupe, store: 'redis', redis: { ...defaults.dedupe.redis, url: server!.url, key_prefix: prefix, ...redis } } });
+async function replica(prefix: string, redis: Partial<typeof defaults.dedupe.redis> = {}, clock?: () => number): Promise<Replica> {
+  const r = normalizer({ dedupe: { ...defaults.dedupe, store: 'redis', redis: { ...defaults.dedupe.redis, url: server!.url, key_prefix: prefix, ...redis } } }, clock);
   started.push(r.n);
   await r.n.start();
   return r;
@@ -100,6 +100,17 @@ describe.runIf(hasRedis).each(RUNS)('two replicas sharing Redis, real capture %s
     // Joined across replicas: LiteLLM's customer and tags with Claude Code's session on one row.
     expect(finalRecords(out).some((r) => r.customer.startsWith('cust-') && r.tags.includes('project:acme') && r.session_id !== '' && r.source === 'claude_code')).toBe(true);
     for (const r of [a, b]) expect(await metricTotal(r.ctx.registry, 'tokenledger_normalizer_join_store_errors_total')).toBe(0);
+  });
+
+  it('replica clocks a minute apart, rows delivered in reverse: each call\'s newest version is the record one process ends with', async () => {
+    const prefix = `r${randomUUID()}`;
+    // Claude Code's replica (B) runs ahead: stamped with the clock alone, its first report of a call would outrank A's merge of the gateway's.
+    const a = await replica(prefix, {}, () => Date.now() - 60_000);
+    const b = await replica(prefix, {}, () => Date.now() + 60_000);
+    const out = await twoReplicas(batches, a, b);
+    expect(out.flatMap((x) => x.updates).length, 'the capture has cross-replica merges').toBeGreaterThan(0);
+    for (const x of out.filter((y) => y.calls.length + y.updates.length > 0)) expect([x.callVersions?.length, x.updateVersions?.length]).toEqual([x.calls.length, x.updates.length]);
+    expect(finalRecords([...out].reverse()).sort(byId)).toEqual(finalRecords(single).sort(byId));
   });
 
   it('replicas restarted mid-stream, then every export re-sent: nothing billed twice', async () => {
