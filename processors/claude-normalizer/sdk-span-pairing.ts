@@ -12,10 +12,11 @@ import type { Extracted } from './types.js';
  * child of the library's span (joined by the parent key), but often they share no id: a streamed
  * call's SDK span lands in another trace (OpenInference starts `messages.stream` without making
  * it current), and OpenLLMetry's span of a failed call carries no request id. What still ties
- * them, in every library's captures: the same process (resource), the SDK span starting while the
- * library's span runs (its end may come later: OpenInference's npm span ends on the stream's final
- * message, the SDK's when the stream closes), the same model and the same output count (or both
- * failed). Node stamps span starts to the millisecond: a start up to START_SLACK_MS earlier counts.
+ * them, in every library's captures: the same process (resource), spans that overlap in time, the
+ * same model and the same output count (or both failed). Overlap, not nesting: the SDK span usually
+ * starts while the library's runs, but OpenInference's npm span of a streamed call starts after
+ * the SDK's (4 ms after, on a loaded machine: test/fixtures/sources/openinference-js/0.2.8-loaded)
+ * and ends on the stream's final message, before the SDK's, which ends when the stream closes.
  *
  * The two spans usually come in one export, but an export may fall between their ends: spans of
  * the last WINDOW_MS are remembered (at most MAX_REMEMBERED, per process: replicas behind a load
@@ -28,7 +29,6 @@ const MODEL_KEYS = ['gen_ai.response.model', 'gen_ai.request.model'];
 const WRAPPER_MODEL_KEYS = ['llm.model_name', 'gen_ai.response.model', 'gen_ai.request.model'];
 const OUTPUT_KEYS = ['llm.token_count.completion', 'gen_ai.usage.output_tokens'];
 const WINDOW_MS = 60_000;
-const START_SLACK_MS = 1;
 const MAX_REMEMBERED = 4096;
 
 interface Seen {
@@ -90,9 +90,9 @@ export class SdkSpanPairing {
   }
 
   /**
-   * The unpaired span of the other kind that `s` pairs with: an SDK span starting during a library
-   * span, the nearest start at or after the library span's first, one just before (START_SLACK_MS)
-   * only failing that. A parent and its child SDK span are joined by the parent key already.
+   * The unpaired span of the other kind that `s` pairs with, among those overlapping it: the SDK
+   * span starting nearest at or after the library span's start, failing that the nearest before
+   * it. A parent and its child SDK span are joined by the parent key already.
    */
   private closest(s: Seen): Seen | undefined {
     if (this.linked(s)) return undefined;
@@ -101,8 +101,8 @@ export class SdkSpanPairing {
     for (const o of this.seen.get(s.match) ?? []) {
       if (o.sdk === s.sdk || this.pairs.has(o.key) || this.linked(o)) continue;
       const [wrapper, inner] = s.sdk ? [o, s] : [s, o];
+      if (inner.startMs > wrapper.endMs || wrapper.startMs > inner.endMs) continue;
       const gap = inner.startMs - wrapper.startMs;
-      if (gap < -START_SLACK_MS || inner.startMs > wrapper.endMs) continue;
       const rank = gap >= 0 ? gap : WINDOW_MS - gap;
       if (rank < bestRank) { best = o; bestRank = rank; }
     }
