@@ -102,7 +102,7 @@ describe.runIf(hasRedis).each(RUNS)('two replicas sharing Redis, real capture %s
     for (const r of [a, b]) expect(await metricTotal(r.ctx.registry, 'tokenledger_normalizer_join_store_errors_total')).toBe(0);
   });
 
-  it('replica clocks a minute apart, rows delivered in reverse: each call\'s newest version is the record one process ends with', async () => {
+  it('replica clocks two minutes apart, rows delivered in reverse: each call\'s newest version is the record one process ends with', async () => {
     const prefix = `r${randomUUID()}`;
     // Claude Code's replica (B) runs ahead: stamped with the clock alone, its first report of a call would outrank A's merge of the gateway's.
     const a = await replica(prefix, {}, () => Date.now() - 60_000);
