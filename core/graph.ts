@@ -137,9 +137,9 @@ async function deliver(processors: Processor[], exporters: Exporter[], first: Ba
   try {
     let b = await first;
     if (processors.length > 0) done.push([processors[0], b]);
-    for (const p of processors.slice(1)) {
-      b = await p.process(b);
-      done.push([p, b]);
+    for (let i = 1; i < processors.length; i++) {
+      b = await processors[i].process(b);
+      done.push([processors[i], b]);
     }
     await allAccepted(exporters.map((e) => e.consume(b)));
   } catch (err) {

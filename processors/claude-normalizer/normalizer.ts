@@ -163,11 +163,13 @@ export class ClaudeNormalizer implements Processor {
    * batch's own records all have one.
    */
   private withMade(batch: Batch, made: Made): Records {
-    const out: Records = { calls: [...batch.calls, ...made.calls], updates: [...batch.updates, ...made.updates] };
-    if ((batch.callVersions ?? []).length === batch.calls.length) out.callVersions = [...batch.callVersions ?? [], ...made.callVersions];
-    if ((batch.updateVersions ?? []).length === batch.updates.length) out.updateVersions = [...batch.updateVersions ?? [], ...made.updateVersions];
-    if ((batch.updateBases ?? []).length === batch.updates.length) out.updateBases = [...batch.updateBases ?? [], ...made.updates.map((u) => this.baseOf.get(u)!)];
-    return out;
+    return {
+      calls: [...batch.calls, ...made.calls],
+      callVersions: alignedAppend(batch.callVersions, batch.calls.length, made.callVersions),
+      updates: [...batch.updates, ...made.updates],
+      updateVersions: alignedAppend(batch.updateVersions, batch.updates.length, made.updateVersions),
+      updateBases: alignedAppend(batch.updateBases, batch.updates.length, made.updates.map((u) => this.baseOf.get(u)!)),
+    };
   }
 
   /**
@@ -224,4 +226,10 @@ export class ClaudeNormalizer implements Processor {
     }
     this.claudeCode.setDrift();
   }
+}
+
+/** `known` (one per `length` records) followed by `added`; undefined when `known` does not cover every record. */
+function alignedAppend<T>(known: T[] | undefined, length: number, added: T[]): T[] | undefined {
+  const before = known ?? [];
+  return before.length === length ? [...before, ...added] : undefined;
 }

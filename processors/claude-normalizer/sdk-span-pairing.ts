@@ -77,7 +77,7 @@ export class SdkSpanPairing {
       else fresh.push({ span, s });
     }
     for (const { s } of fresh) this.remember(s);
-    // SDK spans against library spans: each library span takes the SDK span that starts closest after it.
+    // SDK spans against library spans: each takes the overlapping span of the other kind that closest() ranks first.
     for (const { span, s } of fresh) {
       if (this.pairs.has(s.key)) continue;
       const other = this.closest(s);
